@@ -1,0 +1,90 @@
+# netops.docker_firewall: development, test and lab commands. Everything runs from a fresh
+# clone: `make test` (all test stages) and `make demo` (the lab showing the problem and the fix)
+# install what they need themselves. Run as root on a Debian machine (see README.md).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+BUILD := $(CURDIR)/.build
+# The collection as Ansible resolves it: a link under an ansible_collections tree.
+COLLECTIONS := $(BUILD)/collections
+COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/netops/docker_firewall
+# ansible-test needs a real copy under .../ansible_collections/netops/docker_firewall.
+SANITY_TREE := $(BUILD)/sanity/ansible_collections/netops/docker_firewall
+SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
+
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_FORCE_COLOR := 0
+export PY_COLORS := 0
+export ANSIBLE_NOCOLOR := 1
+export NO_COLOR := 1
+
+.PHONY: help
+help:
+	@echo "make test     all test stages (unit, sanity, lint, molecule), with a timing line each"
+	@echo "make demo     bring up a lab host and show the problem and the fix, with probes"
+	@echo "make bench    benchmarks (figures, not pass/fail)"
+	@echo "make unit | sanity | lint | molecule [SCENARIOS='lab ...'] | images | venv | host | clean"
+
+.PHONY: host
+host:
+	tests/lab/bootstrap-host.sh
+
+$(BIN)/.installed: tests/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r tests/requirements.txt
+	touch $@
+
+.PHONY: venv
+venv: $(BIN)/.installed
+
+.PHONY: collection
+collection:
+	mkdir -p $(dir $(COLLECTION_LINK))
+	ln -sfn $(CURDIR) $(COLLECTION_LINK)
+
+.PHONY: images
+images: host
+	tests/lab/images/build.sh
+
+.PHONY: test
+test: host venv
+	tests/lab/run-stages.sh unit sanity lint molecule
+
+.PHONY: unit
+unit: venv collection
+	cd $(COLLECTION_LINK) && $(BIN)/python -m pytest -q tests/unit
+
+.PHONY: sanity
+sanity: venv
+	rm -rf $(SANITY_TREE)
+	mkdir -p $(SANITY_TREE)
+	git ls-files -z --cached --others --exclude-standard | grep -zv '^\.build/' \
+		| xargs -0 cp --parents -t $(SANITY_TREE)
+	cd $(SANITY_TREE) && git init -q && git add -A && \
+		$(BIN)/ansible-test sanity --venv --python 3.11 --color no
+
+.PHONY: lint
+lint: venv collection
+	$(BIN)/yamllint --strict .
+	$(BIN)/ansible-lint --profile production
+
+.PHONY: molecule
+molecule: venv collection images
+	@set -e; for s in $(SCENARIOS); do \
+		echo "== molecule test -s $$s"; \
+		$(BIN)/molecule test -s $$s; \
+	done
+
+.PHONY: demo
+demo: host venv collection images
+	tests/lab/demo.sh
+
+.PHONY: clean
+clean:
+	rm -rf $(BUILD) .pytest_cache .hypothesis

@@ -1,0 +1,88 @@
+#!/bin/sh
+# Test network of a lab platform: namespaces that play the hosts around it.
+#
+#   lan   198.51.100.2/28   2001:db8:1::2/64   --int0-- platform 198.51.100.1   2001:db8:1::1
+#   wan1  198.51.100.18/28  2001:db8:2::18/64  --ext0-- platform 198.51.100.17  2001:db8:2::1
+#   wan2  198.51.100.19/28  2001:db8:2::19/64  --ext0   (ext0 is a bridge: the external side)
+#
+# Every namespace serves HTTP on port 8000 with its own name as the page. Only documentation
+# ranges are used, and the platform itself has no network, so no probe can leave it.
+#
+#   labnet.sh up                    (re)create the namespaces and their servers
+#   labnet.sh down                  remove them
+#   labnet.sh probe NS ADDR PORT    fetch http://ADDR:PORT/ from NS; print the page, rc 0 if it answered
+set -eu
+
+WWW=/run/labnet
+
+server() {
+    mkdir -p "$WWW/$1"
+    echo "$1" >"$WWW/$1/index.html"
+    ip netns exec "$1" busybox httpd -p 8000 -h "$WWW/$1"
+}
+
+down() {
+    for ns in lan wan1 wan2; do
+        if ip netns list | grep -qw "$ns"; then
+            for pid in $(ip netns pids "$ns"); do kill "$pid" 2>/dev/null || true; done
+            ip netns del "$ns"
+        fi
+    done
+    ip link del int0 2>/dev/null || true
+    ip link del ext0 2>/dev/null || true
+    rm -rf "$WWW"
+}
+
+# host NS PLATFORM_IF ADDR4 GW4 ADDR6 GW6: a namespace with one veth whose peer is PLATFORM_IF
+# (or a port of the ext0 bridge when PLATFORM_IF is ext0).
+host() {
+    ns=$1 peer=$2 addr4=$3 gw4=$4 addr6=$5 gw6=$6
+    ip netns add "$ns"
+    if [ "$peer" = ext0 ]; then
+        ip link add "v-$ns" type veth peer name eth0 netns "$ns"
+        ip link set "v-$ns" master ext0 up
+    else
+        ip link add "$peer" type veth peer name eth0 netns "$ns"
+    fi
+    ip -n "$ns" link set lo up
+    ip -n "$ns" link set eth0 up
+    ip -n "$ns" addr add "$addr4" dev eth0
+    ip -n "$ns" -6 addr add "$addr6" dev eth0 nodad
+    ip -n "$ns" route add default via "$gw4"
+    ip -n "$ns" -6 route add default via "$gw6"
+    server "$ns"
+}
+
+up() {
+    down
+    ip link add ext0 type bridge
+    ip link set ext0 up
+    ip addr add 198.51.100.17/28 dev ext0
+    ip -6 addr add 2001:db8:2::1/64 dev ext0 nodad
+    host lan int0 198.51.100.2/28 198.51.100.1 2001:db8:1::2/64 2001:db8:1::1
+    ip link set int0 up
+    ip addr add 198.51.100.1/28 dev int0
+    ip -6 addr add 2001:db8:1::1/64 dev int0 nodad
+    host wan1 ext0 198.51.100.18/28 198.51.100.17 2001:db8:2::18/64 2001:db8:2::1
+    host wan2 ext0 198.51.100.19/28 198.51.100.17 2001:db8:2::19/64 2001:db8:2::1
+    # IPv6 routing is ours to switch on (Docker only ever touches IPv4 forwarding).
+    sysctl -qw net.ipv6.conf.all.forwarding=1
+}
+
+probe() {
+    ns=$1 addr=$2 port=$3
+    case "$addr" in
+        198.51.100.*|2001:db8:*|172.1[6-9].*|172.2[0-9].*|172.3[01].*) ;;
+        *) echo "labnet: refusing to probe $addr: not a lab address" >&2; exit 2 ;;
+    esac
+    case "$addr" in *:*) url="http://[$addr]:$port/" ;; *) url="http://$addr:$port/" ;; esac
+    # busybox wget -T crashes (1.35): bound the probe with timeout instead.
+    ip netns exec "$ns" timeout 3 busybox wget -q -O - "$url"
+}
+
+case "${1:-}" in
+    up) up ;;
+    down) down ;;
+    probe) shift; [ $# -eq 3 ] || { echo "usage: labnet.sh probe NS ADDR PORT" >&2; exit 2; }; probe "$@" ;;
+    *) echo "usage: labnet.sh up|down|probe NS ADDR PORT" >&2; exit 2 ;;
+esac
