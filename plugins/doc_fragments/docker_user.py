@@ -1,0 +1,46 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to netops.docker_firewall
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+
+    # Options and behaviour shared by the modules that write DOCKER-USER.
+    DOCUMENTATION = r'''
+options:
+  backend:
+    description:
+      - The iptables backend to read and write.
+      - V(auto) uses the backend that holds Docker's C(DOCKER-USER) chain, and fails when both
+        C(nft) and C(legacy) hold one (rules in either backend filter packets).
+    type: str
+    choices: [auto, nft, legacy]
+    default: auto
+  create_chain:
+    description:
+      - Create C(DOCKER-USER) and insert C(-j DOCKER-USER) at the top of C(FORWARD) in a family
+        where the chain does not exist.
+      - Without it, a missing IPv4 chain is an error (Docker is not running, or runs with
+        C("iptables": false)), and a missing IPv6 chain (Docker 20.10 and 26 by default) leaves
+        IPv6 alone with a warning.
+    type: bool
+    default: false
+notes:
+  - The chain is read once per family, the complete new content is planned, and it is written
+    with one C(iptables-restore --noflush) per family that changed, after a C(--test) dry run of
+    every family. Only C(DOCKER-USER) is written; Docker's own chains are never touched.
+  - Every rule the collection writes carries the comment C(netops.docker_firewall/BLOCK). Rules
+    without it (another tool's, Docker's own C(RETURN)) are kept, in their order, after ours.
+  - "Canonical order of our blocks: router ACCEPT pairs, then allowlists, each sorted by name,
+    whatever order the tasks ran in."
+  - A converged run writes nothing and runs no C(iptables-restore).
+  - Runs the iptables tools in the C locale and waits up to 10 seconds for the xtables lock.
+requirements:
+  - iptables (C(iptables-nft-save) and/or C(iptables-legacy-save), with the matching restore)
+'''
+

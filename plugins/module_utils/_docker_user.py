@@ -1,0 +1,304 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to netops.docker_firewall
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The DOCKER-USER engine: validate input, build blocks of rules, plan the chain, render the
+iptables-restore payload. Private to this collection. Pure: no host access, no Ansible imports.
+
+Every rule the collection writes carries the comment ``netops.docker_firewall/<block>``. A block
+is the unit a module call owns (one router pair, one allowlist per interface). The chain we write
+is: our blocks in canonical order (router ACCEPTs, then allowlists, each sorted by name), then
+every rule we did not write, in its original order. Docker's own chains are never written.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import re
+
+from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import (
+    Rule,
+    render_rule,
+    save_string,
+)
+
+CHAIN = 'DOCKER-USER'
+FAMILIES = ('ipv4', 'ipv6')
+TAG_PREFIX = 'netops.docker_firewall/'
+KIND_ORDER = {'accept': 0, 'allowlist': 1}
+PROTOCOLS = ('tcp', 'udp', 'sctp')
+
+# Interfaces on the container side: a source allowlist there would cut the containers' own egress.
+_CONTAINER_SIDE = re.compile(r'docker\d+|docker_gwbridge|br-.*|veth.*')
+# Linux interface names: at most 15 bytes, no '/', ':' or white space; '+' only as the final
+# iptables wildcard.
+_INTERFACE = re.compile(r'[A-Za-z0-9_.@-]{1,15}')
+_INTERFACE_WILDCARD = re.compile(r'[A-Za-z0-9_.@-]{1,14}\+')
+
+
+class InputError(ValueError):
+    """Bad input: names the field and the value. Raised before anything on the host is read."""
+
+    def __init__(self, field, value, reason):
+        self.field = field
+        self.value = value
+        super(InputError, self).__init__('%s: %r is not valid: %s' % (field, value, reason))
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+
+
+def check_interface(field, value, container_side_ok=True):
+    if not isinstance(value, str) or not value:
+        raise InputError(field, value, 'an interface name is required')
+    if not (_INTERFACE.fullmatch(value) or _INTERFACE_WILDCARD.fullmatch(value)) or value in ('.', '..'):
+        raise InputError(field, value, 'an interface name has 1 to 15 characters from A-Z a-z 0-9 _ . @ -, '
+                                       'optionally ending in the iptables wildcard +')
+    if not container_side_ok and _CONTAINER_SIDE.fullmatch(value.rstrip('+')):
+        raise InputError(field, value, 'this is a container-side interface; an allowlist belongs on the '
+                                       'external interface the clients arrive on (on docker0, br-* or veth* '
+                                       'it would drop the containers\' own outgoing traffic)')
+    return value
+
+
+class Source:
+    """One allowlist entry: an address, a network or an inclusive range."""
+
+    __slots__ = ('family', 'network', 'first', 'last')
+
+    def __init__(self, family, network=None, first=None, last=None):
+        self.family = family
+        self.network = network
+        self.first = first
+        self.last = last
+
+    def match_parts(self):
+        if self.network is not None:
+            return ['-s', str(self.network)], []
+        return [], ['-m', 'iprange', '--src-range', '%s-%s' % (self.first, self.last)]
+
+    def __str__(self):
+        return str(self.network) if self.network is not None else '%s-%s' % (self.first, self.last)
+
+
+def _family(address):
+    return 'ipv4' if address.version == 4 else 'ipv6'
+
+
+def parse_source(field, value):
+    """'198.51.100.7', '198.51.100.0/24', '2001:db8::/32' or '198.51.100.10-198.51.100.20'."""
+    text = str(value)
+    if not text or any(c.isspace() for c in text) or '"' in text:
+        raise InputError(field, value, 'expected an IP address, a CIDR network or a range a-b')
+    if '-' in text:
+        first_text, last_text = text.split('-', 1)
+        try:
+            first = ipaddress.ip_address(first_text)
+            last = ipaddress.ip_address(last_text)
+        except ValueError as exc:
+            raise InputError(field, value, 'a range is two IP addresses joined by "-" (%s)' % exc)
+        if first.version != last.version:
+            raise InputError(field, value, 'a range cannot mix IPv4 and IPv6')
+        if first > last:
+            raise InputError(field, value, 'the range is reversed (first address is after the last)')
+        if first == last:
+            return Source(_family(first), network=ipaddress.ip_network(first))
+        return Source(_family(first), first=first, last=last)
+    try:
+        network = ipaddress.ip_network(text, strict=True)
+    except ValueError as exc:
+        raise InputError(field, value, 'expected an IP address, a CIDR network without host bits, '
+                                       'or a range a-b (%s)' % exc)
+    return Source(_family(network), network=network)
+
+
+def parse_port(field, value):
+    """A port (8080) or an inclusive range ('8000-8100' or '8000:8100'), as conntrack prints it."""
+    text = str(value)
+    if isinstance(value, bool):
+        raise InputError(field, value, 'expected a port 1-65535 or a range a-b')
+    parts = re.split(r'[-:]', text, maxsplit=1)
+    if not all(p.isdigit() and p.isascii() for p in parts):
+        raise InputError(field, value, 'expected a port 1-65535 or a range a-b')
+    numbers = [int(p) for p in parts]
+    if not all(1 <= n <= 65535 for n in numbers):
+        raise InputError(field, value, 'ports are 1-65535')
+    if len(numbers) == 2:
+        if numbers[0] > numbers[1]:
+            raise InputError(field, value, 'the port range is reversed')
+        if numbers[0] == numbers[1]:
+            return str(numbers[0])
+        return '%d:%d' % tuple(numbers)
+    return str(numbers[0])
+
+
+# ---------------------------------------------------------------------------------------------
+# Blocks
+
+
+class Block:
+    """Rules one module call owns, per address family, already rendered as save lines."""
+
+    __slots__ = ('name', 'rules')
+
+    def __init__(self, name, rules):
+        self.name = name
+        self.rules = rules  # {'ipv4': [line, ...], 'ipv6': [line, ...]}
+
+    @property
+    def tag(self):
+        return TAG_PREFIX + self.name
+
+    def __repr__(self):
+        return 'Block(%r, %r)' % (self.name, self.rules)
+
+
+def _line(tag, parts, target):
+    return render_rule(CHAIN, parts + ['-m', 'comment', '--comment', save_string(tag), '-j', target])
+
+
+def accept_block_name(in_interface, out_interface):
+    return 'accept:%s:%s' % (in_interface, out_interface)
+
+
+def accept_block(in_interface, out_interface, bidirectional=True):
+    """Router fix: forward between two interfaces although Docker set the FORWARD policy to DROP.
+
+    One-way pairs still let the replies back (RELATED,ESTABLISHED from out to in)."""
+    check_interface('in_interface', in_interface)
+    check_interface('out_interface', out_interface)
+    if in_interface == out_interface:
+        raise InputError('out_interface', out_interface, 'must differ from in_interface')
+    name = accept_block_name(in_interface, out_interface)
+    tag = TAG_PREFIX + name
+    lines = [_line(tag, ['-i', in_interface, '-o', out_interface], 'ACCEPT')]
+    if bidirectional:
+        lines.append(_line(tag, ['-i', out_interface, '-o', in_interface], 'ACCEPT'))
+    else:
+        lines.append(_line(tag, ['-i', out_interface, '-o', in_interface, '-m', 'conntrack',
+                                 '--ctstate', 'RELATED,ESTABLISHED'], 'ACCEPT'))
+    return Block(name, dict((family, list(lines)) for family in FAMILIES))
+
+
+def allowlist_block_name(interface):
+    return 'allowlist:%s' % interface
+
+
+def allowlist_block(interface, sources, ports=None, protocol='tcp'):
+    """Who may reach published ports through `interface` (the external one).
+
+    Per family: replies pass (RETURN to Docker's rules), listed sources pass, everything else from
+    the interface is dropped. With ports, only connections whose original (pre-DNAT) destination
+    port is listed are restricted. A family with no sources is denied entirely."""
+    check_interface('interface', interface, container_side_ok=False)
+    if protocol not in PROTOCOLS:
+        raise InputError('protocol', protocol, 'one of %s' % ', '.join(PROTOCOLS))
+    parsed = [parse_source('sources', s) for s in sources or []]
+    port_list = []
+    for port in ports or []:
+        normal = parse_port('ports', port)
+        if normal not in port_list:
+            port_list.append(normal)
+    name = allowlist_block_name(interface)
+    tag = TAG_PREFIX + name
+    # Restricted destinations: one per port, or the whole interface.
+    if port_list:
+        destinations = [['-p', protocol, '-m', 'conntrack', '--ctorigdstport', port] for port in port_list]
+    else:
+        destinations = [[]]
+    rules = {}
+    for family in FAMILIES:
+        lines = [_line(tag, ['-i', interface, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED'], 'RETURN')]
+        seen = set()
+        for source in parsed:
+            if source.family != family or str(source) in seen:
+                continue
+            seen.add(str(source))
+            base, match = source.match_parts()
+            for destination in destinations:
+                # iptables-save order: -s, -i, -p, then matches in the order given.
+                proto, conntrack = destination[:2], destination[2:]
+                lines.append(_line(tag, base + ['-i', interface] + proto + match + conntrack, 'RETURN'))
+        for destination in destinations:
+            lines.append(_line(tag, ['-i', interface] + destination, 'DROP'))
+        rules[family] = lines
+    return Block(name, rules)
+
+
+def block_order(name):
+    kind = name.split(':', 1)[0]
+    return (KIND_ORDER.get(kind, len(KIND_ORDER)), name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Planning
+
+
+def owner(rule):
+    """The block name a rule belongs to, or None for a rule we did not write."""
+    for comment in rule.option_values('--comment'):
+        if comment.startswith(TAG_PREFIX):
+            return comment[len(TAG_PREFIX):]
+    return None
+
+
+def split_chain(rules):
+    """Current DOCKER-USER rules -> ({block name: [line, ...]} of ours, [line, ...] of others)."""
+    ours = {}
+    others = []
+    for rule in rules:
+        name = owner(rule)
+        if name is None:
+            others.append(rule.line)
+        else:
+            ours.setdefault(name, []).append(rule.line)
+    return ours, others
+
+
+def plan_chain(current_lines, family, blocks, purge=False):
+    """The complete DOCKER-USER content for one family.
+
+    blocks: {name: Block to set, or None to remove}. With purge, blocks of ours not named in
+    `blocks` are removed too (whole-chain mode); otherwise they stay as they are."""
+    ours, others = split_chain([Rule(line) for line in current_lines])
+    wanted = {} if purge else dict(ours)
+    for name, block in blocks.items():
+        if block is None:
+            wanted.pop(name, None)
+        else:
+            wanted[name] = block.rules[family]
+    lines = []
+    for name in sorted(wanted, key=block_order):
+        lines.extend(wanted[name])
+    return lines + others
+
+
+def same_chain(left_lines, right_lines):
+    """True when two rule lists are the same rules in the same order."""
+    if len(left_lines) != len(right_lines):
+        return False
+    return all(Rule(a) == Rule(b) for a, b in zip(left_lines, right_lines))
+
+
+def blocks_in(lines):
+    """Names of our blocks present in a chain, in chain order."""
+    names = []
+    for line in lines:
+        name = owner(Rule(line))
+        if name is not None and name not in names:
+            names.append(name)
+    return names
+
+
+def restore_payload(lines, create_chain=False):
+    """iptables-restore --noflush input that flushes and rewrites DOCKER-USER and nothing else
+    (with create_chain: also inserts the FORWARD jump, for a chain that did not exist)."""
+    out = ['*filter', ':%s - [0:0]' % CHAIN]
+    if create_chain:
+        out.append('-I FORWARD 1 -j %s' % CHAIN)
+    out.extend(lines)
+    out.append('COMMIT')
+    return '\n'.join(out) + '\n'

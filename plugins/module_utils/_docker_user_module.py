@@ -1,0 +1,144 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to netops.docker_firewall
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What every DOCKER-USER module does: read the chains once, plan, apply once, report.
+
+Private to this collection. The modules only turn their parameters into blocks.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+    CHAIN,
+    FAMILIES,
+    InputError,
+    blocks_in,
+    plan_chain,
+    restore_payload,
+    same_chain,
+)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import (
+    CommandError,
+    IptablesHost,
+)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import (
+    RuleSyntaxError,
+    parse_save,
+)
+
+COMMON_ARGUMENT_SPEC = dict(
+    backend=dict(type='str', default='auto', choices=['auto', 'nft', 'legacy']),
+    create_chain=dict(type='bool', default=False),
+)
+
+
+class StateError(Exception):
+    """The host is not in a state we can safely write to."""
+
+
+def _chain_lines(save_text):
+    """DOCKER-USER rule lines of a save output, or None when the chain does not exist."""
+    table = parse_save(save_text).get('filter')
+    if table is None or CHAIN not in table.chains:
+        return None
+    return [rule.line for rule in table.chain_rules(CHAIN)]
+
+
+def choose_backend(host, requested, create_chain):
+    """The backend holding Docker's IPv4 DOCKER-USER, and that backend's IPv4 chain lines."""
+    candidates = host.backends('ipv4') if requested == 'auto' else [requested]
+    if not candidates:
+        raise StateError('no iptables-nft-save or iptables-legacy-save found: install the iptables package')
+    found = {}
+    for backend in candidates:
+        lines = _chain_lines(host.save('ipv4', backend))
+        if lines is not None:
+            found[backend] = lines
+    if len(found) > 1:
+        raise StateError('DOCKER-USER exists in both the nft and the legacy iptables backend; rules in either '
+                         'one filter packets, so writing only one would be misleading. Remove the stale chain '
+                         'or set backend=nft or backend=legacy to choose the one Docker uses.')
+    if found:
+        backend = list(found)[0]
+        return backend, found[backend]
+    if create_chain:
+        return candidates[0], None
+    checked = ' and '.join(candidates)
+    raise StateError('DOCKER-USER does not exist in iptables (%s checked). Docker is not running, or runs with '
+                     '"iptables": false in daemon.json, so no FORWARD rule would jump to a chain created now. '
+                     'Start Docker first, or set create_chain=true to create the chain and its FORWARD jump.'
+                     % checked)
+
+
+def _chain_text(family, backend, lines):
+    header = '# %s (%s) %s' % (family, backend, CHAIN)
+    if lines is None:
+        return header + ': no such chain\n'
+    return '\n'.join([header] + lines) + '\n'
+
+
+def run(module, blocks, purge=False, extra_result=None):
+    """Converge DOCKER-USER to `blocks` ({name: Block or None}) in every family and exit."""
+    params = module.params
+    host = IptablesHost(module)
+    try:
+        backend, ipv4_lines = choose_backend(host, params['backend'], params['create_chain'])
+        current = {'ipv4': ipv4_lines, 'ipv6': _chain_lines(host.save('ipv6', backend))}
+        plans = {}
+        for family in FAMILIES:
+            before = current[family]
+            if before is None and not params['create_chain']:
+                if family == 'ipv6' and any(b is not None and b.name.startswith('allowlist:') for b in blocks.values()):
+                    module.warn('ip6tables has no DOCKER-USER chain (Docker does not filter IPv6 on this host): '
+                                    'the IPv6 side of the allowlist is not enforced. Set create_chain=true to '
+                                    'create the chain with its FORWARD jump.')
+                continue
+            plans[family] = (before, plan_chain(before or [], family, blocks, purge))
+        changed = [family for family, (before, after) in plans.items()
+                   if before is None or not same_chain(before, after)]
+        result = dict(
+            changed=bool(changed),
+            backend=backend,
+            families=sorted(plans),
+            rules=dict((family, after) for family, (before, after) in plans.items()),
+            blocks=dict((family, blocks_in(after)) for family, (before, after) in plans.items()),
+            removed_blocks=sorted(
+                set(name for before, after in plans.values() for name in blocks_in(before or []))
+                - set(name for before, after in plans.values() for name in blocks_in(after))),
+            commands=[],
+            **(extra_result or {})
+        )
+        if module._diff:
+            result['diff'] = dict(
+                before=''.join(_chain_text(f, backend, plans[f][0]) for f in sorted(plans)),
+                after=''.join(_chain_text(f, backend, plans[f][1]) for f in sorted(plans)),
+            )
+        if changed and not module.check_mode:
+            payloads = dict((f, restore_payload(plans[f][1], create_chain=plans[f][0] is None)) for f in changed)
+            # Dry-run every family first, so that a rejected payload leaves both families untouched.
+            for family in changed:
+                host.restore(family, backend, payloads[family], test=True)
+            for family in changed:
+                result['commands'].append(host.restore(family, backend, payloads[family]))
+            for family in changed:
+                in_effect = _chain_lines(host.save(family, backend))
+                if in_effect is None or not same_chain(in_effect, plans[family][1]):
+                    raise StateError('%s DOCKER-USER differs from what was written (another tool changed it '
+                                     'at the same time?): %s' % (family, in_effect))
+                result['rules'][family] = in_effect
+    except (InputError, StateError, RuleSyntaxError) as exc:
+        module.fail_json(msg=str(exc))
+    except CommandError as exc:
+        module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
+    module.exit_json(**result)
+
+
+def build_blocks(module, builder):
+    """Call a block builder, turning bad input into a clear failure before the host is touched."""
+    try:
+        return builder()
+    except InputError as exc:
+        module.fail_json(msg=str(exc), field=exc.field, value=exc.value)

@@ -1,0 +1,180 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to netops.docker_firewall
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: docker_user_allowlist
+short_description: Restrict who reaches published container ports through an external interface
+version_added: 0.1.0
+description:
+  - Manages one allowlist block in Docker's C(DOCKER-USER) chain, for IPv4 and IPv6 at once.
+  - "Traffic arriving on O(interface) is handled in this order: replies to connections already
+    allowed (C(RELATED,ESTABLISHED)) go on to Docker's rules; connections from O(sources) go on
+    to Docker's rules; everything else is dropped."
+  - With O(ports), only connections whose original destination port (before Docker's DNAT, matched
+    with C(-m conntrack --ctorigdstport)) is listed are restricted.
+  - A family without sources is denied on O(interface); an empty allowlist never means "allow
+    everything".
+  - One block per interface; other blocks (other interfaces, router pairs) are left as they are.
+author:
+  - netops.docker_firewall maintainers
+extends_documentation_fragment:
+  - netops.docker_firewall.docker_user
+  - netops.docker_firewall.attributes
+options:
+  interface:
+    description:
+      - The external interface clients arrive on, for example C(eth0).
+      - Container-side interfaces (C(docker0), C(br-*), C(veth*)) are refused, because dropping
+        there would cut the containers' own outgoing traffic.
+    type: str
+    required: true
+  sources:
+    description:
+      - Who may connect. Single addresses (V(198.51.100.7)), CIDR networks (V(198.51.100.0/24),
+        V(2001:db8::/48)) and inclusive ranges (V(198.51.100.10-198.51.100.20), written with
+        C(-m iprange)), IPv4 and IPv6 mixed; each family gets its own rules.
+      - Required with O(state=present). An empty list denies everything on O(interface).
+    type: list
+    elements: str
+  ports:
+    description:
+      - Restrict only these published ports (the port clients connect to, not the container's
+        port). Ports or inclusive ranges (V(8000-8100)).
+      - Without it, everything forwarded in from O(interface) is restricted.
+    type: list
+    elements: str
+  protocol:
+    description: Protocol of O(ports).
+    type: str
+    choices: [tcp, udp, sctp]
+    default: tcp
+  state:
+    description: Whether the allowlist block exists.
+    type: str
+    choices: [present, absent]
+    default: present
+seealso:
+  - module: netops.docker_firewall.docker_user_accept
+  - module: netops.docker_firewall.docker_user_chain
+'''
+
+EXAMPLES = r'''
+- name: Only the office network and the monitoring range reach published ports on eth0
+  netops.docker_firewall.docker_user_allowlist:
+    interface: eth0
+    sources:
+      - 198.51.100.0/24
+      - 192.0.2.10-192.0.2.20
+      - 2001:db8:10::/48
+
+- name: Restrict only the published HTTPS port, leave other published ports open
+  netops.docker_firewall.docker_user_allowlist:
+    interface: eth0
+    sources: [198.51.100.0/24]
+    ports: [443]
+
+- name: Remove the allowlist of eth0
+  netops.docker_firewall.docker_user_allowlist:
+    interface: eth0
+    state: absent
+
+# Ad hoc:
+#   ansible HOSTS -m netops.docker_firewall.docker_user_allowlist \
+#     -a 'interface=eth0 sources=198.51.100.0/24,192.0.2.10-192.0.2.20' --check --diff
+'''
+
+RETURN = r'''
+backend:
+  description: The iptables backend that was read and written.
+  returned: success
+  type: str
+  sample: nft
+families:
+  description: Address families whose C(DOCKER-USER) chain was managed.
+  returned: success
+  type: list
+  elements: str
+  sample: [ipv4, ipv6]
+rules:
+  description: C(DOCKER-USER) per family after the run (planned content in check mode), as iptables-save prints it.
+  returned: success
+  type: dict
+  sample:
+    ipv4:
+      - -A DOCKER-USER -i eth1 -o eth0 -m comment --comment "netops.docker_firewall/accept:eth1:eth0" -j ACCEPT
+      - -A DOCKER-USER -j RETURN
+blocks:
+  description: Names of the collection's blocks in C(DOCKER-USER) per family, in chain order.
+  returned: success
+  type: dict
+  sample:
+    ipv4: ["accept:eth1:eth0", "allowlist:eth0"]
+commands:
+  description: The iptables-restore commands that wrote a chain; empty when nothing was written.
+  returned: success
+  type: list
+  elements: list
+  sample: [["/usr/sbin/iptables-nft-restore", "-w", "10", "--noflush"]]
+removed_blocks:
+  description: Blocks of this collection that were removed (in check mode, would be removed).
+  returned: success
+  type: list
+  elements: str
+  sample: ["allowlist:eth1"]
+block:
+  description: Name of the block this task manages.
+  returned: always
+  type: str
+  sample: allowlist:eth0
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+    allowlist_block,
+    allowlist_block_name,
+    check_interface,
+)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user_module import (
+    COMMON_ARGUMENT_SPEC,
+    build_blocks,
+    run,
+)
+
+
+def main():
+    argument_spec = dict(
+        interface=dict(type='str', required=True),
+        sources=dict(type='list', elements='str'),
+        ports=dict(type='list', elements='str'),
+        protocol=dict(type='str', default='tcp', choices=['tcp', 'udp', 'sctp']),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+    )
+    argument_spec.update(COMMON_ARGUMENT_SPEC)
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        required_if=[('state', 'present', ('sources',))],
+        supports_check_mode=True,
+    )
+    p = module.params
+
+    def build():
+        if p['state'] == 'absent':
+            check_interface('interface', p['interface'])
+            return None
+        return allowlist_block(p['interface'], p['sources'], p['ports'], p['protocol'])
+
+    block = build_blocks(module, build)
+    name = allowlist_block_name(p['interface'])
+    run(module, {name: block}, extra_result=dict(block=name))
+
+
+if __name__ == '__main__':
+    main()

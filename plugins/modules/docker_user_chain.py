@@ -1,0 +1,193 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to netops.docker_firewall
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: docker_user_chain
+short_description: Declare the collection's complete content of Docker's DOCKER-USER chain
+version_added: 0.1.0
+description:
+  - Whole-chain mode for roles and fleets. Declares every router pair and every allowlist in one
+    task, written in one atomic C(iptables-restore) per address family.
+  - With O(purge=true) (the default) blocks of this collection that are not declared here are
+    removed. Rules the collection did not write are always kept, in their order.
+  - Router pairs and allowlists behave exactly as in M(netops.docker_firewall.docker_user_accept)
+    and M(netops.docker_firewall.docker_user_allowlist).
+author:
+  - netops.docker_firewall maintainers
+extends_documentation_fragment:
+  - netops.docker_firewall.docker_user
+  - netops.docker_firewall.attributes
+options:
+  accept:
+    description: Router pairs to forward between.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      in_interface:
+        description: Interface the forwarded traffic arrives on.
+        type: str
+        required: true
+      out_interface:
+        description: Interface the forwarded traffic leaves on.
+        type: str
+        required: true
+      bidirectional:
+        description: Also accept new connections from O(accept[].out_interface) to O(accept[].in_interface).
+        type: bool
+        default: true
+  allowlists:
+    description: Source allowlists, at most one per external interface.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      interface:
+        description: The external interface clients arrive on (not C(docker0), C(br-*) or C(veth*)).
+        type: str
+        required: true
+      sources:
+        description: Addresses, CIDR networks and ranges C(a-b), IPv4 and IPv6 mixed. Empty denies all.
+        type: list
+        elements: str
+        required: true
+      ports:
+        description: Restrict only these published ports or ranges.
+        type: list
+        elements: str
+      protocol:
+        description: Protocol of O(allowlists[].ports).
+        type: str
+        choices: [tcp, udp, sctp]
+        default: tcp
+  purge:
+    description: Remove blocks of this collection that are not declared in this task.
+    type: bool
+    default: true
+seealso:
+  - module: netops.docker_firewall.docker_user_accept
+  - module: netops.docker_firewall.docker_user_allowlist
+'''
+
+EXAMPLES = r'''
+- name: A router that runs Docker, with published ports open to the office only
+  netops.docker_firewall.docker_user_chain:
+    accept:
+      - in_interface: wg0
+        out_interface: eth0
+      - in_interface: lan0
+        out_interface: eth0
+        bidirectional: false
+    allowlists:
+      - interface: eth0
+        sources: [198.51.100.0/24, 2001:db8:10::/48]
+        ports: [443, 8000-8100]
+
+- name: Remove every rule this collection wrote
+  netops.docker_firewall.docker_user_chain:
+    accept: []
+    allowlists: []
+'''
+
+RETURN = r'''
+backend:
+  description: The iptables backend that was read and written.
+  returned: success
+  type: str
+  sample: nft
+families:
+  description: Address families whose C(DOCKER-USER) chain was managed.
+  returned: success
+  type: list
+  elements: str
+  sample: [ipv4, ipv6]
+rules:
+  description: C(DOCKER-USER) per family after the run (planned content in check mode), as iptables-save prints it.
+  returned: success
+  type: dict
+  sample:
+    ipv4:
+      - -A DOCKER-USER -i eth1 -o eth0 -m comment --comment "netops.docker_firewall/accept:eth1:eth0" -j ACCEPT
+      - -A DOCKER-USER -j RETURN
+blocks:
+  description: Names of the collection's blocks in C(DOCKER-USER) per family, in chain order.
+  returned: success
+  type: dict
+  sample:
+    ipv4: ["accept:eth1:eth0", "allowlist:eth0"]
+commands:
+  description: The iptables-restore commands that wrote a chain; empty when nothing was written.
+  returned: success
+  type: list
+  elements: list
+  sample: [["/usr/sbin/iptables-nft-restore", "-w", "10", "--noflush"]]
+removed_blocks:
+  description: Blocks of this collection that were removed (in check mode, would be removed).
+  returned: success
+  type: list
+  elements: str
+  sample: ["allowlist:eth1"]
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+    InputError,
+    accept_block,
+    allowlist_block,
+)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user_module import (
+    COMMON_ARGUMENT_SPEC,
+    build_blocks,
+    run,
+)
+
+
+def declared_blocks(accept, allowlists):
+    blocks = {}
+    for index, pair in enumerate(accept):
+        block = accept_block(pair['in_interface'], pair['out_interface'], pair['bidirectional'])
+        if block.name in blocks:
+            raise InputError('accept[%d]' % index, '%s -> %s' % (pair['in_interface'], pair['out_interface']),
+                             'this pair is declared twice')
+        blocks[block.name] = block
+    for index, allowlist in enumerate(allowlists):
+        block = allowlist_block(allowlist['interface'], allowlist['sources'], allowlist['ports'], allowlist['protocol'])
+        if block.name in blocks:
+            raise InputError('allowlists[%d].interface' % index, allowlist['interface'],
+                             'one allowlist per interface: merge the sources into one entry')
+        blocks[block.name] = block
+    return blocks
+
+
+def main():
+    argument_spec = dict(
+        accept=dict(type='list', elements='dict', default=[], options=dict(
+            in_interface=dict(type='str', required=True),
+            out_interface=dict(type='str', required=True),
+            bidirectional=dict(type='bool', default=True),
+        )),
+        allowlists=dict(type='list', elements='dict', default=[], options=dict(
+            interface=dict(type='str', required=True),
+            sources=dict(type='list', elements='str', required=True),
+            ports=dict(type='list', elements='str'),
+            protocol=dict(type='str', default='tcp', choices=['tcp', 'udp', 'sctp']),
+        )),
+        purge=dict(type='bool', default=True),
+    )
+    argument_spec.update(COMMON_ARGUMENT_SPEC)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    p = module.params
+    blocks = build_blocks(module, lambda: declared_blocks(p['accept'], p['allowlists']))
+    run(module, blocks, purge=p['purge'])
+
+
+if __name__ == '__main__':
+    main()

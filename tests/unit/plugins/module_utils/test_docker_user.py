@@ -1,0 +1,256 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The DOCKER-USER engine: validation, blocks, planning and the restore payload."""
+
+import os
+
+import pytest
+
+from conftest import FIXTURES
+from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+    InputError,
+    accept_block,
+    allowlist_block,
+    blocks_in,
+    plan_chain,
+    restore_payload,
+    same_chain,
+)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import parse_save
+
+TAG = '"netops.docker_firewall/%s"'
+
+
+def docker_user(suite, capture, family_file='iptables-save'):
+    path = os.path.join(FIXTURES, 'docker-iptables', suite, '%s.%s.txt' % (capture, family_file))
+    with open(path) as handle:
+        return [rule.line for rule in parse_save(handle.read())['filter'].chain_rules('DOCKER-USER')]
+
+
+# --- blocks ------------------------------------------------------------------------------------
+
+def test_accept_block_both_directions():
+    block = accept_block('int0', 'ext0')
+    assert block.name == 'accept:int0:ext0'
+    assert block.rules['ipv4'] == [
+        '-A DOCKER-USER -i int0 -o ext0 -m comment --comment %s -j ACCEPT' % (TAG % 'accept:int0:ext0'),
+        '-A DOCKER-USER -i ext0 -o int0 -m comment --comment %s -j ACCEPT' % (TAG % 'accept:int0:ext0'),
+    ]
+    assert block.rules['ipv6'] == block.rules['ipv4']
+
+
+def test_accept_block_one_way_lets_replies_back():
+    rules = accept_block('lan0', 'eth0', bidirectional=False).rules['ipv4']
+    assert rules[1] == ('-A DOCKER-USER -i eth0 -o lan0 -m conntrack --ctstate RELATED,ESTABLISHED '
+                        '-m comment --comment %s -j ACCEPT' % (TAG % 'accept:lan0:eth0'))
+
+
+def test_allowlist_splits_families_and_orders_guard_sources_drop():
+    block = allowlist_block('eth0', ['198.51.100.7', '2001:db8::/48', '198.51.100.16-198.51.100.31'])
+    tag = TAG % 'allowlist:eth0'
+    assert block.rules['ipv4'] == [
+        '-A DOCKER-USER -i eth0 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment %s -j RETURN' % tag,
+        '-A DOCKER-USER -s 198.51.100.7/32 -i eth0 -m comment --comment %s -j RETURN' % tag,
+        '-A DOCKER-USER -i eth0 -m iprange --src-range 198.51.100.16-198.51.100.31 -m comment --comment %s -j RETURN' % tag,
+        '-A DOCKER-USER -i eth0 -m comment --comment %s -j DROP' % tag,
+    ]
+    assert block.rules['ipv6'][1] == '-A DOCKER-USER -s 2001:db8::/48 -i eth0 -m comment --comment %s -j RETURN' % tag
+    assert len(block.rules['ipv6']) == 3
+
+
+def test_allowlist_without_ipv6_entries_denies_ipv6():
+    rules = allowlist_block('eth0', ['198.51.100.7']).rules['ipv6']
+    assert [r.split('-j ')[-1] for r in rules] == ['RETURN', 'DROP']
+    assert 'RELATED,ESTABLISHED' in rules[0]
+
+
+def test_empty_allowlist_denies_everything():
+    for family in ('ipv4', 'ipv6'):
+        assert allowlist_block('eth0', []).rules[family][-1].endswith('-j DROP')
+
+
+def test_allowlist_ports_match_the_original_destination_port():
+    rules = allowlist_block('eth0', ['198.51.100.7'], ports=['8080', '9000-9010'], protocol='udp').rules['ipv4']
+    tag = TAG % 'allowlist:eth0'
+    assert rules[1:] == [
+        '-A DOCKER-USER -s 198.51.100.7/32 -i eth0 -p udp -m conntrack --ctorigdstport 8080 -m comment --comment %s -j RETURN' % tag,
+        '-A DOCKER-USER -s 198.51.100.7/32 -i eth0 -p udp -m conntrack --ctorigdstport 9000:9010 -m comment --comment %s -j RETURN' % tag,
+        '-A DOCKER-USER -i eth0 -p udp -m conntrack --ctorigdstport 8080 -m comment --comment %s -j DROP' % tag,
+        '-A DOCKER-USER -i eth0 -p udp -m conntrack --ctorigdstport 9000:9010 -m comment --comment %s -j DROP' % tag,
+    ]
+
+
+def test_duplicate_sources_and_ports_are_written_once():
+    rules = allowlist_block('eth0', ['198.51.100.7', '198.51.100.7/32'], ports=['80', '80', '80-80']).rules['ipv4']
+    assert len(rules) == 3
+
+
+# --- bad input: every case names the field and the value ---------------------------------------
+
+BAD_ALLOWLISTS = [
+    ('interface', dict(interface='docker0')),
+    ('interface', dict(interface='docker1')),
+    ('interface', dict(interface='br-0123456789ab')),
+    ('interface', dict(interface='veth1234')),
+    ('interface', dict(interface='docker_gwbridge')),
+    ('interface', dict(interface='')),
+    ('interface', dict(interface='eth0 ')),
+    ('interface', dict(interface='a' * 16)),
+    ('interface', dict(interface='eth/0')),
+    ('interface', dict(interface='eth"0')),
+    ('interface', dict(interface='eth0\n-A FORWARD -j ACCEPT')),
+    ('interface', dict(interface="eth'0")),
+    ('interface', dict(interface='eth+0')),
+    ('interface', dict(interface='..')),
+    ('interface', dict(interface='eth:0')),
+    ('interface', dict(interface='eth0\n')),
+    ('sources', dict(sources=['198.51.100.300'])),
+    ('sources', dict(sources=['198.51.100.0/33'])),
+    ('sources', dict(sources=['198.51.100.1/24'])),
+    ('sources', dict(sources=['2001:db8::1/32'])),
+    ('sources', dict(sources=['198.51.100.20-198.51.100.10'])),
+    ('sources', dict(sources=['198.51.100.1-2001:db8::1'])),
+    ('sources', dict(sources=['198.51.100.1-'])),
+    ('sources', dict(sources=['-198.51.100.1'])),
+    ('sources', dict(sources=['example.com'])),
+    ('sources', dict(sources=[''])),
+    ('sources', dict(sources=['198.51.100.1 -j ACCEPT'])),
+    ('sources', dict(sources=['198.51.100.1\n-A FORWARD -j ACCEPT'])),
+    ('sources', dict(sources=['"198.51.100.1"'])),
+    ('sources', dict(sources=['198.51.100.0/24,192.0.2.0/24'])),
+    ('sources', dict(sources=['2001:db8::g'])),
+    ('sources', dict(sources=['198.51.100'])),
+    ('sources', dict(sources=['198.51.100.7\n'])),
+    ('ports', dict(ports=['0'])),
+    ('ports', dict(ports=['65536'])),
+    ('ports', dict(ports=['-1'])),
+    ('ports', dict(ports=['http'])),
+    ('ports', dict(ports=['90-80'])),
+    ('ports', dict(ports=['80-'])),
+    ('ports', dict(ports=['80 443'])),
+    ('ports', dict(ports=['80\n-A FORWARD'])),
+    ('ports', dict(ports=['1:2:3'])),
+    ('ports', dict(ports=['80\n'])),
+    ('ports', dict(ports=['\u0668\u0660'])),
+    ('ports', dict(ports=[True])),
+    ('protocol', dict(protocol='icmp')),
+    ('protocol', dict(protocol='TCP')),
+]
+
+
+@pytest.mark.parametrize('field, override', BAD_ALLOWLISTS, ids=[repr(c[1]) for c in BAD_ALLOWLISTS])
+def test_bad_allowlist_input_names_field_and_value(field, override):
+    args = dict(interface='eth0', sources=['198.51.100.0/24'], ports=None, protocol='tcp')
+    args.update(override)
+    with pytest.raises(InputError) as error:
+        allowlist_block(**args)
+    assert error.value.field == field
+    assert str(error.value).startswith('%s: %r' % (field, override[field] if field != 'sources' and field != 'ports'
+                                                   else override[field][0]))
+
+
+@pytest.mark.parametrize('field, in_interface, out_interface', [
+    ('in_interface', '', 'eth0'),
+    ('in_interface', 'wg 0', 'eth0'),
+    ('out_interface', 'wg0', 'x' * 16),
+    ('out_interface', 'wg0', 'wg0'),
+])
+def test_bad_accept_input_names_field(field, in_interface, out_interface):
+    with pytest.raises(InputError) as error:
+        accept_block(in_interface, out_interface)
+    assert error.value.field == field
+
+
+def test_container_side_error_explains_why():
+    with pytest.raises(InputError) as error:
+        allowlist_block('docker0', ['198.51.100.7'])
+    assert 'external interface' in str(error.value) and 'outgoing traffic' in str(error.value)
+
+
+# --- planning ------------------------------------------------------------------------------------
+
+DOCKER_RETURN = '-A DOCKER-USER -j RETURN'
+FOREIGN = '-A DOCKER-USER -s 198.51.100.99/32 -m comment --comment other-tool -j DROP'
+
+
+def test_plan_puts_ours_first_in_canonical_order_and_keeps_others_in_order():
+    current = [FOREIGN, DOCKER_RETURN]
+    blocks = {'allowlist:eth0': allowlist_block('eth0', ['198.51.100.7']), 'accept:wg0:eth0': accept_block('wg0', 'eth0')}
+    after = plan_chain(current, 'ipv4', blocks)
+    assert blocks_in(after) == ['accept:wg0:eth0', 'allowlist:eth0']
+    assert after[-2:] == [FOREIGN, DOCKER_RETURN]
+
+
+def test_plan_order_does_not_depend_on_call_order():
+    accept = {'accept:wg0:eth0': accept_block('wg0', 'eth0')}
+    allow = {'allowlist:eth0': allowlist_block('eth0', ['198.51.100.7'])}
+    one = plan_chain(plan_chain([DOCKER_RETURN], 'ipv4', accept), 'ipv4', allow)
+    two = plan_chain(plan_chain([DOCKER_RETURN], 'ipv4', allow), 'ipv4', accept)
+    assert one == two
+
+
+def test_plan_replaces_one_block_and_keeps_the_others():
+    eth0 = allowlist_block('eth0', ['198.51.100.7'])
+    eth1 = allowlist_block('eth1', ['198.51.100.8'])
+    current = plan_chain([DOCKER_RETURN], 'ipv4', {eth0.name: eth0, eth1.name: eth1})
+    new_eth0 = allowlist_block('eth0', ['198.51.100.9'])
+    after = plan_chain(current, 'ipv4', {eth0.name: new_eth0})
+    assert after == new_eth0.rules['ipv4'] + eth1.rules['ipv4'] + [DOCKER_RETURN]
+
+
+def test_absent_removes_exactly_one_block():
+    eth0 = allowlist_block('eth0', ['198.51.100.7'])
+    eth1 = allowlist_block('eth1', ['198.51.100.8'])
+    current = plan_chain([FOREIGN, DOCKER_RETURN], 'ipv4', {eth0.name: eth0, eth1.name: eth1})
+    after = plan_chain(current, 'ipv4', {eth0.name: None})
+    assert after == eth1.rules['ipv4'] + [FOREIGN, DOCKER_RETURN]
+
+
+def test_purge_removes_undeclared_blocks_of_ours_only():
+    eth0 = allowlist_block('eth0', ['198.51.100.7'])
+    eth1 = allowlist_block('eth1', ['198.51.100.8'])
+    current = plan_chain([FOREIGN, DOCKER_RETURN], 'ipv4', {eth0.name: eth0, eth1.name: eth1})
+    assert plan_chain(current, 'ipv4', {eth1.name: eth1}, purge=True) == eth1.rules['ipv4'] + [FOREIGN, DOCKER_RETURN]
+    assert plan_chain(current, 'ipv4', {}, purge=True) == [FOREIGN, DOCKER_RETURN]
+
+
+@pytest.mark.parametrize('suite, capture', [
+    ('bookworm', 'q2-published-default'), ('trixie', 'q2-published-default'), ('sid', 'q2-published-default'),
+    ('bookworm', 'q4a-after-restart'), ('trixie', 'q4a-after-restart'), ('sid', 'q4a-after-restart'),
+])
+def test_plan_on_real_chains_is_converged_after_one_apply(suite, capture):
+    current = docker_user(suite, capture)
+    blocks = {'accept:wg0:eth0': accept_block('wg0', 'eth0'),
+              'allowlist:eth0': allowlist_block('eth0', ['198.51.100.0/24', '2001:db8::/32'])}
+    after = plan_chain(current, 'ipv4', blocks)
+    assert not same_chain(current, after)
+    assert plan_chain(after, 'ipv4', blocks) == after
+    assert same_chain(plan_chain(after, 'ipv4', blocks), after)
+    # Everything that was there before is still there, in its order, after ours.
+    assert after[len(after) - len(current):] == current
+
+
+def test_a_reordered_chain_of_ours_is_not_converged():
+    block = allowlist_block('eth0', ['198.51.100.7', '198.51.100.8'])
+    rules = block.rules['ipv4']
+    shuffled = [rules[0], rules[2], rules[1], rules[3]]
+    assert not same_chain(shuffled, plan_chain(shuffled, 'ipv4', {block.name: block}))
+
+
+def test_saved_spelling_of_our_rules_counts_as_converged():
+    block = allowlist_block('eth0', ['198.51.100.7'])
+    saved = [line.replace('198.51.100.7/32', '198.51.100.7') for line in block.rules['ipv4']]
+    assert same_chain(saved, block.rules['ipv4'])
+
+
+def test_payload_rewrites_docker_user_only():
+    lines = allowlist_block('eth0', ['198.51.100.7']).rules['ipv4'] + [DOCKER_RETURN]
+    payload = restore_payload(lines)
+    assert payload.splitlines()[:2] == ['*filter', ':DOCKER-USER - [0:0]']
+    assert payload.endswith('COMMIT\n')
+    assert all(line.startswith('-A DOCKER-USER ') for line in payload.splitlines()[2:-1])
+
+
+def test_payload_creates_the_forward_jump_only_when_asked():
+    assert '-I FORWARD 1 -j DOCKER-USER' not in restore_payload([])
+    assert restore_payload([], create_chain=True).splitlines()[2] == '-I FORWARD 1 -j DOCKER-USER'
