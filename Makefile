@@ -66,6 +66,11 @@ sanity: venv
 	mkdir -p $(SANITY_TREE)
 	git ls-files -z --cached --others --exclude-standard | grep -zv '^\.build/' \
 		| xargs -0 cp --parents -t $(SANITY_TREE)
+	@# ansible-test downloads a pip bootstrap script from a host our machines cannot reach:
+	@# give it the stand-in that bootstraps pip from the interpreter (tests/sanity/get_pip_offline.py).
+	pip_version=$$(grep -oP "pip='\K[0-9.]+" $(VENV)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py); \
+		mkdir -p $(HOME)/.ansible/test/cache; \
+		cp tests/sanity/get_pip_offline.py $(HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py
 	cd $(SANITY_TREE) && git init -q && git add -A && \
 		$(BIN)/ansible-test sanity --venv --python 3.11 --color no
 

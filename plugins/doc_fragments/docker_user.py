@@ -26,8 +26,8 @@ options:
       - Create C(DOCKER-USER) and insert C(-j DOCKER-USER) at the top of C(FORWARD) in a family
         where the chain does not exist.
       - Without it, a missing IPv4 chain is an error (Docker is not running, or runs with
-        C("iptables": false)), and a missing IPv6 chain (Docker 20.10 and 26 by default) leaves
-        IPv6 alone with a warning.
+        C(iptables) set to C(false) in C(daemon.json)), and a missing IPv6 chain (Docker 20.10
+        and 26 by default) leaves IPv6 alone with a warning.
     type: bool
     default: false
 notes:
@@ -43,4 +43,3 @@ notes:
 requirements:
   - iptables (C(iptables-nft-save) and/or C(iptables-legacy-save), with the matching restore)
 '''
-

@@ -80,59 +80,83 @@ def _chain_text(family, backend, lines):
     return '\n'.join([header] + lines) + '\n'
 
 
+def read_chains(host, params):
+    """Read each family once: (backend, {family: DOCKER-USER lines or None})."""
+    backend, ipv4_lines = choose_backend(host, params['backend'], params['create_chain'])
+    return backend, {'ipv4': ipv4_lines, 'ipv6': _chain_lines(host.save('ipv6', backend))}
+
+
+def plan_families(current, blocks, purge, create_chain, warn):
+    """{family: (lines before or None, planned lines)} for every family we may write."""
+    plans = {}
+    for family in FAMILIES:
+        before = current[family]
+        if before is None and not create_chain:
+            has_allowlist = any(b is not None and b.name.startswith('allowlist:') for b in blocks.values())
+            if family == 'ipv6' and has_allowlist:
+                warn('ip6tables has no DOCKER-USER chain (Docker does not filter IPv6 on this host): the IPv6 side '
+                     'of the allowlist is not enforced. Set create_chain=true to create the chain with its '
+                     'FORWARD jump.')
+            continue
+        plans[family] = (before, plan_chain(before or [], family, blocks, purge))
+    return plans
+
+
+def apply_plans(host, backend, plans, families):
+    """Write the planned chains of `families`: dry-run all, write each once, read back.
+
+    Returns (commands run, {family: lines in effect})."""
+    payloads = dict((f, restore_payload(plans[f][1], create_chain=plans[f][0] is None)) for f in families)
+    # A rejected payload in any family leaves every family untouched.
+    for family in families:
+        host.restore(family, backend, payloads[family], test=True)
+    commands = [host.restore(family, backend, payloads[family]) for family in families]
+    in_effect = {}
+    for family in families:
+        lines = _chain_lines(host.save(family, backend))
+        if lines is None or not same_chain(lines, plans[family][1]):
+            raise StateError('%s DOCKER-USER differs from what was written (did another tool change it at the '
+                             'same time?): %s' % (family, lines))
+        in_effect[family] = lines
+    return commands, in_effect
+
+
+def _names(lines_by_family):
+    return set(name for lines in lines_by_family for name in blocks_in(lines or []))
+
+
 def run(module, blocks, purge=False, extra_result=None):
     """Converge DOCKER-USER to `blocks` ({name: Block or None}) in every family and exit."""
     params = module.params
     host = IptablesHost(module)
     try:
-        backend, ipv4_lines = choose_backend(host, params['backend'], params['create_chain'])
-        current = {'ipv4': ipv4_lines, 'ipv6': _chain_lines(host.save('ipv6', backend))}
-        plans = {}
-        for family in FAMILIES:
-            before = current[family]
-            if before is None and not params['create_chain']:
-                if family == 'ipv6' and any(b is not None and b.name.startswith('allowlist:') for b in blocks.values()):
-                    module.warn('ip6tables has no DOCKER-USER chain (Docker does not filter IPv6 on this host): '
-                                    'the IPv6 side of the allowlist is not enforced. Set create_chain=true to '
-                                    'create the chain with its FORWARD jump.')
-                continue
-            plans[family] = (before, plan_chain(before or [], family, blocks, purge))
-        changed = [family for family, (before, after) in plans.items()
-                   if before is None or not same_chain(before, after)]
-        result = dict(
-            changed=bool(changed),
-            backend=backend,
-            families=sorted(plans),
-            rules=dict((family, after) for family, (before, after) in plans.items()),
-            blocks=dict((family, blocks_in(after)) for family, (before, after) in plans.items()),
-            removed_blocks=sorted(
-                set(name for before, after in plans.values() for name in blocks_in(before or []))
-                - set(name for before, after in plans.values() for name in blocks_in(after))),
-            commands=[],
-            **(extra_result or {})
-        )
-        if module._diff:
-            result['diff'] = dict(
-                before=''.join(_chain_text(f, backend, plans[f][0]) for f in sorted(plans)),
-                after=''.join(_chain_text(f, backend, plans[f][1]) for f in sorted(plans)),
-            )
+        backend, current = read_chains(host, params)
+        plans = plan_families(current, blocks, purge, params['create_chain'], module.warn)
+        changed = sorted(f for f, (before, after) in plans.items() if before is None or not same_chain(before, after))
+        rules = dict((f, after) for f, (before, after) in plans.items())
+        commands = []
         if changed and not module.check_mode:
-            payloads = dict((f, restore_payload(plans[f][1], create_chain=plans[f][0] is None)) for f in changed)
-            # Dry-run every family first, so that a rejected payload leaves both families untouched.
-            for family in changed:
-                host.restore(family, backend, payloads[family], test=True)
-            for family in changed:
-                result['commands'].append(host.restore(family, backend, payloads[family]))
-            for family in changed:
-                in_effect = _chain_lines(host.save(family, backend))
-                if in_effect is None or not same_chain(in_effect, plans[family][1]):
-                    raise StateError('%s DOCKER-USER differs from what was written (another tool changed it '
-                                     'at the same time?): %s' % (family, in_effect))
-                result['rules'][family] = in_effect
+            commands, in_effect = apply_plans(host, backend, plans, changed)
+            rules.update(in_effect)
     except (InputError, StateError, RuleSyntaxError) as exc:
         module.fail_json(msg=str(exc))
     except CommandError as exc:
         module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
+    result = dict(
+        changed=bool(changed),
+        backend=backend,
+        families=sorted(plans),
+        rules=rules,
+        blocks=dict((f, blocks_in(lines)) for f, lines in rules.items()),
+        removed_blocks=sorted(_names(b for b, a in plans.values()) - _names(rules.values())),
+        commands=commands,
+    )
+    result.update(extra_result or {})
+    if module._diff:
+        result['diff'] = dict(
+            before=''.join(_chain_text(f, backend, plans[f][0]) for f in sorted(plans)),
+            after=''.join(_chain_text(f, backend, plans[f][1]) for f in sorted(plans)),
+        )
     module.exit_json(**result)
 
 

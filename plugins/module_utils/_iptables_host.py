@@ -86,4 +86,3 @@ class IptablesHost:
             raise CommandError('%s the new %s DOCKER-USER chain failed; nothing was changed'
                                % (what, family), cmd, rc, stdout, stderr)
         return cmd
-
