@@ -20,7 +20,7 @@ description:
     O(in_interface) may open connections; replies from O(out_interface) are accepted.
   - One block per interface pair; other blocks are left as they are.
 author:
-  - netops.docker_firewall maintainers
+  - netops.docker_firewall maintainers (@netops)
 extends_documentation_fragment:
   - netops.docker_firewall.docker_user
   - netops.docker_firewall.attributes

@@ -23,7 +23,7 @@ description:
     everything".
   - One block per interface; other blocks (other interfaces, router pairs) are left as they are.
 author:
-  - netops.docker_firewall maintainers
+  - netops.docker_firewall maintainers (@netops)
 extends_documentation_fragment:
   - netops.docker_firewall.docker_user
   - netops.docker_firewall.attributes

@@ -20,7 +20,7 @@ description:
   - Router pairs and allowlists behave exactly as in M(netops.docker_firewall.docker_user_accept)
     and M(netops.docker_firewall.docker_user_allowlist).
 author:
-  - netops.docker_firewall maintainers
+  - netops.docker_firewall maintainers (@netops)
 extends_documentation_fragment:
   - netops.docker_firewall.docker_user
   - netops.docker_firewall.attributes

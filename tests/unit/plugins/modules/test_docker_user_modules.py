@@ -1,0 +1,255 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The DOCKER-USER modules: the exact commands they issue, what they return, how they fail."""
+
+import os
+
+import pytest
+
+from conftest import FIXTURES
+from plugins.modules.conftest import Command
+from ansible_collections.netops.docker_firewall.plugins.modules import (
+    docker_user_accept,
+    docker_user_allowlist,
+    docker_user_chain,
+)
+
+V4_SAVE = ['/usr/sbin/iptables-nft-save']
+V6_SAVE = ['/usr/sbin/ip6tables-nft-save']
+V4_TEST = ['/usr/sbin/iptables-nft-restore', '-w', '10', '--noflush', '--test']
+V4_RESTORE = ['/usr/sbin/iptables-nft-restore', '-w', '10', '--noflush']
+V6_TEST = ['/usr/sbin/ip6tables-nft-restore', '-w', '10', '--noflush', '--test']
+V6_RESTORE = ['/usr/sbin/ip6tables-nft-restore', '-w', '10', '--noflush']
+TAG = '"netops.docker_firewall/accept:wg0:eth0"'
+ACCEPT_LINES = [
+    '-A DOCKER-USER -i wg0 -o eth0 -m comment --comment %s -j ACCEPT' % TAG,
+    '-A DOCKER-USER -i eth0 -o wg0 -m comment --comment %s -j ACCEPT' % TAG,
+]
+
+
+def capture(suite, name):
+    with open(os.path.join(FIXTURES, 'docker-iptables', suite, name + '.txt')) as handle:
+        return handle.read()
+
+
+def save_with(lines, base):
+    """A save output: `base` with DOCKER-USER replaced by `lines`."""
+    out = []
+    for line in base.splitlines():
+        if line.startswith('-A DOCKER-USER '):
+            continue
+        if line == 'COMMIT' and out and any(l.startswith(':DOCKER-USER ') for l in out) and not out[-1].startswith('#@'):
+            out.extend(lines)
+            out.append('#@')
+        out.append(line)
+    return '\n'.join(l for l in out if l != '#@') + '\n'
+
+
+def payload(lines):
+    return '\n'.join(['*filter', ':DOCKER-USER - [0:0]'] + lines + ['COMMIT']) + '\n'
+
+
+DOCKER20 = capture('bookworm', 'q2-published-default.iptables-save')
+# The legacy capture holds iptables-legacy-save, then ip6tables-legacy-save (empty).
+LEGACY20 = capture('bookworm', 'q7-legacy-alt-after-restart.legacy-save').split('### ip6tables-legacy-save')[0]
+DOCKER20_V6 = capture('bookworm', 'q2-published-default.ip6tables-save')
+DOCKER28 = capture('sid', 'q2-published-default.iptables-save')
+DOCKER28_V6 = capture('sid', 'q2-published-default.ip6tables-save')
+
+
+def test_accept_on_docker_20_writes_ipv4_once_and_skips_missing_ipv6(run_module):
+    after = ACCEPT_LINES + ['-A DOCKER-USER -j RETURN']
+    result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
+        Command(V4_SAVE, stdout=DOCKER20),
+        Command(V6_SAVE, stdout=DOCKER20_V6),
+        Command(V4_TEST, data=payload(after)),
+        Command(V4_RESTORE, data=payload(after)),
+        Command(V4_SAVE, stdout=save_with(after, DOCKER20)),
+    ])
+    assert result['changed'] is True
+    assert result['backend'] == 'nft'
+    assert result['families'] == ['ipv4']
+    assert result['rules'] == {'ipv4': after}
+    assert result['blocks'] == {'ipv4': ['accept:wg0:eth0']}
+    assert result['commands'] == [V4_RESTORE]
+    assert result['block'] == 'accept:wg0:eth0'
+    assert 'warnings' not in result
+
+
+def test_converged_run_reads_and_writes_nothing(run_module):
+    after = ACCEPT_LINES + ['-A DOCKER-USER -j RETURN']
+    result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
+        Command(V4_SAVE, stdout=save_with(after, DOCKER20)),
+        Command(V6_SAVE, stdout=DOCKER20_V6),
+    ])
+    assert result['changed'] is False
+    assert result['commands'] == []
+
+
+def test_docker_28_writes_both_families_after_testing_both(run_module):
+    result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
+        Command(V4_SAVE, stdout=DOCKER28),
+        Command(V6_SAVE, stdout=DOCKER28_V6),
+        Command(V4_TEST, data=payload(ACCEPT_LINES)),
+        Command(V6_TEST, data=payload(ACCEPT_LINES)),
+        Command(V4_RESTORE, data=payload(ACCEPT_LINES)),
+        Command(V6_RESTORE, data=payload(ACCEPT_LINES)),
+        Command(V4_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28)),
+        Command(V6_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28_V6)),
+    ])
+    assert result['changed'] is True
+    assert result['families'] == ['ipv4', 'ipv6']
+    assert result['commands'] == [V4_RESTORE, V6_RESTORE]
+
+
+def test_check_mode_reads_plans_and_diffs_but_writes_nothing(run_module):
+    result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
+        Command(V4_SAVE, stdout=DOCKER28),
+        Command(V6_SAVE, stdout=DOCKER28_V6),
+    ], check_mode=True, diff=True)
+    assert result['changed'] is True
+    assert result['commands'] == []
+    assert result['diff']['before'] == '# ipv4 (nft) DOCKER-USER\n# ipv6 (nft) DOCKER-USER\n'
+    assert result['diff']['after'] == ''.join('\n'.join(['# %s (nft) DOCKER-USER' % f] + ACCEPT_LINES) + '\n'
+                                              for f in ('ipv4', 'ipv6'))
+
+
+def test_a_rejected_dry_run_changes_no_family(run_module):
+    result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
+        Command(V4_SAVE, stdout=DOCKER28),
+        Command(V6_SAVE, stdout=DOCKER28_V6),
+        Command(V4_TEST, data=payload(ACCEPT_LINES)),
+        Command(V6_TEST, rc=2, stderr='ip6tables-restore: line 3 failed'),
+    ])
+    assert result['failed'] is True
+    assert result['msg'] == 'checking the new ipv6 DOCKER-USER chain failed; nothing was changed'
+    assert result['cmd'] == V6_TEST
+    assert result['rc'] == 2
+    assert result['stderr'] == 'ip6tables-restore: line 3 failed'
+
+
+def test_a_chain_changed_underneath_is_reported(run_module):
+    result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
+        Command(V4_SAVE, stdout=DOCKER20),
+        Command(V6_SAVE, stdout=DOCKER20_V6),
+        Command(V4_TEST),
+        Command(V4_RESTORE),
+        Command(V4_SAVE, stdout=DOCKER20),
+    ])
+    assert result['failed'] is True
+    assert 'differs from what was written' in result['msg']
+
+
+def test_missing_chain_names_the_likely_cause_and_writes_nothing(run_module):
+    result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
+        Command(V4_SAVE, stdout=capture('bookworm', 'q5a-start.iptables-save')),
+    ], legacy_tables=False)
+    assert result['failed'] is True
+    assert '"iptables": false' in result['msg'] and 'create_chain=true' in result['msg']
+
+
+def test_create_chain_inserts_the_forward_jump(run_module):
+    empty = '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n'
+    create = '\n'.join(['*filter', ':DOCKER-USER - [0:0]', '-I FORWARD 1 -j DOCKER-USER'] + ACCEPT_LINES + ['COMMIT']) + '\n'
+    created = empty.replace(':OUTPUT ACCEPT [0:0]\n', ':OUTPUT ACCEPT [0:0]\n:DOCKER-USER - [0:0]\n'
+                            '-A FORWARD -j DOCKER-USER\n' + '\n'.join(ACCEPT_LINES) + '\n')
+    result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0', create_chain=True), [
+        Command(V4_SAVE, stdout=empty),
+        Command(V6_SAVE, stdout=''),
+        Command(V4_TEST, data=create),
+        Command(V6_TEST, data=create),
+        Command(V4_RESTORE, data=create),
+        Command(V6_RESTORE, data=create),
+        Command(V4_SAVE, stdout=created),
+        Command(V6_SAVE, stdout=created),
+    ])
+    assert result['changed'] is True
+
+
+def test_chains_in_both_backends_are_refused(run_module):
+    legacy = LEGACY20
+    result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
+        Command(V4_SAVE, stdout=DOCKER20),
+        Command(['/usr/sbin/iptables-legacy-save'], stdout=legacy),
+    ], legacy_tables=True)
+    assert result['failed'] is True
+    assert 'both the nft and the legacy' in result['msg']
+
+
+def test_explicit_legacy_backend_reads_and_writes_legacy(run_module):
+    legacy = LEGACY20
+    after = ACCEPT_LINES + ['-A DOCKER-USER -j RETURN']
+    result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0', backend='legacy'), [
+        Command(['/usr/sbin/iptables-legacy-save'], stdout=legacy),
+        Command(['/usr/sbin/ip6tables-legacy-save'], stdout=''),
+        Command(['/usr/sbin/iptables-legacy-restore', '-w', '10', '--noflush', '--test'], data=payload(after)),
+        Command(['/usr/sbin/iptables-legacy-restore', '-w', '10', '--noflush'], data=payload(after)),
+        Command(['/usr/sbin/iptables-legacy-save'], stdout=save_with(after, legacy)),
+    ], legacy_tables=True)
+    assert result['backend'] == 'legacy' and result['changed'] is True
+
+
+def test_allowlist_warns_when_ipv6_is_not_enforced(run_module):
+    result, table = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=['198.51.100.0/24']), [
+        Command(V4_SAVE, stdout=DOCKER20),
+        Command(V6_SAVE, stdout=DOCKER20_V6),
+        Command(V4_TEST),
+        Command(V4_RESTORE),
+        Command(V4_SAVE, stdout=save_with(
+            docker_user_allowlist.allowlist_block('eth0', ['198.51.100.0/24']).rules['ipv4'] + ['-A DOCKER-USER -j RETURN'],
+            DOCKER20)),
+    ])
+    assert result['changed'] is True
+    assert 'IPv6 side of the allowlist is not enforced' in result['warnings'][0]['event']['msg']
+
+
+@pytest.mark.parametrize('main, args, field', [
+    (docker_user_allowlist.main, dict(interface='docker0', sources=['198.51.100.7']), 'interface'),
+    (docker_user_allowlist.main, dict(interface='eth0', sources=['198.51.100.7/24']), 'sources'),
+    (docker_user_allowlist.main, dict(interface='eth0', sources=['198.51.100.7'], ports=['0']), 'ports'),
+    (docker_user_accept.main, dict(in_interface='eth0"', out_interface='wg0'), 'in_interface'),
+    (docker_user_chain.main, dict(allowlists=[dict(interface='eth0', sources=[]), dict(interface='eth0', sources=[])]),
+     'allowlists[1].interface'),
+    (docker_user_chain.main, dict(accept=[dict(in_interface='a', out_interface='b')] * 2), 'accept[1]'),
+])
+def test_bad_input_fails_before_any_command(run_module, main, args, field):
+    result, table = run_module(main, args, [])
+    assert result['failed'] is True
+    assert result['field'] == field
+    assert result['msg'].startswith(field + ':')
+    assert table.ran == []
+
+
+def test_allowlist_present_requires_sources(run_module):
+    result, table = run_module(docker_user_allowlist.main, dict(interface='eth0'), [])
+    assert result['failed'] is True and 'sources' in result['msg']
+
+
+def test_allowlist_absent_removes_its_block_only(run_module):
+    ours = docker_user_allowlist.allowlist_block('eth0', ['198.51.100.0/24']).rules['ipv4']
+    current = ACCEPT_LINES + ours + ['-A DOCKER-USER -j RETURN']
+    after = ACCEPT_LINES + ['-A DOCKER-USER -j RETURN']
+    result, table = run_module(docker_user_allowlist.main, dict(interface='eth0', state='absent'), [
+        Command(V4_SAVE, stdout=save_with(current, DOCKER20)),
+        Command(V6_SAVE, stdout=DOCKER20_V6),
+        Command(V4_TEST, data=payload(after)),
+        Command(V4_RESTORE, data=payload(after)),
+        Command(V4_SAVE, stdout=save_with(after, DOCKER20)),
+    ])
+    assert result['removed_blocks'] == ['allowlist:eth0']
+    assert result['blocks'] == {'ipv4': ['accept:wg0:eth0']}
+
+
+def test_chain_purge_keeps_rules_of_others(run_module):
+    foreign = '-A DOCKER-USER -s 198.51.100.99/32 -m comment --comment other-tool -j DROP'
+    current = ACCEPT_LINES + [foreign, '-A DOCKER-USER -j RETURN']
+    after = [foreign, '-A DOCKER-USER -j RETURN']
+    result, table = run_module(docker_user_chain.main, dict(), [
+        Command(V4_SAVE, stdout=save_with(current, DOCKER20)),
+        Command(V6_SAVE, stdout=DOCKER20_V6),
+        Command(V4_TEST, data=payload(after)),
+        Command(V4_RESTORE, data=payload(after)),
+        Command(V4_SAVE, stdout=save_with(after, DOCKER20)),
+    ])
+    assert result['removed_blocks'] == ['accept:wg0:eth0']
+    assert result['rules'] == {'ipv4': after}
