@@ -14,7 +14,8 @@ COLLECTIONS := $(BUILD)/collections
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/netops/docker_firewall
 # ansible-test needs a real copy under .../ansible_collections/netops/docker_firewall.
 SANITY_TREE := $(BUILD)/sanity/ansible_collections/netops/docker_firewall
-SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
+# Scenarios `make test` runs (bench and demo are driven by their own targets).
+SCENARIOS ?= lab docker_user
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
@@ -28,7 +29,7 @@ help:
 	@echo "make test     all test stages (unit, sanity, lint, molecule), with a timing line each"
 	@echo "make demo     bring up a lab host and show the problem and the fix, with probes"
 	@echo "make bench    benchmarks (figures, not pass/fail)"
-	@echo "make unit | sanity | lint | molecule [SCENARIOS='lab ...'] | images | venv | host | clean"
+	@echo "make unit | sanity | lint | molecule [SCENARIOS='lab ...'] | mutations | images | venv | host | clean"
 
 .PHONY: host
 host:
@@ -54,7 +55,7 @@ images: host
 
 .PHONY: test
 test: host venv
-	tests/lab/run-stages.sh unit sanity lint molecule
+	tests/lab/run-stages.sh unit sanity lint molecule mutations
 
 .PHONY: unit
 unit: venv collection
@@ -86,6 +87,10 @@ molecule: venv collection images
 		$(BIN)/molecule test -s $$s; \
 	done
 
+.PHONY: mutations
+mutations: venv collection images
+	tests/lab/check-lab-can-fail.sh
+
 .PHONY: demo
 demo: host venv collection images
 	tests/lab/demo.sh
@@ -93,3 +98,9 @@ demo: host venv collection images
 .PHONY: clean
 clean:
 	rm -rf $(BUILD) .pytest_cache .hypothesis
+
+.PHONY: bench
+bench: venv collection images
+	$(BIN)/molecule create -s bench
+	$(BIN)/molecule prepare -s bench
+	$(BIN)/python tests/bench/run.py; status=$$?; $(BIN)/molecule destroy -s bench; exit $$status

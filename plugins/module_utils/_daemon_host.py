@@ -1,0 +1,85 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to netops.docker_firewall
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What daemon_json needs from the host: the file, the Docker version, the unit's flags,
+`dockerd --validate`, and an atomic write. Private to this collection."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import tempfile
+
+from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_config import (
+    docker_major,
+    unit_flags,
+)
+
+# `dockerd --validate` exists from Docker 23 on (20.10 answers "unknown flag").
+VALIDATE_SINCE = 23
+
+
+class DaemonHost:
+    def __init__(self, module):
+        self._module = module
+
+    def _run(self, cmd):
+        return self._module.run_command(cmd, environ_update={'LC_ALL': 'C', 'LANG': 'C'})
+
+    @staticmethod
+    def read(path):
+        """The file's text, or None when it does not exist."""
+        try:
+            with open(path, 'rb') as handle:
+                return handle.read().decode('utf-8')
+        except (IOError, OSError) as exc:
+            if not os.path.exists(path):
+                return None
+            raise exc
+
+    def docker_major(self):
+        dockerd = self._module.get_bin_path('dockerd')
+        if dockerd is None:
+            return None, None
+        rc, out, err = self._run([dockerd, '--version'])
+        return (docker_major(out), out.strip()) if rc == 0 else (None, None)
+
+    def unit_flags(self, unit='docker.service'):
+        systemctl = self._module.get_bin_path('systemctl')
+        if systemctl is None:
+            return []
+        rc, out, err = self._run([systemctl, 'show', '--property=ExecStart', unit])
+        return unit_flags(out) if rc == 0 else []
+
+    def validate(self, content):
+        """dockerd's own verdict on `content`: (True, output) or (False, reason). Uses a private
+        temporary file outside /etc/docker, so check mode writes nothing there."""
+        dockerd = self._module.get_bin_path('dockerd', required=True)
+        handle, path = tempfile.mkstemp(prefix='daemon-json-validate-', suffix='.json')
+        try:
+            with os.fdopen(handle, 'w') as stream:
+                stream.write(content)
+            rc, out, err = self._run([dockerd, '--validate', '--config-file', path])
+        finally:
+            os.unlink(path)
+        return rc == 0, (out + err).strip().replace(path, 'daemon.json')
+
+    def write(self, path, content, backup):
+        """Atomically replace `path` with `content` (0644, root); returns the backup path or None."""
+        backup_file = None
+        if backup and os.path.exists(path):
+            backup_file = self._module.backup_local(path)
+        directory = os.path.dirname(path) or '.'
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o755)
+        handle, tmp = tempfile.mkstemp(dir=directory, prefix='.daemon.json.')
+        with os.fdopen(handle, 'w') as stream:
+            stream.write(content)
+        os.chmod(tmp, 0o644)
+        self._module.atomic_move(tmp, path)
+        self._module.set_mode_if_different(path, '0644', False)
+        self._module.set_owner_if_different(path, 'root', False)
+        self._module.set_group_if_different(path, 'root', False)
+        return backup_file

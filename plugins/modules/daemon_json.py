@@ -1,0 +1,250 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to netops.docker_firewall
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: daemon_json
+short_description: Manage Docker's daemon.json by key, validated before it reaches disk
+version_added: 0.1.0
+description:
+  - Merges O(settings) (and an optional O(preset)) into C(/etc/docker/daemon.json), key by key.
+    Objects such as C(log-opts) are merged by their own keys. Keys nobody mentioned are kept.
+  - Compares parsed JSON, so a file that only differs in layout is left alone.
+  - "Nothing reaches disk unless every check passes, in this order: JSON types of the keys this
+    module knows (and unknown keys in O(settings)); contradictions (C(bridge) with C(bip), a key
+    the C(docker.service) unit already sets as a flag, a key the installed Docker is too old
+    for); C(dockerd --validate) where the installed Docker has it (23 and later; on 20.10 the
+    module's own checks are the gate)."
+  - Writes a temporary file in the same directory and moves it into place atomically, mode
+    C(0644), owner C(root).
+  - Does not restart Docker. RV(restart) says whether the change needs a restart or a reload;
+    the C(netops.docker_firewall.docker_daemon) role restarts safely and rolls back.
+author:
+  - netops.docker_firewall maintainers (@netops)
+extends_documentation_fragment:
+  - netops.docker_firewall.attributes
+options:
+  path:
+    description: The daemon configuration file.
+    type: path
+    default: /etc/docker/daemon.json
+  settings:
+    description:
+      - Keys to set, with their JSON values (booleans as booleans, C(log-opts) values as strings).
+      - They override the O(preset) key by key.
+    type: dict
+    default: {}
+  preset:
+    description:
+      - V(k8s) sets the settings a Kubernetes node needs so that Docker keeps out of iptables,
+        each overridable through O(settings)
+        (C(bridge=none), C(data-root=/var/lib/docker), C(debug=false), C(experimental=false),
+        C(ip-forward=true), C(ip-masq=false), C(iptables=false), C(ipv6=false),
+        C(live-restore=true), C(log-driver=json-file), C(log-level=warn),
+        C(log-opts={max-file: "10", max-size: 100m})), and on Docker 27 and later, which writes
+        ip6tables rules by default, also C(ip6tables=false).
+    type: str
+    choices: [none, k8s]
+    default: none
+  remove_keys:
+    description: Top-level keys to remove from the file.
+    type: list
+    elements: str
+    default: []
+  exclusive:
+    description: Make the file exactly O(preset) plus O(settings); every other key is removed.
+    type: bool
+    default: false
+  allow_unknown_keys:
+    description:
+      - Accept keys in O(settings) that this module does not know (for example from a newer Docker).
+        Unknown keys already in the file are always kept and only reported.
+    type: bool
+    default: false
+  replace_invalid:
+    description:
+      - Replace an existing file that is not a JSON object. Without it such a file is never
+        overwritten and the task fails, naming the problem.
+    type: bool
+    default: false
+  validate:
+    description: Run C(dockerd --validate) on the new content where the installed Docker supports it.
+    type: bool
+    default: true
+  backup:
+    description: Keep a timestamped copy of the previous file.
+    type: bool
+    default: false
+seealso:
+  - module: netops.docker_firewall.docker_user_chain
+'''
+
+EXAMPLES = r'''
+- name: Kubernetes node - Docker keeps out of iptables, bigger log files
+  netops.docker_firewall.daemon_json:
+    preset: k8s
+    settings:
+      log-opts:
+        max-size: 200m
+    backup: true
+  register: daemon_json
+
+- name: Add a registry mirror, keep everything else
+  netops.docker_firewall.daemon_json:
+    settings:
+      registry-mirrors: [https://mirror.example.net]
+
+- name: Drop a setting
+  netops.docker_firewall.daemon_json:
+    remove_keys: [debug]
+
+# Ad hoc, check mode with a diff:
+#   ansible HOSTS -m netops.docker_firewall.daemon_json -a 'preset=k8s' --check --diff
+'''
+
+RETURN = r'''
+config:
+  description: The configuration after the run (planned content in check mode).
+  returned: success
+  type: dict
+  sample: {"iptables": false, "live-restore": true, "log-opts": {"max-file": "10", "max-size": "100m"}}
+previous_config:
+  description: The configuration before the run (V({}) when the file did not exist or was replaced).
+  returned: success
+  type: dict
+changed_keys:
+  description: Top-level keys whose value changed.
+  returned: success
+  type: list
+  elements: str
+  sample: [iptables, live-restore]
+restart:
+  description: What dockerd needs to apply the change.
+  returned: success
+  type: str
+  choices: [none, reload, restart]
+  sample: restart
+restart_needed:
+  description: Whether dockerd must be restarted (not only reloaded) to apply the change.
+  returned: success
+  type: bool
+existed:
+  description: Whether the file existed before the run.
+  returned: success
+  type: bool
+backup_file:
+  description: The copy of the previous file, when O(backup=true) and the file changed.
+  returned: changed and backup requested
+  type: str
+  sample: /etc/docker/daemon.json.1234.2026-11-25@13:00:00~
+unknown_keys:
+  description: Keys in the configuration that this module does not know (kept as they are).
+  returned: success
+  type: list
+  elements: str
+docker_version:
+  description: C(dockerd --version) of the host, when dockerd is installed.
+  returned: success
+  type: str
+  sample: Docker version 26.1.5+dfsg1, build a72d7cd
+validated_by:
+  description: The checks the new content passed.
+  returned: success
+  type: list
+  elements: str
+  sample: [types, conflicts, dockerd --validate]
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_config import (
+    ConfigError,
+    changed_keys,
+    check_conflicts,
+    check_types,
+    merge,
+    needs_restart,
+    parse_existing,
+    preset_settings,
+    render,
+)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_host import (
+    VALIDATE_SINCE,
+    DaemonHost,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path', default='/etc/docker/daemon.json'),
+            settings=dict(type='dict', default={}),
+            preset=dict(type='str', default='none', choices=['none', 'k8s']),
+            remove_keys=dict(type='list', elements='str', default=[], no_log=False),
+            exclusive=dict(type='bool', default=False),
+            allow_unknown_keys=dict(type='bool', default=False),
+            replace_invalid=dict(type='bool', default=False),
+            validate=dict(type='bool', default=True),
+            backup=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    host = DaemonHost(module)
+    text = host.read(p['path'])
+    try:
+        try:
+            current = parse_existing(text, p['path'])
+        except ConfigError:
+            if not p['replace_invalid']:
+                raise
+            current = {}
+        major, version = host.docker_major()
+        wanted = merge(preset_settings(p['preset'], major), p['settings'])
+        config = merge(current, wanted, p['remove_keys'], p['exclusive'])
+        unknown = check_types(config)
+        for key in sorted(set(unknown) & set(wanted)):
+            if not p['allow_unknown_keys']:
+                raise ConfigError(key, wanted[key], 'not a daemon.json key this module knows (a typo?); set '
+                                                    'allow_unknown_keys=true if your Docker knows it')
+        check_conflicts(config, major, host.unit_flags())
+    except ConfigError as exc:
+        module.fail_json(msg=str(exc), field=exc.field, path=p['path'])
+
+    # A missing file with nothing to put in it stays missing; an empty file is invalid for dockerd.
+    changed = config != current or (text is not None and text.strip() == '')
+    content = render(config)
+    validated_by = ['types', 'conflicts']
+    if changed and p['validate'] and major is not None and major >= VALIDATE_SINCE:
+        ok, output = host.validate(content)
+        if not ok:
+            module.fail_json(msg='dockerd --validate rejected the new configuration: %s' % output,
+                             path=p['path'], config=config)
+        validated_by.append('dockerd --validate')
+    for key in sorted(set(unknown) - set(wanted)):
+        module.warn('%s: key %r is not known to this module; it was kept as it is' % (p['path'], key))
+
+    keys = changed_keys(current, config)
+    result = dict(
+        changed=changed, path=p['path'], config=config, previous_config=current, changed_keys=keys,
+        restart=needs_restart(keys), restart_needed=needs_restart(keys) == 'restart', existed=text is not None,
+        unknown_keys=unknown, docker_version=version or '', validated_by=validated_by,
+    )
+    if module._diff:
+        result['diff'] = dict(before=text if text is not None else '', after=content,
+                              before_header=p['path'], after_header=p['path'])
+    if changed and not module.check_mode:
+        backup_file = host.write(p['path'], content, p['backup'])
+        if backup_file:
+            result['backup_file'] = backup_file
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
