@@ -29,6 +29,7 @@ K8S_PRESET = {
     'log-opts': {'max-file': '10', 'max-size': '100m'},
 }
 PRESETS = {'none': {}, 'k8s': K8S_PRESET}
+
 # Docker 27 and later write ip6tables rules by default: a k8s node wants them off too.
 IP6TABLES_DEFAULT_ON_SINCE = 27
 
@@ -39,6 +40,7 @@ def preset_settings(name, major=None):
     if name == 'k8s' and major is not None and major >= IP6TABLES_DEFAULT_ON_SINCE:
         settings['ip6tables'] = False
     return settings
+
 
 # Objects whose keys are merged one by one instead of replaced as a whole.
 MERGED_OBJECTS = ('log-opts', 'features', 'runtimes', 'default-ulimits')

@@ -43,12 +43,12 @@ options:
   preset:
     description:
       - V(k8s) sets the settings a Kubernetes node needs so that Docker keeps out of iptables,
-        each overridable through O(settings)
-        (C(bridge=none), C(data-root=/var/lib/docker), C(debug=false), C(experimental=false),
-        C(ip-forward=true), C(ip-masq=false), C(iptables=false), C(ipv6=false),
-        C(live-restore=true), C(log-driver=json-file), C(log-level=warn),
-        C(log-opts={max-file: "10", max-size: 100m})), and on Docker 27 and later, which writes
-        ip6tables rules by default, also C(ip6tables=false).
+        each overridable through O(settings).
+      - "The k8s preset: C(bridge=none), C(data-root=/var/lib/docker), C(debug=false),
+        C(experimental=false), C(ip-forward=true), C(ip-masq=false), C(iptables=false),
+        C(ipv6=false), C(live-restore=true), C(log-driver=json-file), C(log-level=warn),
+        C(log-opts) with C(max-file=10) and C(max-size=100m), and on Docker 27 and later, which
+        writes ip6tables rules by default, also C(ip6tables=false)."
     type: str
     choices: [none, k8s]
     default: none

@@ -101,7 +101,7 @@ def timed_playbook(path, inventory):
 
 
 def median_run(path, inventory):
-    runs = [timed_playbook(path, inventory) for _ in range(REPEAT)]
+    runs = [timed_playbook(path, inventory) for repetition in range(REPEAT)]
     return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 

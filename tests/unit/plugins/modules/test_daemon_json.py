@@ -1,0 +1,135 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""daemon_json: the commands it runs, the file it writes, and what it refuses."""
+
+import json
+import os
+
+import pytest
+
+from plugins.modules.conftest import Command
+from ansible_collections.netops.docker_firewall.plugins.modules import daemon_json
+
+VERSION_20 = Command(['/usr/sbin/dockerd', '--version'], stdout='Docker version 20.10.24+dfsg1, build 5d6db84\n')
+VERSION_28 = Command(['/usr/sbin/dockerd', '--version'], stdout='Docker version 28.5.2+dfsg4, build 1234\n')
+UNIT = Command(['/usr/sbin/systemctl', 'show', '--property=ExecStart', 'docker.service'],
+               stdout='ExecStart={ path=/usr/sbin/dockerd ; argv[]=/usr/sbin/dockerd -H fd:// '
+                      '--containerd=/run/containerd/containerd.sock ; ignore_errors=no }\n')
+
+
+def validate(rc=0, stdout='configuration OK\n'):
+    """dockerd --validate on a temporary file whose name the module chooses."""
+    command = Command(None, rc=rc, stdout=stdout)
+    command.matches = lambda argv: argv[:3] == ['/usr/sbin/dockerd', '--validate', '--config-file']
+    return command
+
+
+@pytest.fixture
+def path(tmp_path):
+    return str(tmp_path / 'daemon.json')
+
+
+def test_preset_on_docker_28_is_validated_written_and_needs_a_restart(run_module, path):
+    result, table = run_module(daemon_json.main, dict(path=path, preset='k8s'), [VERSION_28, UNIT, validate()])
+    assert result['changed'] is True
+    assert result['restart'] == 'restart' and result['restart_needed'] is True
+    assert result['validated_by'] == ['types', 'conflicts', 'dockerd --validate']
+    with open(path) as handle:
+        written = json.load(handle)
+    assert written == result['config']
+    assert written['iptables'] is False and written['ip6tables'] is False
+    assert oct(os.stat(path).st_mode & 0o777) == '0o644'
+
+
+def test_docker_20_has_no_validate_flag_so_only_our_checks_run(run_module, path):
+    result, table = run_module(daemon_json.main, dict(path=path, preset='k8s'), [VERSION_20, UNIT])
+    assert result['validated_by'] == ['types', 'conflicts']
+    assert 'ip6tables' not in result['config']
+
+
+def test_converged_file_is_left_alone_even_when_laid_out_differently(run_module, path):
+    with open(path, 'w') as handle:
+        handle.write('{"debug":false,"log-level":"warn"}')
+    result, table = run_module(daemon_json.main, dict(path=path, settings={'log-level': 'warn'}), [VERSION_28, UNIT])
+    assert result['changed'] is False and result['restart'] == 'none'
+    with open(path) as handle:
+        assert handle.read() == '{"debug":false,"log-level":"warn"}'
+
+
+def test_reloadable_change_asks_for_a_reload(run_module, path):
+    with open(path, 'w') as handle:
+        handle.write('{"debug": false}')
+    result, table = run_module(daemon_json.main, dict(path=path, settings={'debug': True}), [VERSION_28, UNIT, validate()])
+    assert result['restart'] == 'reload' and result['restart_needed'] is False
+
+
+def test_check_mode_validates_but_writes_nothing(run_module, path):
+    result, table = run_module(daemon_json.main, dict(path=path, preset='k8s'), [VERSION_28, UNIT, validate()],
+                               check_mode=True, diff=True)
+    assert result['changed'] is True
+    assert not os.path.exists(path)
+    assert json.loads(result['diff']['after']) == result['config']
+    assert result['diff']['before'] == ''
+
+
+def test_dockerd_validate_rejection_writes_nothing(run_module, path):
+    with open(path, 'w') as handle:
+        handle.write('{"debug": false}\n')
+    result, table = run_module(daemon_json.main, dict(path=path, settings={'debug': True}), [
+        VERSION_28, UNIT, validate(rc=1, stdout='unable to configure the Docker daemon with file /tmp/x: bad'),
+    ])
+    assert result['failed'] is True and 'dockerd --validate rejected' in result['msg']
+    with open(path) as handle:
+        assert handle.read() == '{"debug": false}\n'
+
+
+@pytest.mark.parametrize('existing', ['{"debug": true,}', '\ufeff{}', '[]', 'null', '{"a": 1} trailing'])
+def test_invalid_existing_file_is_never_clobbered(run_module, path, existing):
+    with open(path, 'w') as handle:
+        handle.write(existing)
+    result, table = run_module(daemon_json.main, dict(path=path, settings={'debug': True}), [])
+    assert result['failed'] is True and result['field'] == path
+    with open(path) as handle:
+        assert handle.read() == existing
+
+
+def test_replace_invalid_replaces_it(run_module, path):
+    with open(path, 'w') as handle:
+        handle.write('{"debug": true,}')
+    result, table = run_module(daemon_json.main, dict(path=path, settings={'debug': True}, replace_invalid=True),
+                               [VERSION_28, UNIT, validate()])
+    assert result['changed'] is True and result['config'] == {'debug': True}
+
+
+@pytest.mark.parametrize('settings, field, commands', [
+    # Types and unknown keys are refused before the unit is even read.
+    ({'iptables': 'false'}, 'iptables', [VERSION_20]),
+    ({'no-such-key': True}, 'no-such-key', [VERSION_20]),
+    ({'hosts': ['tcp://192.0.2.1:2375']}, 'hosts', [VERSION_20, UNIT]),
+    ({'ip-forward-no-drop': True}, 'ip-forward-no-drop', [VERSION_20, UNIT]),
+    ({'bridge': 'none', 'bip': '198.51.100.1/24'}, 'bip', [VERSION_20, UNIT]),
+])
+def test_bad_settings_fail_naming_the_key_and_write_nothing(run_module, path, settings, field, commands):
+    result, table = run_module(daemon_json.main, dict(path=path, settings=settings), commands)
+    assert result['failed'] is True and result['field'] == field
+    assert not os.path.exists(path)
+
+
+def test_unknown_keys_pass_when_allowed(run_module, path):
+    result, table = run_module(daemon_json.main, dict(path=path, settings={'new-option': 1}, allow_unknown_keys=True),
+                               [VERSION_28, UNIT, validate()])
+    assert result['changed'] is True and result['unknown_keys'] == ['new-option']
+
+
+def test_backup_keeps_the_previous_file(run_module, path):
+    with open(path, 'w') as handle:
+        handle.write('{"debug": false}\n')
+    result, table = run_module(daemon_json.main, dict(path=path, settings={'debug': True}, backup=True),
+                               [VERSION_28, UNIT, validate()])
+    with open(result['backup_file']) as handle:
+        assert handle.read() == '{"debug": false}\n'
+
+
+def test_missing_file_and_nothing_to_set_stays_missing(run_module, path):
+    result, table = run_module(daemon_json.main, dict(path=path), [VERSION_28, UNIT])
+    assert result['changed'] is False and not os.path.exists(path)
