@@ -61,19 +61,37 @@ test: host venv
 unit: venv collection
 	cd $(COLLECTION_LINK) && $(BIN)/python -m pytest -q tests/unit
 
-.PHONY: sanity
-sanity: venv
+# ansible-core 2.21 needs Python 3.12 or newer: its sanity run uses a venv of its own.
+PYTHON_313 ?= $(firstword $(wildcard /root/.pyenv/versions/3.13*/bin/python3) $(shell command -v python3.13))
+VENV_221 := $(CURDIR)/.venv-2.21
+
+$(VENV_221)/bin/.installed:
+	@test -n "$(PYTHON_313)" || { echo "no Python 3.13 found (set PYTHON_313)"; exit 1; }
+	$(PYTHON_313) -m venv $(VENV_221)
+	$(VENV_221)/bin/pip install -q ansible-core==2.21.5
+	touch $@
+
+# $(call run_sanity,VENV,PYTHON_VERSION): ansible-test sanity from VENV on a copy of the collection.
+# ansible-test downloads a pip bootstrap script from a host our machines cannot reach: it gets the
+# stand-in that bootstraps pip from the interpreter (tests/sanity/get_pip_offline.py).
+define run_sanity
 	rm -rf $(SANITY_TREE)
 	mkdir -p $(SANITY_TREE)
 	git ls-files -z --cached --others --exclude-standard | grep -zv '^\.build/' \
 		| xargs -0 cp --parents -t $(SANITY_TREE)
-	@# ansible-test downloads a pip bootstrap script from a host our machines cannot reach:
-	@# give it the stand-in that bootstraps pip from the interpreter (tests/sanity/get_pip_offline.py).
-	pip_version=$$(grep -oP "pip='\K[0-9.]+" $(VENV)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py); \
+	pip_version=$$(grep -oP "pip='\K[0-9.]+" $(1)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py); \
 		mkdir -p $(HOME)/.ansible/test/cache; \
 		cp tests/sanity/get_pip_offline.py $(HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py
 	cd $(SANITY_TREE) && git init -q && git add -A && \
-		$(BIN)/ansible-test sanity --venv --python 3.11 --color no
+		$(1)/bin/ansible-test sanity --venv --python $(2) --color no
+endef
+
+.PHONY: sanity
+sanity: venv $(VENV_221)/bin/.installed
+	@echo "== ansible-test sanity, ansible-core $$($(BIN)/ansible --version | head -1 | grep -oP '[0-9.]+(?=\])'), Python 3.11"
+	$(call run_sanity,$(VENV),3.11)
+	@echo "== ansible-test sanity, ansible-core 2.21.5, Python 3.13"
+	$(call run_sanity,$(VENV_221),3.13)
 
 .PHONY: lint
 lint: venv collection
