@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # `make demo`: brings up the lab hosts (Docker 20.10, 26.1, 28.5), shows what Docker does to a
-# router, applies the collection's fix with ad-hoc module calls, and shows the result. Every probe
-# is a real HTTP request between namespaces inside a lab host. DEMO_KEEP=1 keeps the hosts.
+# router, applies the router profile (playbook netops.docker_firewall.docker_on_router), and shows
+# the result. Every probe is a real HTTP request between namespaces inside a lab host.
+# DEMO_KEEP=1 keeps the hosts.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 hosts=(bookworm trixie docker28)
+log=/tmp/netops-dfw-demo.log
 inventory=$(mktemp)
-trap 'rm -f "$inventory"; [ "${DEMO_KEEP:-0}" = 1 ] || molecule destroy -s demo >/dev/null 2>&1' EXIT
+vars_file=$(mktemp --suffix .yml)
+trap 'rm -f "$inventory" "$vars_file"; [ "${DEMO_KEEP:-0}" = 1 ] || molecule destroy -s demo >/dev/null 2>&1' EXIT
 for host in "${hosts[@]}"; do
-    echo "$host ansible_connection=community.docker.docker ansible_python_interpreter=/usr/bin/python3"
+    # The lab connects as root; the playbook's become (sudo) is not needed there.
+    echo "$host ansible_connection=community.docker.docker ansible_python_interpreter=/usr/bin/python3 ansible_become=false"
 done >"$inventory"
 
-log=/tmp/netops-dfw-demo.log
 echo "Bringing up the lab hosts (molecule create -s demo; log: $log) ..."
 molecule destroy -s demo >"$log" 2>&1 || true
 molecule create -s demo >>"$log" 2>&1 || { tail -n 40 "$log"; exit 1; }
@@ -43,25 +46,18 @@ echo "BEFORE: Docker switched forwarding on and set FORWARD to DROP; the host no
 show
 
 echo
-echo "FIX (ad hoc, on all three hosts at once):"
-summary='
-import json, sys
-for host, result in sorted(json.load(sys.stdin)["plays"][0]["tasks"][0]["hosts"].items()):
-    line = "%s: %s" % (host, "FAILED " + result.get("msg", "") if result.get("failed") else
-                       "changed" if result.get("changed") else "ok")
-    if not result.get("failed"):
-        line += ", backend %s, families %s" % (result["backend"], "+".join(result["families"]))
-    for warning in result.get("warnings", []):
-        line += "\n      warning: %s" % (warning["event"]["msg"] if isinstance(warning, dict) else warning)
-    print("    " + line)
-'
-fix() {
-    echo "  \$ ansible lab -m netops.docker_firewall.$1 -a '$2'"
-    ANSIBLE_LOAD_CALLBACK_PLUGINS=1 ANSIBLE_STDOUT_CALLBACK=ansible.posix.json \
-        ansible -i "$inventory" all -m "netops.docker_firewall.$1" -a "$2" | python3 -c "$summary"
-}
-fix docker_user_accept "in_interface=int0 out_interface=ext0"
-fix docker_user_allowlist "interface=ext0 sources=198.51.100.18,2001:db8:2::18"
+echo "FIX: the router profile, on all three hosts at once:"
+cat >"$vars_file" <<'VARS'
+docker_on_router_accept:
+  - {in_interface: int0, out_interface: ext0}
+docker_on_router_allowlists:
+  - {interface: ext0, sources: [198.51.100.18, 2001:db8:2::18]}
+VARS
+echo "  \$ ansible-playbook netops.docker_firewall.docker_on_router -e docker_on_router_hosts=all -e @vars.yml"
+sed 's/^/      /' "$vars_file"
+playbook_log=$(ansible-playbook -i "$inventory" netops.docker_firewall.docker_on_router \
+    -e docker_on_router_hosts=all -e "@$vars_file" 2>&1) || { echo "$playbook_log" | tail -n 40; exit 1; }
+echo "$playbook_log" | grep -A3 '^PLAY RECAP' | tail -n 3 | sed 's/^/    /'
 
 echo
 echo "AFTER: LAN and WAN route again; only wan1 reaches the published port."
