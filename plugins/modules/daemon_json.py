@@ -198,13 +198,14 @@ def main():
     p = module.params
     host = DaemonHost(module)
     text = host.read(p['path'])
+    invalid = False
     try:
         try:
             current = parse_existing(text, p['path'])
         except ConfigError:
             if not p['replace_invalid']:
                 raise
-            current = {}
+            current, invalid = {}, True
         major, version = host.docker_major()
         wanted = merge(preset_settings(p['preset'], major), p['settings'])
         config = merge(current, wanted, p['remove_keys'], p['exclusive'])
@@ -217,8 +218,8 @@ def main():
     except ConfigError as exc:
         module.fail_json(msg=str(exc), field=exc.field, path=p['path'])
 
-    # A missing file with nothing to put in it stays missing; an empty file is invalid for dockerd.
-    changed = config != current or (text is not None and text.strip() == '')
+    # A missing file with nothing to put in it stays missing; an empty or invalid file is replaced.
+    changed = config != current or invalid or (text is not None and text.strip() == '')
     content = render(config)
     validated_by = ['types', 'conflicts']
     if changed and p['validate'] and major is not None and major >= VALIDATE_SINCE:

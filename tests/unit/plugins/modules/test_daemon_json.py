@@ -115,6 +115,15 @@ def test_bad_settings_fail_naming_the_key_and_write_nothing(run_module, path, se
     assert not os.path.exists(path)
 
 
+def test_replace_invalid_replaces_it_even_with_nothing_to_set(run_module, path):
+    with open(path, 'w') as handle:
+        handle.write('[]')
+    result, table = run_module(daemon_json.main, dict(path=path, replace_invalid=True), [VERSION_28, UNIT, validate()])
+    assert result['changed'] is True
+    with open(path) as handle:
+        assert json.load(handle) == {}
+
+
 def test_unknown_keys_pass_when_allowed(run_module, path):
     result, table = run_module(daemon_json.main, dict(path=path, settings={'new-option': 1}, allow_unknown_keys=True),
                                [VERSION_28, UNIT, validate()])
