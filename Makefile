@@ -15,7 +15,7 @@ COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/netops/docker_firewall
 # ansible-test needs a real copy under .../ansible_collections/netops/docker_firewall.
 SANITY_TREE := $(BUILD)/sanity/ansible_collections/netops/docker_firewall
 # Scenarios `make test` runs (bench and demo are driven by their own targets).
-SCENARIOS ?= lab docker_user daemon_json router
+SCENARIOS ?= lab docker_user daemon_json router kube
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)

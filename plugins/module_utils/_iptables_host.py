@@ -75,14 +75,13 @@ class IptablesHost:
             raise CommandError('reading the %s rules failed' % family, cmd, rc, stdout, stderr)
         return stdout
 
-    def restore(self, family, backend, payload, test=False):
+    def restore(self, family, backend, payload, test=False, what='DOCKER-USER chain'):
         path = self.binary(family, backend, 'restore')
         if path is None:
             raise CommandError('%s-%s-restore is not installed' % (_COMMAND[family], backend), [], None, '', '')
         cmd = [path, '-w', LOCK_WAIT, '--noflush'] + (['--test'] if test else [])
         rc, stdout, stderr = self._run(cmd, data=payload)
         if rc != 0:
-            what = 'checking' if test else 'applying'
-            raise CommandError('%s the new %s DOCKER-USER chain failed; nothing was changed'
-                               % (what, family), cmd, rc, stdout, stderr)
+            raise CommandError('%s the new %s %s failed; nothing was changed'
+                               % ('checking' if test else 'applying', family, what), cmd, rc, stdout, stderr)
         return cmd

@@ -4,6 +4,9 @@
 #
 #   lab-ruleset all       everything
 #   lab-ruleset foreign   everything except DOCKER-USER (Docker's and other tools' chains)
+#   lab-ruleset others    only other tools' rules: not Docker's, not the collection's
+#                         NETOPS-DFW-* chains, no rule naming a Docker interface, and no
+#                         built-in chain policies (Docker sets them)
 set -eu
 mode=${1:-all}
 for save in iptables-save ip6tables-save; do
@@ -11,6 +14,13 @@ for save in iptables-save ip6tables-save; do
     $save | awk -v mode="$mode" '
         /^#/ { next }
         mode == "foreign" && ($0 ~ /^-A DOCKER-USER / || $0 ~ /^:DOCKER-USER /) { next }
+        mode == "others" && ($0 ~ /(^[:]|^-A |-[jg] )(DOCKER|NETOPS-DFW-)/ || $0 ~ /^:[A-Z]+ [A-Z]+ / ||
+                             $0 ~ /-[io] (docker[0-9]+|docker_gwbridge|br-[0-9a-f]+)( |$)/ ||
+                             $0 ~ /^-A POSTROUTING -s [^ ]+\/32 -d [^ ]+\/32 -p [a-z]+ -m [a-z]+ --dport [0-9]+ -j MASQUERADE$/) { next }
         /^:/ { sub(/ \[[0-9]+:[0-9]+\]$/, "") }
+        # "others" leaves out tables that hold nothing of other tools (Docker 28 adds raw).
+        mode == "others" && /^\*/ { table = $0; next }
+        mode == "others" && /^COMMIT/ { if (table == "") print; table = ""; next }
+        table != "" { print table; table = "" }
         { print }'
 done

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from ansible.module_utils import basic
+from ansible.module_utils.common import warnings
 from ansible.module_utils.testing import patch_module_args
 
 
@@ -50,6 +51,9 @@ def run_module(monkeypatch, capsys):
 
     def run(main, args, commands, legacy_tables=False, check_mode=False, diff=False):
         table = CommandTable(commands)
+        # Warnings are kept module-wide: start each run without the previous run's.
+        warnings._global_warnings.clear()
+        warnings._global_deprecations.clear()
         monkeypatch.setattr(basic.AnsibleModule, 'run_command', table.run_command)
         monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', bin_path)
         monkeypatch.setattr(

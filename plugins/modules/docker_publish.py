@@ -1,0 +1,296 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to netops.docker_firewall
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: docker_publish
+short_description: Publish the ports of standalone containers when Docker keeps out of iptables
+version_added: 0.1.0
+description:
+  - On a Kubernetes node Docker runs with C(iptables) set to C(false) in C(daemon.json), and a container started outside
+    Kubernetes with C(-p) publishes nothing. This module writes the NAT and filter rules for the
+    ports the listed containers asked for (their C(-p), read from C(docker inspect)), to the
+    addresses they have now.
+  - The rules live in chains the collection owns, C(NETOPS-DFW-PUBLISH) in the C(nat) and
+    C(filter) tables, reached by one jump each from C(PREROUTING), C(OUTPUT) and C(FORWARD).
+    KUBE-* chains, Docker's chains and every other rule stay byte-identical.
+  - Each family is read once and written in one atomic C(iptables-restore --noflush), tested first.
+  - It also reports every standalone container whose published ports cannot work under the
+    daemon's settings, with the fix (see RV(findings)).
+  - A container that restarts gets a new address; the role M(netops.docker_firewall.docker_beside_kube_proxy)
+    installs a watcher that re-publishes it then. This module publishes the addresses of now.
+author:
+  - netops.docker_firewall maintainers (@netops)
+extends_documentation_fragment:
+  - netops.docker_firewall.attributes
+options:
+  containers:
+    description:
+      - Names of the containers to publish. A listed container that is not running, or has no
+        address, is reported in RV(waiting) and publishes nothing until it runs.
+      - Containers not listed lose the rules of an earlier run.
+    type: list
+    elements: str
+    default: []
+  state:
+    description: V(absent) removes the collection's chains and jumps (O(containers) is ignored).
+    type: str
+    choices: [present, absent]
+    default: present
+  backend:
+    description:
+      - iptables backend to write to. V(auto) picks the one holding kube-proxy's C(KUBE-*) chains,
+        else the one the C(iptables) command uses.
+    type: str
+    choices: [auto, nft, legacy]
+    default: auto
+  daemon_json:
+    description: daemon.json to read Docker's settings from, for RV(findings).
+    type: path
+    default: /etc/docker/daemon.json
+notes:
+  - Only host ports given with C(-p HOST:CONTAINER) are published; a port Docker would choose at
+    random cannot be known here.
+  - Connections to C(127.0.0.1:PORT) from the host itself are not published (that needs
+    C(route_localnet)); connections to the host's other addresses are.
+seealso:
+  - module: netops.docker_firewall.daemon_json
+'''
+
+EXAMPLES = r'''
+- name: Publish the ports of two standalone containers on a Kubernetes node
+  netops.docker_firewall.docker_publish:
+    containers: [registry-mirror, node-exporter]
+
+- name: Only report standalone containers whose -p publishes nothing
+  netops.docker_firewall.docker_publish:
+    containers: []
+  check_mode: true
+  register: unpublished
+
+- name: Remove everything the module wrote
+  netops.docker_firewall.docker_publish:
+    state: absent
+'''
+
+RETURN = r'''
+backend:
+  description: The iptables backend read and written.
+  returned: always
+  type: str
+  sample: nft
+published:
+  description: The host ports published, one entry per family.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {container: registry-mirror, family: ipv4, address: 198.51.100.130, host_ip: null,
+       host_port: "5000", container_port: "5000", protocol: tcp}
+waiting:
+  description: Listed containers that are not running or have no address; nothing is published for them.
+  returned: always
+  type: list
+  elements: str
+  sample: [node-exporter]
+findings:
+  description: Standalone containers whose published ports do not work, each with the problem and the fix; each is also a warning.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - container: web
+      ports: 8080/tcp->80
+      network: default
+      problem: 'web publishes 8080/tcp->80 but has no address on the default network, which does not exist under "bridge: none"'
+      fix: run it on a user-defined network and list it in docker_beside_kube_proxy_publish
+rules:
+  description:
+    - The collection's jumps and rules in effect (after the change; planned in check mode), per
+      family and table. A family that holds nothing of ours and has nothing to publish is absent.
+  returned: always
+  type: dict
+  sample: {ipv4: {nat: ["-A PREROUTING -m addrtype --dst-type LOCAL ...", "-A NETOPS-DFW-PUBLISH ..."], filter: []}}
+docker_rules:
+  description:
+    - Per family, the rules Docker writes when it manages iptables (its chains' rules and the jumps
+      to them), found in the backend. Empty on a host where Docker never wrote rules since boot;
+      rules left from before C(iptables) was set to C(false) stay until the next reboot.
+  returned: always
+  type: dict
+  sample: {ipv4: [], ipv6: []}
+commands:
+  description: The commands that changed the host (none when nothing changed or in check mode).
+  returned: always
+  type: list
+  elements: list
+'''
+
+import json
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import (
+    BACKENDS,
+    CommandError,
+    IptablesHost,
+)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._publish import (
+    CHAIN,
+    FAMILIES,
+    TABLES,
+    bindings,
+    container_name,
+    docker_rules,
+    finding,
+    plan_family,
+)
+
+_CONTAINER_NAME = re.compile(r'[a-zA-Z0-9][a-zA-Z0-9_.-]+')
+
+
+def run_c(module, cmd):
+    return module.run_command(cmd, environ_update={'LC_ALL': 'C', 'LANG': 'C'})
+
+
+def docker_containers(module):
+    """`docker inspect` of every running container."""
+    docker = module.get_bin_path('docker', required=True)
+    rc, out, err = run_c(module, [docker, 'ps', '--quiet', '--no-trunc'])
+    if rc != 0:
+        module.fail_json(msg='docker does not answer: %s' % err.strip(), rc=rc, stderr=err)
+    ids = out.split()
+    if not ids:
+        return []
+    rc, out, err = run_c(module, [docker, 'inspect'] + ids)
+    try:
+        # rc is 1 when a container went away since `docker ps`: the others are still printed.
+        return json.loads(out)
+    except ValueError:
+        module.fail_json(msg='docker inspect failed: %s' % err.strip(), rc=rc, stderr=err)
+
+
+def daemon_settings(module, path):
+    try:
+        with open(path) as handle:
+            settings = json.load(handle)
+    except (IOError, OSError):
+        return {}
+    except ValueError as exc:
+        module.warn('%s is not valid JSON (%s): findings assume Docker defaults' % (path, exc))
+        return {}
+    return settings if isinstance(settings, dict) else {}
+
+
+def choose_backend(module, host, requested):
+    """(backend, its IPv4 save output or None when not read yet)."""
+    if requested != 'auto':
+        return requested, None
+    installed = host.backends('ipv4')
+    if not installed:
+        module.fail_json(msg='no iptables-nft-save or iptables-legacy-save found: install the iptables package')
+    saved = dict((backend, host.save('ipv4', backend)) for backend in installed)
+    with_kube = [backend for backend in installed if ':KUBE-' in saved[backend]]
+    if len(with_kube) == 1:
+        return with_kube[0], saved[with_kube[0]]
+    iptables = module.get_bin_path('iptables')
+    if iptables:
+        rc, out, err = run_c(module, [iptables, '--version'])
+        if rc == 0 and '(legacy)' in out and 'legacy' in saved:
+            return 'legacy', saved['legacy']
+    backend = 'nft' if 'nft' in saved else installed[0]
+    return backend, saved[backend]
+
+
+def check_names(module, names):
+    for index, name in enumerate(names):
+        if not _CONTAINER_NAME.fullmatch(name):
+            module.fail_json(msg='containers[%d]: %r is not a container name (letters, digits, _ . -; at least '
+                                 'two characters)' % (index, name), field='containers[%d]' % index, value=name)
+
+
+def _text(family, backend, table, lines):
+    return '# %s (%s) %s\n' % (family, backend, table) + ''.join(line + '\n' for line in lines)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            containers=dict(type='list', elements='str', default=[]),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+            backend=dict(type='str', choices=['auto'] + list(BACKENDS), default='auto'),
+            daemon_json=dict(type='path', default='/etc/docker/daemon.json'),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    present = params['state'] == 'present'
+    names = sorted(set(params['containers'])) if present else []
+    check_names(module, names)
+    host = IptablesHost(module)
+
+    inspects = docker_containers(module)
+    by_name = dict((container_name(i), i) for i in inspects)
+    wanted = []
+    for name in names:
+        if name in by_name:
+            wanted.extend(bindings(by_name[name]))
+    published_names = set(b.container for b in wanted)
+    settings = daemon_settings(module, params['daemon_json'])
+    findings = [f for f in (finding(i, settings, published_names) for i in inspects) if f]
+
+    try:
+        backend, ipv4_save = choose_backend(module, host, params['backend'])
+        plans, before, after, written_by_docker = {}, {}, {}, {}
+        for family in FAMILIES:
+            save_text = ipv4_save if family == 'ipv4' and ipv4_save is not None else host.save(family, backend)
+            written_by_docker[family] = docker_rules(save_text)
+            planned = plan_family(save_text, wanted, family, present)
+            if planned is None:
+                continue
+            before[family], after[family], payload = planned
+            if payload:
+                plans[family] = payload
+        commands = []
+        if plans and not module.check_mode:
+            for family in sorted(plans):
+                host.restore(family, backend, plans[family], test=True, what='%s chains' % CHAIN)
+            for family in sorted(plans):
+                commands.append(host.restore(family, backend, plans[family], what='%s chains' % CHAIN))
+    except CommandError as exc:
+        module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
+
+    for item in findings:
+        module.warn('%s. Fix: %s.' % (item['problem'], item['fix']))
+    stale = sum(len(lines) for lines in written_by_docker.values())
+    if stale and settings.get('iptables') is False:
+        module.warn('Docker runs with "iptables": false but its chains still hold %d rules, left from when it '
+                    'managed iptables; they stay until the next reboot (the collection never touches Docker\'s '
+                    'chains).' % stale)
+    result = dict(
+        changed=bool(plans),
+        backend=backend,
+        published=[b.as_dict() for b in wanted],
+        waiting=sorted(set(names) - published_names),
+        findings=findings,
+        rules=after,
+        docker_rules=written_by_docker,
+        commands=commands,
+    )
+    if module._diff:
+        result['diff'] = dict(
+            before=''.join(_text(f, backend, t, before[f][t]) for f in sorted(before) for t in TABLES),
+            after=''.join(_text(f, backend, t, after[f][t]) for f in sorted(after) for t in TABLES),
+        )
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,127 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""docker_publish: the exact commands it issues, what it returns, how it fails."""
+
+import json
+
+from plugins.modules.conftest import Command
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _publish as publish
+from ansible_collections.netops.docker_firewall.plugins.modules import docker_publish
+
+DOCKER_PS = ['/usr/sbin/docker', 'ps', '--quiet', '--no-trunc']
+V4_SAVE = ['/usr/sbin/iptables-nft-save']
+V6_SAVE = ['/usr/sbin/ip6tables-nft-save']
+V4_TEST = ['/usr/sbin/iptables-nft-restore', '-w', '10', '--noflush', '--test']
+V4_RESTORE = ['/usr/sbin/iptables-nft-restore', '-w', '10', '--noflush']
+KUBE_V4 = '\n'.join([
+    '*nat', ':PREROUTING ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':KUBE-SERVICES - [0:0]',
+    '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES', 'COMMIT',
+    '*filter', ':FORWARD ACCEPT [0:0]', 'COMMIT', ''])
+
+
+def inspect(name, address, port='8081', network='lab-standalone', mode=None):
+    return {
+        'Name': '/' + name, 'Config': {'Labels': {}},
+        'HostConfig': {'NetworkMode': mode or network,
+                       'PortBindings': {'80/tcp': [{'HostIp': '', 'HostPort': port}]}},
+        'NetworkSettings': {'Networks': {network: {'IPAddress': address, 'GlobalIPv6Address': ''}}},
+    }
+
+
+def docker_commands(*containers):
+    ids = ['%064d' % n for n in range(len(containers))]
+    commands = [Command(DOCKER_PS, stdout='\n'.join(ids) + '\n')]
+    if ids:
+        commands.append(Command(['/usr/sbin/docker', 'inspect'] + ids, stdout=json.dumps(list(containers))))
+    return commands
+
+
+def applied(base, containers):
+    """`base` with what the module writes for `containers` in place (as iptables-save shows it)."""
+    found = [b for c in containers for b in publish.bindings(c)]
+    after = publish.plan_family(base, found, 'ipv4')[1]
+    lines = []
+    for line in base.splitlines():
+        lines.append(line)
+        if line == ':OUTPUT ACCEPT [0:0]' or line == ':FORWARD ACCEPT [0:0]':
+            lines.append(':NETOPS-DFW-PUBLISH - [0:0]')
+            lines.extend(after['nat' if line.startswith(':OUTPUT') else 'filter'])
+    return '\n'.join(lines) + '\n'
+
+
+WEB = inspect('kube-web', '198.51.100.130')
+
+
+def test_publishes_a_listed_container_in_one_tested_restore(run_module, tmp_path):
+    commands = docker_commands(WEB) + [
+        Command(V4_SAVE, stdout=KUBE_V4),  # auto: the backend holding KUBE-*; read once
+        Command(V6_SAVE, stdout=''),
+        Command(V4_TEST), Command(V4_RESTORE),
+    ]
+    result, table = run_module(docker_publish.main, dict(containers=['kube-web'], daemon_json=str(tmp_path / 'none')),
+                               commands, diff=True)
+    assert result['changed'] and result['backend'] == 'nft' and result['waiting'] == []
+    payload = table.ran[-1][1]
+    assert payload == table.ran[-2][1]
+    assert '-A NETOPS-DFW-PUBLISH -p tcp -m tcp --dport 8081 ' in payload
+    assert '--to-destination 198.51.100.130:80' in payload
+    assert 'KUBE' not in payload
+    assert result['published'][0]['host_port'] == '8081'
+    assert 'NETOPS-DFW-PUBLISH' in result['diff']['after'] and 'DNAT' not in result['diff']['before']
+
+
+def test_converged_host_is_read_and_not_written(run_module, tmp_path):
+    commands = docker_commands(WEB) + [Command(V4_SAVE, stdout=applied(KUBE_V4, [WEB])), Command(V6_SAVE)]
+    result, table = run_module(docker_publish.main, dict(containers=['kube-web'], daemon_json=str(tmp_path / 'x')),
+                               commands)
+    assert not result['changed'] and result['commands'] == []
+
+
+def test_check_mode_reports_the_new_address_and_writes_nothing(run_module, tmp_path):
+    moved = inspect('kube-web', '198.51.100.131')
+    commands = docker_commands(moved) + [Command(V4_SAVE, stdout=applied(KUBE_V4, [WEB])), Command(V6_SAVE)]
+    result, table = run_module(docker_publish.main, dict(containers=['kube-web'], daemon_json=str(tmp_path / 'x')),
+                               commands, check_mode=True)
+    assert result['changed'] and result['commands'] == []
+    assert any('198.51.100.131:80' in line for line in result['rules']['ipv4']['nat'])
+
+
+def test_listed_container_that_does_not_run_is_waiting(run_module, tmp_path):
+    commands = docker_commands() + [Command(V4_SAVE, stdout=KUBE_V4), Command(V6_SAVE)]
+    result, table = run_module(docker_publish.main, dict(containers=['kube-web'], daemon_json=str(tmp_path / 'x')),
+                               commands)
+    assert result['waiting'] == ['kube-web'] and not result['changed']
+
+
+def test_findings_follow_daemon_json_and_are_warned(run_module, tmp_path):
+    daemon_json = tmp_path / 'daemon.json'
+    daemon_json.write_text(json.dumps({'iptables': False, 'bridge': 'none', 'userland-proxy': False}))
+    lost = inspect('web-default', '', port='8080', network='bridge', mode='default')
+    commands = docker_commands(WEB, lost) + [Command(V4_SAVE, stdout=KUBE_V4), Command(V6_SAVE)]
+    result, table = run_module(docker_publish.main, dict(containers=[], daemon_json=str(daemon_json)), commands)
+    assert [f['container'] for f in result['findings']] == ['kube-web', 'web-default']
+    assert len(result['warnings']) == 2
+
+
+def test_absent_removes_only_our_chains_and_jumps(run_module, tmp_path):
+    commands = docker_commands(WEB) + [
+        Command(V4_SAVE, stdout=applied(KUBE_V4, [WEB])), Command(V6_SAVE), Command(V4_TEST), Command(V4_RESTORE)]
+    result, table = run_module(docker_publish.main, dict(state='absent', daemon_json=str(tmp_path / 'x')), commands)
+    payload = table.ran[-1][1].splitlines()
+    assert result['changed'] and '-X NETOPS-DFW-PUBLISH' in payload
+    assert not any('KUBE' in line for line in payload)
+
+
+def test_bad_container_name_fails_before_any_command(run_module):
+    result, table = run_module(docker_publish.main, dict(containers=['kube-web', 'web;reboot']), [])
+    assert result['failed'] and result['field'] == 'containers[1]' and result['value'] == 'web;reboot'
+    assert 'web;reboot' in result['msg'] and table.ran == []
+
+
+def test_rejected_payload_changes_nothing(run_module, tmp_path):
+    commands = docker_commands(WEB) + [
+        Command(V4_SAVE, stdout=KUBE_V4), Command(V6_SAVE), Command(V4_TEST, rc=2, stderr='line 3 failed')]
+    result, table = run_module(docker_publish.main, dict(containers=['kube-web'], daemon_json=str(tmp_path / 'x')),
+                               commands)
+    assert result['failed'] and 'nothing was changed' in result['msg'] and result['stderr'] == 'line 3 failed'
+    assert V4_RESTORE not in [argv for argv, data in table.ran]
