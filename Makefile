@@ -15,7 +15,7 @@ COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/netops/docker_firewall
 # ansible-test needs a real copy under .../ansible_collections/netops/docker_firewall.
 SANITY_TREE := $(BUILD)/sanity/ansible_collections/netops/docker_firewall
 # Scenarios `make test` runs (bench and demo are driven by their own targets).
-SCENARIOS ?= lab docker_user daemon_json router kube
+SCENARIOS ?= lab docker_user daemon_json router kube compliance
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
@@ -28,7 +28,7 @@ export NO_COLOR := 1
 help:
 	@echo "make test     all test stages (unit, sanity, lint, molecule), with a timing line each"
 	@echo "make demo     bring up a lab host and show the problem and the fix, with probes"
-	@echo "make bench    benchmarks (figures, not pass/fail)"
+	@echo "make bench    DOCKER-USER benchmarks; make bench-compliance: the fleet compliance run against ping (figures, not pass/fail)"
 	@echo "make unit | sanity | lint | molecule [SCENARIOS='lab ...'] | mutations | images | venv | host | clean"
 
 .PHONY: host
@@ -116,6 +116,10 @@ demo: host venv collection images
 .PHONY: clean
 clean:
 	rm -rf $(BUILD) .pytest_cache .hypothesis
+
+.PHONY: bench-compliance
+bench-compliance: venv collection images
+	$(BIN)/python tests/bench/compliance_scale.py
 
 .PHONY: bench
 bench: venv collection images

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian machine to run the lab: installs what is missing (Docker engine,
-# iptables, debootstrap), starts dockerd when it does not answer, and waits for it.
+# iptables, debootstrap, make, chromium), starts dockerd when it does not answer, and waits for it.
 # Idempotent: on a prepared machine it only checks. Does not touch daemon.json.
 set -euo pipefail
 
@@ -13,6 +13,8 @@ command -v dockerd >/dev/null || needed+=(docker.io)
 command -v iptables >/dev/null || needed+=(iptables)
 command -v debootstrap >/dev/null || needed+=(debootstrap)
 command -v make >/dev/null || needed+=(make)
+# The compliance scenario renders its HTML report in headless Chromium.
+command -v chromium >/dev/null || needed+=(chromium)
 if [ ${#needed[@]} -gt 0 ]; then
     command -v apt-get >/dev/null || die "apt-get not found: install ${needed[*]} by hand"
     echo "bootstrap-host: installing ${needed[*]}"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ansible.module_utils import basic
+from ansible.module_utils import _internal, basic
 from ansible.module_utils.common import warnings
 from ansible.module_utils.testing import patch_module_args
 
@@ -51,7 +51,9 @@ def run_module(monkeypatch, capsys):
 
     def run(main, args, commands, legacy_tables=False, check_mode=False, diff=False):
         table = CommandTable(commands)
-        # Warnings are kept module-wide: start each run without the previous run's.
+        # A module runs on the target: its warnings go into its result, even when a controller-side
+        # test (filters) ran before in this process. And start without the previous run's warnings.
+        monkeypatch.setattr(_internal, 'is_controller', False)
         warnings._global_warnings.clear()
         warnings._global_deprecations.clear()
         monkeypatch.setattr(basic.AnsibleModule, 'run_command', table.run_command)

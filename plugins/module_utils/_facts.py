@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to netops.docker_firewall
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What one address family's rule set says about a Docker host, for docker_firewall_info.
+Private to this collection. Pure: no host access, no Ansible imports."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+    CHAIN as DOCKER_USER,
+    blocks_in,
+    split_chain,
+)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._publish import (
+    CHAIN as PUBLISH_CHAIN,
+    docker_rules,
+)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import parse_save
+
+_VERDICTS = frozenset(('ACCEPT', 'DROP', 'REJECT', 'RETURN', 'LOG', 'MASQUERADE', 'DNAT', 'SNAT', 'MARK'))
+
+
+def _target(line):
+    words = line.split()
+    for index, word in enumerate(words[:-1]):
+        if word in ('-j', '-g'):
+            return words[index + 1]
+    return None
+
+
+def _is_docker_chain(name):
+    return name.startswith('DOCKER') and name != DOCKER_USER
+
+
+def family_facts(save_text):
+    """Facts of one family from its complete iptables-save output ('' when nothing is there)."""
+    tables = parse_save(save_text)
+    filter_table = tables.get('filter')
+    chains = sorted(set(chain for table in tables.values() for chain in table.chains))
+    forward_lines = [rule.line for rule in filter_table.chain_rules('FORWARD')] if filter_table else []
+    forward_jumps = [t for t in (_target(line) for line in forward_lines) if t and t not in _VERDICTS]
+    user_exists = bool(filter_table) and DOCKER_USER in filter_table.chains
+    user_rules = filter_table.chain_rules(DOCKER_USER) if user_exists else []
+    ours, others = split_chain(user_rules)
+    # Docker never writes a comment into its own chains: a commented rule there is someone else's.
+    foreign_in_docker = [rule.line for table in tables.values() for rule in table.rules
+                         if _is_docker_chain(rule.chain) and '--comment' in rule.line]
+    publish = dict((name, [rule.line for rule in table.chain_rules(PUBLISH_CHAIN)])
+                   for name, table in tables.items() if PUBLISH_CHAIN in table.chains)
+    return dict(
+        tables=sorted(tables),
+        forward_policy=filter_table.chains.get('FORWARD') if filter_table else None,
+        forward_jumps=forward_jumps,
+        docker_user_first=forward_jumps[:1] == [DOCKER_USER],
+        docker_user=dict(
+            exists=user_exists,
+            rules=[rule.line for rule in user_rules],
+            blocks=blocks_in([rule.line for rule in user_rules]),
+            foreign=others,
+        ),
+        docker_chains=[chain for chain in chains if _is_docker_chain(chain)],
+        docker_rules=docker_rules(save_text),
+        foreign_in_docker_chains=foreign_in_docker,
+        kube_chains=[chain for chain in chains if chain.startswith('KUBE-')],
+        publish_rules=publish,
+        rule_count=sum(len(table.rules) for table in tables.values()),
+    )

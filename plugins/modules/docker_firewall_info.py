@@ -1,0 +1,298 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to netops.docker_firewall
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: docker_firewall_info
+short_description: Read how Docker, iptables and this collection stand on a host, changing nothing
+version_added: 0.1.0
+description:
+  - Reads, per iptables backend and address family, the rule set once (C(iptables-save)), and
+    reports what matters on a Docker host - FORWARD policy and jump order, DOCKER-USER with the
+    collection's blocks identified, Docker's chains and rules, kube-proxy's chains, the
+    collection's NETOPS-DFW-PUBLISH chains.
+  - Also reads the Docker version, whether Docker manages iptables (from C(daemon.json)),
+    C(ip_forward), running containers with published ports (and which of them cannot work),
+    and whether the collection's persistence and publisher units are installed.
+  - Read-only. It creates no table or chain - the legacy backend is read only when the kernel
+    already holds legacy tables - and runs the same in check mode. The compliance role builds
+    on it.
+author:
+  - netops.docker_firewall maintainers (@netops)
+extends_documentation_fragment:
+  - netops.docker_firewall.attributes.INFO_MODULE
+options:
+  daemon_json:
+    description: daemon.json to read.
+    type: path
+    default: /etc/docker/daemon.json
+seealso:
+  - module: netops.docker_firewall.docker_user_chain
+  - module: netops.docker_firewall.docker_publish
+'''
+
+EXAMPLES = r'''
+- name: Read the state of a Docker host
+  netops.docker_firewall.docker_firewall_info:
+  register: state
+
+- name: Show whether DOCKER-USER is the first FORWARD jump
+  ansible.builtin.debug:
+    msg: "{{ state.iptables[state.docker_backend].ipv4.docker_user_first }}"
+  when: state.docker_backend is not none
+'''
+
+RETURN = r'''
+docker:
+  description: Docker on the host.
+  returned: always
+  type: dict
+  contains:
+    installed: {description: Whether dockerd is installed., type: bool}
+    version: {description: "dockerd's version line, or null.", type: str}
+    major: {description: 'Major version, or null.', type: int}
+    running: {description: Whether the Docker API answers., type: bool}
+    manages_iptables: {description: "Whether Docker writes iptables rules (C(iptables) in daemon.json, default true).", type: bool}
+    manages_ip6tables: {description: "Whether Docker writes ip6tables rules (C(ip6tables); default true from Docker 27).", type: bool}
+    live_restore: {description: What the running dockerd reports for live-restore (null when not running)., type: bool}
+daemon_json:
+  description: The parsed daemon.json (empty when absent), or the parse error in RV(daemon_json_error).
+  returned: always
+  type: dict
+daemon_json_error:
+  description: Why daemon.json could not be read, or null.
+  returned: always
+  type: str
+iptables:
+  description:
+    - Per backend (C(nft), C(legacy)) that is installed and holds tables, per family (C(ipv4), C(ipv6)),
+      the facts read from the rule set.
+    - "Each family has: C(tables), C(forward_policy), C(forward_jumps) (user chains FORWARD jumps to, in order),
+      C(docker_user_first), C(docker_user) (C(exists), C(rules), C(blocks) of the collection, C(foreign) rules),
+      C(docker_chains), C(docker_rules) (rules Docker writes), C(foreign_in_docker_chains), C(kube_chains),
+      C(publish_rules) (per table) and C(rule_count)."
+  returned: always
+  type: dict
+docker_backend:
+  description: The backend holding Docker's chains or DOCKER-USER, null when none does, C(both) when both do.
+  returned: always
+  type: str
+backends_in_use:
+  description: Backends holding at least one rule. More than one means two firewalls that do not see each other.
+  returned: always
+  type: list
+  elements: str
+ip_forward:
+  description: Kernel forwarding, C(ipv4) (net.ipv4.ip_forward) and C(ipv6) (net.ipv6.conf.all.forwarding).
+  returned: always
+  type: dict
+  sample: {ipv4: true, ipv6: false}
+containers:
+  description: Running containers that ask for published ports.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {name: web, network: default, addresses: {}, ports: "8080/tcp->80", standalone: true}
+findings:
+  description: Standalone containers whose published ports cannot work, with the fix (see M(netops.docker_firewall.docker_publish)).
+  returned: always
+  type: list
+  elements: dict
+persistence:
+  description: The collection's units and files on the host.
+  returned: always
+  type: dict
+  contains:
+    docker_user_unit: {description: netops-docker-user.service is installed., type: bool}
+    docker_user_unit_enabled: {description: It is wanted by docker.service (runs before every dockerd start)., type: bool}
+    kept_rules: {description: "The kept DOCKER-USER rules per family (C(ipv4), C(ipv6)), lines.", type: dict}
+    kept_backend: {description: 'The backend the kept rules are for, or null.', type: str}
+    publisher_unit: {description: netops-docker-publish.service is installed., type: bool}
+    publisher_unit_enabled: {description: It is enabled at boot., type: bool}
+    published_containers: {description: Containers the publisher is configured for., type: list, elements: str}
+'''
+
+import json
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_config import docker_major
+from ansible_collections.netops.docker_firewall.plugins.module_utils._facts import family_facts
+from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import (
+    BACKENDS,
+    CommandError,
+    IptablesHost,
+)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._publish import (
+    container_addresses,
+    container_name,
+    finding,
+    is_standalone,
+    requested_ports,
+)
+
+FAMILIES = ('ipv4', 'ipv6')
+IP6TABLES_DEFAULT_ON_SINCE = 27
+STATE_DIR = '/etc/netops-docker-firewall'
+UNIT_DIR = '/etc/systemd/system'
+
+
+def run_c(module, cmd):
+    return module.run_command(cmd, environ_update={'LC_ALL': 'C', 'LANG': 'C'})
+
+
+def read_text(path):
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except (IOError, OSError):
+        return None
+
+
+def read_flag(path):
+    text = read_text(path)
+    return None if text is None else text.strip() == '1'
+
+
+def read_daemon_json(path):
+    text = read_text(path)
+    if text is None:
+        return {}, None
+    try:
+        settings = json.loads(text)
+    except ValueError as exc:
+        return {}, '%s is not valid JSON: %s' % (path, exc)
+    if not isinstance(settings, dict):
+        return {}, '%s does not hold a JSON object' % path
+    return settings, None
+
+
+def docker_state(module, settings):
+    state = dict(installed=False, version=None, major=None, running=False, live_restore=None)
+    dockerd = module.get_bin_path('dockerd')
+    if dockerd:
+        state['installed'] = True
+        rc, out, err = run_c(module, [dockerd, '--version'])
+        if rc == 0:
+            state['version'] = out.strip()
+            state['major'] = docker_major(out)
+    docker = module.get_bin_path('docker')
+    inspects = []
+    if docker:
+        rc, out, err = run_c(module, [docker, 'info', '--format', '{{json .LiveRestoreEnabled}}'])
+        state['running'] = rc == 0
+        if rc == 0:
+            state['live_restore'] = out.strip() == 'true'
+            rc, out, err = run_c(module, [docker, 'ps', '--quiet', '--no-trunc'])
+            if rc == 0 and out.split():
+                rc, out, err = run_c(module, [docker, 'inspect'] + out.split())
+                try:
+                    inspects = json.loads(out)
+                except ValueError:
+                    module.warn('docker inspect gave no JSON: containers are not reported (%s)' % err.strip())
+    state['manages_iptables'] = settings.get('iptables', True) is not False
+    ip6_default = state['major'] is not None and state['major'] >= IP6TABLES_DEFAULT_ON_SINCE
+    state['manages_ip6tables'] = state['manages_iptables'] and bool(settings.get('ip6tables', ip6_default))
+    return state, inspects
+
+
+def iptables_state(module):
+    host = IptablesHost(module)
+    found = {}
+    for backend in BACKENDS:
+        families = {}
+        for family in FAMILIES:
+            if not host.binary(family, backend, 'save'):
+                continue
+            families[family] = family_facts(host.save(family, backend))
+        if families and any(f['tables'] for f in families.values()):
+            found[backend] = families
+    return found
+
+
+def docker_backend(iptables):
+    holding = [backend for backend, families in sorted(iptables.items())
+               if any(f['docker_chains'] or f['docker_user']['exists'] for f in families.values())]
+    if len(holding) > 1:
+        return 'both'
+    return holding[0] if holding else None
+
+
+def persistence_state():
+    kept = {}
+    for family in FAMILIES:
+        text = read_text(os.path.join(STATE_DIR, 'docker-user.%s.rules' % family))
+        if text is not None:
+            kept[family] = [line for line in text.splitlines() if line.strip()]
+    backend = read_text(os.path.join(STATE_DIR, 'backend'))
+    publish = read_text(os.path.join(STATE_DIR, 'publish.json'))
+    try:
+        published = json.loads(publish).get('containers', []) if publish else []
+    except (ValueError, AttributeError):
+        published = []
+    return dict(
+        docker_user_unit=os.path.exists(os.path.join(UNIT_DIR, 'netops-docker-user.service')),
+        docker_user_unit_enabled=os.path.exists(
+            os.path.join(UNIT_DIR, 'docker.service.wants', 'netops-docker-user.service')),
+        kept_rules=kept,
+        kept_backend=backend.strip() if backend else None,
+        publisher_unit=os.path.exists(os.path.join(UNIT_DIR, 'netops-docker-publish.service')),
+        publisher_unit_enabled=os.path.exists(
+            os.path.join(UNIT_DIR, 'multi-user.target.wants', 'netops-docker-publish.service')),
+        published_containers=published,
+    )
+
+
+def container_summary(inspect):
+    ports = ', '.join('%s%s/%s->%s' % (host_ip + ':' if host_ip else '', host_port, protocol, container_port)
+                      for host_ip, host_port, container_port, protocol in requested_ports(inspect))
+    return dict(
+        name=container_name(inspect),
+        network=(inspect.get('HostConfig') or {}).get('NetworkMode') or 'default',
+        addresses=container_addresses(inspect),
+        ports=ports,
+        standalone=is_standalone(inspect),
+    )
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(daemon_json=dict(type='path', default='/etc/docker/daemon.json')),
+        supports_check_mode=True,
+    )
+    settings, settings_error = read_daemon_json(module.params['daemon_json'])
+    docker, inspects = docker_state(module, settings)
+    try:
+        iptables = iptables_state(module)
+    except CommandError as exc:
+        module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
+    persistence = persistence_state()
+    published = set(persistence['published_containers'])
+    with_ports = [inspect for inspect in inspects if requested_ports(inspect)]
+    module.exit_json(
+        changed=False,
+        docker=docker,
+        daemon_json=settings,
+        daemon_json_error=settings_error,
+        iptables=iptables,
+        docker_backend=docker_backend(iptables),
+        backends_in_use=sorted(backend for backend, families in iptables.items()
+                               if any(f['rule_count'] for f in families.values())),
+        ip_forward=dict(ipv4=read_flag('/proc/sys/net/ipv4/ip_forward'),
+                        ipv6=read_flag('/proc/sys/net/ipv6/conf/all/forwarding')),
+        containers=[container_summary(inspect) for inspect in with_ports],
+        findings=[f for f in (finding(inspect, settings, published) for inspect in with_ports) if f],
+        persistence=persistence,
+    )
+
+
+if __name__ == '__main__':
+    main()

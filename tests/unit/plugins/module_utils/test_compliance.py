@@ -1,0 +1,195 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Compliance checks over facts built from real and synthetic rule sets."""
+
+import os
+
+import pytest
+
+from conftest import FIXTURES
+from ansible_collections.netops.docker_firewall.plugins.filter.compliance import compliance_checks, compliance_report
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _compliance as compliance
+from ansible_collections.netops.docker_firewall.plugins.module_utils._facts import family_facts
+from ansible.errors import AnsibleFilterError
+
+EXPECTED = dict(accept=[{'in_interface': 'int0', 'out_interface': 'ext0'}],
+                allowlists=[{'interface': 'ext0', 'sources': ['198.51.100.18', '2001:db8:2::18']}])
+WANTED = compliance.expected_router_rules(EXPECTED)
+
+
+def capture(suite, name):
+    with open(os.path.join(FIXTURES, 'docker-iptables', suite, name + '.txt')) as handle:
+        return handle.read()
+
+
+def with_docker_user(save_text, lines):
+    """`save_text` with DOCKER-USER holding exactly `lines`."""
+    out = [line for line in save_text.splitlines() if not line.startswith('-A DOCKER-USER ')]
+    index = out.index('COMMIT', next(i for i, line in enumerate(out) if line == '*filter'))
+    return '\n'.join(out[:index] + lines + out[index:]) + '\n'
+
+
+def router_facts(v4_lines=None, v6_lines=None, suite='sid', persist=True, legacy=None):
+    v4 = with_docker_user(capture(suite, 'q2-published-default.iptables-save'),
+                          WANTED['ipv4'] if v4_lines is None else v4_lines)
+    v6_text = capture(suite, 'q2-published-default.ip6tables-save')
+    v6 = with_docker_user(v6_text, WANTED['ipv6'] if v6_lines is None else v6_lines) if ':DOCKER-USER' in v6_text \
+        else v6_text
+    iptables = {'nft': {'ipv4': family_facts(v4), 'ipv6': family_facts(v6)}}
+    if legacy:
+        iptables['legacy'] = {'ipv4': family_facts(legacy)}
+    return dict(
+        docker={'major': 28 if suite == 'sid' else 20, 'manages_iptables': True},
+        daemon_json={}, daemon_json_error=None, iptables=iptables, docker_backend='nft',
+        backends_in_use=sorted(iptables), ip_forward={'ipv4': True, 'ipv6': False}, containers=[], findings=[],
+        persistence=dict(docker_user_unit=persist, docker_user_unit_enabled=persist,
+                         kept_rules=dict(WANTED) if persist else {}, kept_backend='nft', publisher_unit=False,
+                         publisher_unit_enabled=False, published_containers=[]),
+    )
+
+
+def failed(profile, facts, expected=None):
+    expected = EXPECTED if expected is None else expected
+    return [c['id'] for c in compliance.evaluate(profile, facts, expected) if c['status'] == 'fail']
+
+
+def details(profile, facts, check_id, expected=None):
+    expected = EXPECTED if expected is None else expected
+    return [c for c in compliance.evaluate(profile, facts, expected) if c['id'] == check_id][0]['details']
+
+
+class TestRouter:
+    def test_converged_router_passes_every_router_check(self):
+        checks = compliance.evaluate('docker_on_router', router_facts(), EXPECTED)
+        assert [c['id'] for c in checks if c['status'] == 'pass'] == list(compliance.PROFILE_CHECKS['docker_on_router'])
+        assert all(c['status'] == 'skip' for c in checks if c['id'] not in compliance.PROFILE_CHECKS['docker_on_router'])
+
+    def test_flushed_docker_user_lists_what_is_missing(self):
+        facts = router_facts(v4_lines=[])
+        assert failed('docker_on_router', facts) == ['router_rules_ipv4']
+        assert details('docker_on_router', facts, 'router_rules_ipv4') == ['missing: %s' % line for line in WANTED['ipv4']]
+
+    def test_rules_out_of_order_are_drift(self):
+        assert failed('docker_on_router', router_facts(v4_lines=WANTED['ipv4'][2:] + WANTED['ipv4'][:2])) == [
+            'router_rules_ipv4']
+
+    def test_an_extra_block_of_ours_is_drift_and_foreign_rules_are_not(self):
+        stale = '-A DOCKER-USER -i wg9 -o eth0 -m comment --comment "netops.docker_firewall/accept:wg9:eth0" -j ACCEPT'
+        foreign = '-A DOCKER-USER -s 203.0.113.9/32 -j DROP'
+        assert failed('docker_on_router', router_facts(v4_lines=WANTED['ipv4'] + [foreign])) == []
+        facts = router_facts(v4_lines=WANTED['ipv4'] + [stale])
+        assert details('docker_on_router', facts, 'router_rules_ipv4') == ['extra: %s' % stale]
+
+    def test_ipv6_side_missing(self):
+        assert failed('docker_on_router', router_facts(v6_lines=[])) == ['router_rules_ipv6']
+
+    def test_docker_20_does_not_enforce_the_ipv6_allowlist(self):
+        facts = router_facts(suite='bookworm')
+        assert failed('docker_on_router', facts) == ['router_rules_ipv6']
+        assert 'ipv6 DOCKER-USER does not exist' in details('docker_on_router', facts, 'router_rules_ipv6')[0]
+
+    def test_persistence_missing_or_stale(self):
+        assert failed('docker_on_router', router_facts(persist=False)) == ['persistence']
+        facts = router_facts()
+        facts['persistence']['kept_rules']['ipv4'] = WANTED['ipv4'][:1]
+        assert failed('docker_on_router', facts) == ['persistence']
+        assert failed('docker_on_router', router_facts(persist=False), dict(EXPECTED, persist=False)) == []
+
+    def test_docker_user_not_first_and_forwarding_off(self):
+        facts = router_facts()
+        facts['iptables']['nft']['ipv4']['docker_user_first'] = False
+        facts['ip_forward']['ipv4'] = False
+        assert failed('docker_on_router', facts) == ['ip_forward', 'docker_user_first']
+
+    def test_a_rule_in_the_other_backend(self):
+        legacy = '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 198.51.100.77/32 -j DROP\nCOMMIT\n'
+        assert failed('docker_on_router', router_facts(legacy=legacy)) == ['single_backend']
+
+    def test_bad_declaration_is_a_clear_error(self):
+        with pytest.raises(AnsibleFilterError, match='cannot be checked'):
+            compliance_checks(router_facts(), 'docker_on_router', {'accept': [{'in_interface': 'docker0'}]})
+        with pytest.raises(AnsibleFilterError, match="compliance_profile 'gateway'"):
+            compliance_checks(router_facts(), 'gateway')
+
+
+def kube_facts(suite='trixie', name='q5b-usernet-published', settings=None, findings=(), major=26):
+    kube = '*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n' \
+           '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\nCOMMIT\n'
+    v4 = capture(suite, name + '.iptables-save') + kube
+    iptables = {'nft': {'ipv4': family_facts(v4), 'ipv6': family_facts(capture(suite, name + '.ip6tables-save'))}}
+    preset = compliance.preset_settings('k8s', major)
+    return dict(docker={'major': major, 'manages_iptables': False}, daemon_json=preset if settings is None else settings,
+                daemon_json_error=None, iptables=iptables, docker_backend=None, backends_in_use=['nft'],
+                ip_forward={'ipv4': True}, containers=[], findings=list(findings),
+                persistence=dict(publisher_unit=False, publisher_unit_enabled=False, published_containers=[]))
+
+
+class TestKube:
+    def test_node_with_the_preset_passes(self):
+        assert failed('docker_beside_kube_proxy', kube_facts(), {}) == []
+
+    def test_docker_28_still_writing_ip6tables_is_caught_twice(self):
+        settings = compliance.preset_settings('k8s', 26)  # no ip6tables: false
+        facts = kube_facts(suite='sid', settings=settings, major=28)
+        assert failed('docker_beside_kube_proxy', facts, {}) == ['k8s_preset', 'no_docker_rules']
+        assert details('docker_beside_kube_proxy', facts, 'k8s_preset', {}) == ['ip6tables is absent, not false']
+
+    def test_docker_managing_iptables_again(self):
+        facts = kube_facts(suite='trixie', name='q2-published-default', settings=dict(
+            compliance.preset_settings('k8s', 26), iptables=True))
+        assert failed('docker_beside_kube_proxy', facts, {}) == ['k8s_preset', 'no_docker_rules']
+
+    def test_declared_settings_are_part_of_the_preset(self):
+        assert failed('docker_beside_kube_proxy', kube_facts(), {'daemon_settings': {'userland-proxy': False}}) == [
+            'k8s_preset']
+
+    def test_standalone_container_and_missing_kube_proxy(self):
+        facts = kube_facts(findings=[{'problem': 'web publishes 8080', 'fix': 'do this'}])
+        facts['iptables']['nft']['ipv4']['kube_chains'] = []
+        assert failed('docker_beside_kube_proxy', facts, {}) == ['kube_chains', 'standalone_ports']
+        assert details('docker_beside_kube_proxy', facts, 'standalone_ports', {}) == ['web publishes 8080 Fix: do this.']
+
+    def test_publisher_declared_but_not_installed(self):
+        facts = kube_facts()
+        facts['containers'] = [{'name': 'registry'}]
+        assert failed('docker_beside_kube_proxy', facts, {'publish': ['registry']}) == ['publisher']
+        assert len(details('docker_beside_kube_proxy', facts, 'publisher', {'publish': ['registry']})) == 3
+
+
+def test_fleet_report_counts_and_marks_unreachable_hosts():
+    hostvars = {
+        'r1': {'__compliance_result': {'profile': 'docker_on_router',
+                                       'checks': compliance.evaluate('docker_on_router', router_facts(), EXPECTED)}},
+        'r2': {'__compliance_result': {'profile': 'docker_on_router',
+                                       'checks': compliance.evaluate('docker_on_router', router_facts(v6_lines=[]),
+                                                                     EXPECTED)}},
+        'gone': {},
+    }
+    report = compliance_report(hostvars, ['r2', 'gone', 'r1'])
+    assert [h['name'] for h in report['hosts']] == ['gone', 'r1', 'r2']
+    assert [h['compliant'] for h in report['hosts']] == [False, True, False]
+    assert report['hosts'][0]['error'].startswith('no result')
+    assert report['totals'] == {'hosts': 3, 'compliant': 1, 'failed_checks': 1} and not report['compliant']
+    assert [c['id'] for c in report['checks']] == list(compliance.CHECK_IDS)
+
+
+def test_every_query_documented_in_docs_compliance_md_runs():
+    import re
+
+    import jmespath
+
+    with open(os.path.join(os.path.dirname(FIXTURES), '..', '..', 'docs', 'compliance.md')) as handle:
+        queries = [q.replace('\\|', '|') for q in re.findall(r'^\| [^|`]+ \| `(hosts.+)` \|$', handle.read(), re.M)]
+    assert len(queries) == 4
+    hostvars = {
+        'r1': {'__compliance_result': {'profile': 'docker_on_router',
+                                       'checks': compliance.evaluate('docker_on_router', router_facts(v6_lines=[]),
+                                                                     EXPECTED)}},
+        'k1': {'__compliance_result': {'profile': 'docker_beside_kube_proxy',
+                                       'checks': compliance.evaluate('docker_beside_kube_proxy', kube_facts(), {})}},
+    }
+    report = compliance_report(hostvars, ['r1', 'k1'])
+    answers = [jmespath.search(query, report) for query in queries]
+    assert answers[:3] == [['r1'], ['r1'], 1]
+    assert answers[3] == [[], [{'id': 'router_rules_ipv6', 'details': details('docker_on_router', router_facts(
+        v6_lines=[]), 'router_rules_ipv6')}]]
