@@ -151,7 +151,8 @@ def _check_kube(check_id, facts, expected):
         all_families = [f for families in (facts.get('iptables') or {}).values() for f in families.values()]
         if not any(f['kube_chains'] for f in all_families):
             return FAIL, ['no KUBE-* chain in any backend: kube-proxy is not running in iptables mode']
-        return PASS, []
+        ours = ['a rule of ours in a KUBE-* chain: %s' % line for f in all_families for line in f['ours_in_kube_chains']]
+        return (FAIL, ours) if ours else (PASS, [])
     if check_id == 'standalone_ports':
         findings = facts.get('findings') or []
         return (FAIL, ['%s Fix: %s.' % (f['problem'], f['fix']) for f in findings]) if findings else (PASS, [])

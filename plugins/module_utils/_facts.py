@@ -11,6 +11,7 @@ __metaclass__ = type
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
     CHAIN as DOCKER_USER,
+    TAG_PREFIX,
     blocks_in,
     split_chain,
 )
@@ -65,6 +66,8 @@ def family_facts(save_text):
         docker_rules=docker_rules(save_text),
         foreign_in_docker_chains=foreign_in_docker,
         kube_chains=[chain for chain in chains if chain.startswith('KUBE-')],
+        ours_in_kube_chains=[rule.line for table in tables.values() for rule in table.rules
+                             if rule.chain.startswith('KUBE-') and TAG_PREFIX in rule.line],
         publish_rules=publish,
         rule_count=sum(len(table.rules) for table in tables.values()),
     )

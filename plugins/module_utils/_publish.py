@@ -99,8 +99,8 @@ def requested_ports(inspect):
         container_port, _slash, protocol = port_proto.partition('/')
         for host_binding in host_bindings or []:
             host_port = (host_binding.get('HostPort') or '').strip()
-            if not host_port:
-                continue  # no host port given: Docker would pick one, nobody can expect it here
+            if not host_port.isdigit():
+                continue  # none or a range: Docker would pick the port, nobody can expect one here
             requested.add((host_binding.get('HostIp') or '', host_port, container_port, protocol or 'tcp'))
     return sorted(requested)
 
@@ -136,7 +136,7 @@ def chain_rules(binding_list, family):
     bits = _HOST_BITS[family]
     nat, forward = [], []
     for binding in sorted((b for b in binding_list if b.family == family),
-                          key=lambda b: (b.container, b.protocol, int(b.host_port.split('-')[0]), b.host_ip or '')):
+                          key=lambda b: (b.container, b.protocol, int(b.host_port), b.host_ip or '')):
         tag = _tag(binding.container)
         local = '-d %s/%d ' % (binding.host_ip, bits) if binding.host_ip else ''
         nat.append('-A %s %s%s %s -j DNAT --to-destination %s' % (

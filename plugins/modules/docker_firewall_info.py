@@ -76,6 +76,7 @@ iptables:
     - "Each family has: C(tables), C(forward_policy), C(forward_jumps) (user chains FORWARD jumps to, in order),
       C(docker_user_first), C(docker_user) (C(exists), C(rules), C(blocks) of the collection, C(foreign) rules),
       C(docker_chains), C(docker_rules) (rules Docker writes), C(foreign_in_docker_chains), C(kube_chains),
+      C(ours_in_kube_chains),
       C(publish_rules) (per table) and C(rule_count)."
   returned: always
   type: dict

@@ -54,9 +54,15 @@ options:
     description: daemon.json to read Docker's settings from, for RV(findings).
     type: path
     default: /etc/docker/daemon.json
+  warn:
+    description:
+      - Show each finding, and Docker rules left from before C(iptables) was set to C(false), as
+        warnings. RV(findings) and RV(docker_rules) are returned either way.
+    type: bool
+    default: true
 notes:
-  - Only host ports given with C(-p HOST:CONTAINER) are published; a port Docker would choose at
-    random cannot be known here.
+  - Only host ports given with C(-p HOST:CONTAINER) are published; a port Docker would choose
+    (none given, or a range such as C(-p 8080-8090:80)) cannot be known here.
   - Connections to C(127.0.0.1:PORT) from the host itself are not published (that needs
     C(route_localnet)); connections to the host's other addresses are.
 seealso:
@@ -227,6 +233,7 @@ def main():
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             backend=dict(type='str', choices=['auto'] + list(BACKENDS), default='auto'),
             daemon_json=dict(type='path', default='/etc/docker/daemon.json'),
+            warn=dict(type='bool', default=True),
         ),
         supports_check_mode=True,
     )
@@ -267,10 +274,10 @@ def main():
     except CommandError as exc:
         module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
 
-    for item in findings:
+    for item in findings if params['warn'] else []:
         module.warn('%s. Fix: %s.' % (item['problem'], item['fix']))
     stale = sum(len(lines) for lines in written_by_docker.values())
-    if stale and settings.get('iptables') is False:
+    if params['warn'] and stale and settings.get('iptables') is False:
         module.warn('Docker runs with "iptables": false but its chains still hold %d rules, left from when it '
                     'managed iptables; they stay until the next reboot (the collection never touches Docker\'s '
                     'chains).' % stale)

@@ -149,6 +149,13 @@ class TestKube:
         assert failed('docker_beside_kube_proxy', facts, {}) == ['kube_chains', 'standalone_ports']
         assert details('docker_beside_kube_proxy', facts, 'standalone_ports', {}) == ['web publishes 8080 Fix: do this.']
 
+    def test_a_rule_of_ours_in_a_kube_chain_is_drift(self):
+        facts = kube_facts()
+        facts['iptables']['nft']['ipv4'] = family_facts(
+            '*nat\n:KUBE-SERVICES - [0:0]\n-A KUBE-SERVICES -p tcp -m comment --comment '
+            '"netops.docker_firewall/publish:web" -j RETURN\nCOMMIT\n')
+        assert failed('docker_beside_kube_proxy', facts, {}) == ['kube_chains']
+
     def test_publisher_declared_but_not_installed(self):
         facts = kube_facts()
         facts['containers'] = [{'name': 'registry'}]

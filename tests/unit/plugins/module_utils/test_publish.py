@@ -64,8 +64,9 @@ class TestBindings:
         assert [b.family for b in found] == families
         assert found[0].host_ip == specific
 
-    def test_port_without_host_port_is_left_out(self):
-        assert publish.bindings(container(bindings={'80/tcp': [{'HostIp': '', 'HostPort': ''}]})) == []
+    @pytest.mark.parametrize('host_port', ['', '8080-8090'])
+    def test_port_docker_would_choose_is_left_out(self, host_port):
+        assert publish.bindings(container(bindings={'80/tcp': [{'HostIp': '', 'HostPort': host_port}]})) == []
 
     def test_container_without_address_publishes_nothing(self):
         assert publish.bindings(container(ipv4='')) == []

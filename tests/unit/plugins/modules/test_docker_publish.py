@@ -125,3 +125,12 @@ def test_rejected_payload_changes_nothing(run_module, tmp_path):
                                commands)
     assert result['failed'] and 'nothing was changed' in result['msg'] and result['stderr'] == 'line 3 failed'
     assert V4_RESTORE not in [argv for argv, data in table.ran]
+
+
+def test_findings_are_returned_without_warnings_on_request(run_module, tmp_path):
+    daemon_json = tmp_path / 'daemon.json'
+    daemon_json.write_text(json.dumps({'iptables': False, 'bridge': 'none', 'userland-proxy': False}))
+    commands = docker_commands(WEB) + [Command(V4_SAVE, stdout=KUBE_V4), Command(V6_SAVE)]
+    result, table = run_module(docker_publish.main, dict(containers=[], daemon_json=str(daemon_json), warn=False),
+                               commands)
+    assert [f['container'] for f in result['findings']] == ['kube-web'] and 'warnings' not in result
