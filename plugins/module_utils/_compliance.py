@@ -9,6 +9,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+
 from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_config import preset_settings
 from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
     FAMILIES,
@@ -136,7 +138,7 @@ def _check_kube(check_id, facts, expected):
         wanted = preset_settings('k8s', docker.get('major'))
         wanted.update(expected.get('daemon_settings') or {})
         have = facts.get('daemon_json') or {}
-        details = ['%s is %s, not %s' % (key, 'absent' if key not in have else _json(have[key]), _json(value))
+        details = ['%s is %s, not %s' % (key, 'absent' if key not in have else json.dumps(have[key]), json.dumps(value))
                    for key, value in sorted(wanted.items()) if have.get(key) != value]
         if facts.get('daemon_json_error'):
             details.insert(0, facts['daemon_json_error'])
@@ -174,14 +176,6 @@ def _check_kube(check_id, facts, expected):
                 details.append('%s runs but none of its ports is published' % name)
         return (FAIL, details) if details else (PASS, [])
     raise KeyError(check_id)
-
-
-def _json(value):
-    if value is True:
-        return 'true'
-    if value is False:
-        return 'false'
-    return repr(value) if not isinstance(value, str) else '"%s"' % value
 
 
 def _check_common(check_id, facts):

@@ -18,18 +18,11 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_use
 from ansible_collections.netops.docker_firewall.plugins.module_utils._publish import (
     CHAIN as PUBLISH_CHAIN,
     docker_rules,
+    jump_target,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import parse_save
 
 _VERDICTS = frozenset(('ACCEPT', 'DROP', 'REJECT', 'RETURN', 'LOG', 'MASQUERADE', 'DNAT', 'SNAT', 'MARK'))
-
-
-def _target(line):
-    words = line.split()
-    for index, word in enumerate(words[:-1]):
-        if word in ('-j', '-g'):
-            return words[index + 1]
-    return None
 
 
 def _is_docker_chain(name):
@@ -42,7 +35,7 @@ def family_facts(save_text):
     filter_table = tables.get('filter')
     chains = sorted(set(chain for table in tables.values() for chain in table.chains))
     forward_lines = [rule.line for rule in filter_table.chain_rules('FORWARD')] if filter_table else []
-    forward_jumps = [t for t in (_target(line) for line in forward_lines) if t and t not in _VERDICTS]
+    forward_jumps = [t for t in (jump_target(line) for line in forward_lines) if t and t not in _VERDICTS]
     user_exists = bool(filter_table) and DOCKER_USER in filter_table.chains
     user_rules = filter_table.chain_rules(DOCKER_USER) if user_exists else []
     ours, others = split_chain(user_rules)

@@ -247,6 +247,15 @@ _DOCKER_HAIRPIN = re.compile(r'^-A POSTROUTING -s (\S+)/32 -d \1/32 -p \w+ -m \w
 _DOCKER_USER_DEFAULT = '-A DOCKER-USER -j RETURN'
 
 
+def jump_target(line):
+    """The chain or target a rule line jumps to (-j or -g), or None."""
+    words = line.split()
+    for index, word in enumerate(words[:-1]):
+        if word in ('-j', '-g'):
+            return words[index + 1]
+    return None
+
+
 def docker_rules(save_text):
     """Rules Docker writes when it manages iptables: its chains' rules (DOCKER-USER, where admins
     and this collection write, excepted), the jumps to them, and rules naming its interfaces."""
@@ -254,8 +263,7 @@ def docker_rules(save_text):
     for line in save_text.splitlines():
         if not line.startswith('-A '):
             continue
-        words = line.split()
-        chain, target = words[1], words[-1] if words[-2] in ('-j', '-g') else ''
+        chain, target = line.split()[1], jump_target(line) or ''
         if (chain.startswith('DOCKER') and chain != 'DOCKER-USER') or \
                 (target.startswith('DOCKER') and not chain.startswith('DOCKER')) or \
                 line == _DOCKER_USER_DEFAULT or _DOCKER_INTERFACE.search(line) or _DOCKER_HAIRPIN.match(line):
@@ -268,7 +276,8 @@ def is_standalone(inspect):
     return not any(label in labels for label in _KUBERNETES_LABELS)
 
 
-def _ports_text(inspect):
+def ports_text(inspect):
+    """What `-p` asked for, as text: '8080/tcp->80, 198.51.100.17:5353/udp->53'."""
     return ', '.join('%s%s/%s->%s' % (host_ip + ':' if host_ip else '', host_port, protocol, container_port)
                      for host_ip, host_port, container_port, protocol in requested_ports(inspect))
 
@@ -280,7 +289,7 @@ def finding(inspect, daemon_settings, published):
         return None
     name = container_name(inspect)
     mode = (inspect.get('HostConfig') or {}).get('NetworkMode') or 'default'
-    ports = _ports_text(inspect)
+    ports = ports_text(inspect)
     if mode == 'host':
         return None  # -p is ignored: the container's own sockets are the host's
     if daemon_settings.get('iptables', True):

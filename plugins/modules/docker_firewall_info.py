@@ -125,7 +125,16 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_config import docker_major
+from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_config import (
+    IP6TABLES_DEFAULT_ON_SINCE,
+    docker_major,
+)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_host import (
+    DockerError,
+    read_daemon_json,
+    run_c,
+    running_containers,
+)
 from ansible_collections.netops.docker_firewall.plugins.module_utils._facts import family_facts
 from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import (
     BACKENDS,
@@ -133,21 +142,17 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_h
     IptablesHost,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._publish import (
+    FAMILIES,
     container_addresses,
     container_name,
     finding,
     is_standalone,
+    ports_text,
     requested_ports,
 )
 
-FAMILIES = ('ipv4', 'ipv6')
-IP6TABLES_DEFAULT_ON_SINCE = 27
 STATE_DIR = '/etc/netops-docker-firewall'
 UNIT_DIR = '/etc/systemd/system'
-
-
-def run_c(module, cmd):
-    return module.run_command(cmd, environ_update={'LC_ALL': 'C', 'LANG': 'C'})
 
 
 def read_text(path):
@@ -161,19 +166,6 @@ def read_text(path):
 def read_flag(path):
     text = read_text(path)
     return None if text is None else text.strip() == '1'
-
-
-def read_daemon_json(path):
-    text = read_text(path)
-    if text is None:
-        return {}, None
-    try:
-        settings = json.loads(text)
-    except ValueError as exc:
-        return {}, '%s is not valid JSON: %s' % (path, exc)
-    if not isinstance(settings, dict):
-        return {}, '%s does not hold a JSON object' % path
-    return settings, None
 
 
 def docker_state(module, settings):
@@ -192,13 +184,10 @@ def docker_state(module, settings):
         state['running'] = rc == 0
         if rc == 0:
             state['live_restore'] = out.strip() == 'true'
-            rc, out, err = run_c(module, [docker, 'ps', '--quiet', '--no-trunc'])
-            if rc == 0 and out.split():
-                rc, out, err = run_c(module, [docker, 'inspect'] + out.split())
-                try:
-                    inspects = json.loads(out)
-                except ValueError:
-                    module.warn('docker inspect gave no JSON: containers are not reported (%s)' % err.strip())
+            try:
+                inspects = running_containers(module, docker)
+            except DockerError as exc:
+                module.warn('%s: containers are not reported' % exc)
     state['manages_iptables'] = settings.get('iptables', True) is not False
     ip6_default = state['major'] is not None and state['major'] >= IP6TABLES_DEFAULT_ON_SINCE
     state['manages_ip6tables'] = state['manages_iptables'] and bool(settings.get('ip6tables', ip6_default))
@@ -253,13 +242,11 @@ def persistence_state():
 
 
 def container_summary(inspect):
-    ports = ', '.join('%s%s/%s->%s' % (host_ip + ':' if host_ip else '', host_port, protocol, container_port)
-                      for host_ip, host_port, container_port, protocol in requested_ports(inspect))
     return dict(
         name=container_name(inspect),
         network=(inspect.get('HostConfig') or {}).get('NetworkMode') or 'default',
         addresses=container_addresses(inspect),
-        ports=ports,
+        ports=ports_text(inspect),
         standalone=is_standalone(inspect),
     )
 

@@ -138,11 +138,16 @@ commands:
   elements: list
 '''
 
-import json
 import re
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_host import (
+    DockerError,
+    read_daemon_json,
+    run_c,
+    running_containers,
+)
 from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import (
     BACKENDS,
     CommandError,
@@ -160,39 +165,6 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._publish im
 )
 
 _CONTAINER_NAME = re.compile(r'[a-zA-Z0-9][a-zA-Z0-9_.-]+')
-
-
-def run_c(module, cmd):
-    return module.run_command(cmd, environ_update={'LC_ALL': 'C', 'LANG': 'C'})
-
-
-def docker_containers(module):
-    """`docker inspect` of every running container."""
-    docker = module.get_bin_path('docker', required=True)
-    rc, out, err = run_c(module, [docker, 'ps', '--quiet', '--no-trunc'])
-    if rc != 0:
-        module.fail_json(msg='docker does not answer: %s' % err.strip(), rc=rc, stderr=err)
-    ids = out.split()
-    if not ids:
-        return []
-    rc, out, err = run_c(module, [docker, 'inspect'] + ids)
-    try:
-        # rc is 1 when a container went away since `docker ps`: the others are still printed.
-        return json.loads(out)
-    except ValueError:
-        module.fail_json(msg='docker inspect failed: %s' % err.strip(), rc=rc, stderr=err)
-
-
-def daemon_settings(module, path):
-    try:
-        with open(path) as handle:
-            settings = json.load(handle)
-    except (IOError, OSError):
-        return {}
-    except ValueError as exc:
-        module.warn('%s is not valid JSON (%s): findings assume Docker defaults' % (path, exc))
-        return {}
-    return settings if isinstance(settings, dict) else {}
 
 
 def choose_backend(module, host, requested):
@@ -243,14 +215,19 @@ def main():
     check_names(module, names)
     host = IptablesHost(module)
 
-    inspects = docker_containers(module)
+    try:
+        inspects = running_containers(module, module.get_bin_path('docker', required=True))
+    except DockerError as exc:
+        module.fail_json(msg=str(exc))
     by_name = dict((container_name(i), i) for i in inspects)
     wanted = []
     for name in names:
         if name in by_name:
             wanted.extend(bindings(by_name[name]))
     published_names = set(b.container for b in wanted)
-    settings = daemon_settings(module, params['daemon_json'])
+    settings, settings_error = read_daemon_json(params['daemon_json'])
+    if settings_error:
+        module.warn('%s: findings assume Docker defaults' % settings_error)
     findings = [f for f in (finding(i, settings, published_names) for i in inspects) if f]
 
     try:

@@ -1,0 +1,52 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to netops.docker_firewall
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What docker_publish and docker_firewall_info read from a Docker host: commands in the C
+locale, the running containers, and daemon.json. Private to this collection."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+
+class DockerError(Exception):
+    """Docker did not answer, or answered something that is not JSON."""
+
+
+def run_c(module, cmd):
+    return module.run_command(cmd, environ_update={'LC_ALL': 'C', 'LANG': 'C'})
+
+
+def running_containers(module, docker):
+    """`docker inspect` of every running container."""
+    rc, out, err = run_c(module, [docker, 'ps', '--quiet', '--no-trunc'])
+    if rc != 0:
+        raise DockerError('docker does not answer: %s' % err.strip())
+    ids = out.split()
+    if not ids:
+        return []
+    rc, out, err = run_c(module, [docker, 'inspect'] + ids)
+    try:
+        # rc is 1 when a container went away since `docker ps`: the others are still printed.
+        return json.loads(out)
+    except ValueError:
+        raise DockerError('docker inspect failed: %s' % err.strip())
+
+
+def read_daemon_json(path):
+    """(settings, None), ({}, None) when the file does not exist, or ({}, why it cannot be read)."""
+    try:
+        with open(path) as handle:
+            text = handle.read()
+    except (IOError, OSError):
+        return {}, None
+    try:
+        settings = json.loads(text)
+    except ValueError as exc:
+        return {}, '%s is not valid JSON: %s' % (path, exc)
+    if not isinstance(settings, dict):
+        return {}, '%s does not hold a JSON object' % path
+    return settings, None
