@@ -30,6 +30,17 @@ options:
         and 26 by default) leaves IPv6 alone with a warning.
     type: bool
     default: false
+  daemon_json:
+    description:
+      - Docker's C(daemon.json), read (never written) for two settings.
+      - C(firewall-backend) set to C(nftables) makes the module fail without writing anything, because
+        that Docker firewall has no C(DOCKER-USER) chain.
+      - C(userland-proxy) not set to C(false) while an allowlist is declared gives a warning - docker-proxy
+        serves published ports on C(INPUT), where IPv6 clients of a port published from an IPv4-only
+        network walk around C(DOCKER-USER). The M(netops.docker_firewall.docker_user_chain) notes say why
+        and what the C(docker_on_router) role does about it.
+    type: path
+    default: /etc/docker/daemon.json
 notes:
   - The chain is read once per family, the complete new content is planned, and it is written
     with one C(iptables-restore --noflush) per family that changed, after a C(--test) dry run of

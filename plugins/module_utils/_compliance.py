@@ -16,42 +16,70 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_use
     FAMILIES,
     TAG_PREFIX,
     InputError,
-    accept_block,
-    allowlist_block,
+    declared_blocks,
     plan_chain,
     same_chain,
 )
 
 PROFILES = ('docker_on_router', 'docker_beside_kube_proxy', 'none')
+ROUTER, KUBE = ('docker_on_router',), ('docker_beside_kube_proxy',)
 PASS, FAIL, SKIP = 'pass', 'fail', 'skip'
-
-# Every check, in report order: id -> what it asserts.
-CHECKS = (
-    ('ip_forward', 'IPv4 forwarding is on'),
-    ('docker_user_first', 'DOCKER-USER is the first FORWARD jump'),
-    ('router_rules_ipv4', 'our IPv4 DOCKER-USER rules: none missing, extra or out of order'),
-    ('router_rules_ipv6', 'our IPv6 DOCKER-USER rules: none missing, extra or out of order'),
-    ('persistence', 'the restore unit is installed and keeps exactly the declared rules'),
-    ('k8s_preset', 'daemon.json holds the k8s preset'),
-    ('no_docker_rules', 'Docker writes no iptables rules'),
-    ('kube_chains', "kube-proxy's KUBE-* chains are present and hold no rule of ours"),
-    ('standalone_ports', 'no standalone container publishes ports that do not work'),
-    ('publisher', 'the listed standalone containers are published and followed'),
-    ('docker_chains_clean', "Docker's chains hold nothing foreign"),
-    ('single_backend', 'one iptables backend in use'),
-)
-CHECK_IDS = tuple(check[0] for check in CHECKS)
-PROFILE_CHECKS = {
-    'docker_on_router': ('ip_forward', 'docker_user_first', 'router_rules_ipv4', 'router_rules_ipv6', 'persistence',
-                         'docker_chains_clean', 'single_backend'),
-    'docker_beside_kube_proxy': ('k8s_preset', 'no_docker_rules', 'kube_chains', 'standalone_ports', 'publisher',
-                                 'docker_chains_clean', 'single_backend'),
-    'none': ('docker_chains_clean', 'single_backend'),
-}
 
 
 class ExpectationError(ValueError):
     """The inventory declares something that cannot be checked (bad profile or rule)."""
+
+
+class Check:
+    """One registered check: what it asserts, for which profiles, and the function that decides."""
+
+    __slots__ = ('id', 'title', 'profiles', 'function')
+
+    def __init__(self, check_id, title, profiles, function):
+        self.id = check_id
+        self.title = title
+        self.profiles = profiles
+        self.function = function
+
+
+# Every check, in report order. A check is added in one place: a function below with @check.
+REGISTRY = []
+
+
+def check(check_id, title, profiles):
+    def register(function):
+        REGISTRY.append(Check(check_id, title, profiles, function))
+        return function
+    return register
+
+
+class Host:
+    """What the checks of one host read: its facts, its declared settings, and (for routers) the
+    DOCKER-USER lines those declarations give, computed once."""
+
+    def __init__(self, facts, expected):
+        self.facts = facts
+        self.expected = expected
+        self._wanted = None
+
+    @property
+    def wanted(self):
+        if self._wanted is None:
+            self._wanted = expected_router_rules(self.expected)
+        return self._wanted
+
+    @property
+    def families(self):
+        """The facts per family of the backend holding Docker's chains."""
+        backend = self.facts.get('docker_backend')
+        if backend in (None, 'both'):
+            backend = (self.facts.get('backends_in_use') or ['nft'])[0]
+        return (self.facts.get('iptables') or {}).get(backend, {})
+
+    def all_families(self):
+        """(backend, family, facts) of every backend and family read."""
+        return [(backend, family, f) for backend, families in sorted((self.facts.get('iptables') or {}).items())
+                for family, f in sorted(families.items())]
 
 
 def _ours(lines):
@@ -60,25 +88,49 @@ def _ours(lines):
 
 def expected_router_rules(expected):
     """The collection's DOCKER-USER lines per family for the declared pairs and allowlists."""
-    blocks = {}
     try:
-        for pair in expected.get('accept') or []:
-            block = accept_block(pair['in_interface'], pair['out_interface'], pair.get('bidirectional', True))
-            blocks[block.name] = block
-        for allowlist in expected.get('allowlists') or []:
-            block = allowlist_block(allowlist['interface'], allowlist['sources'], allowlist.get('ports'),
-                                    allowlist.get('protocol', 'tcp'))
-            blocks[block.name] = block
+        blocks = declared_blocks(expected.get('accept') or [], expected.get('allowlists') or [])
     except (InputError, KeyError, TypeError) as exc:
         raise ExpectationError('the declared router rules cannot be checked: %s' % exc)
     return dict((family, plan_chain([], family, blocks, purge=True)) for family in FAMILIES)
 
 
-def _families(facts):
-    backend = facts.get('docker_backend')
-    if backend in (None, 'both'):
-        backend = (facts.get('backends_in_use') or ['nft'])[0]
-    return (facts.get('iptables') or {}).get(backend, {})
+def _result(details):
+    return (FAIL, details) if details else (PASS, [])
+
+
+# --- the router profile -----------------------------------------------------------------------
+
+
+@check('ip_forward', 'IPv4 forwarding is on', ROUTER)
+def _ip_forward(host):
+    on = (host.facts.get('ip_forward') or {}).get('ipv4')
+    return (PASS, []) if on else (FAIL, ['net.ipv4.ip_forward is %s' % ('0' if on is False else 'unreadable')])
+
+
+@check('firewall_backend', "Docker filters with its iptables backend, whose DOCKER-USER holds the policy", ROUTER)
+def _firewall_backend(host):
+    backend = (host.facts.get('docker') or {}).get('firewall_backend')
+    if backend == 'nftables':
+        return FAIL, ['Docker runs its nftables firewall backend, which has no DOCKER-USER: the declared router '
+                      'pairs and allowlists are not enforced there']
+    return PASS, []
+
+
+@check('docker_user_first', 'FORWARD reaches DOCKER-USER before any rule that accepts', ROUTER)
+def _docker_user_first(host):
+    details = []
+    for family in FAMILIES:
+        facts = host.families.get(family)
+        if not facts or not facts['docker_user']['exists']:
+            if family == 'ipv4':
+                details.append('ipv4 has no DOCKER-USER chain')
+            continue
+        if facts['docker_user_jump'] is None:
+            details.append('%s FORWARD does not jump to DOCKER-USER: its rules filter nothing' % family)
+        for line in facts['accepting_before_docker_user']:
+            details.append('%s FORWARD accepts before DOCKER-USER: %s' % (family, line))
+    return _result(details)
 
 
 def _rules_check(family_facts, wanted, family):
@@ -97,99 +149,122 @@ def _rules_check(family_facts, wanted, family):
     return FAIL, details
 
 
-def _check_router(check_id, facts, expected, wanted):
-    families = _families(facts)
-    if check_id == 'ip_forward':
-        on = (facts.get('ip_forward') or {}).get('ipv4')
-        return (PASS, []) if on else (FAIL, ['net.ipv4.ip_forward is %s' % ('0' if on is False else 'unreadable')])
-    if check_id == 'docker_user_first':
-        details = []
-        for family in FAMILIES:
-            family_facts = families.get(family)
-            if family_facts and family_facts['docker_user']['exists'] and not family_facts['docker_user_first']:
-                details.append('%s FORWARD jumps in order: %s' % (family, ', '.join(family_facts['forward_jumps'])))
-        if 'ipv4' not in families or not families['ipv4']['docker_user']['exists']:
-            details.append('ipv4 has no DOCKER-USER chain')
-        return (FAIL, details) if details else (PASS, [])
-    if check_id.startswith('router_rules_'):
-        family = check_id.rsplit('_', 1)[1]
-        return _rules_check(families.get(family), wanted[family], family)
-    if check_id == 'persistence':
-        if not expected.get('persist', True):
-            return SKIP, ['persistence not wanted for this host']
-        state = facts.get('persistence') or {}
-        details = []
-        if not state.get('docker_user_unit'):
-            details.append('netops-docker-user.service is not installed')
-        elif not state.get('docker_user_unit_enabled'):
-            details.append('netops-docker-user.service is not wanted by docker.service')
-        for family in FAMILIES:
-            kept = (state.get('kept_rules') or {}).get(family, [])
-            if wanted[family] and not same_chain(kept, wanted[family]):
-                details.append('the kept %s rules differ from the declared ones (%d kept, %d declared)'
-                               % (family, len(kept), len(wanted[family])))
-        return (FAIL, details) if details else (PASS, [])
-    raise KeyError(check_id)
+@check('router_rules_ipv4', 'our IPv4 DOCKER-USER rules: none missing, extra or out of order', ROUTER)
+def _router_rules_ipv4(host):
+    return _rules_check(host.families.get('ipv4'), host.wanted['ipv4'], 'ipv4')
 
 
-def _check_kube(check_id, facts, expected):
-    docker = facts.get('docker') or {}
-    if check_id == 'k8s_preset':
-        wanted = preset_settings('k8s', docker.get('major'))
-        wanted.update(expected.get('daemon_settings') or {})
-        have = facts.get('daemon_json') or {}
-        details = ['%s is %s, not %s' % (key, 'absent' if key not in have else json.dumps(have[key]), json.dumps(value))
-                   for key, value in sorted(wanted.items()) if have.get(key) != value]
-        if facts.get('daemon_json_error'):
-            details.insert(0, facts['daemon_json_error'])
-        return (FAIL, details) if details else (PASS, [])
-    if check_id == 'no_docker_rules':
-        details = ['%s %s: %d rules written by Docker, e.g. %s' % (backend, family, len(f['docker_rules']),
-                                                                   f['docker_rules'][0])
-                   for backend, families in sorted((facts.get('iptables') or {}).items())
-                   for family, f in sorted(families.items()) if f['docker_rules']]
-        return (FAIL, details) if details else (PASS, [])
-    if check_id == 'kube_chains':
-        all_families = [f for families in (facts.get('iptables') or {}).values() for f in families.values()]
-        if not any(f['kube_chains'] for f in all_families):
-            return FAIL, ['no KUBE-* chain in any backend: kube-proxy is not running in iptables mode']
-        ours = ['a rule of ours in a KUBE-* chain: %s' % line for f in all_families for line in f['ours_in_kube_chains']]
-        return (FAIL, ours) if ours else (PASS, [])
-    if check_id == 'standalone_ports':
-        findings = facts.get('findings') or []
-        return (FAIL, ['%s Fix: %s.' % (f['problem'], f['fix']) for f in findings]) if findings else (PASS, [])
-    if check_id == 'publisher':
-        listed = sorted(expected.get('publish') or [])
-        if not listed:
-            return SKIP, ['no container to publish']
-        state = facts.get('persistence') or {}
-        details = []
-        if not (state.get('publisher_unit') and state.get('publisher_unit_enabled')):
-            details.append('netops-docker-publish.service is not installed and enabled')
-        if sorted(state.get('published_containers') or []) != listed:
-            details.append('the publisher is configured for %s, not %s'
-                           % (', '.join(state.get('published_containers') or []) or 'nothing', ', '.join(listed)))
-        nat = [line for f in _families(facts).values() for line in (f['publish_rules'].get('nat') or [])]
-        running = set(c['name'] for c in facts.get('containers') or [])
-        for name in listed:
-            if name in running and not any('publish:%s"' % name in line for line in nat):
-                details.append('%s runs but none of its ports is published' % name)
-        return (FAIL, details) if details else (PASS, [])
-    raise KeyError(check_id)
+@check('router_rules_ipv6', 'our IPv6 DOCKER-USER rules: none missing, extra or out of order', ROUTER)
+def _router_rules_ipv6(host):
+    return _rules_check(host.families.get('ipv6'), host.wanted['ipv6'], 'ipv6')
 
 
-def _check_common(check_id, facts):
-    if check_id == 'docker_chains_clean':
-        details = ['%s %s: %s' % (backend, family, line)
-                   for backend, families in sorted((facts.get('iptables') or {}).items())
-                   for family, f in sorted(families.items()) for line in f['foreign_in_docker_chains']]
-        return (FAIL, details) if details else (PASS, [])
-    if check_id == 'single_backend':
-        in_use = facts.get('backends_in_use') or []
-        if len(in_use) > 1:
-            return FAIL, ['rules in %s: each backend filters packets without the other seeing it' % ' and '.join(in_use)]
-        return PASS, []
-    raise KeyError(check_id)
+@check('proxy_path', 'no path around the allowlists through docker-proxy', ROUTER)
+def _proxy_path(host):
+    if not host.expected.get('allowlists'):
+        return SKIP, ['no allowlist declared']
+    settings = host.facts.get('daemon_json') or {}
+    if settings.get('userland-proxy', True) is not False:
+        return FAIL, ['userland-proxy is %s in daemon.json: docker-proxy serves published ports on INPUT, where '
+                      'IPv6 clients of IPv4-only networks reach them around the allowlists'
+                      % ('not set (on by default)' if 'userland-proxy' not in settings
+                         else json.dumps(settings['userland-proxy']))]
+    return PASS, []
+
+
+@check('persistence', 'the restore unit is installed and keeps exactly the declared rules', ROUTER)
+def _persistence(host):
+    if not host.expected.get('persist', True):
+        return SKIP, ['persistence not wanted for this host']
+    state = host.facts.get('persistence') or {}
+    details = []
+    if not state.get('docker_user_unit'):
+        details.append('netops-docker-user.service is not installed')
+    elif not state.get('docker_user_unit_enabled'):
+        details.append('netops-docker-user.service is not wanted by docker.service')
+    for family in FAMILIES:
+        kept = (state.get('kept_rules') or {}).get(family, [])
+        if host.wanted[family] and not same_chain(kept, host.wanted[family]):
+            details.append('the kept %s rules differ from the declared ones (%d kept, %d declared)'
+                           % (family, len(kept), len(host.wanted[family])))
+    return _result(details)
+
+
+# --- the Kubernetes-node profile ----------------------------------------------------------------
+
+
+@check('k8s_preset', 'daemon.json holds the k8s preset', KUBE)
+def _k8s_preset(host):
+    wanted = preset_settings('k8s', (host.facts.get('docker') or {}).get('major'))
+    wanted.update(host.expected.get('daemon_settings') or {})
+    have = host.facts.get('daemon_json') or {}
+    details = ['%s is %s, not %s' % (key, 'absent' if key not in have else json.dumps(have[key]), json.dumps(value))
+               for key, value in sorted(wanted.items()) if have.get(key) != value]
+    if host.facts.get('daemon_json_error'):
+        details.insert(0, host.facts['daemon_json_error'])
+    return _result(details)
+
+
+@check('no_docker_rules', 'Docker writes no iptables rules', KUBE)
+def _no_docker_rules(host):
+    return _result(['%s %s: %d rules written by Docker, e.g. %s' % (backend, family, len(f['docker_rules']),
+                                                                     f['docker_rules'][0])
+                    for backend, family, f in host.all_families() if f['docker_rules']])
+
+
+@check('kube_chains', "kube-proxy's KUBE-* chains are present and hold no rule of ours", KUBE)
+def _kube_chains(host):
+    all_families = [f for _backend, _family, f in host.all_families()]
+    if not any(f['kube_chains'] for f in all_families):
+        return FAIL, ['no KUBE-* chain in any backend: kube-proxy is not running in iptables mode']
+    return _result(['a rule of ours in a KUBE-* chain: %s' % line for f in all_families
+                    for line in f['ours_in_kube_chains']])
+
+
+@check('standalone_ports', 'no standalone container publishes ports that do not work', KUBE)
+def _standalone_ports(host):
+    return _result(['%s Fix: %s.' % (f['problem'], f['fix']) for f in host.facts.get('findings') or []])
+
+
+@check('publisher', 'the listed standalone containers are published and followed', KUBE)
+def _publisher(host):
+    listed = sorted(host.expected.get('publish') or [])
+    if not listed:
+        return SKIP, ['no container to publish']
+    state = host.facts.get('persistence') or {}
+    details = []
+    if not (state.get('publisher_unit') and state.get('publisher_unit_enabled')):
+        details.append('netops-docker-publish.service is not installed and enabled')
+    if sorted(state.get('published_containers') or []) != listed:
+        details.append('the publisher is configured for %s, not %s'
+                       % (', '.join(state.get('published_containers') or []) or 'nothing', ', '.join(listed)))
+    nat = [line for f in host.families.values() for line in (f['publish_rules'].get('nat') or [])]
+    running = set(c['name'] for c in host.facts.get('containers') or [])
+    for name in listed:
+        if name in running and not any('publish:%s"' % name in line for line in nat):
+            details.append('%s runs but none of its ports is published' % name)
+    return _result(details)
+
+
+# --- every profile --------------------------------------------------------------------------------
+
+
+@check('docker_chains_clean', "Docker's chains hold nothing foreign", PROFILES)
+def _docker_chains_clean(host):
+    return _result(['%s %s: %s' % (backend, family, line) for backend, family, f in host.all_families()
+                    for line in f['foreign_in_docker_chains']])
+
+
+@check('single_backend', 'one iptables backend in use', PROFILES)
+def _single_backend(host):
+    in_use = host.facts.get('backends_in_use') or []
+    if len(in_use) > 1:
+        return FAIL, ['rules in %s: each backend filters packets without the other seeing it' % ' and '.join(in_use)]
+    return PASS, []
+
+
+CHECK_IDS = tuple(c.id for c in REGISTRY)
+PROFILE_CHECKS = dict((profile, tuple(c.id for c in REGISTRY if profile in c.profiles)) for profile in PROFILES)
 
 
 def evaluate(profile, facts, expected):
@@ -197,19 +272,16 @@ def evaluate(profile, facts, expected):
     does not apply). `expected`: the host's declared settings for its profile."""
     if profile not in PROFILES:
         raise ExpectationError('compliance_profile %r is not one of %s' % (profile, ', '.join(PROFILES)))
-    expected = expected or {}
-    wanted = expected_router_rules(expected) if profile == 'docker_on_router' else None
+    host = Host(facts, expected or {})
+    if profile == 'docker_on_router':
+        host.wanted  # a bad declaration is an error before any check runs
     results = []
-    for check_id, title in CHECKS:
-        if check_id not in PROFILE_CHECKS[profile]:
-            status, details = SKIP, ['not part of the %s profile' % profile]
-        elif check_id in ('docker_chains_clean', 'single_backend'):
-            status, details = _check_common(check_id, facts)
-        elif profile == 'docker_on_router':
-            status, details = _check_router(check_id, facts, expected, wanted)
+    for registered in REGISTRY:
+        if profile in registered.profiles:
+            status, details = registered.function(host)
         else:
-            status, details = _check_kube(check_id, facts, expected)
-        results.append(dict(id=check_id, title=title, status=status, details=details))
+            status, details = SKIP, ['not part of the %s profile' % profile]
+        results.append(dict(id=registered.id, title=registered.title, status=status, details=details))
     return results
 
 
@@ -226,7 +298,7 @@ def summarise(hosts):
             compliant=not failed and not error, failed=failed, checks=checks))
     return dict(
         compliant=all(h['compliant'] for h in report_hosts),
-        checks=[dict(id=check_id, title=title) for check_id, title in CHECKS],
+        checks=[dict(id=registered.id, title=registered.title) for registered in REGISTRY],
         hosts=report_hosts,
         totals=dict(hosts=len(report_hosts), compliant=sum(1 for h in report_hosts if h['compliant']),
                     failed_checks=sum(len(h['failed']) for h in report_hosts)),

@@ -77,10 +77,21 @@ KNOWN_KEYS = {
     'seccomp-profile': _STR, 'selinux-enabled': _BOOL, 'shutdown-timeout': _INT, 'storage-driver': _STR,
     'storage-opts': _STR_LIST, 'tls': _BOOL, 'tlscacert': _STR, 'tlscert': _STR, 'tlskey': _STR,
     'tlsverify': _BOOL, 'userland-proxy': _BOOL, 'userland-proxy-path': _STR, 'userns-remap': _STR,
+    # Docker 28 and 29.
+    'allow-direct-routing': _BOOL, 'bridge-accept-fwmark': _STR, 'firewall-backend': _STR,
+    'host-gateway-ips': _STR_LIST, 'min-api-version': _STR, 'resolv-conf': _STR, 'default-init': _STR,
 }
+# Keys that name a file or directory: dockerd resolves a relative path against its own working
+# directory (or refuses it only when it starts), so a relative one is refused here.
+PATH_KEYS = ('data-root', 'exec-root', 'pidfile', 'userland-proxy-path', 'init-path', 'default-init',
+             'tlscacert', 'tlscert', 'tlskey', 'resolv-conf', 'cdi-spec-dirs', 'seccomp-profile')
+# seccomp-profile also takes these names instead of a path.
+_SECCOMP_NAMES = ('builtin', 'unconfined')
+FIREWALL_BACKENDS = ('iptables', 'nftables')
 LOG_LEVELS = ('debug', 'info', 'warn', 'error', 'fatal')
 # Keys that need at least this Docker major version.
-MIN_VERSION = {'ip-forward-no-drop': 28, 'bip6': 28}
+MIN_VERSION = {'ip-forward-no-drop': 28, 'bip6': 28, 'allow-direct-routing': 28, 'firewall-backend': 29,
+               'bridge-accept-fwmark': 29}
 # dockerd flags (as in a systemd unit's ExecStart) and the daemon.json key each one sets.
 FLAG_KEYS = {
     '-H': 'hosts', '--host': 'hosts', '--containerd': 'containerd', '--data-root': 'data-root',
@@ -106,6 +117,11 @@ def parse_existing(text, path):
     """The current file as an object. Empty or missing means {}; anything else must be an object."""
     if text is None or text.strip() == '':
         return {}
+    try:
+        text.encode('utf-8')
+    except UnicodeEncodeError:
+        raise ConfigError(path, text.encode('utf-8', 'surrogateescape')[:60].decode('latin-1'),
+                          'not UTF-8 text (dockerd reads daemon.json as UTF-8)')
     if text.startswith('\ufeff'):
         raise ConfigError(path, 'byte order mark', 'dockerd does not accept a UTF-8 byte order mark')
     try:
@@ -160,12 +176,45 @@ def check_types(config):
             raise _type_error(key, value, expected)
     if 'log-level' in config and config['log-level'] not in LOG_LEVELS:
         raise ConfigError('log-level', config['log-level'], 'one of %s' % ', '.join(LOG_LEVELS))
+    check_values(config)
     log_opts = config.get('log-opts', {})
     if 'max-size' in log_opts and not _SIZE.fullmatch(log_opts['max-size']):
         raise ConfigError('log-opts.max-size', log_opts['max-size'], 'a size such as "100m" (digits, then k, m or g)')
     if 'max-file' in log_opts and not (log_opts['max-file'].isdigit() and int(log_opts['max-file']) >= 1):
         raise ConfigError('log-opts.max-file', log_opts['max-file'], 'a positive number written as a string, e.g. "10"')
     return sorted(unknown)
+
+
+def _check_path(key, value):
+    if key == 'seccomp-profile' and value in _SECCOMP_NAMES:
+        return
+    if not value.startswith('/'):
+        raise ConfigError(key, value, 'an absolute path is required (dockerd does not resolve a relative one '
+                                      'the way it reads)')
+
+
+def _check_fwmark(value):
+    mark, _slash, mask = value.partition('/')
+    for part in [mark] + ([mask] if _slash else []):
+        try:
+            number = int(part, 0)
+        except ValueError:
+            number = -1
+        if not 0 <= number <= 0xFFFFFFFF:
+            raise ConfigError('bridge-accept-fwmark', value, 'a firewall mark MARK or MARK/MASK, each a 32-bit '
+                                                             'number (decimal, or hex with 0x)')
+
+
+def check_values(config):
+    """Values dockerd would accept by type but that cannot work: relative paths, unknown choices."""
+    for key in PATH_KEYS:
+        value = config.get(key)
+        for path in (value if isinstance(value, list) else [value] if value is not None else []):
+            _check_path(key, path)
+    if 'firewall-backend' in config and config['firewall-backend'] not in FIREWALL_BACKENDS:
+        raise ConfigError('firewall-backend', config['firewall-backend'], 'one of %s' % ', '.join(FIREWALL_BACKENDS))
+    if 'bridge-accept-fwmark' in config:
+        _check_fwmark(config['bridge-accept-fwmark'])
 
 
 def check_conflicts(config, docker_major=None, unit_flags=()):

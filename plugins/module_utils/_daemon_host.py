@@ -30,10 +30,11 @@ class DaemonHost:
 
     @staticmethod
     def read(path):
-        """The file's text, or None when it does not exist."""
+        """The file's text, or None when it does not exist. Bytes that are not UTF-8 are kept as
+        surrogates, for parse_existing to refuse (or replace_invalid to replace)."""
         try:
             with open(path, 'rb') as handle:
-                return handle.read().decode('utf-8')
+                return handle.read().decode('utf-8', 'surrogateescape')
         except (IOError, OSError) as exc:
             if not os.path.exists(path):
                 return None

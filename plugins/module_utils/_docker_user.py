@@ -34,6 +34,8 @@ PROTOCOLS = ('tcp', 'udp', 'sctp')
 _CONTAINER_SIDE = re.compile(r'docker\d+|docker_gwbridge|br-.*|veth.*')
 # Linux interface names: at most 15 bytes, no '/', ':' or white space; '+' only as the final
 # iptables wildcard.
+# The bridges Docker creates (docker0, docker_gwbridge, br-<network id>), as iptables wildcards.
+_CONTAINER_BRIDGES = ('docker+', 'br-+')
 _INTERFACE = re.compile(r'[A-Za-z0-9_.@-]{1,15}')
 _INTERFACE_WILDCARD = re.compile(r'[A-Za-z0-9_.@-]{1,14}\+')
 
@@ -77,7 +79,8 @@ class Source:
 
     def match_parts(self):
         if self.network is not None:
-            return ['-s', str(self.network)], []
+            # Every address of the family: iptables-save prints no -s for 0.0.0.0/0 or ::/0.
+            return (['-s', str(self.network)] if self.network.prefixlen else []), []
         return [], ['-m', 'iprange', '--src-range', '%s-%s' % (self.first, self.last)]
 
     def __str__(self):
@@ -88,11 +91,29 @@ def _family(address):
     return 'ipv4' if address.version == 4 else 'ipv6'
 
 
+_IPV4_MAPPED = ipaddress.ip_network('::ffff:0:0/96')
+
+
+def _ipv4_form(address):
+    return address.ipv4_mapped if address.version == 6 and address in _IPV4_MAPPED else None
+
+
+def _refuse_ipv4_mapped(field, value, ipv4_form):
+    """An IPv4-mapped IPv6 source (::ffff:a.b.c.d) matches no packet: IPv4 clients arrive as IPv4."""
+    raise InputError(field, value, 'an IPv4-mapped IPv6 address matches no packet (IPv4 clients arrive as IPv4); '
+                                   'write the IPv4 form %s' % ipv4_form)
+
+
 def parse_source(field, value):
-    """'198.51.100.7', '198.51.100.0/24', '2001:db8::/32' or '198.51.100.10-198.51.100.20'."""
+    """'198.51.100.7', '198.51.100.0/24', '2001:db8::/32' or '198.51.100.10-198.51.100.20'.
+
+    0.0.0.0/0 and ::/0 are accepted and mean every address of that family."""
     text = str(value)
     if not text or any(c.isspace() for c in text) or '"' in text:
         raise InputError(field, value, 'expected an IP address, a CIDR network or a range a-b')
+    if '%' in text:
+        raise InputError(field, value, 'a scope id (%...) names a link of this host, which a firewall rule cannot '
+                                       'match; write the address without it')
     if '-' in text:
         first_text, last_text = text.split('-', 1)
         try:
@@ -104,6 +125,8 @@ def parse_source(field, value):
             raise InputError(field, value, 'a range cannot mix IPv4 and IPv6')
         if first > last:
             raise InputError(field, value, 'the range is reversed (first address is after the last)')
+        if _ipv4_form(first) and _ipv4_form(last):
+            _refuse_ipv4_mapped(field, value, '%s-%s' % (_ipv4_form(first), _ipv4_form(last)))
         if first == last:
             return Source(_family(first), network=ipaddress.ip_network(first))
         return Source(_family(first), first=first, last=last)
@@ -112,6 +135,9 @@ def parse_source(field, value):
     except ValueError as exc:
         raise InputError(field, value, 'expected an IP address, a CIDR network without host bits, '
                                        'or a range a-b (%s)' % exc)
+    if network.version == 6 and network.subnet_of(_IPV4_MAPPED):
+        _refuse_ipv4_mapped(field, value, ipaddress.ip_network('%s/%d' % (_ipv4_form(network.network_address),
+                                                                          network.prefixlen - 96)))
     return Source(_family(network), network=network)
 
 
@@ -192,7 +218,8 @@ def allowlist_block(interface, sources, ports=None, protocol='tcp'):
 
     Per family: replies pass (RETURN to Docker's rules), listed sources pass, everything else from
     the interface is dropped. With ports, only connections whose original (pre-DNAT) destination
-    port is listed are restricted. A family with no sources is denied entirely."""
+    port is listed are restricted, and connections routed into a container bridge without DNAT
+    are dropped for everyone. A family with no sources is denied entirely."""
     check_interface('interface', interface, container_side_ok=False)
     if protocol not in PROTOCOLS:
         raise InputError('protocol', protocol, 'one of %s' % ', '.join(PROTOCOLS))
@@ -224,8 +251,36 @@ def allowlist_block(interface, sources, ports=None, protocol='tcp'):
                 lines.append(_line(tag, base + ['-i', interface] + proto + match + conntrack, 'RETURN'))
         for destination in destinations:
             lines.append(_line(tag, ['-i', interface] + destination, 'DROP'))
+        if port_list:
+            # A client routed straight to a container's address (no DNAT, so no listed original port)
+            # reaches it on Docker 20.10 and 26, which have no raw-table drop for it: drop new
+            # connections into the container bridges that Docker did not DNAT.
+            for bridges in _CONTAINER_BRIDGES:
+                lines.append(_line(tag, ['-i', interface, '-o', bridges, '-m', 'conntrack', '!', '--ctstate', 'DNAT'],
+                                   'DROP'))
         rules[family] = lines
     return Block(name, rules)
+
+
+def declared_blocks(accept, allowlists):
+    """{block name: Block} of a whole-chain declaration: router pairs and allowlists as the
+    docker_user_chain module and the docker_on_router role take them (missing keys default as
+    there). Used by that module and by the compliance checks alike."""
+    blocks = {}
+    for index, pair in enumerate(accept):
+        block = accept_block(pair['in_interface'], pair['out_interface'], pair.get('bidirectional', True))
+        if block.name in blocks:
+            raise InputError('accept[%d]' % index, '%s -> %s' % (pair['in_interface'], pair['out_interface']),
+                             'this pair is declared twice')
+        blocks[block.name] = block
+    for index, allowlist in enumerate(allowlists):
+        block = allowlist_block(allowlist['interface'], allowlist['sources'], allowlist.get('ports'),
+                                allowlist.get('protocol') or 'tcp')
+        if block.name in blocks:
+            raise InputError('allowlists[%d].interface' % index, allowlist['interface'],
+                             'one allowlist per interface: merge the sources into one entry')
+        blocks[block.name] = block
+    return blocks
 
 
 def block_order(name):

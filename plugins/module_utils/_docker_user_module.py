@@ -20,6 +20,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_use
     restore_payload,
     same_chain,
 )
+from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_host import read_daemon_json
 from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import (
     CommandError,
     IptablesHost,
@@ -32,7 +33,17 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._rules impo
 COMMON_ARGUMENT_SPEC = dict(
     backend=dict(type='str', default='auto', choices=['auto', 'nft', 'legacy']),
     create_chain=dict(type='bool', default=False),
+    daemon_json=dict(type='path', default='/etc/docker/daemon.json'),
 )
+
+NFTABLES_BACKEND = ('Docker runs its nftables firewall backend ("firewall-backend": "nftables" in %s). That backend '
+                    'has no DOCKER-USER chain: rules written there filter nothing once the FORWARD jump an earlier '
+                    'iptables run left is gone (at the next reboot). This version of the collection enforces its '
+                    'declarations in DOCKER-USER only; nothing was written. Keep Docker on its iptables backend '
+                    'for now.')
+PROXY_PATH = ('%s does not set "userland-proxy": false, so docker-proxy serves published ports on INPUT: IPv6 '
+              'clients of a port published from an IPv4-only network reach it around DOCKER-USER and this '
+              'allowlist. Set "userland-proxy": false (the docker_on_router role does when allowlists are declared).')
 
 
 class StateError(Exception):
@@ -110,7 +121,16 @@ def apply_plans(host, backend, plans, families):
     # A rejected payload in any family leaves every family untouched.
     for family in families:
         host.restore(family, backend, payloads[family], test=True)
-    commands = [host.restore(family, backend, payloads[family]) for family in families]
+    commands = []
+    for family in families:
+        try:
+            commands.append(host.restore(family, backend, payloads[family]))
+        except CommandError as exc:
+            written = exc.written = families[:len(commands)]
+            if written:
+                exc.args = ('%s; %s was already written: run the task again to finish (the next run '
+                            'writes only what differs)' % (exc, ' and '.join(written)),)
+            raise
     in_effect = {}
     for family in families:
         lines = _chain_lines(host.save(family, backend))
@@ -125,10 +145,24 @@ def _names(lines_by_family):
     return set(name for lines in lines_by_family for name in blocks_in(lines or []))
 
 
+def check_docker_settings(module, blocks):
+    """Refuse a Docker whose firewall has no DOCKER-USER; warn about the docker-proxy path."""
+    path = module.params['daemon_json']
+    settings, error = read_daemon_json(path)
+    if error:
+        module.warn('%s: Docker\'s firewall backend and userland proxy are assumed to be the defaults' % error)
+    if settings.get('firewall-backend') == 'nftables':
+        module.fail_json(msg=NFTABLES_BACKEND % path, firewall_backend='nftables')
+    allowlists = [name for name, block in blocks.items() if block is not None and name.startswith('allowlist:')]
+    if allowlists and settings.get('userland-proxy', True) is not False:
+        module.warn(PROXY_PATH % path)
+
+
 def run(module, blocks, purge=False, extra_result=None):
     """Converge DOCKER-USER to `blocks` ({name: Block or None}) in every family and exit."""
     params = module.params
     host = IptablesHost(module)
+    check_docker_settings(module, blocks)
     try:
         backend, current = read_chains(host, params)
         plans = plan_families(current, blocks, purge, params['create_chain'], module.warn)
@@ -141,7 +175,9 @@ def run(module, blocks, purge=False, extra_result=None):
     except (InputError, StateError, RuleSyntaxError) as exc:
         module.fail_json(msg=str(exc))
     except CommandError as exc:
-        module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
+        written = getattr(exc, 'written', [])
+        module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr,
+                         changed=bool(written), written_families=written)
     result = dict(
         changed=bool(changed),
         backend=backend,

@@ -23,10 +23,37 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._publish im
 from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import parse_save
 
 _VERDICTS = frozenset(('ACCEPT', 'DROP', 'REJECT', 'RETURN', 'LOG', 'MASQUERADE', 'DNAT', 'SNAT', 'MARK'))
+# Targets after which a packet can never have been accepted: they drop it, or hand it on.
+_NEVER_ACCEPT = frozenset(('DROP', 'REJECT', 'RETURN', 'LOG', 'MARK', 'CONNMARK', 'NFLOG', 'TRACE'))
 
 
 def _is_docker_chain(name):
     return name.startswith('DOCKER') and name != DOCKER_USER
+
+
+def _may_accept(table, target, seen=()):
+    """Whether a rule jumping to `target` can end with the packet accepted. A user chain can only when
+    one of its rules (or of the chains it jumps to) can; an unknown target is assumed to."""
+    if target is None or target in _NEVER_ACCEPT or target in seen:
+        return False
+    if target not in table.chains:
+        return True  # ACCEPT, or a target we cannot see into
+    return any(_may_accept(table, jump_target(rule.line), seen + (target,)) for rule in table.chain_rules(target))
+
+
+def forward_order(filter_table):
+    """Where FORWARD jumps to DOCKER-USER (1-based rule number, or None), and the FORWARD rules
+    before it that can accept a packet, which would then never meet DOCKER-USER. Docker's
+    DOCKER-ISOLATION-STAGE-1 above the jump (firewalld reloads put it there) only drops, so it
+    changes nothing that is filtered."""
+    if filter_table is None:
+        return None, []
+    forward = filter_table.chain_rules('FORWARD')
+    for number, rule in enumerate(forward, 1):
+        if jump_target(rule.line) == DOCKER_USER:
+            before = [r.line for r in forward[:number - 1] if _may_accept(filter_table, jump_target(r.line))]
+            return number, before
+    return None, []
 
 
 def family_facts(save_text):
@@ -37,6 +64,7 @@ def family_facts(save_text):
     forward_lines = [rule.line for rule in filter_table.chain_rules('FORWARD')] if filter_table else []
     forward_jumps = [t for t in (jump_target(line) for line in forward_lines) if t and t not in _VERDICTS]
     user_exists = bool(filter_table) and DOCKER_USER in filter_table.chains
+    jump_position, accepting_before = forward_order(filter_table)
     user_rules = filter_table.chain_rules(DOCKER_USER) if user_exists else []
     ours, others = split_chain(user_rules)
     # Docker never writes a comment into its own chains: a commented rule there is someone else's.
@@ -49,6 +77,9 @@ def family_facts(save_text):
         forward_policy=filter_table.chains.get('FORWARD') if filter_table else None,
         forward_jumps=forward_jumps,
         docker_user_first=forward_jumps[:1] == [DOCKER_USER],
+        docker_user_jump=jump_position,
+        docker_user_in_force=jump_position is not None and not accepting_before,
+        accepting_before_docker_user=accepting_before,
         docker_user=dict(
             exists=user_exists,
             rules=[rule.line for rule in user_rules],

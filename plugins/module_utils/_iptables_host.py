@@ -82,6 +82,9 @@ class IptablesHost:
         cmd = [path, '-w', LOCK_WAIT, '--noflush'] + (['--test'] if test else [])
         rc, stdout, stderr = self._run(cmd, data=payload)
         if rc != 0:
-            raise CommandError('%s the new %s %s failed; nothing was changed'
-                               % ('checking' if test else 'applying', family, what), cmd, rc, stdout, stderr)
+            # A failed restore changes nothing (one transaction); the caller says what earlier
+            # restores of the same run changed.
+            raise CommandError('checking the new %s %s failed; nothing was changed' % (family, what) if test else
+                               'applying the new %s %s failed; it was left unchanged' % (family, what),
+                               cmd, rc, stdout, stderr)
         return cmd

@@ -26,6 +26,7 @@ _BASE_OPTIONS = {
     '-f': 'f', '--fragment': 'f',
 }
 _ADDRESS_OPTIONS = frozenset(('s', 'd'))
+_ANY_ADDRESS = frozenset(('0.0.0.0/0', '::/0'))
 _ADDRESS_VALUES = frozenset(('--src-range', '--dst-range', '--ctorigsrc', '--ctorigdst', '--ctreplsrc', '--ctrepldst'))
 
 
@@ -119,6 +120,9 @@ def rule_key(tokens):
             value = values[0] if values else ''
             if name in _ADDRESS_OPTIONS:
                 value = _normal_address(value)
+                if not negate and value in _ANY_ADDRESS:
+                    current = None  # iptables-save prints no -s/-d that matches every address
+                    continue
             elif name == 'p':
                 value = value.lower()
                 protocol = value

@@ -61,6 +61,11 @@ docker:
     manages_iptables: {description: "Whether Docker writes iptables rules (C(iptables) in daemon.json, default true).", type: bool}
     manages_ip6tables: {description: "Whether Docker writes ip6tables rules (C(ip6tables); default true from Docker 27).", type: bool}
     live_restore: {description: What the running dockerd reports for live-restore (null when not running)., type: bool}
+    firewall_backend:
+      description:
+        - The firewall backend the running dockerd reports (C(iptables) or C(nftables)); null when Docker does not
+          run or is older than 28.1, which only has iptables.
+      type: str
 daemon_json:
   description: The parsed daemon.json (empty when absent), or the parse error in RV(daemon_json_error).
   returned: always
@@ -74,12 +79,22 @@ iptables:
     - Per backend (C(nft), C(legacy)) that is installed and holds tables, per family (C(ipv4), C(ipv6)),
       the facts read from the rule set.
     - "Each family has: C(tables), C(forward_policy), C(forward_jumps) (user chains FORWARD jumps to, in order),
-      C(docker_user_first), C(docker_user) (C(exists), C(rules), C(blocks) of the collection, C(foreign) rules),
+      C(docker_user_first), C(docker_user_jump) (number of the FORWARD rule that jumps to DOCKER-USER, or null),
+      C(docker_user_in_force) (the jump exists and no FORWARD rule before it can accept a packet),
+      C(accepting_before_docker_user) (those rules),
+      C(docker_user) (C(exists), C(rules), C(blocks) of the collection, C(foreign) rules),
       C(docker_chains), C(docker_rules) (rules Docker writes), C(foreign_in_docker_chains), C(kube_chains),
       C(ours_in_kube_chains),
       C(publish_rules) (per table) and C(rule_count)."
   returned: always
   type: dict
+nftables:
+  description: The host's nftables tables as C(FAMILY NAME) (Docker's nftables backend writes C(ip docker-bridges)).
+  returned: always
+  type: dict
+  contains:
+    installed: {description: Whether C(nft) is installed., type: bool}
+    tables: {description: "The tables, e.g. C(ip docker-bridges); null when C(nft list tables) failed.", type: list, elements: str}
 docker_backend:
   description: The backend holding Docker's chains or DOCKER-USER, null when none does, C(both) when both do.
   returned: always
@@ -168,8 +183,29 @@ def read_flag(path):
     return None if text is None else text.strip() == '1'
 
 
+def _json_object(text):
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def nftables_state(module):
+    """The nftables tables of the host ('FAMILY NAME'), read with `nft list tables` (read-only)."""
+    nft = module.get_bin_path('nft')
+    if not nft:
+        return dict(installed=False, tables=[])
+    rc, out, err = run_c(module, [nft, 'list', 'tables'])
+    if rc != 0:
+        module.warn('nft list tables failed: %s' % err.strip())
+        return dict(installed=True, tables=None)
+    return dict(installed=True, tables=[line.split(None, 1)[1] for line in out.splitlines()
+                                        if line.startswith('table ') and len(line.split()) == 3])
+
+
 def docker_state(module, settings):
-    state = dict(installed=False, version=None, major=None, running=False, live_restore=None)
+    state = dict(installed=False, version=None, major=None, running=False, live_restore=None, firewall_backend=None)
     dockerd = module.get_bin_path('dockerd')
     if dockerd:
         state['installed'] = True
@@ -180,10 +216,13 @@ def docker_state(module, settings):
     docker = module.get_bin_path('docker')
     inspects = []
     if docker:
-        rc, out, err = run_c(module, [docker, 'info', '--format', '{{json .LiveRestoreEnabled}}'])
+        rc, out, err = run_c(module, [docker, 'info', '--format', '{{json .}}'])
         state['running'] = rc == 0
         if rc == 0:
-            state['live_restore'] = out.strip() == 'true'
+            info = _json_object(out)
+            state['live_restore'] = info.get('LiveRestoreEnabled') is True
+            # Reported from Docker 28.1 (API 1.49); older engines only have iptables.
+            state['firewall_backend'] = (info.get('FirewallBackend') or {}).get('Driver') or None
             try:
                 inspects = running_containers(module, docker)
             except DockerError as exc:
@@ -262,6 +301,7 @@ def main():
         iptables = iptables_state(module)
     except CommandError as exc:
         module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
+    nftables = nftables_state(module)
     persistence = persistence_state()
     published = set(persistence['published_containers'])
     with_ports = [inspect for inspect in inspects if requested_ports(inspect)]
@@ -271,6 +311,7 @@ def main():
         daemon_json=settings,
         daemon_json_error=settings_error,
         iptables=iptables,
+        nftables=nftables,
         docker_backend=docker_backend(iptables),
         backends_in_use=sorted(backend for backend, families in iptables.items()
                                if any(f['rule_count'] for f in families.values())),

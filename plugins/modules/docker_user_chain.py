@@ -138,33 +138,12 @@ removed_blocks:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
-    InputError,
-    accept_block,
-    allowlist_block,
-)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import declared_blocks
 from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user_module import (
     COMMON_ARGUMENT_SPEC,
     build_blocks,
     run,
 )
-
-
-def declared_blocks(accept, allowlists):
-    blocks = {}
-    for index, pair in enumerate(accept):
-        block = accept_block(pair['in_interface'], pair['out_interface'], pair['bidirectional'])
-        if block.name in blocks:
-            raise InputError('accept[%d]' % index, '%s -> %s' % (pair['in_interface'], pair['out_interface']),
-                             'this pair is declared twice')
-        blocks[block.name] = block
-    for index, allowlist in enumerate(allowlists):
-        block = allowlist_block(allowlist['interface'], allowlist['sources'], allowlist['ports'], allowlist['protocol'])
-        if block.name in blocks:
-            raise InputError('allowlists[%d].interface' % index, allowlist['interface'],
-                             'one allowlist per interface: merge the sources into one entry')
-        blocks[block.name] = block
-    return blocks
 
 
 def main():

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-hosts=(bookworm trixie docker28)
+hosts=(bookworm trixie docker28 docker29)
 log=/tmp/netops-dfw-demo.log
 inventory=$(mktemp)
 vars_file=$(mktemp --suffix .yml)

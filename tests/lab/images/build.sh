@@ -5,14 +5,17 @@
 #
 # Each image is tagged netops-dfw-lab:PLATFORM-HASH, HASH being a digest of this script and the
 # platform's recipe, and netops-dfw-lab:PLATFORM points at the newest build. An image whose
-# recipe has not changed is not rebuilt. Environment: LAB_MIRROR (Debian mirror URL),
-# LAB_WORKDIR (scratch space for the root file systems, default /var/tmp).
+# recipe has not changed is not rebuilt (a recipe that builds from source pins the source's
+# sha256, so a new source is a new recipe). Environment: LAB_MIRROR (Debian mirror URL),
+# LAB_WORKDIR (scratch space for the root file systems, default /var/tmp), LAB_UPSTREAM (where
+# source archives are found, default ../shared/upstream next to the clone).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 mirror=${LAB_MIRROR:-http://deb.debian.org/debian}
 workdir=${LAB_WORKDIR:-/var/tmp}
 repo=netops-dfw-lab
+upstream=${LAB_UPSTREAM:-$here/../../../../shared/upstream}
 
 # Everything a lab host needs besides the Docker engine: systemd as PID 1, the iptables tools
 # (nft by default, legacy available), conntrack and ipset for inspection, busybox-static for
@@ -50,6 +53,10 @@ install_engine() {
         # shellcheck disable=SC2086
         in_root "$root" apt-get -q -o Acquire::Check-Valid-Until=false install -y --no-install-recommends -t sid $SID_PACKAGES
         rm -f "$root/etc/apt/sources.list.d/sid.list" "$root/etc/apt/preferences.d/sid"
+    fi
+    # A recipe may build part of the engine from source (recipe_build ROOT), with the packages above.
+    if declare -F recipe_build >/dev/null; then
+        recipe_build "$root"
     fi
     in_root "$root" apt-get clean
     umount "$root/proc"
@@ -105,6 +112,7 @@ build_one() {
         echo "build.sh: $tag is up to date"
     else
         local SUITE EXTRA_PACKAGES SID_PACKAGES
+        unset -f recipe_build
         # shellcheck source=/dev/null
         . "$here/$platform.recipe"
         root=$(mktemp -d "$workdir/netops-lab-$platform.XXXXXX")

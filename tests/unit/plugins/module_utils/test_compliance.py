@@ -40,7 +40,7 @@ def router_facts(v4_lines=None, v6_lines=None, suite='sid', persist=True, legacy
         iptables['legacy'] = {'ipv4': family_facts(legacy)}
     return dict(
         docker={'major': 28 if suite == 'sid' else 20, 'manages_iptables': True},
-        daemon_json={}, daemon_json_error=None, iptables=iptables, docker_backend='nft',
+        daemon_json={'userland-proxy': False}, daemon_json_error=None, iptables=iptables, docker_backend='nft',
         backends_in_use=sorted(iptables), ip_forward={'ipv4': True, 'ipv6': False}, containers=[], findings=[],
         persistence=dict(docker_user_unit=persist, docker_user_unit_enabled=persist,
                          kept_rules=dict(WANTED) if persist else {}, kept_backend='nft', publisher_unit=False,
@@ -95,11 +95,47 @@ class TestRouter:
         assert failed('docker_on_router', facts) == ['persistence']
         assert failed('docker_on_router', router_facts(persist=False), dict(EXPECTED, persist=False)) == []
 
-    def test_docker_user_not_first_and_forwarding_off(self):
+    def test_docker_user_not_jumped_to_and_forwarding_off(self):
+        v4 = with_docker_user(capture('sid', 'q2-published-default.iptables-save'), WANTED['ipv4'])
         facts = router_facts()
-        facts['iptables']['nft']['ipv4']['docker_user_first'] = False
+        facts['iptables']['nft']['ipv4'] = family_facts(v4.replace('-A FORWARD -j DOCKER-USER\n', ''))
         facts['ip_forward']['ipv4'] = False
         assert failed('docker_on_router', facts) == ['ip_forward', 'docker_user_first']
+        assert details('docker_on_router', facts, 'docker_user_first') == [
+            'ipv4 FORWARD does not jump to DOCKER-USER: its rules filter nothing']
+
+    def test_a_rule_that_accepts_before_docker_user_is_drift_and_an_isolation_jump_is_not(self):
+        v4 = with_docker_user(capture('trixie', 'q2-published-default.iptables-save'), WANTED['ipv4'])
+        facts = router_facts(suite='trixie')
+        reordered = v4.replace('-A FORWARD -j DOCKER-USER\n-A FORWARD -j DOCKER-ISOLATION-STAGE-1\n',
+                               '-A FORWARD -j DOCKER-ISOLATION-STAGE-1\n-A FORWARD -j DOCKER-USER\n')
+        assert reordered != v4
+        facts['iptables']['nft']['ipv4'] = family_facts(reordered)
+        assert 'docker_user_first' not in failed('docker_on_router', facts)
+        facts['iptables']['nft']['ipv4'] = family_facts(
+            reordered.replace('-A FORWARD -j DOCKER-USER\n', '-A FORWARD -i ext0 -j ACCEPT\n-A FORWARD -j DOCKER-USER\n'))
+        assert details('docker_on_router', facts, 'docker_user_first') == [
+            'ipv4 FORWARD accepts before DOCKER-USER: -A FORWARD -i ext0 -j ACCEPT']
+
+    def test_docker_on_its_nftables_backend_enforces_nothing_of_ours(self):
+        facts = router_facts()
+        facts['docker']['firewall_backend'] = 'nftables'
+        assert failed('docker_on_router', facts) == ['firewall_backend']
+
+    def test_docker_proxy_path_around_the_allowlist(self):
+        facts = router_facts()
+        facts['daemon_json'] = {}
+        assert failed('docker_on_router', facts) == ['proxy_path']
+        assert 'not set (on by default)' in details('docker_on_router', facts, 'proxy_path')[0]
+        facts['daemon_json'] = {'userland-proxy': True}
+        assert failed('docker_on_router', facts) == ['proxy_path']
+        assert [c['status'] for c in compliance.evaluate('docker_on_router', facts, dict(EXPECTED, allowlists=[]))
+                if c['id'] == 'proxy_path'] == ['skip']
+
+    def test_a_check_is_registered_once_with_its_profiles(self):
+        assert len(compliance.CHECK_IDS) == len(set(compliance.CHECK_IDS))
+        assert compliance.PROFILE_CHECKS['none'] == ('docker_chains_clean', 'single_backend')
+        assert all(set(c.profiles) <= set(compliance.PROFILES) for c in compliance.REGISTRY)
 
     def test_a_rule_in_the_other_backend(self):
         legacy = '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 198.51.100.77/32 -j DROP\nCOMMIT\n'

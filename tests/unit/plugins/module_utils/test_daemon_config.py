@@ -114,6 +114,7 @@ BAD_FILES = [
     ('comments', '{"debug": true} // why'),
     ('single quotes', "{'debug': true}"),
     ('truncated', '{"log-opts": {"max-size": "10m"'),
+    ('not UTF-8', b'{"labels": ["caf\xe9"]}'.decode('utf-8', 'surrogateescape')),
 ]
 
 
@@ -143,6 +144,21 @@ BAD_SETTINGS = [
     ('default-address-pools', {'default-address-pools': {'base': '198.51.100.0/24'}}),
     ('features', {'features': ['buildkit']}),
     ('hosts', {'hosts': 'unix:///var/run/docker.sock'}),
+    ('data-root', {'data-root': 'relative/path'}),
+    ('data-root', {'data-root': ''}),
+    ('exec-root', {'exec-root': 'run/docker'}),
+    ('pidfile', {'pidfile': 'docker.pid'}),
+    ('userland-proxy-path', {'userland-proxy-path': 'docker-proxy'}),
+    ('tlscert', {'tlscert': '~/.docker/cert.pem'}),
+    ('cdi-spec-dirs', {'cdi-spec-dirs': ['/etc/cdi', 'var/run/cdi']}),
+    ('seccomp-profile', {'seccomp-profile': 'profile.json'}),
+    ('firewall-backend', {'firewall-backend': 'nft'}),
+    ('firewall-backend', {'firewall-backend': 'NFTABLES'}),
+    ('firewall-backend', {'firewall-backend': True}),
+    ('bridge-accept-fwmark', {'bridge-accept-fwmark': 'mark'}),
+    ('bridge-accept-fwmark', {'bridge-accept-fwmark': '0x1/0x100000000'}),
+    ('bridge-accept-fwmark', {'bridge-accept-fwmark': '-1'}),
+    ('allow-direct-routing', {'allow-direct-routing': 'true'}),
 ]
 
 
@@ -163,6 +179,9 @@ CONFLICTS = [
     ('hosts', {'hosts': ['unix:///var/run/docker.sock']}, 26, ['-H', '--containerd']),
     ('containerd', {'containerd': '/run/containerd/containerd.sock'}, 28, ['-H', '--containerd']),
     ('data-root', {'data-root': '/srv/docker'}, 28, ['--data-root']),
+    ('firewall-backend', {'firewall-backend': 'nftables'}, 28, []),
+    ('bridge-accept-fwmark', {'bridge-accept-fwmark': '0x1'}, 26, []),
+    ('allow-direct-routing', {'allow-direct-routing': True}, 26, []),
 ]
 
 
@@ -181,3 +200,14 @@ def test_ip_forward_no_drop_is_fine_on_docker_28():
 def test_k8s_preset_turns_ip6tables_off_where_docker_defaults_it_on(major, ip6tables):
     assert preset_settings('k8s', major).get('ip6tables') is ip6tables
     assert preset_settings('none', major) == {}
+
+
+@pytest.mark.parametrize('settings', [
+    {'data-root': '/srv/docker', 'seccomp-profile': 'builtin', 'cdi-spec-dirs': ['/etc/cdi']},
+    {'seccomp-profile': 'unconfined'},
+    {'firewall-backend': 'nftables', 'bridge-accept-fwmark': '0x1/0x1'},
+    {'firewall-backend': 'iptables', 'bridge-accept-fwmark': '4294967295'},
+])
+def test_docker_29_keys_and_absolute_paths_pass(settings):
+    assert check_types(settings) == []
+    check_conflicts(settings, 29, [])

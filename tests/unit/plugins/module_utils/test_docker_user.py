@@ -77,12 +77,14 @@ def test_allowlist_ports_match_the_original_destination_port():
         '-A DOCKER-USER -s 198.51.100.7/32 -i eth0 -p udp -m conntrack --ctorigdstport 9000:9010 -m comment --comment %s -j RETURN' % tag,
         '-A DOCKER-USER -i eth0 -p udp -m conntrack --ctorigdstport 8080 -m comment --comment %s -j DROP' % tag,
         '-A DOCKER-USER -i eth0 -p udp -m conntrack --ctorigdstport 9000:9010 -m comment --comment %s -j DROP' % tag,
+        '-A DOCKER-USER -i eth0 -o docker+ -m conntrack ! --ctstate DNAT -m comment --comment %s -j DROP' % tag,
+        '-A DOCKER-USER -i eth0 -o br-+ -m conntrack ! --ctstate DNAT -m comment --comment %s -j DROP' % tag,
     ]
 
 
 def test_duplicate_sources_and_ports_are_written_once():
     rules = allowlist_block('eth0', ['198.51.100.7', '198.51.100.7/32'], ports=['80', '80', '80-80']).rules['ipv4']
-    assert len(rules) == 3
+    assert len(rules) == 3 + 2  # guard, the source, the port's DROP; the two direct-routing DROPs
 
 
 # --- bad input: every case names the field and the value ---------------------------------------
@@ -121,6 +123,12 @@ BAD_ALLOWLISTS = [
     ('sources', dict(sources=['2001:db8::g'])),
     ('sources', dict(sources=['198.51.100'])),
     ('sources', dict(sources=['198.51.100.7\n'])),
+    ('sources', dict(sources=['2001:db8::1%eth0'])),
+    ('sources', dict(sources=['fe80::1%2/64'])),
+    ('sources', dict(sources=['::ffff:198.51.100.1'])),
+    ('sources', dict(sources=['::ffff:198.51.100.0/120'])),
+    ('sources', dict(sources=['::ffff:198.51.100.1-::ffff:198.51.100.9'])),
+    ('sources', dict(sources=['0.0.0.0/-1'])),
     ('ports', dict(ports=['0'])),
     ('ports', dict(ports=['65536'])),
     ('ports', dict(ports=['-1'])),
@@ -159,6 +167,29 @@ def test_bad_accept_input_names_field(field, in_interface, out_interface):
     with pytest.raises(InputError) as error:
         accept_block(in_interface, out_interface)
     assert error.value.field == field
+
+
+@pytest.mark.parametrize('mapped, ipv4_form', [
+    ('::ffff:198.51.100.1', '198.51.100.1/32'),
+    ('::ffff:198.51.100.0/120', '198.51.100.0/24'),
+    ('::ffff:198.51.100.1-::ffff:198.51.100.9', '198.51.100.1-198.51.100.9'),
+])
+def test_ipv4_mapped_sources_are_refused_with_their_ipv4_form(mapped, ipv4_form):
+    with pytest.raises(InputError) as error:
+        allowlist_block('eth0', [mapped])
+    assert str(error.value).endswith('write the IPv4 form %s' % ipv4_form)
+
+
+def test_every_address_is_written_without_a_source_match_as_iptables_save_prints_it():
+    block = allowlist_block('eth0', ['0.0.0.0/0', '::/0'], ports=['8080'])
+    tag = TAG % 'allowlist:eth0'
+    for family in ('ipv4', 'ipv6'):
+        assert block.rules[family][1] == (
+            '-A DOCKER-USER -i eth0 -p tcp -m conntrack --ctorigdstport 8080 -m comment --comment %s -j RETURN' % tag)
+    # What the host prints back for the same rule, with or without the redundant match, is the same rule.
+    printed = list(block.rules['ipv4'])
+    printed[1] = printed[1].replace('-i eth0', '-s 0.0.0.0/0 -i eth0')
+    assert same_chain(block.rules['ipv4'], printed)
 
 
 def test_container_side_error_explains_why():
@@ -217,6 +248,8 @@ def test_purge_removes_undeclared_blocks_of_ours_only():
 @pytest.mark.parametrize('suite, capture', [
     ('bookworm', 'q2-published-default'), ('trixie', 'q2-published-default'), ('sid', 'q2-published-default'),
     ('bookworm', 'q4a-after-restart'), ('trixie', 'q4a-after-restart'), ('sid', 'q4a-after-restart'),
+    ('docker29', 'q2-published-default'), ('docker29', 'q4a-after-restart'), ('docker29', 'q6-usernet-published'),
+    ('docker29', 'n1-switched-fwd0'),
 ])
 def test_plan_on_real_chains_is_converged_after_one_apply(suite, capture):
     current = docker_user(suite, capture)

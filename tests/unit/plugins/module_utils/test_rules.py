@@ -16,7 +16,9 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._rules impo
     tokenize,
 )
 
-CAPTURES = sorted(glob.glob(os.path.join(FIXTURES, 'docker-iptables', '*', '*.txt')))
+# iptables-save captures (a capture also holds nft rulesets and docker info output, read elsewhere).
+CAPTURES = sorted(path for path in glob.glob(os.path.join(FIXTURES, 'docker-iptables', '*', '*.txt'))
+                  if not path.endswith(('.nft-ruleset.txt', '.docker-info.txt')))
 
 
 def read(path):

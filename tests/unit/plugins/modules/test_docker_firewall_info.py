@@ -11,7 +11,7 @@ from conftest import FIXTURES
 from plugins.modules.conftest import Command
 from ansible_collections.netops.docker_firewall.plugins.modules import docker_firewall_info
 
-READ_ONLY = ('--version', 'info', 'ps', 'inspect')
+READ_ONLY = ('--version', 'info', 'ps', 'inspect', 'list')
 
 
 def capture(suite, name):
@@ -19,10 +19,12 @@ def capture(suite, name):
         return handle.read()
 
 
-def commands(v4, v6, version='Docker version 28.5.2+dfsg4, build 1', containers=(), legacy=None):
+def commands(v4, v6, version='Docker version 28.5.2+dfsg4, build 1', containers=(), legacy=None,
+             info=None, nft_tables=''):
+    info = dict(LiveRestoreEnabled=True, FirewallBackend=dict(Driver='iptables')) if info is None else info
     table = [
         Command(['/usr/sbin/dockerd', '--version'], stdout=version + '\n'),
-        Command(['/usr/sbin/docker', 'info', '--format', '{{json .LiveRestoreEnabled}}'], stdout='true\n'),
+        Command(['/usr/sbin/docker', 'info', '--format', '{{json .}}'], stdout=json.dumps(info) + '\n'),
         Command(['/usr/sbin/docker', 'ps', '--quiet', '--no-trunc'],
                 stdout=''.join('%064d\n' % n for n in range(len(containers)))),
     ]
@@ -33,6 +35,7 @@ def commands(v4, v6, version='Docker version 28.5.2+dfsg4, build 1', containers=
     if legacy is not None:
         table += [Command(['/usr/sbin/iptables-legacy-save'], stdout=legacy),
                   Command(['/usr/sbin/ip6tables-legacy-save'], stdout='')]
+    table.append(Command(['/usr/sbin/nft', 'list', 'tables'], stdout=nft_tables))
     return table
 
 
@@ -106,3 +109,67 @@ def test_a_commented_rule_in_a_docker_chain_is_foreign(run_module, tmp_path):
     result = run(run_module, tmp_path, commands(text, ''))
     assert result['iptables']['nft']['ipv4']['foreign_in_docker_chains'] == [
         '-A DOCKER -s 198.51.100.9/32 -m comment --comment "added by hand" -j DROP']
+
+
+def test_docker_29_on_its_nftables_backend(run_module, tmp_path):
+    info = dict(LiveRestoreEnabled=False, FirewallBackend=dict(Driver='nftables'))
+    # What an earlier iptables run leaves until the next reboot: the DROP policy and the jump.
+    leftover = '*filter\n:FORWARD DROP [0:0]\n:DOCKER-USER - [0:0]\n-A FORWARD -j DOCKER-USER\nCOMMIT\n'
+    result = run(run_module, tmp_path, commands(leftover, '', version='Docker version 29.7.2, build 6a43e3d', info=info,
+                                                nft_tables='table ip docker-bridges\ntable ip6 docker-bridges\n'),
+                 settings={'firewall-backend': 'nftables'})
+    assert result['docker']['firewall_backend'] == 'nftables' and result['docker']['live_restore'] is False
+    assert result['nftables'] == {'installed': True, 'tables': ['ip docker-bridges', 'ip6 docker-bridges']}
+    assert result['iptables']['nft']['ipv4']['forward_policy'] == 'DROP'
+
+
+def test_docker_before_28_1_reports_no_firewall_backend(run_module, tmp_path):
+    result = run(run_module, tmp_path, commands(capture('bookworm', 'q2-published-default.iptables-save'), '',
+                                                version='Docker version 20.10.24+dfsg1, build 1',
+                                                info=dict(LiveRestoreEnabled=True)))
+    assert result['docker']['firewall_backend'] is None and result['docker']['live_restore'] is True
+
+
+DOCKER26 = capture('trixie', 'q2-published-default.iptables-save')
+
+
+@pytest.mark.parametrize('forward, jump, in_force, accepting', [
+    # As Docker writes it.
+    (None, 1, True, []),
+    # firewalld reloads: Docker puts its isolation jump back above DOCKER-USER; that chain only drops.
+    (['-A FORWARD -j DOCKER-ISOLATION-STAGE-1', '-A FORWARD -j DOCKER-USER'], 2, True, []),
+    # A rule that accepts before the jump: the allowlist never sees what it accepts.
+    (['-A FORWARD -o docker0 -j DOCKER', '-A FORWARD -j DOCKER-USER'], 2, False, ['-A FORWARD -o docker0 -j DOCKER']),
+    (['-A FORWARD -i ext0 -j ACCEPT', '-A FORWARD -j DOCKER-USER'], 2, False, ['-A FORWARD -i ext0 -j ACCEPT']),
+    # Fail-open: the chain exists and nothing jumps to it.
+    (['-A FORWARD -j DOCKER-ISOLATION-STAGE-1'], None, False, []),
+])
+def test_whether_docker_user_is_in_force(run_module, tmp_path, forward, jump, in_force, accepting):
+    text = DOCKER26
+    if forward is not None:
+        lines = [line for line in text.splitlines() if not line.startswith('-A FORWARD -j DOCKER-USER')
+                 and not line.startswith('-A FORWARD -j DOCKER-ISOLATION-STAGE-1')]
+        at = next(i for i, line in enumerate(lines) if line.startswith('-A FORWARD '))
+        text = '\n'.join(lines[:at] + forward + lines[at:]) + '\n'
+    ipv4 = run(run_module, tmp_path, commands(text, ''))['iptables']['nft']['ipv4']
+    assert (ipv4['docker_user_jump'], ipv4['docker_user_in_force'], ipv4['accepting_before_docker_user']) \
+        == (jump, in_force, accepting)
+
+
+@pytest.mark.parametrize('name, policy, jump, docker_chains', [
+    ('q2-published-default', 'DROP', 1, True),
+    ('q4a-after-restart', 'DROP', 1, True),
+    # Switched to nftables: iptables keeps the DROP policy and a jump to an empty DOCKER-USER.
+    ('n1-switched-fwd0', 'DROP', 1, False),
+    ('n3-switched-after-reboot', None, None, False),
+])
+def test_docker_29_captures(run_module, tmp_path, name, policy, jump, docker_chains):
+    v4 = capture('docker29', name + '.iptables-save')
+    backend = open(os.path.join(FIXTURES, 'docker-iptables', 'docker29', name + '.docker-info.txt')).read()
+    info = dict(LiveRestoreEnabled=False, FirewallBackend=json.loads(backend))
+    result = run(run_module, tmp_path, commands(v4, capture('docker29', name + '.ip6tables-save'),
+                                                version='Docker version 29.7.2, build 6a43e3d', info=info))
+    ipv4 = (result['iptables'].get('nft') or {}).get('ipv4') or {}
+    assert ipv4.get('forward_policy') == policy and ipv4.get('docker_user_jump') == jump
+    assert bool(ipv4.get('docker_chains')) == docker_chains
+    assert result['docker']['firewall_backend'] == ('nftables' if name.startswith('n') else 'iptables')

@@ -8,6 +8,7 @@ import pytest
 
 from conftest import FIXTURES
 from plugins.modules.conftest import Command
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user_module as docker_user_module
 from ansible_collections.netops.docker_firewall.plugins.modules import (
     docker_user_accept,
     docker_user_allowlist,
@@ -25,6 +26,14 @@ ACCEPT_LINES = [
     '-A DOCKER-USER -i wg0 -o eth0 -m comment --comment %s -j ACCEPT' % TAG,
     '-A DOCKER-USER -i eth0 -o wg0 -m comment --comment %s -j ACCEPT' % TAG,
 ]
+
+
+@pytest.fixture(autouse=True)
+def daemon_json(monkeypatch, tmp_path):
+    """The modules read daemon.json: a file of the test's own (absent unless a test writes it)."""
+    path = tmp_path / 'daemon.json'
+    monkeypatch.setitem(docker_user_module.COMMON_ARGUMENT_SPEC['daemon_json'], 'default', str(path))
+    return path
 
 
 def capture(suite, name):
@@ -128,6 +137,22 @@ def test_a_rejected_dry_run_changes_no_family(run_module):
     assert result['stderr'] == 'ip6tables-restore: line 3 failed'
 
 
+def test_a_failed_ipv6_write_after_ipv4_says_ipv4_was_written(run_module):
+    result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
+        Command(V4_SAVE, stdout=DOCKER28),
+        Command(V6_SAVE, stdout=DOCKER28_V6),
+        Command(V4_TEST),
+        Command(V6_TEST),
+        Command(V4_RESTORE, data=payload(ACCEPT_LINES)),
+        Command(V6_RESTORE, rc=4, stderr='ip6tables-restore: Resource temporarily unavailable'),
+    ])
+    assert result['failed'] is True and result['changed'] is True
+    assert result['written_families'] == ['ipv4']
+    assert result['msg'] == ('applying the new ipv6 DOCKER-USER chain failed; it was left unchanged; ipv4 was '
+                             'already written: run the task again to finish (the next run writes only what differs)')
+    assert 'nothing was changed' not in result['msg']
+
+
 def test_a_chain_changed_underneath_is_reported(run_module):
     result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
         Command(V4_SAVE, stdout=DOCKER20),
@@ -200,7 +225,51 @@ def test_allowlist_warns_when_ipv6_is_not_enforced(run_module):
             DOCKER20)),
     ])
     assert result['changed'] is True
-    assert 'IPv6 side of the allowlist is not enforced' in result['warnings'][0]['event']['msg']
+    messages = [w['event']['msg'] for w in result['warnings']]
+    assert len(messages) == 2
+    assert 'docker-proxy serves published ports on INPUT' in messages[0]
+    assert 'IPv6 side of the allowlist is not enforced' in messages[1]
+
+
+def test_allowlist_does_not_warn_about_the_proxy_once_it_is_off(run_module, daemon_json):
+    daemon_json.write_text('{"userland-proxy": false}')
+    ours = docker_user_allowlist.allowlist_block('eth0', ['198.51.100.0/24']).rules
+    result, table = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=['198.51.100.0/24']), [
+        Command(V4_SAVE, stdout=save_with(ours['ipv4'], DOCKER28)),
+        Command(V6_SAVE, stdout=save_with(ours['ipv6'], DOCKER28_V6)),
+    ])
+    assert result['changed'] is False and result.get('warnings', []) == []
+
+
+def test_accept_pairs_alone_do_not_warn_about_the_proxy(run_module):
+    result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
+        Command(V4_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28)),
+        Command(V6_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28_V6)),
+    ])
+    assert result['changed'] is False and result.get('warnings', []) == []
+
+
+@pytest.mark.parametrize('main, args', [
+    (docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0')),
+    (docker_user_allowlist.main, dict(interface='eth0', sources=['198.51.100.0/24'])),
+    (docker_user_chain.main, dict()),
+])
+def test_docker_on_its_nftables_backend_is_refused_before_any_command(run_module, daemon_json, main, args):
+    daemon_json.write_text('{"firewall-backend": "nftables", "userland-proxy": false}')
+    result, table = run_module(main, args, [])
+    assert result['failed'] is True and result['firewall_backend'] == 'nftables'
+    assert 'has no DOCKER-USER chain' in result['msg'] and 'nothing was written' in result['msg']
+    assert table.ran == []
+
+
+def test_unreadable_daemon_json_is_a_warning_with_the_defaults(run_module, daemon_json):
+    daemon_json.write_text('{"userland-proxy": false,}')
+    result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
+        Command(V4_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28)),
+        Command(V6_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28_V6)),
+    ])
+    assert result['changed'] is False
+    assert 'is not valid JSON' in result['warnings'][0]['event']['msg']
 
 
 @pytest.mark.parametrize('main, args, field', [
