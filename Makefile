@@ -14,8 +14,9 @@ COLLECTIONS := $(BUILD)/collections
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/netops/docker_firewall
 # ansible-test needs a real copy under .../ansible_collections/netops/docker_firewall.
 SANITY_TREE := $(BUILD)/sanity/ansible_collections/netops/docker_firewall
-# Scenarios `make test` runs (bench and demo are driven by their own targets).
-SCENARIOS ?= lab docker_user daemon_json router kube compliance
+# Scenarios `make test` runs (bench and demo are driven by their own targets). A scenario whose
+# molecule.yml has a line `# make-molecule-args: ARGS` runs with those arguments (e.g. one platform).
+SCENARIOS ?= lab docker_user daemon_json router nftables kube compliance
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
@@ -101,8 +102,9 @@ lint: venv collection
 .PHONY: molecule
 molecule: venv collection images
 	@set -e; for s in $(SCENARIOS); do \
-		echo "== molecule test -s $$s"; \
-		$(BIN)/molecule test -s $$s; \
+		args=$$(sed -n 's/^# make-molecule-args: //p' molecule/$$s/molecule.yml); \
+		echo "== molecule test -s $$s $$args"; \
+		$(BIN)/molecule test -s $$s $$args; \
 	done
 
 .PHONY: mutations

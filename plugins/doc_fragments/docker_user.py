@@ -33,8 +33,8 @@ options:
   daemon_json:
     description:
       - Docker's C(daemon.json), read (never written) for two settings.
-      - C(firewall-backend) set to C(nftables) makes the module fail without writing anything, because
-        that Docker firewall has no C(DOCKER-USER) chain.
+      - C(firewall-backend) set to C(nftables) (Docker 29 and later) makes the module write the collection's
+        own nftables table instead of C(DOCKER-USER), which that Docker firewall does not have. See the notes.
       - C(userland-proxy) not set to C(false) while an allowlist is declared gives a warning - docker-proxy
         serves published ports on C(INPUT), where IPv6 clients of a port published from an IPv4-only
         network walk around C(DOCKER-USER). The M(netops.docker_firewall.docker_user_chain) notes say why
@@ -51,6 +51,18 @@ notes:
     whatever order the tasks ran in."
   - A converged run writes nothing and runs no C(iptables-restore).
   - Runs the iptables tools in the C locale and waits up to 10 seconds for the xtables lock.
+  - "Under Docker's nftables firewall backend the same declarations go to the table C(inet netops-docker-firewall),
+    which the collection alone writes (Docker's C(docker-bridges) tables and every other table are never touched).
+    Its base chain hooks C(forward) at priority C(filter - 10), before Docker's, so its drops are final. Each
+    allowlist is a chain jumped to by input interface, with one interval set per family; ports are matched on
+    the original destination port (C(ct original proto-dst)). The whole table is replaced in one C(nft -f)
+    transaction after a C(nft -c) dry run, and read back; a converged run writes nothing."
+  - Router pairs need no rule under Docker's nftables backend (its rules only filter traffic to and from its
+    bridges, and it sets no C(FORWARD) policy); the result lists them in RV(unneeded_blocks). Until the next
+    reboot after a switch from the iptables backend, iptables keeps Docker's C(FORWARD) C(DROP) policy and its
+    jump to C(DOCKER-USER); the module warns about both.
 requirements:
-  - iptables (C(iptables-nft-save) and/or C(iptables-legacy-save), with the matching restore)
+  - iptables (C(iptables-nft-save) and/or C(iptables-legacy-save), with the matching restore), for Docker's iptables
+    firewall backend; the C(conntrack), C(comment) and C(iprange) matches
+  - nftables (C(nft)), for Docker's nftables firewall backend
 '''

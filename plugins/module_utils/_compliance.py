@@ -11,6 +11,7 @@ __metaclass__ = type
 
 import json
 
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
 from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_config import preset_settings
 from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
     FAMILIES,
@@ -69,6 +70,19 @@ class Host:
         return self._wanted
 
     @property
+    def wanted_table(self):
+        """Our nftables table for the declarations (None: no allowlist, so no table)."""
+        blocks = declared_blocks(self.expected.get('accept') or [], self.expected.get('allowlists') or [])
+        return nft.plan_table(None, blocks, purge=True)
+
+    @property
+    def firewall(self):
+        """The firewall backend Docker runs: what it reports, else what daemon.json asks for."""
+        reported = (self.facts.get('docker') or {}).get('firewall_backend')
+        asked = (self.facts.get('daemon_json') or {}).get('firewall-backend')
+        return reported or asked or 'iptables'
+
+    @property
     def families(self):
         """The facts per family of the backend holding Docker's chains."""
         backend = self.facts.get('docker_backend')
@@ -108,17 +122,41 @@ def _ip_forward(host):
     return (PASS, []) if on else (FAIL, ['net.ipv4.ip_forward is %s' % ('0' if on is False else 'unreadable')])
 
 
-@check('firewall_backend', "Docker filters with its iptables backend, whose DOCKER-USER holds the policy", ROUTER)
+_NOT_IPTABLES = 'Docker runs its nftables firewall backend: see nft_table'
+
+
+@check('firewall_backend', 'the policy is written for the firewall backend Docker runs', ROUTER)
 def _firewall_backend(host):
-    backend = (host.facts.get('docker') or {}).get('firewall_backend')
-    if backend == 'nftables':
-        return FAIL, ['Docker runs its nftables firewall backend, which has no DOCKER-USER: the declared router '
-                      'pairs and allowlists are not enforced there']
-    return PASS, []
+    if host.firewall != 'nftables':
+        return PASS, []
+    leftover = ['%s %s DOCKER-USER holds %s, written for the iptables backend Docker no longer uses'
+                % (backend, family, ', '.join(f['docker_user']['blocks']))
+                for backend, family, f in host.all_families() if f['docker_user']['blocks']]
+    return _result(leftover)
+
+
+@check('nft_table', "our nftables table holds exactly the declared allowlists (Docker's nftables backend)", ROUTER)
+def _nft_table(host):
+    if host.firewall != 'nftables':
+        return SKIP, ['Docker runs its iptables backend: see router_rules_ipv4 and router_rules_ipv6']
+    ours = (host.facts.get('nftables') or {}).get('ours')
+    if ours and ours.get('error'):
+        return FAIL, [ours['error']]
+    have = nft.parse_table(ours['text']) if ours else None
+    wanted = host.wanted_table
+    if nft.same_table(have, wanted):
+        return PASS, []
+    have_blocks = have.blocks() if have else []
+    wanted_blocks = wanted.blocks() if wanted else []
+    details = ['missing: %s' % name for name in wanted_blocks if name not in have_blocks]
+    details += ['extra: %s' % name for name in have_blocks if name not in wanted_blocks]
+    return FAIL, details or ['the sets or rules of %s differ from the declared ones' % ', '.join(wanted_blocks)]
 
 
 @check('docker_user_first', 'FORWARD reaches DOCKER-USER before any rule that accepts', ROUTER)
 def _docker_user_first(host):
+    if host.firewall == 'nftables':
+        return SKIP, [_NOT_IPTABLES]
     details = []
     for family in FAMILIES:
         facts = host.families.get(family)
@@ -151,11 +189,15 @@ def _rules_check(family_facts, wanted, family):
 
 @check('router_rules_ipv4', 'our IPv4 DOCKER-USER rules: none missing, extra or out of order', ROUTER)
 def _router_rules_ipv4(host):
+    if host.firewall == 'nftables':
+        return SKIP, [_NOT_IPTABLES]
     return _rules_check(host.families.get('ipv4'), host.wanted['ipv4'], 'ipv4')
 
 
 @check('router_rules_ipv6', 'our IPv6 DOCKER-USER rules: none missing, extra or out of order', ROUTER)
 def _router_rules_ipv6(host):
+    if host.firewall == 'nftables':
+        return SKIP, [_NOT_IPTABLES]
     return _rules_check(host.families.get('ipv6'), host.wanted['ipv6'], 'ipv6')
 
 
@@ -182,6 +224,12 @@ def _persistence(host):
         details.append('netops-docker-user.service is not installed')
     elif not state.get('docker_user_unit_enabled'):
         details.append('netops-docker-user.service is not wanted by docker.service')
+    if host.firewall == 'nftables':
+        kept = nft.parse_payload(state['kept_table']) if state.get('kept_table') else None
+        if state.get('kept_backend') != 'nftables' or not nft.same_table(kept, host.wanted_table):
+            details.append('the kept nftables table differs from the declared allowlists (kept for %s)'
+                           % (state.get('kept_backend') or 'nothing'))
+        return _result(details)
     for family in FAMILIES:
         kept = (state.get('kept_rules') or {}).get(family, [])
         if host.wanted[family] and not same_chain(kept, host.wanted[family]):
@@ -207,8 +255,8 @@ def _k8s_preset(host):
 
 @check('no_docker_rules', 'Docker writes no iptables rules', KUBE)
 def _no_docker_rules(host):
-    return _result(['%s %s: %d rules written by Docker, e.g. %s' % (backend, family, len(f['docker_rules']),
-                                                                     f['docker_rules'][0])
+    return _result(['%s %s: %d rules written by Docker, e.g. %s'
+                    % (backend, family, len(f['docker_rules']), f['docker_rules'][0])
                     for backend, family, f in host.all_families() if f['docker_rules']])
 
 

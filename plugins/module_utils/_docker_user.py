@@ -166,13 +166,15 @@ def parse_port(field, value):
 
 
 class Block:
-    """Rules one module call owns, per address family, already rendered as save lines."""
+    """Rules one module call owns, per address family, already rendered as save lines, and the
+    validated declaration they came from (for the nftables renderer)."""
 
-    __slots__ = ('name', 'rules')
+    __slots__ = ('name', 'rules', 'spec')
 
-    def __init__(self, name, rules):
+    def __init__(self, name, rules, spec=None):
         self.name = name
         self.rules = rules  # {'ipv4': [line, ...], 'ipv6': [line, ...]}
+        self.spec = spec or {}  # accept: in/out/bidirectional; allowlist: interface/sources/ports/protocol
 
     @property
     def tag(self):
@@ -206,7 +208,8 @@ def accept_block(in_interface, out_interface, bidirectional=True):
     else:
         lines.append(_line(tag, ['-i', out_interface, '-o', in_interface, '-m', 'conntrack',
                                  '--ctstate', 'RELATED,ESTABLISHED'], 'ACCEPT'))
-    return Block(name, dict((family, list(lines)) for family in FAMILIES))
+    return Block(name, dict((family, list(lines)) for family in FAMILIES),
+                 spec=dict(in_interface=in_interface, out_interface=out_interface, bidirectional=bidirectional))
 
 
 def allowlist_block_name(interface):
@@ -259,7 +262,12 @@ def allowlist_block(interface, sources, ports=None, protocol='tcp'):
                 lines.append(_line(tag, ['-i', interface, '-o', bridges, '-m', 'conntrack', '!', '--ctstate', 'DNAT'],
                                    'DROP'))
         rules[family] = lines
-    return Block(name, rules)
+    unique = []
+    for source in parsed:
+        if str(source) not in [str(u) for u in unique]:
+            unique.append(source)
+    return Block(name, rules, spec=dict(interface=interface, sources=unique,
+                                        ports=[port.replace(':', '-') for port in port_list], protocol=protocol))
 
 
 def declared_blocks(accept, allowlists):

@@ -2,7 +2,8 @@
 # Copyright: contributors to netops.docker_firewall
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""What every DOCKER-USER module does: read the chains once, plan, apply once, report.
+"""What every DOCKER-USER module does: read the chains once, plan, apply once, report. Under
+Docker's nftables firewall backend the same blocks go to the collection's nftables table.
 
 Private to this collection. The modules only turn their parameters into blocks.
 """
@@ -20,10 +21,12 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_use
     restore_payload,
     same_chain,
 )
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
 from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_host import read_daemon_json
 from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import (
     CommandError,
     IptablesHost,
+    NftHost,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import (
     RuleSyntaxError,
@@ -36,11 +39,11 @@ COMMON_ARGUMENT_SPEC = dict(
     daemon_json=dict(type='path', default='/etc/docker/daemon.json'),
 )
 
-NFTABLES_BACKEND = ('Docker runs its nftables firewall backend ("firewall-backend": "nftables" in %s). That backend '
-                    'has no DOCKER-USER chain: rules written there filter nothing once the FORWARD jump an earlier '
-                    'iptables run left is gone (at the next reboot). This version of the collection enforces its '
-                    'declarations in DOCKER-USER only; nothing was written. Keep Docker on its iptables backend '
-                    'for now.')
+LEFTOVER_RULES = ('Docker runs its nftables firewall backend, but the iptables DOCKER-USER chain still holds rules '
+                  'of this collection (%s), left from the iptables backend. FORWARD still jumps there until the next '
+                  'reboot, then nothing does; the nftables table now holds the policy.')
+LEFTOVER_DROP = ('The iptables FORWARD policy is DROP, left by Docker\'s iptables backend until the next reboot: '
+                 'forwarding that no iptables rule accepts is dropped until then, whatever nftables says.')
 PROXY_PATH = ('%s does not set "userland-proxy": false, so docker-proxy serves published ports on INPUT: IPv6 '
               'clients of a port published from an IPv4-only network reach it around DOCKER-USER and this '
               'allowlist. Set "userland-proxy": false (the docker_on_router role does when allowlists are declared).')
@@ -145,24 +148,83 @@ def _names(lines_by_family):
     return set(name for lines in lines_by_family for name in blocks_in(lines or []))
 
 
-def check_docker_settings(module, blocks):
-    """Refuse a Docker whose firewall has no DOCKER-USER; warn about the docker-proxy path."""
+def docker_firewall(module, blocks):
+    """Docker's firewall backend ('iptables' or 'nftables') from daemon.json; warns about the
+    docker-proxy path around an allowlist."""
     path = module.params['daemon_json']
     settings, error = read_daemon_json(path)
     if error:
         module.warn('%s: Docker\'s firewall backend and userland proxy are assumed to be the defaults' % error)
-    if settings.get('firewall-backend') == 'nftables':
-        module.fail_json(msg=NFTABLES_BACKEND % path, firewall_backend='nftables')
     allowlists = [name for name, block in blocks.items() if block is not None and name.startswith('allowlist:')]
     if allowlists and settings.get('userland-proxy', True) is not False:
         module.warn(PROXY_PATH % path)
+    return 'nftables' if settings.get('firewall-backend') == 'nftables' else 'iptables'
+
+
+def _warn_leftovers(module, iptables):
+    """Under nftables: what Docker's iptables backend left behind until the next reboot."""
+    if not iptables.binary('ipv4', 'nft', 'save'):
+        return
+    table = parse_save(iptables.save('ipv4', 'nft')).get('filter')
+    if table is None:
+        return
+    ours = blocks_in([rule.line for rule in table.chain_rules(CHAIN)]) if CHAIN in table.chains else []
+    if ours:
+        module.warn(LEFTOVER_RULES % ', '.join(ours))
+    if table.chains.get('FORWARD') == 'DROP':
+        module.warn(LEFTOVER_DROP)
+
+
+def run_nftables(module, blocks, purge, extra_result):
+    """Converge the collection's nftables table to `blocks` and exit (Docker's nftables backend)."""
+    host = NftHost(module, nft.FAMILY, nft.TABLE)
+    try:
+        before = nft.parse_table(host.list_table())
+        after = nft.plan_table(before, blocks, purge)
+        changed = not nft.same_table(before, after)
+        commands = []
+        if changed and not module.check_mode:
+            text = nft.payload(after)
+            host.apply(text, test=True)
+            commands.append(host.apply(text))
+            in_effect = nft.parse_table(host.list_table())
+            if not nft.same_table(in_effect, after):
+                raise StateError('the nftables table differs from what was written (did another tool change it at '
+                                 'the same time?)')
+        _warn_leftovers(module, IptablesHost(module))
+    except (StateError, nft.NftSyntaxError) as exc:
+        module.fail_json(msg=str(exc))
+    except CommandError as exc:
+        module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
+    before_names = before.blocks() if before else []
+    after_names = after.blocks() if after else []
+    result = dict(
+        changed=changed,
+        backend='nftables',
+        firewall_backend='nftables',
+        families=['ipv4', 'ipv6'] if after else [],
+        rules=dict(nftables=nft.render(after).splitlines() if after else []),
+        blocks=dict(nftables=after_names),
+        removed_blocks=sorted(set(before_names) - set(after_names)),
+        # Router pairs need no rule: Docker's nftables rules only filter traffic of its bridges.
+        unneeded_blocks=sorted(name for name, block in blocks.items()
+                               if block is not None and not name.startswith('allowlist:')),
+        commands=commands,
+        payload=nft.payload(after),
+    )
+    result.update(extra_result or {})
+    if module._diff:
+        result['diff'] = dict(before=nft.render(before) if before else '', after=nft.render(after) if after else '')
+    module.exit_json(**result)
 
 
 def run(module, blocks, purge=False, extra_result=None):
     """Converge DOCKER-USER to `blocks` ({name: Block or None}) in every family and exit."""
     params = module.params
+    if docker_firewall(module, blocks) == 'nftables':
+        run_nftables(module, blocks, purge, extra_result)
+        return
     host = IptablesHost(module)
-    check_docker_settings(module, blocks)
     try:
         backend, current = read_chains(host, params)
         plans = plan_families(current, blocks, purge, params['create_chain'], module.warn)

@@ -2,10 +2,11 @@
 # Copyright: contributors to netops.docker_firewall
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Running iptables-save and iptables-restore on the host, for the nft and legacy backends.
+"""Running the firewall tools on the host: iptables-save and iptables-restore for the nft and
+legacy backends, and nft for the collection's own nftables table.
 
-Private to this collection. The only place that runs iptables commands; everything it returns
-is text for the pure engine (_rules, _docker_user).
+Private to this collection. The only place that runs these commands; everything it returns is
+text for the pure engines (_rules, _docker_user, _nft).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -87,4 +88,38 @@ class IptablesHost:
             raise CommandError('checking the new %s %s failed; nothing was changed' % (family, what) if test else
                                'applying the new %s %s failed; it was left unchanged' % (family, what),
                                cmd, rc, stdout, stderr)
+        return cmd
+
+
+class NftHost:
+    """nft commands on the collection's table (inet netops-docker-firewall), in the C locale."""
+
+    def __init__(self, module, family, table):
+        self._module = module
+        self._name = [family, table]
+        self._nft = None
+
+    def _run(self, args, data=None):
+        if self._nft is None:
+            self._nft = self._module.get_bin_path('nft', required=True)
+        cmd = [self._nft] + args
+        rc, stdout, stderr = self._module.run_command(
+            cmd, data=data, binary_data=True, environ_update={'LC_ALL': 'C', 'LANG': 'C'})
+        return cmd, rc, stdout, stderr
+
+    def list_table(self):
+        """`nft list table` of our table; '' when it does not exist."""
+        cmd, rc, stdout, stderr = self._run(['list', 'table'] + self._name)
+        if rc != 0:
+            if 'No such file or directory' in stderr:
+                return ''
+            raise CommandError('reading the nftables table %s failed' % ' '.join(self._name), cmd, rc, stdout, stderr)
+        return stdout
+
+    def apply(self, payload, test=False):
+        """One `nft -f` transaction (with test: `nft -c`, which changes nothing)."""
+        cmd, rc, stdout, stderr = self._run((['-c'] if test else []) + ['-f', '-'], data=payload)
+        if rc != 0:
+            raise CommandError('%s the nftables table %s failed; nothing was changed'
+                               % ('checking' if test else 'applying', ' '.join(self._name)), cmd, rc, stdout, stderr)
         return cmd

@@ -95,6 +95,11 @@ nftables:
   contains:
     installed: {description: Whether C(nft) is installed., type: bool}
     tables: {description: "The tables, e.g. C(ip docker-bridges); null when C(nft list tables) failed.", type: list, elements: str}
+    ours:
+      description:
+        - The collection's table C(inet netops-docker-firewall) (Docker's nftables backend), or null when it does not exist.
+        - C(text) as C(nft list table) prints it, C(blocks) the collection's blocks in it, C(error) when it cannot be read.
+      type: dict
 docker_backend:
   description: The backend holding Docker's chains or DOCKER-USER, null when none does, C(both) when both do.
   returned: always
@@ -129,7 +134,8 @@ persistence:
     docker_user_unit: {description: netops-docker-user.service is installed., type: bool}
     docker_user_unit_enabled: {description: It is wanted by docker.service (runs before every dockerd start)., type: bool}
     kept_rules: {description: "The kept DOCKER-USER rules per family (C(ipv4), C(ipv6)), lines.", type: dict}
-    kept_backend: {description: 'The backend the kept rules are for, or null.', type: str}
+    kept_backend: {description: 'The backend the kept rules are for (C(nft), C(legacy) or C(nftables)), or null.', type: str}
+    kept_table: {description: "The kept nftables table (C(nft -f) input), or null.", type: str}
     publisher_unit: {description: netops-docker-publish.service is installed., type: bool}
     publisher_unit_enabled: {description: It is enabled at boot., type: bool}
     published_containers: {description: Containers the publisher is configured for., type: list, elements: str}
@@ -151,10 +157,12 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_hos
     running_containers,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._facts import family_facts
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
 from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import (
     BACKENDS,
     CommandError,
     IptablesHost,
+    NftHost,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._publish import (
     FAMILIES,
@@ -167,6 +175,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._publish im
 )
 
 STATE_DIR = '/etc/netops-docker-firewall'
+KEPT_TABLE = 'docker-firewall.nft'
 UNIT_DIR = '/etc/systemd/system'
 
 
@@ -192,16 +201,25 @@ def _json_object(text):
 
 
 def nftables_state(module):
-    """The nftables tables of the host ('FAMILY NAME'), read with `nft list tables` (read-only)."""
-    nft = module.get_bin_path('nft')
-    if not nft:
-        return dict(installed=False, tables=[])
-    rc, out, err = run_c(module, [nft, 'list', 'tables'])
+    """The host's nftables tables ('FAMILY NAME') and the collection's own, read-only."""
+    nft_path = module.get_bin_path('nft')
+    if not nft_path:
+        return dict(installed=False, tables=[], ours=None)
+    rc, out, err = run_c(module, [nft_path, 'list', 'tables'])
     if rc != 0:
         module.warn('nft list tables failed: %s' % err.strip())
-        return dict(installed=True, tables=None)
-    return dict(installed=True, tables=[line.split(None, 1)[1] for line in out.splitlines()
-                                        if line.startswith('table ') and len(line.split()) == 3])
+        return dict(installed=True, tables=None, ours=None)
+    tables = [line.split(None, 1)[1] for line in out.splitlines()
+              if line.startswith('table ') and len(line.split()) == 3]
+    ours = None
+    if '%s %s' % (nft.FAMILY, nft.TABLE) in tables:
+        text = NftHost(module, nft.FAMILY, nft.TABLE).list_table()
+        try:
+            table = nft.parse_table(text)
+            ours = dict(text=text, blocks=table.blocks() if table else [], error=None)
+        except nft.NftSyntaxError as exc:
+            ours = dict(text=text, blocks=[], error=str(exc))
+    return dict(installed=True, tables=tables, ours=ours)
 
 
 def docker_state(module, settings):
@@ -262,6 +280,7 @@ def persistence_state():
         if text is not None:
             kept[family] = [line for line in text.splitlines() if line.strip()]
     backend = read_text(os.path.join(STATE_DIR, 'backend'))
+    kept_table = read_text(os.path.join(STATE_DIR, KEPT_TABLE))
     publish = read_text(os.path.join(STATE_DIR, 'publish.json'))
     try:
         published = json.loads(publish).get('containers', []) if publish else []
@@ -273,6 +292,7 @@ def persistence_state():
             os.path.join(UNIT_DIR, 'docker.service.wants', 'netops-docker-user.service')),
         kept_rules=kept,
         kept_backend=backend.strip() if backend else None,
+        kept_table=kept_table,
         publisher_unit=os.path.exists(os.path.join(UNIT_DIR, 'netops-docker-publish.service')),
         publisher_unit_enabled=os.path.exists(
             os.path.join(UNIT_DIR, 'multi-user.target.wants', 'netops-docker-publish.service')),
@@ -301,7 +321,10 @@ def main():
         iptables = iptables_state(module)
     except CommandError as exc:
         module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
-    nftables = nftables_state(module)
+    try:
+        nftables = nftables_state(module)
+    except CommandError as exc:
+        module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
     persistence = persistence_state()
     published = set(persistence['published_containers'])
     with_ports = [inspect for inspect in inspects if requested_ports(inspect)]

@@ -92,7 +92,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 backend:
-  description: The iptables backend that was read and written.
+  description: The iptables backend that was read and written (C(nft) or C(legacy)), or C(nftables) for the collection's nftables table.
   returned: success
   type: str
   sample: nft
@@ -103,7 +103,9 @@ families:
   elements: str
   sample: [ipv4, ipv6]
 rules:
-  description: C(DOCKER-USER) per family after the run (planned content in check mode), as iptables-save prints it.
+  description:
+    - C(DOCKER-USER) per family after the run (planned content in check mode), as iptables-save prints it.
+    - Under Docker's nftables firewall backend, C(nftables) holds the collection's table instead.
   returned: success
   type: dict
   sample:
@@ -128,6 +130,18 @@ removed_blocks:
   type: list
   elements: str
   sample: ["allowlist:eth1"]
+unneeded_blocks:
+  description:
+    - Under Docker's nftables firewall backend, the declared blocks that need no rule (router pairs - Docker's
+      nftables rules only filter traffic to and from its bridges).
+  returned: when Docker runs its nftables firewall backend
+  type: list
+  elements: str
+  sample: ["accept:wg0:eth0"]
+payload:
+  description: The C(nft -f) input that recreates the collection's table as it is after the run (the docker_on_router role keeps it for boot).
+  returned: when Docker runs its nftables firewall backend
+  type: str
 block:
   description: Name of the block this task manages.
   returned: always

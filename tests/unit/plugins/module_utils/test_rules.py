@@ -18,7 +18,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._rules impo
 
 # iptables-save captures (a capture also holds nft rulesets and docker info output, read elsewhere).
 CAPTURES = sorted(path for path in glob.glob(os.path.join(FIXTURES, 'docker-iptables', '*', '*.txt'))
-                  if not path.endswith(('.nft-ruleset.txt', '.docker-info.txt')))
+                  if not path.endswith(('.nft-ruleset.txt', '.docker-info.txt', '.nft.txt')))
 
 
 def read(path):

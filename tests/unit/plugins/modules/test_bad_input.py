@@ -86,8 +86,6 @@ def test_chain_module_refuses_before_reading_the_rules(run_module, args, field):
 EXISTING = '{\n  "debug": false\n}\n'
 
 
-
-
 @pytest.mark.parametrize('field, settings', BAD_SETTINGS, ids=['%s=%r' % b for b in BAD_SETTINGS])
 def test_daemon_json_refuses_bad_settings_and_keeps_the_file(run_module, tmp_path, field, settings):
     path = tmp_path / 'daemon.json'

@@ -115,11 +115,15 @@ def test_docker_29_on_its_nftables_backend(run_module, tmp_path):
     info = dict(LiveRestoreEnabled=False, FirewallBackend=dict(Driver='nftables'))
     # What an earlier iptables run leaves until the next reboot: the DROP policy and the jump.
     leftover = '*filter\n:FORWARD DROP [0:0]\n:DOCKER-USER - [0:0]\n-A FORWARD -j DOCKER-USER\nCOMMIT\n'
-    result = run(run_module, tmp_path, commands(leftover, '', version='Docker version 29.7.2, build 6a43e3d', info=info,
-                                                nft_tables='table ip docker-bridges\ntable ip6 docker-bridges\n'),
-                 settings={'firewall-backend': 'nftables'})
+    ours = capture('docker29', 'our-table-listed.nft')
+    table = commands(leftover, '', version='Docker version 29.7.2, build 6a43e3d', info=info,
+                     nft_tables='table ip docker-bridges\ntable ip6 docker-bridges\ntable inet netops-docker-firewall\n')
+    table.append(Command(['/usr/sbin/nft', 'list', 'table', 'inet', 'netops-docker-firewall'], stdout=ours))
+    result = run(run_module, tmp_path, table, settings={'firewall-backend': 'nftables'})
     assert result['docker']['firewall_backend'] == 'nftables' and result['docker']['live_restore'] is False
-    assert result['nftables'] == {'installed': True, 'tables': ['ip docker-bridges', 'ip6 docker-bridges']}
+    assert result['nftables']['tables'] == ['ip docker-bridges', 'ip6 docker-bridges', 'inet netops-docker-firewall']
+    assert result['nftables']['ours'] == {'text': ours, 'blocks': ['allowlist:eth0.100', 'allowlist:ext0', 'allowlist:wg+'],
+                                          'error': None}
     assert result['iptables']['nft']['ipv4']['forward_policy'] == 'DROP'
 
 

@@ -9,6 +9,7 @@ import pytest
 from conftest import FIXTURES
 from plugins.modules.conftest import Command
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user_module as docker_user_module
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
 from ansible_collections.netops.docker_firewall.plugins.modules import (
     docker_user_accept,
     docker_user_allowlist,
@@ -249,17 +250,127 @@ def test_accept_pairs_alone_do_not_warn_about_the_proxy(run_module):
     assert result['changed'] is False and result.get('warnings', []) == []
 
 
-@pytest.mark.parametrize('main, args', [
-    (docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0')),
-    (docker_user_allowlist.main, dict(interface='eth0', sources=['198.51.100.0/24'])),
-    (docker_user_chain.main, dict()),
-])
-def test_docker_on_its_nftables_backend_is_refused_before_any_command(run_module, daemon_json, main, args):
+# --- Docker's nftables firewall backend: the collection's own table ---------------------------------
+
+NFT_LIST = ['/usr/sbin/nft', 'list', 'table', 'inet', 'netops-docker-firewall']
+NFT_TEST = ['/usr/sbin/nft', '-c', '-f', '-']
+NFT_APPLY = ['/usr/sbin/nft', '-f', '-']
+NO_TABLE = Command(NFT_LIST, rc=1, stderr='Error: No such file or directory\nlist table inet netops-docker-firewall\n')
+SWITCHED = capture('docker29', 'n1-switched-fwd0.iptables-save')  # iptables after the switch, before a reboot
+REBOOTED = capture('docker29', 'n3-switched-after-reboot.iptables-save')
+
+
+def nft_table(**allowlists):
+    blocks = dict((b.name, b) for b in (docker_user_allowlist.allowlist_block(i, s) for i, s in allowlists.items()))
+    return nft.plan_table(None, blocks)
+
+
+@pytest.fixture
+def nftables(daemon_json):
     daemon_json.write_text('{"firewall-backend": "nftables", "userland-proxy": false}')
-    result, table = run_module(main, args, [])
-    assert result['failed'] is True and result['firewall_backend'] == 'nftables'
-    assert 'has no DOCKER-USER chain' in result['msg'] and 'nothing was written' in result['msg']
-    assert table.ran == []
+
+
+def test_nftables_allowlist_writes_our_table_in_one_tested_transaction(run_module, nftables):
+    table = nft_table(eth0=['198.51.100.0/24'])
+    result, ran = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=['198.51.100.0/24']), [
+        NO_TABLE,
+        Command(NFT_TEST, data=nft.payload(table)),
+        Command(NFT_APPLY, data=nft.payload(table)),
+        Command(NFT_LIST, stdout=nft.render(table)),
+        Command(V4_SAVE, stdout=SWITCHED),
+    ], diff=True)
+    assert result['changed'] is True and result['backend'] == 'nftables'
+    assert result['blocks'] == {'nftables': ['allowlist:eth0']} and result['commands'] == [NFT_APPLY]
+    assert result['diff']['before'] == '' and result['diff']['after'] == nft.render(table)
+    assert [w['event']['msg'][:40] for w in result['warnings']] == [docker_user_module.LEFTOVER_DROP[:40]]
+
+
+def test_nftables_converged_table_printed_by_nft_is_left_alone(run_module, nftables):
+    listed = capture('docker29', 'our-table-listed.nft')
+    current = nft.parse_table(listed)
+    result, ran = run_module(docker_user_chain.main, dict(allowlists=[
+        dict(interface='ext0', sources=['198.51.100.18', '198.51.100.0/28', '198.51.100.40-198.51.100.50',
+                                        '2001:db8:2::18', '198.51.100.1'], ports=['8080', '9000-9010']),
+        dict(interface='eth0.100', sources=[]),
+        dict(interface='wg+', sources=['::/0'])]), [
+        Command(NFT_LIST, stdout=listed),
+        Command(V4_SAVE, stdout=REBOOTED),
+    ])
+    assert result['changed'] is False and result['commands'] == [] and result.get('warnings', []) == []
+    assert result['blocks']['nftables'] == current.blocks()
+
+
+def test_nftables_block_module_keeps_the_other_blocks(run_module, nftables):
+    current = nft_table(eth1=['198.51.100.7'])
+    wanted = nft_table(eth1=['198.51.100.7'], eth0=['2001:db8::/48'])
+    result, ran = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=['2001:db8::/48']), [
+        Command(NFT_LIST, stdout=nft.render(current)),
+        Command(NFT_TEST, data=nft.payload(wanted)),
+        Command(NFT_APPLY, data=nft.payload(wanted)),
+        Command(NFT_LIST, stdout=nft.render(wanted)),
+        Command(V4_SAVE, stdout=REBOOTED),
+    ])
+    assert result['blocks'] == {'nftables': ['allowlist:eth0', 'allowlist:eth1']}
+
+
+def test_nftables_removing_the_last_allowlist_removes_the_table(run_module, nftables):
+    current = nft_table(eth0=['198.51.100.7'])
+    result, ran = run_module(docker_user_allowlist.main, dict(interface='eth0', state='absent'), [
+        Command(NFT_LIST, stdout=nft.render(current)),
+        Command(NFT_TEST, data=nft.payload(None)),
+        Command(NFT_APPLY, data=nft.payload(None)),
+        NO_TABLE,
+        Command(V4_SAVE, stdout=REBOOTED),
+    ])
+    assert result['changed'] is True and result['removed_blocks'] == ['allowlist:eth0']
+    assert nft.payload(None) == 'table inet netops-docker-firewall\ndelete table inet netops-docker-firewall\n'
+
+
+def test_nftables_router_pairs_need_no_rule(run_module, nftables):
+    result, ran = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
+        NO_TABLE,
+        Command(V4_SAVE, stdout=SWITCHED),
+    ])
+    assert result['changed'] is False and result['unneeded_blocks'] == ['accept:wg0:eth0']
+    assert 'FORWARD policy is DROP' in result['warnings'][0]['event']['msg']
+
+
+def test_nftables_check_mode_reads_and_plans_but_writes_nothing(run_module, nftables):
+    result, ran = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=['198.51.100.7']), [
+        NO_TABLE,
+        Command(V4_SAVE, stdout=REBOOTED),
+    ], check_mode=True, diff=True)
+    assert result['changed'] is True and result['commands'] == []
+    assert '198.51.100.7' in result['diff']['after']  # the table above: only reads ran
+
+
+def test_nftables_leftover_rules_of_ours_in_docker_user_are_reported(run_module, nftables):
+    leftover = save_with(ACCEPT_LINES, SWITCHED)
+    result, ran = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
+        NO_TABLE,
+        Command(V4_SAVE, stdout=leftover),
+    ])
+    messages = [w['event']['msg'] for w in result['warnings']]
+    assert 'still holds rules of this collection (accept:wg0:eth0)' in messages[0]
+
+
+def test_nftables_table_changed_underneath_is_reported(run_module, nftables):
+    result, ran = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=['198.51.100.7']), [
+        NO_TABLE,
+        Command(NFT_TEST),
+        Command(NFT_APPLY),
+        Command(NFT_LIST, stdout=nft.render(nft_table(eth0=['198.51.100.8']))),
+    ])
+    assert result['failed'] is True and 'differs from what was written' in result['msg']
+
+
+def test_nftables_rejected_dry_run_changes_nothing(run_module, nftables):
+    result, ran = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=['198.51.100.7']), [
+        NO_TABLE,
+        Command(NFT_TEST, rc=1, stderr='Error: Could not process rule'),
+    ])
+    assert result['failed'] is True and result['msg'].endswith('failed; nothing was changed')
+    assert result['cmd'] == NFT_TEST
 
 
 def test_unreadable_daemon_json_is_a_warning_with_the_defaults(run_module, daemon_json):
