@@ -57,8 +57,9 @@ notes:
     allowlist is a chain jumped to by input interface, with one interval set per family; ports are matched on
     the original destination port (C(ct original proto-dst)). The whole table is replaced in one C(nft -f)
     transaction after a C(nft -c) dry run, and read back; a converged run writes nothing."
-  - Router pairs need no rule under Docker's nftables backend (its rules only filter traffic to and from its
-    bridges, and it sets no C(FORWARD) policy); the result lists them in RV(unneeded_blocks). Until the next
+  - Under Docker's nftables backend router pairs are accepted in the table's base chain before any allowlist,
+    so that an allowlist on the WAN side does not cut routed traffic (Docker's own nftables rules never drop
+    traffic between two non-Docker interfaces, and that backend sets no C(FORWARD) policy). Until the next
     reboot after a switch from the iptables backend, iptables keeps Docker's C(FORWARD) C(DROP) policy and its
     jump to C(DOCKER-USER); the module warns about both.
 requirements:

@@ -23,6 +23,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_use
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
 from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_host import read_daemon_json
+from ansible_collections.netops.docker_firewall.plugins.module_utils._facts import forward_order
 from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import (
     CommandError,
     IptablesHost,
@@ -62,15 +63,15 @@ def _chain_lines(save_text):
 
 
 def choose_backend(host, requested, create_chain):
-    """The backend holding Docker's IPv4 DOCKER-USER, and that backend's IPv4 chain lines."""
+    """The backend holding Docker's IPv4 DOCKER-USER, and that backend's IPv4 save output."""
     candidates = host.backends('ipv4') if requested == 'auto' else [requested]
     if not candidates:
         raise StateError('no iptables-nft-save or iptables-legacy-save found: install the iptables package')
     found = {}
     for backend in candidates:
-        lines = _chain_lines(host.save('ipv4', backend))
-        if lines is not None:
-            found[backend] = lines
+        text = host.save('ipv4', backend)
+        if _chain_lines(text) is not None:
+            found[backend] = text
     if len(found) > 1:
         raise StateError('DOCKER-USER exists in both the nft and the legacy iptables backend; rules in either '
                          'one filter packets, so writing only one would be misleading. Remove the stale chain '
@@ -79,7 +80,7 @@ def choose_backend(host, requested, create_chain):
         backend = list(found)[0]
         return backend, found[backend]
     if create_chain:
-        return candidates[0], None
+        return candidates[0], ''
     checked = ' and '.join(candidates)
     raise StateError('DOCKER-USER does not exist in iptables (%s checked). Docker is not running, or runs with '
                      '"iptables": false in daemon.json, so no FORWARD rule would jump to a chain created now. '
@@ -94,10 +95,26 @@ def _chain_text(family, backend, lines):
     return '\n'.join([header] + lines) + '\n'
 
 
-def read_chains(host, params):
-    """Read each family once: (backend, {family: DOCKER-USER lines or None})."""
-    backend, ipv4_lines = choose_backend(host, params['backend'], params['create_chain'])
-    return backend, {'ipv4': ipv4_lines, 'ipv6': _chain_lines(host.save('ipv6', backend))}
+def read_chains(host, params, warn):
+    """Read each family once: (backend, {family: DOCKER-USER lines or None}). Warns when FORWARD
+    does not reach the chain (fail-open): the module writes the chain, never Docker's FORWARD."""
+    backend, ipv4_text = choose_backend(host, params['backend'], params['create_chain'])
+    current = {}
+    for family, text in (('ipv4', ipv4_text), ('ipv6', host.save('ipv6', backend))):
+        current[family] = _chain_lines(text)
+        if current[family] is not None:
+            _warn_fail_open(family, parse_save(text).get('filter'), warn)
+    return backend, current
+
+
+def _warn_fail_open(family, filter_table, warn):
+    jump, accepting = forward_order(filter_table)
+    if jump is None:
+        warn('%s FORWARD does not jump to DOCKER-USER: its rules filter nothing until it does. Docker adds the jump '
+             'when it starts; restart dockerd, or look for the tool that removed it.' % family)
+    for line in accepting:
+        warn('%s FORWARD accepts before it jumps to DOCKER-USER, so DOCKER-USER never sees what this rule accepts: '
+             '%s' % (family, line))
 
 
 def plan_families(current, blocks, purge, create_chain, warn):
@@ -206,9 +223,6 @@ def run_nftables(module, blocks, purge, extra_result):
         rules=dict(nftables=nft.render(after).splitlines() if after else []),
         blocks=dict(nftables=after_names),
         removed_blocks=sorted(set(before_names) - set(after_names)),
-        # Router pairs need no rule: Docker's nftables rules only filter traffic of its bridges.
-        unneeded_blocks=sorted(name for name, block in blocks.items()
-                               if block is not None and not name.startswith('allowlist:')),
         commands=commands,
         payload=nft.payload(after),
     )
@@ -226,7 +240,7 @@ def run(module, blocks, purge=False, extra_result=None):
         return
     host = IptablesHost(module)
     try:
-        backend, current = read_chains(host, params)
+        backend, current = read_chains(host, params, module.warn)
         plans = plan_families(current, blocks, purge, params['create_chain'], module.warn)
         changed = sorted(f for f, (before, after) in plans.items() if before is None or not same_chain(before, after))
         rules = dict((f, after) for f, (before, after) in plans.items())

@@ -18,8 +18,10 @@ each carrying the block's tag as comment:
                          bridge without DNAT drop); listed sources return; the rest drops (ports
                          mode: only connections whose original destination port is listed)
 
-Router pairs need no rule here: Docker's nftables rules only filter traffic to and from its own
-bridges, and the backend never sets a FORWARD policy.
+Router pairs are accepted in the base chain before any allowlist, as in DOCKER-USER: Docker's
+nftables rules never drop traffic between two non-Docker interfaces, but an allowlist on the WAN
+side would. An accept in our base chain only ends our table's verdict; Docker's chains still see
+the packet, and a drop anywhere stays final.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -183,10 +185,24 @@ def allowlist_objects(block):
     return sets, NftChain(name, '', tag, rules), jump
 
 
+def accept_rules(block):
+    """The base chain rules of a router pair."""
+    spec = block.spec
+    tag = TAG_PREFIX + block.name
+    inside, outside = _nft_interface(spec['in_interface']), _nft_interface(spec['out_interface'])
+    reverse = 'accept' if spec['bidirectional'] else 'ct state established,related accept'
+    return ['iifname "%s" oifname "%s" accept comment "%s"' % (inside, outside, tag),
+            'iifname "%s" oifname "%s" %s comment "%s"' % (outside, inside, reverse, tag)]
+
+
+def _base_order(name):
+    return (0 if name.startswith('accept:') else 1, name)
+
+
 def plan_table(current, blocks, purge=False):
     """Our table after setting `blocks` ({name: Block or None to remove}) on `current` (a Table
-    or None). Blocks of other kinds than allowlists need no object. With purge, blocks of ours
-    not named are removed. Returns None when no allowlist remains (the table goes)."""
+    or None). With purge, blocks of ours not named are removed. Returns None when no block
+    remains (the table goes). Base chain: router pairs, then allowlist jumps, each by name."""
     current = current or Table()
     keep = set() if purge else set(current.blocks())
     keep -= set(blocks)
@@ -202,7 +218,10 @@ def plan_table(current, blocks, purge=False):
         if obj.name != BASE_CHAIN and obj.comment and obj.comment[len(TAG_PREFIX):] in keep:
             table.chains[obj.name] = obj
     for name, block in blocks.items():
-        if block is None or not name.startswith('allowlist:'):
+        if block is None:
+            continue
+        if name.startswith('accept:'):
+            jumps.extend((name, rule) for rule in accept_rules(block))
             continue
         sets, chain, jump = allowlist_objects(block)
         table.sets.update(sets)
@@ -210,7 +229,9 @@ def plan_table(current, blocks, purge=False):
         jumps.append((name, jump))
     if not jumps:
         return None
-    table.chains[BASE_CHAIN] = NftChain(BASE_CHAIN, BASE_HEADER, None, [rule for _name, rule in sorted(jumps)])
+    # A stable sort: a pair's two rules keep their order.
+    rules = [rule for _name, rule in sorted(jumps, key=lambda item: _base_order(item[0]))]
+    table.chains[BASE_CHAIN] = NftChain(BASE_CHAIN, BASE_HEADER, None, rules)
     return table
 
 

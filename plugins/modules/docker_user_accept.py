@@ -109,14 +109,6 @@ removed_blocks:
   type: list
   elements: str
   sample: ["allowlist:eth1"]
-unneeded_blocks:
-  description:
-    - Under Docker's nftables firewall backend, the declared blocks that need no rule (router pairs - Docker's
-      nftables rules only filter traffic to and from its bridges).
-  returned: when Docker runs its nftables firewall backend
-  type: list
-  elements: str
-  sample: ["accept:wg0:eth0"]
 payload:
   description: The C(nft -f) input that recreates the collection's table as it is after the run (the docker_on_router role keeps it for boot).
   returned: when Docker runs its nftables firewall backend

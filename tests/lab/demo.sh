@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make demo`: brings up the lab hosts (Docker 20.10, 26.1, 28.5), shows what Docker does to a
+# `make demo`: brings up the lab hosts (Docker 20.10, 26.1, 28.5, 29.7), shows what Docker does to a
 # router, applies the router profile (playbook netops.docker_firewall.docker_on_router), and shows
 # the result. Every probe is a real HTTP request between namespaces inside a lab host.
 # DEMO_KEEP=1 keeps the hosts.
@@ -38,15 +38,20 @@ show() {
         probe "$host" "WAN 198.51.100.18 -> LAN 198.51.100.2:8000" wan1 198.51.100.2 8000
         probe "$host" "wan1 -> published port 198.51.100.17:8080" wan1 198.51.100.17 8080
         probe "$host" "wan2 -> published port 198.51.100.17:8080" wan2 198.51.100.17 8080
+        probe "$host" "wan2 -> published port [2001:db8:2::1]:8080" wan2 2001:db8:2::1 8080
+        container=$(docker exec "$host" docker inspect --format '{{.NetworkSettings.IPAddress}}' lab-web)
+        probe "$host" "wan2 -> container $container:80 (routed)" wan2 "$container" 80
     done
 }
 
 echo
 echo "BEFORE: Docker switched forwarding on and set FORWARD to DROP; the host no longer routes."
+echo "IPv6 clients reach the published port through docker-proxy; Docker 20.10 and 26 let a routed"
+echo "client reach the container's own address."
 show
 
 echo
-echo "FIX: the router profile, on all three hosts at once:"
+echo "FIX: the router profile, on all four hosts at once:"
 cat >"$vars_file" <<'VARS'
 docker_on_router_accept:
   - {in_interface: int0, out_interface: ext0}
@@ -60,5 +65,6 @@ playbook_log=$(ansible-playbook -i "$inventory" netops.docker_firewall.docker_on
 echo "$playbook_log" | grep -A3 '^PLAY RECAP' | tail -n 3 | sed 's/^/    /'
 
 echo
-echo "AFTER: LAN and WAN route again; only wan1 reaches the published port."
+echo "AFTER: LAN and WAN route again; only wan1 reaches the published port, over IPv4 (the IPv6 path"
+echo "through docker-proxy is closed: userland-proxy false), and nobody routes straight to the container."
 show

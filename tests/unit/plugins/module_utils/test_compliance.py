@@ -147,7 +147,8 @@ class TestRouter:
 
     def test_nftables_router_without_our_table_or_with_a_hand_added_source(self):
         assert failed('docker_on_router', self.nftables_router('')) == ['nft_table']
-        assert details('docker_on_router', self.nftables_router(''), 'nft_table') == ['missing: allowlist:ext0']
+        assert details('docker_on_router', self.nftables_router(''), 'nft_table') == [
+            'missing: accept:int0:ext0', 'missing: allowlist:ext0']
         wanted = compliance.Host({}, EXPECTED).wanted_table
         drifted = compliance.nft.render(wanted).replace('elements = { 198.51.100.18 }',
                                                         'elements = { 198.51.100.18, 198.51.100.19 }')

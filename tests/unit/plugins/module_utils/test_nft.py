@@ -62,8 +62,18 @@ def test_whole_interface_allowlist_drops_everything_else_and_an_empty_family_den
     assert 'elements' not in nft.render(table).split('set allowlist-ext0-ipv6')[1].split('}')[0]
 
 
-def test_router_pairs_need_no_object_and_no_allowlist_means_no_table():
-    assert nft.plan_table(None, {'accept:wg0:eth0': accept_block('wg0', 'eth0')}) is None
+def test_router_pairs_come_first_in_the_base_chain_and_no_block_means_no_table():
+    pairs = dict((b.name, b) for b in (accept_block('wg0', 'eth0'), accept_block('lan+', 'eth0', bidirectional=False)))
+    table = nft.plan_table(nft.plan_table(None, LISTED_BLOCKS), pairs)
+    assert table.chains['forward'].rules[:4] == [
+        'iifname "lan*" oifname "eth0" accept comment "netops.docker_firewall/accept:lan+:eth0"',
+        'iifname "eth0" oifname "lan*" ct state established,related accept comment '
+        '"netops.docker_firewall/accept:lan+:eth0"',
+        'iifname "wg0" oifname "eth0" accept comment "netops.docker_firewall/accept:wg0:eth0"',
+        'iifname "eth0" oifname "wg0" accept comment "netops.docker_firewall/accept:wg0:eth0"',
+    ]
+    assert table.blocks()[:2] == ['accept:lan+:eth0', 'accept:wg0:eth0']
+    assert nft.same_table(nft.plan_table(table, {}), table)
     current = nft.plan_table(None, LISTED_BLOCKS)
     assert nft.plan_table(current, {}, purge=True) is None
     assert nft.payload(None) == 'table inet netops-docker-firewall\ndelete table inet netops-docker-firewall\n'

@@ -326,12 +326,23 @@ def test_nftables_removing_the_last_allowlist_removes_the_table(run_module, nfta
     assert nft.payload(None) == 'table inet netops-docker-firewall\ndelete table inet netops-docker-firewall\n'
 
 
-def test_nftables_router_pairs_need_no_rule(run_module, nftables):
+def test_nftables_router_pairs_are_accepted_before_the_allowlists(run_module, nftables):
+    current = nft_table(eth0=['198.51.100.7'])
+    pair = docker_user_accept.accept_block('wg0', 'eth0')
+    wanted = nft.plan_table(current, {pair.name: pair})
     result, ran = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
-        NO_TABLE,
+        Command(NFT_LIST, stdout=nft.render(current)),
+        Command(NFT_TEST, data=nft.payload(wanted)),
+        Command(NFT_APPLY, data=nft.payload(wanted)),
+        Command(NFT_LIST, stdout=nft.render(wanted)),
         Command(V4_SAVE, stdout=SWITCHED),
     ])
-    assert result['changed'] is False and result['unneeded_blocks'] == ['accept:wg0:eth0']
+    assert result['changed'] is True and result['blocks'] == {'nftables': ['accept:wg0:eth0', 'allowlist:eth0']}
+    assert result['rules']['nftables'][result['rules']['nftables'].index('\tchain forward {') + 2:][:3] == [
+        '\t\tiifname "wg0" oifname "eth0" accept comment "netops.docker_firewall/accept:wg0:eth0"',
+        '\t\tiifname "eth0" oifname "wg0" accept comment "netops.docker_firewall/accept:wg0:eth0"',
+        '\t\tiifname "eth0" jump allowlist-eth0 comment "netops.docker_firewall/allowlist:eth0"',
+    ]
     assert 'FORWARD policy is DROP' in result['warnings'][0]['event']['msg']
 
 
@@ -346,11 +357,14 @@ def test_nftables_check_mode_reads_and_plans_but_writes_nothing(run_module, nfta
 
 def test_nftables_leftover_rules_of_ours_in_docker_user_are_reported(run_module, nftables):
     leftover = save_with(ACCEPT_LINES, SWITCHED)
+    pair = docker_user_accept.accept_block('wg0', 'eth0')
+    current = nft.plan_table(None, {pair.name: pair})
     result, ran = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
-        NO_TABLE,
+        Command(NFT_LIST, stdout=nft.render(current)),
         Command(V4_SAVE, stdout=leftover),
     ])
     messages = [w['event']['msg'] for w in result['warnings']]
+    assert result['changed'] is False
     assert 'still holds rules of this collection (accept:wg0:eth0)' in messages[0]
 
 
@@ -433,3 +447,17 @@ def test_chain_purge_keeps_rules_of_others(run_module):
     ])
     assert result['removed_blocks'] == ['accept:wg0:eth0']
     assert result['rules'] == {'ipv4': after}
+
+
+def test_a_chain_nothing_jumps_to_is_warned_about_and_written_all_the_same(run_module):
+    no_jump = save_with(ACCEPT_LINES, DOCKER28).replace('-A FORWARD -j DOCKER-USER\n', '')
+    accepting = save_with(ACCEPT_LINES, DOCKER28_V6).replace(
+        '-A FORWARD -j DOCKER-USER\n', '-A FORWARD -i eth0 -j ACCEPT\n-A FORWARD -j DOCKER-USER\n')
+    result, ran = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
+        Command(V4_SAVE, stdout=no_jump),
+        Command(V6_SAVE, stdout=accepting),
+    ])
+    messages = [w['event']['msg'] for w in result['warnings']]
+    assert result['changed'] is False and len(messages) == 2
+    assert messages[0].startswith('ipv4 FORWARD does not jump to DOCKER-USER: its rules filter nothing')
+    assert messages[1].endswith('-A FORWARD -i eth0 -j ACCEPT') and messages[1].startswith('ipv6 FORWARD accepts')
