@@ -41,6 +41,16 @@ options:
         and what the C(docker_on_router) role does about it.
     type: path
     default: /etc/docker/daemon.json
+  firewall_backend:
+    description:
+      - Which of Docker's firewall backends to write for.
+      - V(auto) is the one Docker runs, from O(daemon_json). V(iptables) writes C(DOCKER-USER) and
+        V(nftables) the collection's nftables table whatever Docker runs - for a switch of Docker's backend,
+        with the policy in force on the new one before dockerd restarts on it (the C(docker_on_router)
+        role does this with C(docker_on_router_firewall_backend)).
+    type: str
+    choices: [auto, iptables, nftables]
+    default: auto
 notes:
   - The chain is read once per family, the complete new content is planned, and it is written
     with one C(iptables-restore --noflush) per family that changed, after a C(--test) dry run of

@@ -38,6 +38,7 @@ COMMON_ARGUMENT_SPEC = dict(
     backend=dict(type='str', default='auto', choices=['auto', 'nft', 'legacy']),
     create_chain=dict(type='bool', default=False),
     daemon_json=dict(type='path', default='/etc/docker/daemon.json'),
+    firewall_backend=dict(type='str', default='auto', choices=['auto', 'iptables', 'nftables']),
 )
 
 LEFTOVER_RULES = ('Docker runs its nftables firewall backend, but the iptables DOCKER-USER chain still holds rules '
@@ -166,8 +167,9 @@ def _names(lines_by_family):
 
 
 def docker_firewall(module, blocks):
-    """Docker's firewall backend ('iptables' or 'nftables') from daemon.json; warns about the
-    docker-proxy path around an allowlist."""
+    """The firewall backend to write for: firewall_backend, or by default the one Docker runs
+    ('iptables' or 'nftables', from daemon.json). Warns about the docker-proxy path around an
+    allowlist."""
     path = module.params['daemon_json']
     settings, error = read_daemon_json(path)
     if error:
@@ -175,6 +177,8 @@ def docker_firewall(module, blocks):
     allowlists = [name for name, block in blocks.items() if block is not None and name.startswith('allowlist:')]
     if allowlists and settings.get('userland-proxy', True) is not False:
         module.warn(PROXY_PATH % path)
+    if module.params['firewall_backend'] != 'auto':
+        return module.params['firewall_backend']
     return 'nftables' if settings.get('firewall-backend') == 'nftables' else 'iptables'
 
 

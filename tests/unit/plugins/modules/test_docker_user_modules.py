@@ -461,3 +461,20 @@ def test_a_chain_nothing_jumps_to_is_warned_about_and_written_all_the_same(run_m
     assert result['changed'] is False and len(messages) == 2
     assert messages[0].startswith('ipv4 FORWARD does not jump to DOCKER-USER: its rules filter nothing')
     assert messages[1].endswith('-A FORWARD -i eth0 -j ACCEPT') and messages[1].startswith('ipv6 FORWARD accepts')
+
+
+def test_firewall_backend_names_the_backend_to_write_for_whatever_docker_runs(run_module, nftables):
+    # daemon.json says nftables; a switch back to iptables writes DOCKER-USER first.
+    after = ACCEPT_LINES
+    result, ran = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0',
+                                                           firewall_backend='iptables', create_chain=True), [
+        Command(V4_SAVE, stdout=REBOOTED),
+        Command(V6_SAVE, stdout=''),
+        Command(V4_TEST), Command(V6_TEST),
+        Command(V4_RESTORE, data=payload(after).replace(':DOCKER-USER - [0:0]\n',
+                                                        ':DOCKER-USER - [0:0]\n-I FORWARD 1 -j DOCKER-USER\n')),
+        Command(V6_RESTORE),
+        Command(V4_SAVE, stdout=save_with(after, DOCKER28)),
+        Command(V6_SAVE, stdout=save_with(after, DOCKER28_V6)),
+    ])
+    assert result['changed'] is True and result['backend'] == 'nft' and result['families'] == ['ipv4', 'ipv6']
