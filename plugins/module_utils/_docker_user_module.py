@@ -167,9 +167,9 @@ def _names(lines_by_family):
 
 
 def docker_firewall(module, blocks):
-    """The firewall backend to write for: firewall_backend, or by default the one Docker runs
-    ('iptables' or 'nftables', from daemon.json). Warns about the docker-proxy path around an
-    allowlist."""
+    """(the firewall backend to write for, the one Docker is configured for), each 'iptables' or
+    'nftables': firewall_backend, or by default the one in daemon.json. Warns about the
+    docker-proxy path around an allowlist."""
     path = module.params['daemon_json']
     settings, error = read_daemon_json(path)
     if error:
@@ -177,9 +177,9 @@ def docker_firewall(module, blocks):
     allowlists = [name for name, block in blocks.items() if block is not None and name.startswith('allowlist:')]
     if allowlists and settings.get('userland-proxy', True) is not False:
         module.warn(PROXY_PATH % path)
-    if module.params['firewall_backend'] != 'auto':
-        return module.params['firewall_backend']
-    return 'nftables' if settings.get('firewall-backend') == 'nftables' else 'iptables'
+    running = 'nftables' if settings.get('firewall-backend') == 'nftables' else 'iptables'
+    requested = module.params['firewall_backend']
+    return (running if requested == 'auto' else requested), running
 
 
 def _warn_leftovers(module, iptables):
@@ -196,11 +196,14 @@ def _warn_leftovers(module, iptables):
         module.warn(LEFTOVER_DROP)
 
 
-def run_nftables(module, blocks, purge, extra_result):
-    """Converge the collection's nftables table to `blocks` and exit (Docker's nftables backend)."""
+def run_nftables(module, blocks, purge, extra_result, docker_runs):
+    """Converge the collection's nftables table to `blocks` and exit (Docker's nftables backend,
+    or a switch to it: then what the iptables backend leaves behind is not reported yet)."""
     host = NftHost(module, nft.FAMILY, nft.TABLE)
     try:
         before = nft.parse_table(host.list_table())
+        if docker_runs == 'nftables':
+            _warn_leftovers(module, IptablesHost(module))
         after = nft.plan_table(before, blocks, purge)
         changed = not nft.same_table(before, after)
         commands = []
@@ -212,7 +215,6 @@ def run_nftables(module, blocks, purge, extra_result):
             if not nft.same_table(in_effect, after):
                 raise StateError('the nftables table differs from what was written (did another tool change it at '
                                  'the same time?)')
-        _warn_leftovers(module, IptablesHost(module))
     except (StateError, nft.NftSyntaxError) as exc:
         module.fail_json(msg=str(exc))
     except CommandError as exc:
@@ -239,8 +241,9 @@ def run_nftables(module, blocks, purge, extra_result):
 def run(module, blocks, purge=False, extra_result=None):
     """Converge DOCKER-USER to `blocks` ({name: Block or None}) in every family and exit."""
     params = module.params
-    if docker_firewall(module, blocks) == 'nftables':
-        run_nftables(module, blocks, purge, extra_result)
+    target, docker_runs = docker_firewall(module, blocks)
+    if target == 'nftables':
+        run_nftables(module, blocks, purge, extra_result, docker_runs)
         return
     host = IptablesHost(module)
     try:

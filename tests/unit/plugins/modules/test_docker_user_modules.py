@@ -274,10 +274,10 @@ def test_nftables_allowlist_writes_our_table_in_one_tested_transaction(run_modul
     table = nft_table(eth0=['198.51.100.0/24'])
     result, ran = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=['198.51.100.0/24']), [
         NO_TABLE,
+        Command(V4_SAVE, stdout=SWITCHED),
         Command(NFT_TEST, data=nft.payload(table)),
         Command(NFT_APPLY, data=nft.payload(table)),
         Command(NFT_LIST, stdout=nft.render(table)),
-        Command(V4_SAVE, stdout=SWITCHED),
     ], diff=True)
     assert result['changed'] is True and result['backend'] == 'nftables'
     assert result['blocks'] == {'nftables': ['allowlist:eth0']} and result['commands'] == [NFT_APPLY]
@@ -305,10 +305,10 @@ def test_nftables_block_module_keeps_the_other_blocks(run_module, nftables):
     wanted = nft_table(eth1=['198.51.100.7'], eth0=['2001:db8::/48'])
     result, ran = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=['2001:db8::/48']), [
         Command(NFT_LIST, stdout=nft.render(current)),
+        Command(V4_SAVE, stdout=REBOOTED),
         Command(NFT_TEST, data=nft.payload(wanted)),
         Command(NFT_APPLY, data=nft.payload(wanted)),
         Command(NFT_LIST, stdout=nft.render(wanted)),
-        Command(V4_SAVE, stdout=REBOOTED),
     ])
     assert result['blocks'] == {'nftables': ['allowlist:eth0', 'allowlist:eth1']}
 
@@ -317,10 +317,10 @@ def test_nftables_removing_the_last_allowlist_removes_the_table(run_module, nfta
     current = nft_table(eth0=['198.51.100.7'])
     result, ran = run_module(docker_user_allowlist.main, dict(interface='eth0', state='absent'), [
         Command(NFT_LIST, stdout=nft.render(current)),
+        Command(V4_SAVE, stdout=REBOOTED),
         Command(NFT_TEST, data=nft.payload(None)),
         Command(NFT_APPLY, data=nft.payload(None)),
         NO_TABLE,
-        Command(V4_SAVE, stdout=REBOOTED),
     ])
     assert result['changed'] is True and result['removed_blocks'] == ['allowlist:eth0']
     assert nft.payload(None) == 'table inet netops-docker-firewall\ndelete table inet netops-docker-firewall\n'
@@ -332,10 +332,10 @@ def test_nftables_router_pairs_are_accepted_before_the_allowlists(run_module, nf
     wanted = nft.plan_table(current, {pair.name: pair})
     result, ran = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
         Command(NFT_LIST, stdout=nft.render(current)),
+        Command(V4_SAVE, stdout=SWITCHED),
         Command(NFT_TEST, data=nft.payload(wanted)),
         Command(NFT_APPLY, data=nft.payload(wanted)),
         Command(NFT_LIST, stdout=nft.render(wanted)),
-        Command(V4_SAVE, stdout=SWITCHED),
     ])
     assert result['changed'] is True and result['blocks'] == {'nftables': ['accept:wg0:eth0', 'allowlist:eth0']}
     assert result['rules']['nftables'][result['rules']['nftables'].index('\tchain forward {') + 2:][:3] == [
@@ -371,6 +371,7 @@ def test_nftables_leftover_rules_of_ours_in_docker_user_are_reported(run_module,
 def test_nftables_table_changed_underneath_is_reported(run_module, nftables):
     result, ran = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=['198.51.100.7']), [
         NO_TABLE,
+        Command(V4_SAVE, stdout=REBOOTED),
         Command(NFT_TEST),
         Command(NFT_APPLY),
         Command(NFT_LIST, stdout=nft.render(nft_table(eth0=['198.51.100.8']))),
@@ -381,6 +382,7 @@ def test_nftables_table_changed_underneath_is_reported(run_module, nftables):
 def test_nftables_rejected_dry_run_changes_nothing(run_module, nftables):
     result, ran = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=['198.51.100.7']), [
         NO_TABLE,
+        Command(V4_SAVE, stdout=REBOOTED),
         Command(NFT_TEST, rc=1, stderr='Error: Could not process rule'),
     ])
     assert result['failed'] is True and result['msg'].endswith('failed; nothing was changed')
@@ -478,3 +480,19 @@ def test_firewall_backend_names_the_backend_to_write_for_whatever_docker_runs(ru
         Command(V6_SAVE, stdout=save_with(after, DOCKER28_V6)),
     ])
     assert result['changed'] is True and result['backend'] == 'nft' and result['families'] == ['ipv4', 'ipv6']
+
+
+def test_nftables_written_ahead_of_a_switch_reports_no_leftovers_yet(run_module, daemon_json):
+    # Docker still runs iptables (daemon.json has no firewall-backend): the docker_on_router role
+    # writes the table first, then switches; nothing is "left over" at that point.
+    table = nft_table(eth0=['198.51.100.0/24'])
+    result, ran = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=['198.51.100.0/24'],
+                                                              firewall_backend='nftables'), [
+        NO_TABLE,
+        Command(NFT_TEST, data=nft.payload(table)),
+        Command(NFT_APPLY, data=nft.payload(table)),
+        Command(NFT_LIST, stdout=nft.render(table)),
+    ])
+    assert result['changed'] is True and result['backend'] == 'nftables'
+    assert [w['event']['msg'] for w in result['warnings']] == [
+        docker_user_module.PROXY_PATH % daemon_json]
