@@ -61,24 +61,29 @@ class Host:
     def __init__(self, facts, expected):
         self.facts = facts
         self.expected = expected
-        self._wanted = None
+        self._blocks = None
+
+    @property
+    def blocks(self):
+        """The declared router pairs and allowlists as blocks, built once."""
+        if self._blocks is None:
+            self._blocks = declared_router_blocks(self.expected)
+        return self._blocks
 
     @property
     def wanted(self):
-        if self._wanted is None:
-            self._wanted = expected_router_rules(self.expected)
-        return self._wanted
+        """Our DOCKER-USER lines per family for the declarations."""
+        return dict((family, plan_chain([], family, self.blocks, purge=True)) for family in FAMILIES)
 
     @property
     def wanted_table(self):
-        """Our nftables table for the declarations (None: no allowlist, so no table)."""
-        blocks = declared_blocks(self.expected.get('accept') or [], self.expected.get('allowlists') or [])
-        return nft.plan_table(None, blocks, purge=True)
+        """Our nftables table for the declarations (None: nothing declared, so no table)."""
+        return nft.plan_table(None, self.blocks, purge=True)
 
     @property
     def firewall(self):
         """The firewall backend Docker runs: what it reports, else what daemon.json asks for."""
-        reported = (self.facts.get('docker') or {}).get('firewall_backend')
+        reported = (self.facts.get('docker') or {}).get('firewall_backend')  # without "+firewalld"
         asked = (self.facts.get('daemon_json') or {}).get('firewall-backend')
         return reported or asked or 'iptables'
 
@@ -100,13 +105,17 @@ def _ours(lines):
     return [line for line in lines or [] if TAG_PREFIX in line]
 
 
-def expected_router_rules(expected):
-    """The collection's DOCKER-USER lines per family for the declared pairs and allowlists."""
+def declared_router_blocks(expected):
+    """The declared router pairs and allowlists as blocks; a bad declaration is an ExpectationError."""
     try:
-        blocks = declared_blocks(expected.get('accept') or [], expected.get('allowlists') or [])
+        return declared_blocks(expected.get('accept') or [], expected.get('allowlists') or [])
     except (InputError, KeyError, TypeError) as exc:
         raise ExpectationError('the declared router rules cannot be checked: %s' % exc)
-    return dict((family, plan_chain([], family, blocks, purge=True)) for family in FAMILIES)
+
+
+def expected_router_rules(expected):
+    """The collection's DOCKER-USER lines per family for the declared pairs and allowlists."""
+    return Host({}, expected).wanted
 
 
 def _result(details):
@@ -135,14 +144,18 @@ def _firewall_backend(host):
     return _result(leftover)
 
 
-@check('nft_table', "our nftables table holds exactly the declared allowlists (Docker's nftables backend)", ROUTER)
+@check('nft_table', "our nftables table holds exactly the declared pairs and allowlists (Docker's nftables backend)",
+       ROUTER)
 def _nft_table(host):
     if host.firewall != 'nftables':
         return SKIP, ['Docker runs its iptables backend: see router_rules_ipv4 and router_rules_ipv6']
     ours = (host.facts.get('nftables') or {}).get('ours')
     if ours and ours.get('error'):
         return FAIL, [ours['error']]
-    have = nft.parse_table(ours['text']) if ours else None
+    try:
+        have = nft.parse_table(ours['text']) if ours else None
+    except ValueError as exc:  # NftSyntaxError, or an element that is not an address
+        return FAIL, ['our nftables table cannot be read: %s' % exc]
     wanted = host.wanted_table
     if nft.same_table(have, wanted):
         return PASS, []
@@ -225,7 +238,10 @@ def _persistence(host):
     elif not state.get('docker_user_unit_enabled'):
         details.append('netops-docker-user.service is not wanted by docker.service')
     if host.firewall == 'nftables':
-        kept = nft.parse_payload(state['kept_table']) if state.get('kept_table') else None
+        try:
+            kept = nft.parse_payload(state['kept_table']) if state.get('kept_table') else None
+        except ValueError as exc:
+            return FAIL, details + ['the kept nftables table cannot be read: %s' % exc]
         if state.get('kept_backend') != 'nftables' or not nft.same_table(kept, host.wanted_table):
             details.append('the kept nftables table differs from the declared allowlists (kept for %s)'
                            % (state.get('kept_backend') or 'nothing'))

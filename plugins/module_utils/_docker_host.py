@@ -39,12 +39,14 @@ def running_containers(module, docker):
 def read_daemon_json(path):
     """(settings, None), ({}, None) when the file does not exist, or ({}, why it cannot be read)."""
     try:
-        with open(path) as handle:
-            text = handle.read()
+        with open(path, 'rb') as handle:
+            raw = handle.read()
     except (IOError, OSError):
         return {}, None
     try:
-        settings = json.loads(text)
+        settings = json.loads(raw.decode('utf-8'))
+    except UnicodeDecodeError:
+        return {}, '%s is not UTF-8 text' % path
     except ValueError as exc:
         return {}, '%s is not valid JSON: %s' % (path, exc)
     if not isinstance(settings, dict):

@@ -35,7 +35,7 @@ _CONTAINER_SIDE = re.compile(r'docker\d+|docker_gwbridge|br-.*|veth.*')
 # Linux interface names: at most 15 bytes, no '/', ':' or white space; '+' only as the final
 # iptables wildcard.
 # The bridges Docker creates (docker0, docker_gwbridge, br-<network id>), as iptables wildcards.
-_CONTAINER_BRIDGES = ('docker+', 'br-+')
+CONTAINER_BRIDGES = ('docker+', 'br-+')
 _INTERFACE = re.compile(r'[A-Za-z0-9_.@-]{1,15}')
 _INTERFACE_WILDCARD = re.compile(r'[A-Za-z0-9_.@-]{1,14}\+')
 
@@ -239,14 +239,20 @@ def allowlist_block(interface, sources, ports=None, protocol='tcp'):
         destinations = [['-p', protocol, '-m', 'conntrack', '--ctorigdstport', port] for port in port_list]
     else:
         destinations = [[]]
+    unique = list(dict((str(source), source) for source in parsed).values())
     rules = {}
     for family in FAMILIES:
         lines = [_line(tag, ['-i', interface, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED'], 'RETURN')]
-        seen = set()
-        for source in parsed:
-            if source.family != family or str(source) in seen:
+        if port_list:
+            # A client routed straight to a container's address (no DNAT, so no listed original port)
+            # reaches it on Docker 20.10 and 26, which have no raw-table drop for it: new connections
+            # into a container bridge that Docker did not DNAT are dropped, for every source.
+            for bridges in CONTAINER_BRIDGES:
+                lines.append(_line(tag, ['-i', interface, '-o', bridges, '-m', 'conntrack', '!', '--ctstate', 'DNAT'],
+                                   'DROP'))
+        for source in unique:
+            if source.family != family:
                 continue
-            seen.add(str(source))
             base, match = source.match_parts()
             for destination in destinations:
                 # iptables-save order: -s, -i, -p, then matches in the order given.
@@ -254,18 +260,7 @@ def allowlist_block(interface, sources, ports=None, protocol='tcp'):
                 lines.append(_line(tag, base + ['-i', interface] + proto + match + conntrack, 'RETURN'))
         for destination in destinations:
             lines.append(_line(tag, ['-i', interface] + destination, 'DROP'))
-        if port_list:
-            # A client routed straight to a container's address (no DNAT, so no listed original port)
-            # reaches it on Docker 20.10 and 26, which have no raw-table drop for it: drop new
-            # connections into the container bridges that Docker did not DNAT.
-            for bridges in _CONTAINER_BRIDGES:
-                lines.append(_line(tag, ['-i', interface, '-o', bridges, '-m', 'conntrack', '!', '--ctstate', 'DNAT'],
-                                   'DROP'))
         rules[family] = lines
-    unique = []
-    for source in parsed:
-        if str(source) not in [str(u) for u in unique]:
-            unique.append(source)
     return Block(name, rules, spec=dict(interface=interface, sources=unique,
                                         ports=[port.replace(':', '-') for port in port_list], protocol=protocol))
 

@@ -183,10 +183,15 @@ def docker_firewall(module, blocks):
 
 
 def _warn_leftovers(module, iptables):
-    """Under nftables: what Docker's iptables backend left behind until the next reboot."""
+    """Under nftables: what Docker's iptables backend left behind until the next reboot. Only
+    feeds warnings, so a failed read is one too."""
     if not iptables.binary('ipv4', 'nft', 'save'):
         return
-    table = parse_save(iptables.save('ipv4', 'nft')).get('filter')
+    try:
+        table = parse_save(iptables.save('ipv4', 'nft')).get('filter')
+    except (CommandError, RuleSyntaxError) as exc:
+        module.warn('iptables could not be read for rules left by Docker\'s iptables backend: %s' % exc)
+        return
     if table is None:
         return
     ours = blocks_in([rule.line for rule in table.chain_rules(CHAIN)]) if CHAIN in table.chains else []

@@ -23,8 +23,9 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._publish im
 from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import parse_save
 
 _VERDICTS = frozenset(('ACCEPT', 'DROP', 'REJECT', 'RETURN', 'LOG', 'MASQUERADE', 'DNAT', 'SNAT', 'MARK'))
-# Targets after which a packet can never have been accepted: they drop it, or hand it on.
-_NEVER_ACCEPT = frozenset(('DROP', 'REJECT', 'RETURN', 'LOG', 'MARK', 'CONNMARK', 'NFLOG', 'TRACE'))
+# Targets that can end a packet's way through the filter table with it accepted (queues hand the
+# verdict to a program). Every other target drops it or hands it on (TCPMSS, LOG, MARK, CT, ...).
+_ACCEPTING = frozenset(('ACCEPT', 'QUEUE', 'NFQUEUE'))
 
 
 def _is_docker_chain(name):
@@ -32,12 +33,12 @@ def _is_docker_chain(name):
 
 
 def _may_accept(table, target, seen=()):
-    """Whether a rule jumping to `target` can end with the packet accepted. A user chain can only when
-    one of its rules (or of the chains it jumps to) can; an unknown target is assumed to."""
-    if target is None or target in _NEVER_ACCEPT or target in seen:
+    """Whether a rule jumping to `target` can end with the packet accepted: an accepting target, or
+    a user chain one of whose rules (or of the chains it jumps to) can."""
+    if target in _ACCEPTING:
+        return True
+    if target is None or target not in table.chains or target in seen:
         return False
-    if target not in table.chains:
-        return True  # ACCEPT, or a target we cannot see into
     return any(_may_accept(table, jump_target(rule.line), seen + (target,)) for rule in table.chain_rules(target))
 
 
@@ -51,7 +52,11 @@ def forward_order(filter_table):
     forward = filter_table.chain_rules('FORWARD')
     for number, rule in enumerate(forward, 1):
         if jump_target(rule.line) == DOCKER_USER:
-            before = [r.line for r in forward[:number - 1] if _may_accept(filter_table, jump_target(r.line))]
+            # A RETURN in FORWARD itself ends the chain with its policy.
+            accepts_on_return = filter_table.chains.get('FORWARD') == 'ACCEPT'
+            before = [r.line for r in forward[:number - 1]
+                      if _may_accept(filter_table, jump_target(r.line))
+                      or (accepts_on_return and jump_target(r.line) == 'RETURN')]
             return number, before
     return None, []
 

@@ -31,6 +31,8 @@ __metaclass__ = type
 import ipaddress
 import re
 
+from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import CONTAINER_BRIDGES
+
 TABLE = 'netops-docker-firewall'
 FAMILY = 'inet'
 TABLE_COMMENT = 'netops.docker_firewall'
@@ -41,7 +43,6 @@ _SET_TYPE = {'ipv4': 'ipv4_addr', 'ipv6': 'ipv6_addr'}
 _SADDR = {'ipv4': 'ip saddr', 'ipv6': 'ip6 saddr'}
 # Characters kept as they are in our chain and set names; others become _XX (hex).
 _NAME_SAFE = re.compile(r'[A-Za-z0-9-]')
-_CONTAINER_BRIDGES = ('docker*', 'br-*')
 
 
 class NftSyntaxError(ValueError):
@@ -90,10 +91,7 @@ class Table:
 
     def blocks(self):
         """Names of the blocks the table holds, from the objects' comments, sorted."""
-        names = set()
-        for obj in list(self.sets.values()) + list(self.chains.values()):
-            if obj.comment and obj.comment.startswith(TAG_PREFIX):
-                names.add(obj.comment[len(TAG_PREFIX):])
+        names = set(_block_of(obj) for obj in list(self.sets.values()) + list(self.chains.values())) - set([None])
         for rule in self.chains.get(BASE_CHAIN, NftChain(BASE_CHAIN, '', None, [])).rules:
             name = _rule_block(rule)
             if name:
@@ -106,6 +104,13 @@ def same_table(left, right):
     if left is None or right is None:
         return left is right
     return left.key() == right.key()
+
+
+def _block_of(obj):
+    """The block a set or chain belongs to (its comment), or None."""
+    if obj.comment and obj.comment.startswith(TAG_PREFIX):
+        return obj.comment[len(TAG_PREFIX):]
+    return None
 
 
 def _rule_block(rule):
@@ -162,8 +167,18 @@ def _elements(sources, family):
 
 
 def _port_match(protocol, ports):
-    values = ports[0] if len(ports) == 1 else '{ %s }' % ', '.join(ports)
-    return 'meta l4proto %s ct original proto-dst %s' % (protocol, values)
+    """The ports as nft prints them: overlapping and adjacent ranges merged (nft merges an
+    interval set), braces only around more than one value."""
+    spans = []
+    for first, _dash, last in sorted((p.partition('-') for p in ports), key=lambda t: int(t[0])):
+        first, last = int(first), int(last or first)
+        if spans and first <= spans[-1][1] + 1:
+            spans[-1][1] = max(spans[-1][1], last)
+        else:
+            spans.append([first, last])
+    values = ['%d' % a if a == b else '%d-%d' % (a, b) for a, b in spans]
+    return 'meta l4proto %s ct original proto-dst %s' % (
+        protocol, values[0] if len(values) == 1 else '{ %s }' % ', '.join(values))
 
 
 def allowlist_objects(block):
@@ -176,9 +191,9 @@ def allowlist_objects(block):
         set_name = '%s-%s' % (name, family)
         sets[set_name] = NftSet(set_name, _SET_TYPE[family], tag, _intervals(_elements(spec['sources'], family)))
     rules = ['ct state established,related return']
-    ports = sorted(spec['ports'], key=lambda p: int(p.split('-')[0]))
+    ports = spec['ports']
     if ports:
-        rules += ['oifname "%s" ct status ! dnat drop' % bridges for bridges in _CONTAINER_BRIDGES]
+        rules += ['oifname "%s" ct status ! dnat drop' % _nft_interface(bridges) for bridges in CONTAINER_BRIDGES]
     rules += ['%s @%s-%s return' % (_SADDR[family], name, family) for family in ('ipv4', 'ipv6')]
     rules.append('%s drop' % _port_match(spec['protocol'], ports) if ports else 'drop')
     jump = 'iifname "%s" jump %s comment "%s"' % (_nft_interface(spec['interface']), name, tag)
@@ -212,10 +227,10 @@ def plan_table(current, blocks, purge=False):
         if _rule_block(rule) in keep:
             jumps.append((_rule_block(rule), rule))
     for obj in current.sets.values():
-        if obj.comment and obj.comment[len(TAG_PREFIX):] in keep:
+        if _block_of(obj) in keep:
             table.sets[obj.name] = obj
     for obj in current.chains.values():
-        if obj.name != BASE_CHAIN and obj.comment and obj.comment[len(TAG_PREFIX):] in keep:
+        if obj.name != BASE_CHAIN and _block_of(obj) in keep:
             table.chains[obj.name] = obj
     for name, block in blocks.items():
         if block is None:

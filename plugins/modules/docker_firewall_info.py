@@ -63,8 +63,9 @@ docker:
     live_restore: {description: What the running dockerd reports for live-restore (null when not running)., type: bool}
     firewall_backend:
       description:
-        - The firewall backend the running dockerd reports (C(iptables) or C(nftables)); null when Docker does not
-          run or is older than 28.1, which only has iptables.
+        - The firewall backend the running dockerd reports (C(iptables) or C(nftables), without the C(+firewalld)
+          Docker adds while firewalld runs); null when Docker does not run or is older than 28.1, which only has
+          iptables.
       type: str
 daemon_json:
   description: The parsed daemon.json (empty when absent), or the parse error in RV(daemon_json_error).
@@ -239,8 +240,10 @@ def docker_state(module, settings):
         if rc == 0:
             info = _json_object(out)
             state['live_restore'] = info.get('LiveRestoreEnabled') is True
-            # Reported from Docker 28.1 (API 1.49); older engines only have iptables.
-            state['firewall_backend'] = (info.get('FirewallBackend') or {}).get('Driver') or None
+            # Reported from Docker 28.1 (API 1.49); older engines only have iptables. With firewalld
+            # running Docker reports e.g. "nftables+firewalld": the backend is the first part.
+            driver = (info.get('FirewallBackend') or {}).get('Driver') or ''
+            state['firewall_backend'] = driver.split('+')[0] or None
             try:
                 inspects = running_containers(module, docker)
             except DockerError as exc:

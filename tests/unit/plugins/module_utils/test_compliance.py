@@ -154,6 +154,14 @@ class TestRouter:
                                                         'elements = { 198.51.100.18, 198.51.100.19 }')
         assert failed('docker_on_router', self.nftables_router(drifted)) == ['nft_table']
 
+    def test_an_unreadable_table_or_kept_file_is_a_failed_check_not_an_error(self):
+        wanted = compliance.Host({}, EXPECTED).wanted_table
+        facts = self.nftables_router(compliance.nft.render(wanted).replace('198.51.100.18', '198.51.100.999'))
+        facts['persistence']['kept_table'] = 'table ip docker-bridges {\n}\n'
+        checks = dict((c['id'], c) for c in compliance.evaluate('docker_on_router', facts, EXPECTED))
+        assert checks['nft_table']['status'] == 'fail' and 'cannot be read' in checks['nft_table']['details'][0]
+        assert checks['persistence']['status'] == 'fail' and 'cannot be read' in checks['persistence']['details'][-1]
+
     def test_rules_left_in_docker_user_after_the_switch_are_flagged(self):
         wanted = compliance.Host({}, EXPECTED).wanted_table
         facts = self.nftables_router(compliance.nft.render(wanted), leftover=True)

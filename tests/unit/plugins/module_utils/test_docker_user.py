@@ -73,12 +73,13 @@ def test_allowlist_ports_match_the_original_destination_port():
     rules = allowlist_block('eth0', ['198.51.100.7'], ports=['8080', '9000-9010'], protocol='udp').rules['ipv4']
     tag = TAG % 'allowlist:eth0'
     assert rules[1:] == [
+        # routed straight into a container bridge without DNAT: dropped for every source
+        '-A DOCKER-USER -i eth0 -o docker+ -m conntrack ! --ctstate DNAT -m comment --comment %s -j DROP' % tag,
+        '-A DOCKER-USER -i eth0 -o br-+ -m conntrack ! --ctstate DNAT -m comment --comment %s -j DROP' % tag,
         '-A DOCKER-USER -s 198.51.100.7/32 -i eth0 -p udp -m conntrack --ctorigdstport 8080 -m comment --comment %s -j RETURN' % tag,
         '-A DOCKER-USER -s 198.51.100.7/32 -i eth0 -p udp -m conntrack --ctorigdstport 9000:9010 -m comment --comment %s -j RETURN' % tag,
         '-A DOCKER-USER -i eth0 -p udp -m conntrack --ctorigdstport 8080 -m comment --comment %s -j DROP' % tag,
         '-A DOCKER-USER -i eth0 -p udp -m conntrack --ctorigdstport 9000:9010 -m comment --comment %s -j DROP' % tag,
-        '-A DOCKER-USER -i eth0 -o docker+ -m conntrack ! --ctstate DNAT -m comment --comment %s -j DROP' % tag,
-        '-A DOCKER-USER -i eth0 -o br-+ -m conntrack ! --ctstate DNAT -m comment --comment %s -j DROP' % tag,
     ]
 
 
@@ -184,11 +185,11 @@ def test_every_address_is_written_without_a_source_match_as_iptables_save_prints
     block = allowlist_block('eth0', ['0.0.0.0/0', '::/0'], ports=['8080'])
     tag = TAG % 'allowlist:eth0'
     for family in ('ipv4', 'ipv6'):
-        assert block.rules[family][1] == (
+        assert block.rules[family][3] == (
             '-A DOCKER-USER -i eth0 -p tcp -m conntrack --ctorigdstport 8080 -m comment --comment %s -j RETURN' % tag)
     # What the host prints back for the same rule, with or without the redundant match, is the same rule.
     printed = list(block.rules['ipv4'])
-    printed[1] = printed[1].replace('-i eth0', '-s 0.0.0.0/0 -i eth0')
+    printed[3] = printed[3].replace('-i eth0', '-s 0.0.0.0/0 -i eth0')
     assert same_chain(block.rules['ipv4'], printed)
 
 

@@ -139,3 +139,15 @@ def test_the_set_holds_exactly_the_declared_addresses_and_a_replan_is_a_no_op(so
     for first, last in printed.sets['allowlist-ext0-ipv4'].intervals:
         held.update(range(first, last + 1))
     assert held == declared
+
+
+@pytest.mark.parametrize('ports, printed', [
+    (['8080'], '8080'),
+    (['9000-9010'], '9000-9010'),
+    (['8080', '8081', '9000-9010', '9005'], '{ 8080-8081, 9000-9010 }'),
+    (['443', '80'], '{ 80, 443 }'),
+])
+def test_ports_are_written_as_nft_prints_them_back(ports, printed):
+    """nft merges an interval set's adjacent and overlapping ranges when it prints it (measured)."""
+    table = nft.plan_table(None, {'allowlist:ext0': allowlist_block('ext0', ['198.51.100.18'], ports=ports)})
+    assert table.chains['allowlist-ext0'].rules[-1] == 'meta l4proto tcp ct original proto-dst %s drop' % printed

@@ -147,6 +147,9 @@ DOCKER26 = capture('trixie', 'q2-published-default.iptables-save')
     (['-A FORWARD -i ext0 -j ACCEPT', '-A FORWARD -j DOCKER-USER'], 2, False, ['-A FORWARD -i ext0 -j ACCEPT']),
     # Fail-open: the chain exists and nothing jumps to it.
     (['-A FORWARD -j DOCKER-ISOLATION-STAGE-1'], None, False, []),
+    # A target that hands the packet on (MSS clamping on a router) accepts nothing.
+    (['-A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu', '-A FORWARD -j DOCKER-USER'],
+     2, True, []),
 ])
 def test_whether_docker_user_is_in_force(run_module, tmp_path, forward, jump, in_force, accepting):
     text = DOCKER26
@@ -177,3 +180,18 @@ def test_docker_29_captures(run_module, tmp_path, name, policy, jump, docker_cha
     assert ipv4.get('forward_policy') == policy and ipv4.get('docker_user_jump') == jump
     assert bool(ipv4.get('docker_chains')) == docker_chains
     assert result['docker']['firewall_backend'] == ('nftables' if name.startswith('n') else 'iptables')
+
+
+def test_a_return_above_the_jump_accepts_when_the_forward_policy_does(run_module, tmp_path):
+    text = DOCKER26.replace(':FORWARD ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]').replace(
+        '-A FORWARD -j DOCKER-USER\n', '-A FORWARD -i wg0 -j RETURN\n-A FORWARD -j DOCKER-USER\n')
+    ipv4 = run(run_module, tmp_path, commands(text, ''))['iptables']['nft']['ipv4']
+    assert ipv4['accepting_before_docker_user'] == ['-A FORWARD -i wg0 -j RETURN']
+    dropping = text.replace(':FORWARD ACCEPT [0:0]', ':FORWARD DROP [0:0]')
+    assert run(run_module, tmp_path, commands(dropping, ''))['iptables']['nft']['ipv4']['docker_user_in_force']
+
+
+def test_firewalld_suffix_is_not_part_of_the_backend(run_module, tmp_path):
+    info = dict(LiveRestoreEnabled=False, FirewallBackend=dict(Driver='nftables+firewalld'))
+    result = run(run_module, tmp_path, commands('', '', version='Docker version 29.7.2, build 6a43e3d', info=info))
+    assert result['docker']['firewall_backend'] == 'nftables'

@@ -496,3 +496,13 @@ def test_nftables_written_ahead_of_a_switch_reports_no_leftovers_yet(run_module,
     assert result['changed'] is True and result['backend'] == 'nftables'
     assert [w['event']['msg'] for w in result['warnings']] == [
         docker_user_module.PROXY_PATH % daemon_json]
+
+
+def test_a_daemon_json_that_is_not_utf8_is_a_warning_not_a_traceback(run_module, daemon_json):
+    daemon_json.write_bytes(b'{"labels": ["caf\xe9"]}')
+    result, ran = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
+        Command(V4_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28)),
+        Command(V6_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28_V6)),
+    ])
+    assert result['changed'] is False
+    assert 'is not UTF-8 text' in result['warnings'][0]['event']['msg']
