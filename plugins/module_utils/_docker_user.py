@@ -352,12 +352,49 @@ def blocks_in(lines):
     return names
 
 
-def restore_payload(lines, create_chain=False):
-    """iptables-restore --noflush input that flushes and rewrites DOCKER-USER and nothing else
-    (with create_chain: also inserts the FORWARD jump, for a chain that did not exist)."""
-    out = ['*filter', ':%s - [0:0]' % CHAIN]
-    if create_chain:
+def restore_payload(before, after):
+    """iptables-restore --noflush input that turns DOCKER-USER from `before` (the lines read, or
+    None: no such chain) into `after` (a plan_chain result) and touches nothing else.
+
+    An existing chain is never flushed: the lines read that are ours or dropped from the plan are
+    deleted by their spec, and ours are inserted at the top, so a rule another tool adds between our
+    read and our write stays. A new chain is created with `after` and with the FORWARD
+    jump: a chain that nothing jumps to would filter nothing."""
+    out = ['*filter']
+    if before is None:
+        out.append(':%s - [0:0]' % CHAIN)
         out.append('-I FORWARD 1 -j %s' % CHAIN)
-    out.extend(lines)
+        out.extend(after)
+    else:
+        kept = [line for line in after if owner(Rule(line)) is None]
+        for line in before:
+            if owner(Rule(line)) is None and line in kept:
+                kept.remove(line)
+            else:
+                out.append('-D' + line[2:])
+        prefix = '-A %s ' % CHAIN
+        ours = [line[len(prefix):] for line in after if owner(Rule(line)) is not None]
+        out.extend('-I %s %d %s' % (CHAIN, position, spec) for position, spec in enumerate(ours, 1))
     out.append('COMMIT')
     return '\n'.join(out) + '\n'
+
+
+def holds_plan(lines, planned):
+    """True when DOCKER-USER as read back (`lines`) holds what was planned: our rules as planned, first
+    or below rules another tool inserted meanwhile, and every other planned rule. Rules another tool
+    added at the same time are allowed: they are theirs."""
+    ours = [line for line in lines if owner(Rule(line)) is not None]
+    planned_ours = [line for line in planned if owner(Rule(line)) is not None]
+    if not same_chain(ours, planned_ours):
+        return False
+    if ours:
+        start = lines.index(ours[0])
+        if lines[start:start + len(ours)] != ours:
+            return False
+    remaining = list(lines)
+    for line in planned:
+        if owner(Rule(line)) is None:
+            if line not in remaining:
+                return False
+            remaining.remove(line)
+    return True

@@ -17,6 +17,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_use
     FAMILIES,
     InputError,
     blocks_in,
+    holds_plan,
     plan_chain,
     restore_payload,
     same_chain,
@@ -138,7 +139,7 @@ def apply_plans(host, backend, plans, families):
     """Write the planned chains of `families`: dry-run all, write each once, read back.
 
     Returns (commands run, {family: lines in effect})."""
-    payloads = dict((f, restore_payload(plans[f][1], create_chain=plans[f][0] is None)) for f in families)
+    payloads = dict((f, restore_payload(*plans[f])) for f in families)
     # A rejected payload in any family leaves every family untouched.
     for family in families:
         host.restore(family, backend, payloads[family], test=True)
@@ -155,7 +156,7 @@ def apply_plans(host, backend, plans, families):
     in_effect = {}
     for family in families:
         lines = _chain_lines(host.save(family, backend))
-        if lines is None or not same_chain(lines, plans[family][1]):
+        if lines is None or not holds_plan(lines, plans[family][1]):
             raise StateError('%s DOCKER-USER differs from what was written (did another tool change it at the '
                              'same time?): %s' % (family, lines))
         in_effect[family] = lines

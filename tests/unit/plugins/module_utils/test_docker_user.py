@@ -12,6 +12,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_use
     accept_block,
     allowlist_block,
     blocks_in,
+    holds_plan,
     plan_chain,
     restore_payload,
     same_chain,
@@ -277,14 +278,36 @@ def test_saved_spelling_of_our_rules_counts_as_converged():
     assert same_chain(saved, block.rules['ipv4'])
 
 
-def test_payload_rewrites_docker_user_only():
-    lines = allowlist_block('eth0', ['198.51.100.7']).rules['ipv4'] + [DOCKER_RETURN]
-    payload = restore_payload(lines)
-    assert payload.splitlines()[:2] == ['*filter', ':DOCKER-USER - [0:0]']
-    assert payload.endswith('COMMIT\n')
-    assert all(line.startswith('-A DOCKER-USER ') for line in payload.splitlines()[2:-1])
+def test_payload_changes_our_rules_and_never_flushes_the_chain():
+    old = allowlist_block('eth0', ['198.51.100.7']).rules['ipv4']
+    new = allowlist_block('eth0', ['198.51.100.8']).rules['ipv4']
+    payload = restore_payload(old + [DOCKER_RETURN], new + [DOCKER_RETURN]).splitlines()
+    assert payload[0] == '*filter' and payload[-1] == 'COMMIT'
+    assert ':DOCKER-USER - [0:0]' not in payload
+    assert payload[1:1 + len(old)] == ['-D' + line[2:] for line in old]
+    assert payload[1 + len(old):-1] == ['-I DOCKER-USER %d %s' % (n, line[len('-A DOCKER-USER '):])
+                                        for n, line in enumerate(new, 1)]
+    assert not any(DOCKER_RETURN[3:] in line for line in payload)
 
 
-def test_payload_creates_the_forward_jump_only_when_asked():
-    assert '-I FORWARD 1 -j DOCKER-USER' not in restore_payload([])
-    assert restore_payload([], create_chain=True).splitlines()[2] == '-I FORWARD 1 -j DOCKER-USER'
+def test_payload_creates_a_missing_chain_with_its_forward_jump():
+    lines = allowlist_block('eth0', ['198.51.100.7']).rules['ipv4']
+    payload = restore_payload(None, lines).splitlines()
+    assert payload[:3] == ['*filter', ':DOCKER-USER - [0:0]', '-I FORWARD 1 -j DOCKER-USER']
+    assert payload[3:-1] == lines
+    assert '-I FORWARD 1 -j DOCKER-USER' not in restore_payload([], lines)
+
+
+def test_payload_of_a_purge_deletes_the_rules_of_others_by_spec():
+    other = '-A DOCKER-USER -s 198.51.100.99/32 -j DROP'
+    assert restore_payload([other], []).splitlines() == ['*filter', '-D DOCKER-USER -s 198.51.100.99/32 -j DROP',
+                                                         'COMMIT']
+
+
+def test_read_back_tolerates_rules_another_tool_added_but_not_a_lost_rule():
+    ours = allowlist_block('eth0', ['198.51.100.7']).rules['ipv4']
+    theirs = '-A DOCKER-USER -s 198.51.100.99/32 -j DROP'
+    assert holds_plan([theirs] + ours + [DOCKER_RETURN], ours + [DOCKER_RETURN])
+    assert not holds_plan(ours, ours + [DOCKER_RETURN])
+    assert not holds_plan(ours[1:] + [DOCKER_RETURN], ours + [DOCKER_RETURN])
+    assert not holds_plan(ours[:1] + [theirs] + ours[1:], ours)

@@ -11,6 +11,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_use
     accept_block,
     allowlist_block,
     blocks_in,
+    holds_plan,
     plan_chain,
     restore_payload,
     same_chain,
@@ -75,7 +76,8 @@ families = st.sampled_from(['ipv4', 'ipv6'])
 @given(block_sets(), foreign_rules, families)
 def test_parse_of_render_is_identity(blocks, others, family):
     lines = plan_chain(others, family, blocks)
-    parsed = parse_save(restore_payload(lines))['filter'].chain_rules('DOCKER-USER')
+    save = '\n'.join(['*filter', ':DOCKER-USER - [0:0]'] + lines + ['COMMIT']) + '\n'
+    parsed = parse_save(save)['filter'].chain_rules('DOCKER-USER')
     assert [rule.line for rule in parsed] == lines
     assert parsed == [Rule(line) for line in lines]
 
@@ -97,11 +99,60 @@ def test_rules_of_others_are_kept_in_order(blocks, others, family):
     assert set(blocks_in(lines)) == set(name for name, block in blocks.items() if block.rules[family])
 
 
+def apply_restore(chain, payload):
+    """What iptables-restore --noflush does to DOCKER-USER (`chain`: its lines, None when absent).
+    A -D of a rule that is not there fails, as it does in iptables."""
+    chain = None if chain is None else list(chain)
+    for line in payload.splitlines():
+        if line in ('*filter', 'COMMIT', '-I FORWARD 1 -j DOCKER-USER'):
+            continue
+        if line == ':DOCKER-USER - [0:0]':
+            chain = []
+            continue
+        op, name, rest = line.split(' ', 2)
+        assert name == 'DOCKER-USER', line
+        if op == '-A':
+            chain.append(line)
+        elif op == '-I':
+            position, spec = rest.split(' ', 1)
+            chain.insert(int(position) - 1, '-A DOCKER-USER ' + spec)
+        else:
+            assert op == '-D', line
+            target = Rule('-A DOCKER-USER ' + rest)
+            index = [Rule(l) for l in chain].index(target)
+            del chain[index]
+    return chain
+
+
+@settings(max_examples=300, deadline=None)
+@given(block_sets(), block_sets(), foreign_rules, families, st.booleans())
+def test_applying_the_payload_gives_the_plan(first, second, others, family, purge):
+    before = plan_chain(others, family, first)
+    after = plan_chain(before, family, second, purge=purge)
+    assert apply_restore(before, restore_payload(before, after)) == after
+    assert apply_restore(None, restore_payload(None, after)) == after
+
+
+@settings(max_examples=300, deadline=None)
+@given(block_sets(), block_sets(), foreign_rules, families, st.booleans(), st.data())
+def test_a_rule_inserted_between_read_and_write_stays(first, second, others, family, purge, data):
+    before = plan_chain(others, family, first)
+    after = plan_chain(before, family, second, purge=purge)
+    foreign = '-A DOCKER-USER -s 198.51.100.250/32 -m comment --comment concurrent -j DROP'
+    position = data.draw(st.integers(0, len(before)))
+    at_write = before[:position] + [foreign] + before[position:]
+    result = apply_restore(at_write, restore_payload(before, after))
+    assert foreign in result
+    assert holds_plan(result, after)
+    assert [line for line in result if line != foreign] == after
+
+
 @settings(max_examples=200, deadline=None)
 @given(block_sets(), foreign_rules, families, st.booleans())
-def test_no_rendered_line_touches_another_chain(blocks, others, family, create):
-    payload = restore_payload(plan_chain(others, family, blocks), create_chain=create).splitlines()
-    allowed_extra = ['-I FORWARD 1 -j DOCKER-USER'] if create else []
+def test_no_rendered_line_touches_another_chain(blocks, others, family, exists):
+    before = others if exists else None
+    payload = restore_payload(before, plan_chain(others, family, blocks)).splitlines()
+    created = [] if exists else [':DOCKER-USER - [0:0]', '-I FORWARD 1 -j DOCKER-USER']
     for line in payload:
-        assert line in ('*filter', ':DOCKER-USER - [0:0]', 'COMMIT') or line in allowed_extra \
-            or line.startswith('-A DOCKER-USER ')
+        assert line in ['*filter', 'COMMIT'] + created \
+            or line.split(' ', 2)[:2] in (['-A', 'DOCKER-USER'], ['-I', 'DOCKER-USER'], ['-D', 'DOCKER-USER'])

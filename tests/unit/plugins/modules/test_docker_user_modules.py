@@ -55,8 +55,18 @@ def save_with(lines, base):
     return '\n'.join(l for l in out if l != '#@') + '\n'
 
 
-def payload(lines):
-    return '\n'.join(['*filter', ':DOCKER-USER - [0:0]'] + lines + ['COMMIT']) + '\n'
+def payload(before, after):
+    """The restore input expected for DOCKER-USER going from `before` to `after`: rules of ours (and
+    rules purged) deleted by spec, ours inserted at the top, nothing flushed."""
+    def ours(line):
+        return 'netops.docker_firewall/' in line
+    lines = ['-D' + line[2:] for line in before if ours(line) or line not in after]
+    lines += ['-I DOCKER-USER %d %s' % (n, line[len('-A DOCKER-USER '):])
+              for n, line in enumerate([line for line in after if ours(line)], 1)]
+    return '\n'.join(['*filter'] + lines + ['COMMIT']) + '\n'
+
+
+DOCKER_RETURN = '-A DOCKER-USER -j RETURN'
 
 
 DOCKER20 = capture('bookworm', 'q2-published-default.iptables-save')
@@ -72,8 +82,8 @@ def test_accept_on_docker_20_writes_ipv4_once_and_skips_missing_ipv6(run_module)
     result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
         Command(V4_SAVE, stdout=DOCKER20),
         Command(V6_SAVE, stdout=DOCKER20_V6),
-        Command(V4_TEST, data=payload(after)),
-        Command(V4_RESTORE, data=payload(after)),
+        Command(V4_TEST, data=payload([DOCKER_RETURN], after)),
+        Command(V4_RESTORE, data=payload([DOCKER_RETURN], after)),
         Command(V4_SAVE, stdout=save_with(after, DOCKER20)),
     ])
     assert result['changed'] is True
@@ -100,16 +110,44 @@ def test_docker_28_writes_both_families_after_testing_both(run_module):
     result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
         Command(V4_SAVE, stdout=DOCKER28),
         Command(V6_SAVE, stdout=DOCKER28_V6),
-        Command(V4_TEST, data=payload(ACCEPT_LINES)),
-        Command(V6_TEST, data=payload(ACCEPT_LINES)),
-        Command(V4_RESTORE, data=payload(ACCEPT_LINES)),
-        Command(V6_RESTORE, data=payload(ACCEPT_LINES)),
+        Command(V4_TEST, data=payload([], ACCEPT_LINES)),
+        Command(V6_TEST, data=payload([], ACCEPT_LINES)),
+        Command(V4_RESTORE, data=payload([], ACCEPT_LINES)),
+        Command(V6_RESTORE, data=payload([], ACCEPT_LINES)),
         Command(V4_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28)),
         Command(V6_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28_V6)),
     ])
     assert result['changed'] is True
     assert result['families'] == ['ipv4', 'ipv6']
     assert result['commands'] == [V4_RESTORE, V6_RESTORE]
+
+
+def test_a_rule_another_tool_inserts_during_the_run_is_kept_and_no_error(run_module):
+    # The payload deletes and inserts only our rules, so theirs survives; the read-back accepts it.
+    theirs = '-A DOCKER-USER -s 198.51.100.99/32 -m comment --comment other-tool -j DROP'
+    result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
+        Command(V4_SAVE, stdout=DOCKER28),
+        Command(V6_SAVE, stdout=DOCKER28_V6),
+        Command(V4_TEST, data=payload([], ACCEPT_LINES)),
+        Command(V6_TEST, data=payload([], ACCEPT_LINES)),
+        Command(V4_RESTORE, data=payload([], ACCEPT_LINES)),
+        Command(V6_RESTORE, data=payload([], ACCEPT_LINES)),
+        Command(V4_SAVE, stdout=save_with([theirs] + ACCEPT_LINES, DOCKER28)),
+        Command(V6_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28_V6)),
+    ])
+    assert 'failed' not in result and result['changed'] is True
+    assert result['rules']['ipv4'] == [theirs] + ACCEPT_LINES
+
+
+def test_a_rule_of_ours_lost_after_the_write_is_reported(run_module):
+    result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
+        Command(V4_SAVE, stdout=DOCKER28),
+        Command(V6_SAVE, stdout=DOCKER28_V6),
+        Command(V4_TEST), Command(V6_TEST), Command(V4_RESTORE), Command(V6_RESTORE),
+        Command(V4_SAVE, stdout=save_with(ACCEPT_LINES[1:], DOCKER28)),
+    ])
+    assert result['failed'] is True
+    assert result['msg'].startswith('ipv4 DOCKER-USER differs from what was written')
 
 
 def test_check_mode_reads_plans_and_diffs_but_writes_nothing(run_module):
@@ -128,7 +166,7 @@ def test_a_rejected_dry_run_changes_no_family(run_module):
     result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
         Command(V4_SAVE, stdout=DOCKER28),
         Command(V6_SAVE, stdout=DOCKER28_V6),
-        Command(V4_TEST, data=payload(ACCEPT_LINES)),
+        Command(V4_TEST, data=payload([], ACCEPT_LINES)),
         Command(V6_TEST, rc=2, stderr='ip6tables-restore: line 3 failed'),
     ])
     assert result['failed'] is True
@@ -144,7 +182,7 @@ def test_a_failed_ipv6_write_after_ipv4_says_ipv4_was_written(run_module):
         Command(V6_SAVE, stdout=DOCKER28_V6),
         Command(V4_TEST),
         Command(V6_TEST),
-        Command(V4_RESTORE, data=payload(ACCEPT_LINES)),
+        Command(V4_RESTORE, data=payload([], ACCEPT_LINES)),
         Command(V6_RESTORE, rc=4, stderr='ip6tables-restore: Resource temporarily unavailable'),
     ])
     assert result['failed'] is True and result['changed'] is True
@@ -208,8 +246,8 @@ def test_explicit_legacy_backend_reads_and_writes_legacy(run_module):
     result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0', backend='legacy'), [
         Command(['/usr/sbin/iptables-legacy-save'], stdout=legacy),
         Command(['/usr/sbin/ip6tables-legacy-save'], stdout=''),
-        Command(['/usr/sbin/iptables-legacy-restore', '-w', '10', '--noflush', '--test'], data=payload(after)),
-        Command(['/usr/sbin/iptables-legacy-restore', '-w', '10', '--noflush'], data=payload(after)),
+        Command(['/usr/sbin/iptables-legacy-restore', '-w', '10', '--noflush', '--test'], data=payload([DOCKER_RETURN], after)),
+        Command(['/usr/sbin/iptables-legacy-restore', '-w', '10', '--noflush'], data=payload([DOCKER_RETURN], after)),
         Command(['/usr/sbin/iptables-legacy-save'], stdout=save_with(after, legacy)),
     ], legacy_tables=True)
     assert result['backend'] == 'legacy' and result['changed'] is True
@@ -428,8 +466,8 @@ def test_allowlist_absent_removes_its_block_only(run_module):
     result, table = run_module(docker_user_allowlist.main, dict(interface='eth0', state='absent'), [
         Command(V4_SAVE, stdout=save_with(current, DOCKER20)),
         Command(V6_SAVE, stdout=DOCKER20_V6),
-        Command(V4_TEST, data=payload(after)),
-        Command(V4_RESTORE, data=payload(after)),
+        Command(V4_TEST, data=payload(current, after)),
+        Command(V4_RESTORE, data=payload(current, after)),
         Command(V4_SAVE, stdout=save_with(after, DOCKER20)),
     ])
     assert result['removed_blocks'] == ['allowlist:eth0']
@@ -443,8 +481,8 @@ def test_chain_purge_keeps_rules_of_others(run_module):
     result, table = run_module(docker_user_chain.main, dict(), [
         Command(V4_SAVE, stdout=save_with(current, DOCKER20)),
         Command(V6_SAVE, stdout=DOCKER20_V6),
-        Command(V4_TEST, data=payload(after)),
-        Command(V4_RESTORE, data=payload(after)),
+        Command(V4_TEST, data=payload(current, after)),
+        Command(V4_RESTORE, data=payload(current, after)),
         Command(V4_SAVE, stdout=save_with(after, DOCKER20)),
     ])
     assert result['removed_blocks'] == ['accept:wg0:eth0']
@@ -473,8 +511,8 @@ def test_firewall_backend_names_the_backend_to_write_for_whatever_docker_runs(ru
         Command(V4_SAVE, stdout=REBOOTED),
         Command(V6_SAVE, stdout=''),
         Command(V4_TEST), Command(V6_TEST),
-        Command(V4_RESTORE, data=payload(after).replace(':DOCKER-USER - [0:0]\n',
-                                                        ':DOCKER-USER - [0:0]\n-I FORWARD 1 -j DOCKER-USER\n')),
+        Command(V4_RESTORE, data='\n'.join(['*filter', ':DOCKER-USER - [0:0]', '-I FORWARD 1 -j DOCKER-USER']
+                                            + after + ['COMMIT']) + '\n'),
         Command(V6_RESTORE),
         Command(V4_SAVE, stdout=save_with(after, DOCKER28)),
         Command(V6_SAVE, stdout=save_with(after, DOCKER28_V6)),
