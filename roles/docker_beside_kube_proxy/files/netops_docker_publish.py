@@ -36,24 +36,38 @@ def run(cmd, data=None):
 
 
 def running_containers():
+    """The running containers, inspected. A failed read raises: it never reads as "no containers",
+    which would unpublish every port."""
     ids = run(['docker', 'ps', '--quiet', '--no-trunc']).split()
     if not ids:
         return []
     done = subprocess.run(['docker', 'inspect'] + ids, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           universal_newlines=True, env=C_LOCALE, timeout=60, check=False)
-    return json.loads(done.stdout or '[]')  # a container gone since `docker ps` is left out
+    # A container gone since `docker ps` is left out ("No such object"); any other error is a failed read.
+    errors = [line for line in done.stderr.splitlines() if line.strip() and 'No such object' not in line]
+    if done.returncode != 0 and (errors or not done.stdout.strip()):
+        raise RuntimeError('docker inspect failed (rc %d): %s' % (done.returncode, done.stderr.strip()))
+    return json.loads(done.stdout or '[]')
 
 
 def sync(config):
+    """Write each family's plan after a dry run, then read it back: a replan must find nothing to do."""
     names = set(config['containers'])
     wanted = [binding for inspect in running_containers() if engine.container_name(inspect) in names
               for binding in engine.bindings(inspect)]
     backend = config['backend']
     for family in engine.FAMILIES:
-        planned = engine.plan_family(run(['%s-%s-save' % (COMMAND[family], backend)]), wanted, family)
+        save = ['%s-%s-save' % (COMMAND[family], backend)]
+        restore = ['%s-%s-restore' % (COMMAND[family], backend), '-w', '10', '--noflush']
+        planned = engine.plan_family(run(save), wanted, family)
         if planned is None or not planned[2]:
             continue
-        run(['%s-%s-restore' % (COMMAND[family], backend), '-w', '10', '--noflush'], data=planned[2])
+        run(restore + ['--test'], data=planned[2])
+        run(restore, data=planned[2])
+        again = engine.plan_family(run(save), wanted, family)
+        if again is not None and again[2]:
+            raise RuntimeError('%s: the rules read back differ from what was written (did another tool change '
+                               'them at the same time?)' % family)
         published = ', '.join('%s %s->%s:%s' % (b.container, b.host_port, b.address, b.container_port)
                               for b in wanted if b.family == family) or 'nothing'
         print('netops_docker_publish: %s: published %s' % (family, published), flush=True)
@@ -64,10 +78,15 @@ def watch(config):
     events = subprocess.Popen(['docker', 'events', '--format', '{{.Actor.Attributes.name}}',
                                '--filter', 'type=container', '--filter', 'event=start', '--filter', 'event=die'],
                               stdout=subprocess.PIPE, universal_newlines=True)
-    sync(config)  # after subscribing: a start in between is seen by one of the two
-    for line in events.stdout:
-        if line.strip() in names:
-            sync(config)
+    try:
+        sync(config)  # after subscribing: a start in between is seen by one of the two
+        for line in events.stdout:
+            if line.strip() in names:
+                sync(config)
+    except (RuntimeError, ValueError, subprocess.TimeoutExpired) as exc:
+        # The rules stay as they are; systemd starts the watcher again, which syncs afresh.
+        events.kill()
+        sys.exit('netops_docker_publish: %s; the published rules were left as they were' % exc)
     # dockerd stopped or restarted: exit so that systemd starts the watcher again.
     sys.exit('netops_docker_publish: the Docker event stream ended (rc %s)' % events.wait())
 
