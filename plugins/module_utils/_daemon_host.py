@@ -21,6 +21,10 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_con
 VALIDATE_SINCE = 23
 
 
+class WriteError(Exception):
+    """daemon.json could not be written; nothing was changed."""
+
+
 class DaemonHost:
     def __init__(self, module):
         self._module = module
@@ -68,17 +72,28 @@ class DaemonHost:
         return rc == 0, (out + err).strip().replace(path, 'daemon.json')
 
     def write(self, path, content, backup):
-        """Atomically replace `path` with `content` (0644, root); returns the backup path or None."""
+        """Atomically replace `path` with `content` (0644, root); returns the backup path or None.
+        A write that fails (disk full, read-only file system) raises WriteError and leaves `path`
+        and its directory as they were."""
         backup_file = None
         if backup and os.path.exists(path):
             backup_file = self._module.backup_local(path)
         directory = os.path.dirname(path) or '.'
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o755)
-        handle, tmp = tempfile.mkstemp(dir=directory, prefix='.daemon.json.')
-        with os.fdopen(handle, 'w') as stream:
-            stream.write(content)
-        os.chmod(tmp, 0o644)
+        tmp = None
+        try:
+            if not os.path.isdir(directory):
+                os.makedirs(directory, 0o755)
+            handle, tmp = tempfile.mkstemp(dir=directory, prefix='.daemon.json.')
+            with os.fdopen(handle, 'w') as stream:
+                stream.write(content)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.chmod(tmp, 0o644)
+        except (IOError, OSError) as exc:
+            if tmp is not None and os.path.exists(tmp):
+                os.unlink(tmp)
+            raise WriteError('%s could not be written: %s; it was left as it was'
+                             % (path, exc.strerror or exc))
         self._module.atomic_move(tmp, path)
         self._module.set_mode_if_different(path, '0644', False)
         self._module.set_owner_if_different(path, 'root', False)

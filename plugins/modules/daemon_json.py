@@ -177,6 +177,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_con
 from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_host import (
     VALIDATE_SINCE,
     DaemonHost,
+    WriteError,
 )
 
 
@@ -241,7 +242,10 @@ def main():
         result['diff'] = dict(before=text if text is not None else '', after=content,
                               before_header=p['path'], after_header=p['path'])
     if changed and not module.check_mode:
-        backup_file = host.write(p['path'], content, p['backup'])
+        try:
+            backup_file = host.write(p['path'], content, p['backup'])
+        except WriteError as exc:
+            module.fail_json(msg=str(exc), path=p['path'], config=config)
         if backup_file:
             result['backup_file'] = backup_file
     module.exit_json(**result)

@@ -21,6 +21,9 @@ upstream=${LAB_UPSTREAM:-$here/../../../../shared/upstream}
 # (nft by default, legacy available), conntrack and ipset for inspection, busybox-static for
 # the nested containers and the probes.
 base_packages=python3,iptables,iproute2,systemd,systemd-sysv,procps,conntrack,ipset,busybox-static,kmod
+# Installed on every platform after the engine, and left disabled: a scenario that needs firewalld
+# (and its dbus) enables it. Platforms have no network, so it has to be in the image.
+firewall_packages="dbus firewalld"
 
 die() { echo "build.sh: $*" >&2; exit 1; }
 
@@ -54,6 +57,9 @@ install_engine() {
         in_root "$root" apt-get -q -o Acquire::Check-Valid-Until=false install -y --no-install-recommends -t sid $SID_PACKAGES
         rm -f "$root/etc/apt/sources.list.d/sid.list" "$root/etc/apt/preferences.d/sid"
     fi
+    # shellcheck disable=SC2086
+    in_root "$root" apt-get -q install -y --no-install-recommends $firewall_packages
+    in_root "$root" systemctl disable firewalld.service
     # A recipe may build part of the engine from source (recipe_build ROOT), with the packages above.
     if declare -F recipe_build >/dev/null; then
         recipe_build "$root"

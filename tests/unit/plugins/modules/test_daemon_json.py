@@ -142,3 +142,24 @@ def test_backup_keeps_the_previous_file(run_module, path):
 def test_missing_file_and_nothing_to_set_stays_missing(run_module, path):
     result, table = run_module(daemon_json.main, dict(path=path), [VERSION_28, UNIT])
     assert result['changed'] is False and not os.path.exists(path)
+
+
+@pytest.mark.parametrize('errno_, strerror', [(28, 'No space left on device'), (30, 'Read-only file system')])
+def test_a_failed_write_is_a_clear_error_and_leaves_the_file_and_directory(run_module, path, monkeypatch,
+                                                                           errno_, strerror):
+    with open(path, 'w') as handle:
+        handle.write('{"log-level": "warn"}\n')
+    before = sorted(os.listdir(os.path.dirname(path)))
+    real_fsync = os.fsync
+
+    def failing_fsync(fd):
+        real_fsync(fd)
+        raise OSError(errno_, strerror)
+
+    monkeypatch.setattr(os, 'fsync', failing_fsync)
+    result, table = run_module(daemon_json.main, dict(path=path, settings={'log-level': 'info'}), [VERSION_20, UNIT])
+    assert result['failed'] is True
+    assert result['msg'] == '%s could not be written: %s; it was left as it was' % (path, strerror)
+    with open(path) as handle:
+        assert handle.read() == '{"log-level": "warn"}\n'
+    assert sorted(os.listdir(os.path.dirname(path))) == before
