@@ -106,17 +106,23 @@ def test_converged_run_reads_and_writes_nothing(run_module):
     assert result['commands'] == []
 
 
-def test_docker_28_writes_both_families_after_testing_both(run_module):
-    result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
+def accept_on_docker_28(read_back_v4=ACCEPT_LINES):
+    """The commands of writing ACCEPT_LINES on Docker 28 (both families), IPv4 read back as given."""
+    return [
         Command(V4_SAVE, stdout=DOCKER28),
         Command(V6_SAVE, stdout=DOCKER28_V6),
         Command(V4_TEST, data=payload([], ACCEPT_LINES)),
         Command(V6_TEST, data=payload([], ACCEPT_LINES)),
         Command(V4_RESTORE, data=payload([], ACCEPT_LINES)),
         Command(V6_RESTORE, data=payload([], ACCEPT_LINES)),
-        Command(V4_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28)),
+        Command(V4_SAVE, stdout=save_with(read_back_v4, DOCKER28)),
         Command(V6_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28_V6)),
-    ])
+    ]
+
+
+def test_docker_28_writes_both_families_after_testing_both(run_module):
+    result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'),
+                               accept_on_docker_28())
     assert result['changed'] is True
     assert result['families'] == ['ipv4', 'ipv6']
     assert result['commands'] == [V4_RESTORE, V6_RESTORE]
@@ -125,27 +131,15 @@ def test_docker_28_writes_both_families_after_testing_both(run_module):
 def test_a_rule_another_tool_inserts_during_the_run_is_kept_and_no_error(run_module):
     # The payload deletes and inserts only our rules, so theirs survives; the read-back accepts it.
     theirs = '-A DOCKER-USER -s 198.51.100.99/32 -m comment --comment other-tool -j DROP'
-    result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
-        Command(V4_SAVE, stdout=DOCKER28),
-        Command(V6_SAVE, stdout=DOCKER28_V6),
-        Command(V4_TEST, data=payload([], ACCEPT_LINES)),
-        Command(V6_TEST, data=payload([], ACCEPT_LINES)),
-        Command(V4_RESTORE, data=payload([], ACCEPT_LINES)),
-        Command(V6_RESTORE, data=payload([], ACCEPT_LINES)),
-        Command(V4_SAVE, stdout=save_with([theirs] + ACCEPT_LINES, DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28_V6)),
-    ])
+    result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'),
+                               accept_on_docker_28(read_back_v4=[theirs] + ACCEPT_LINES))
     assert 'failed' not in result and result['changed'] is True
     assert result['rules']['ipv4'] == [theirs] + ACCEPT_LINES
 
 
 def test_a_rule_of_ours_lost_after_the_write_is_reported(run_module):
-    result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
-        Command(V4_SAVE, stdout=DOCKER28),
-        Command(V6_SAVE, stdout=DOCKER28_V6),
-        Command(V4_TEST), Command(V6_TEST), Command(V4_RESTORE), Command(V6_RESTORE),
-        Command(V4_SAVE, stdout=save_with(ACCEPT_LINES[1:], DOCKER28)),
-    ])
+    result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'),
+                               accept_on_docker_28(read_back_v4=ACCEPT_LINES[1:])[:-1])
     assert result['failed'] is True
     assert result['msg'].startswith('ipv4 DOCKER-USER differs from what was written')
 
