@@ -246,6 +246,9 @@ def _persistence(host):
             details.append('the kept nftables table differs from the declared allowlists (kept for %s)'
                            % (state.get('kept_backend') or 'nothing'))
         return _result(details)
+    if not state.get('firewalld_watch_unit_enabled'):
+        details.append('netops-docker-firewalld-watch.service is not wanted by firewalld.service: a firewalld reload '
+                       'would leave DOCKER-USER without our rules')
     for family in FAMILIES:
         kept = (state.get('kept_rules') or {}).get(family, [])
         if host.wanted[family] and not same_chain(kept, host.wanted[family]):

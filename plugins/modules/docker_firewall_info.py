@@ -134,6 +134,9 @@ persistence:
   contains:
     docker_user_unit: {description: netops-docker-user.service is installed., type: bool}
     docker_user_unit_enabled: {description: It is wanted by docker.service (runs before every dockerd start)., type: bool}
+    firewalld_watch_unit_enabled:
+      description: netops-docker-firewalld-watch.service is wanted by firewalld.service (puts the rules back after a firewalld reload).
+      type: bool
     kept_rules: {description: "The kept DOCKER-USER rules per family (C(ipv4), C(ipv6)), lines.", type: dict}
     kept_backend: {description: 'The backend the kept rules are for (C(nft), C(legacy) or C(nftables)), or null.', type: str}
     kept_table: {description: "The kept nftables table (C(nft -f) input), or null.", type: str}
@@ -293,6 +296,8 @@ def persistence_state():
         docker_user_unit=os.path.exists(os.path.join(UNIT_DIR, 'netops-docker-user.service')),
         docker_user_unit_enabled=os.path.exists(
             os.path.join(UNIT_DIR, 'docker.service.wants', 'netops-docker-user.service')),
+        firewalld_watch_unit_enabled=os.path.exists(
+            os.path.join(UNIT_DIR, 'firewalld.service.wants', 'netops-docker-firewalld-watch.service')),
         kept_rules=kept,
         kept_backend=backend.strip() if backend else None,
         kept_table=kept_table,

@@ -42,7 +42,7 @@ def router_facts(v4_lines=None, v6_lines=None, suite='sid', persist=True, legacy
         docker={'major': 28 if suite == 'sid' else 20, 'manages_iptables': True},
         daemon_json={'userland-proxy': False}, daemon_json_error=None, iptables=iptables, docker_backend='nft',
         backends_in_use=sorted(iptables), ip_forward={'ipv4': True, 'ipv6': False}, containers=[], findings=[],
-        persistence=dict(docker_user_unit=persist, docker_user_unit_enabled=persist,
+        persistence=dict(docker_user_unit=persist, docker_user_unit_enabled=persist, firewalld_watch_unit_enabled=persist,
                          kept_rules=dict(WANTED) if persist else {}, kept_backend='nft', publisher_unit=False,
                          publisher_unit_enabled=False, published_containers=[]),
     )
@@ -97,6 +97,13 @@ class TestRouter:
         facts['persistence']['kept_rules']['ipv4'] = WANTED['ipv4'][:1]
         assert failed('docker_on_router', facts) == ['persistence']
         assert failed('docker_on_router', router_facts(persist=False), dict(EXPECTED, persist=False)) == []
+
+    def test_persistence_without_the_firewalld_watcher(self):
+        facts = router_facts()
+        facts['persistence']['firewalld_watch_unit_enabled'] = False
+        assert failed('docker_on_router', facts) == ['persistence']
+        assert details('docker_on_router', facts, 'persistence')[0].startswith(
+            'netops-docker-firewalld-watch.service is not wanted by firewalld.service')
 
     def test_docker_user_not_jumped_to_and_forwarding_off(self):
         v4 = with_docker_user(capture('sid', 'q2-published-default.iptables-save'), WANTED['ipv4'])
