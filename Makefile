@@ -16,7 +16,7 @@ COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/netops/docker_firewall
 SANITY_TREE := $(BUILD)/sanity/ansible_collections/netops/docker_firewall
 # Scenarios `make test` runs (bench and demo are driven by their own targets). A scenario whose
 # molecule.yml has a line `# make-molecule-args: ARGS` runs with those arguments (e.g. one platform).
-SCENARIOS ?= lab docker_user daemon_json router nftables kube compliance
+SCENARIOS ?= lab docker_user daemon_json router faults nftables kube compliance
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
