@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Lab: a denied source probes a published port while firewalld is reloaded and restarted, and a
 # sampler records every 20 ms whether the collection's IPv4 rules are the first rules of DOCKER-USER
 # with FORWARD jumping there first. Prints one JSON object: the probes made, those that got through,

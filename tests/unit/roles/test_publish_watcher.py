@@ -55,7 +55,8 @@ def published_save(after):
 
 
 def test_sync_dry_runs_writes_the_engine_s_plan_and_reads_it_back(monkeypatch, watcher, capsys):
-    _, after, expected = _publish.plan_family(EMPTY, _publish.bindings(WEB), 'ipv4')
+    before, after, expected = _publish.plan_family(EMPTY, _publish.bindings(WEB), 'ipv4')
+    assert before['nat'] == []
     ran = fake_host(monkeypatch, watcher, [WEB], {'iptables-nft-save': [EMPTY, published_save(after)],
                                                   'ip6tables-nft-save': ''})
     watcher.sync({'backend': 'nft', 'containers': ['kube-web']})

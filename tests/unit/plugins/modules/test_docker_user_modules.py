@@ -106,8 +106,10 @@ def test_converged_run_reads_and_writes_nothing(run_module):
     assert result['commands'] == []
 
 
-def accept_on_docker_28(read_back_v4=ACCEPT_LINES):
-    """The commands of writing ACCEPT_LINES on Docker 28 (both families), IPv4 read back as given."""
+def accept_on_docker_28(read_back_v4=None):
+    """The commands of writing ACCEPT_LINES on Docker 28 (both families), IPv4 read back as given
+    (by default as written)."""
+    read_back_v4 = ACCEPT_LINES if read_back_v4 is None else read_back_v4
     return [
         Command(V4_SAVE, stdout=DOCKER28),
         Command(V6_SAVE, stdout=DOCKER28_V6),
@@ -506,7 +508,7 @@ def test_firewall_backend_names_the_backend_to_write_for_whatever_docker_runs(ru
         Command(V6_SAVE, stdout=''),
         Command(V4_TEST), Command(V6_TEST),
         Command(V4_RESTORE, data='\n'.join(['*filter', ':DOCKER-USER - [0:0]', '-I FORWARD 1 -j DOCKER-USER']
-                                            + after + ['COMMIT']) + '\n'),
+                                           + after + ['COMMIT']) + '\n'),
         Command(V6_RESTORE),
         Command(V4_SAVE, stdout=save_with(after, DOCKER28)),
         Command(V6_SAVE, stdout=save_with(after, DOCKER28_V6)),
