@@ -30,7 +30,7 @@ help:
 	@echo "make test     all test stages (unit, sanity, lint, molecule), with a timing line each"
 	@echo "make demo     bring up a lab host and show the problem and the fix, with probes"
 	@echo "make bench    DOCKER-USER benchmarks; make bench-compliance: the fleet compliance run against ping (figures, not pass/fail)"
-	@echo "make unit | sanity | lint | molecule [SCENARIOS='lab ...'] | mutations | images | venv | host | clean"
+	@echo "make unit | sanity | lint | release-check | molecule [SCENARIOS='lab ...'] | mutations | images | venv | host | clean"
 
 .PHONY: host
 host:
@@ -56,7 +56,7 @@ images: host
 
 .PHONY: test
 test: host venv
-	tests/lab/run-stages.sh unit sanity lint molecule mutations
+	tests/lab/run-stages.sh unit sanity lint release-check molecule mutations
 
 .PHONY: unit
 unit: venv collection
@@ -106,6 +106,10 @@ molecule: venv collection images
 		echo "== molecule test -s $$s $$args"; \
 		$(BIN)/molecule test -s $$s $$args; \
 	done
+
+.PHONY: release-check
+release-check: venv
+	tests/release-check.sh $(PYTHON) $(BUILD)
 
 .PHONY: mutations
 mutations: venv collection images

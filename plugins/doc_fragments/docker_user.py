@@ -55,6 +55,10 @@ notes:
   - The chain is read once per family, the complete new content is planned, and it is written
     with one C(iptables-restore --noflush) per family that changed, after a C(--test) dry run of
     every family. Only C(DOCKER-USER) is written; Docker's own chains are never touched.
+  - The chain is never flushed - the rules of ours that were read are deleted by their spec and ours are
+    inserted at the top, in one transaction - so a rule another tool adds between our read and our write
+    stays. The read-back accepts rules others added meanwhile, and fails when a rule of ours is missing or
+    out of place.
   - Every rule the collection writes carries the comment C(netops.docker_firewall/BLOCK). Rules
     without it (another tool's, Docker's own C(RETURN)) are kept, in their order, after ours.
   - "Canonical order of our blocks: router ACCEPT pairs, then allowlists, each sorted by name,

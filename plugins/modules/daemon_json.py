@@ -25,6 +25,9 @@ description:
     C(0644), owner C(root).
   - Does not restart Docker. RV(restart) says whether the change needs a restart or a reload;
     the C(netops.docker_firewall.docker_daemon) role restarts safely and rolls back.
+requirements:
+  - Docker's engine (C(dockerd)) on the host, for its version and C(dockerd --validate) (23 and later)
+  - systemd (C(systemctl)), optional, to read the flags the C(docker.service) unit passes to dockerd
 author:
   - netops.docker_firewall maintainers (@netops)
 extends_documentation_fragment:

@@ -23,6 +23,10 @@ description:
   - Read-only. It creates no table or chain - the legacy backend is read only when the kernel
     already holds legacy tables - and runs the same in check mode. The compliance role builds
     on it.
+requirements:
+  - iptables (C(iptables-nft-save) and/or C(iptables-legacy-save))
+  - nftables (C(nft)), optional, to report nftables tables
+  - the C(docker) CLI, optional, for the Docker version, the firewall backend and the running containers
 author:
   - netops.docker_firewall maintainers (@netops)
 extends_documentation_fragment:

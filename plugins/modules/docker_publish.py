@@ -23,8 +23,12 @@ description:
   - Each family is read once and written in one atomic C(iptables-restore --noflush), tested first.
   - It also reports every standalone container whose published ports cannot work under the
     daemon's settings, with the fix (see RV(findings)).
-  - A container that restarts gets a new address; the role M(netops.docker_firewall.docker_beside_kube_proxy)
+  - A container that restarts gets a new address; the C(netops.docker_firewall.docker_beside_kube_proxy) role
     installs a watcher that re-publishes it then. This module publishes the addresses of now.
+requirements:
+  - iptables (C(iptables-nft-save) and C(iptables-nft-restore), or the legacy ones), with the C(conntrack),
+    C(comment) and C(addrtype) matches
+  - the C(docker) CLI, to inspect the containers
 author:
   - netops.docker_firewall maintainers (@netops)
 extends_documentation_fragment:

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The collection as a user gets it: build the tarball, install it into an empty collections path
+# from a fresh virtualenv holding only ansible-core (the version the test venv runs), then read
+# every module's documentation and syntax-check every playbook from there. Nothing of the working
+# tree is on the path. Usage: tests/release-check.sh PYTHON BUILD_DIR
+set -euo pipefail
+python=$1
+work=$2/release
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+rm -rf "$work"
+mkdir -p "$work/collections"
+version=$("$here/.venv/bin/python" -c 'import ansible.release as r; print(r.__version__)')
+"$python" -m venv "$work/venv"
+"$work/venv/bin/pip" install -q "ansible-core==$version"
+export PATH="$work/venv/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+export ANSIBLE_COLLECTIONS_PATH="$work/collections" ANSIBLE_HOME="$work/ansible-home"
+unset ANSIBLE_CONFIG
+cd "$work"
+ansible-galaxy collection build --output-path "$work" "$here" >/dev/null
+tarball=$(ls "$work"/netops-docker_firewall-*.tar.gz)
+ansible-galaxy collection install --offline -p "$work/collections" "$tarball" >/dev/null
+# No local artefact may ship (virtualenvs, caches, test output).
+if tar -tzf "$tarball" | grep -E '(^|/)(\.venv[^/]*|\.build|\.pytest_cache|\.hypothesis|__pycache__|tests/output)(/|$)'; then
+    echo "release-check: the tarball holds local artefacts (above)" >&2
+    exit 1
+fi
+for module in $(tar -tzf "$tarball" | sed -n 's|^plugins/modules/\([a-z_]*\)\.py$|\1|p'); do
+    ansible-doc -t module "netops.docker_firewall.$module" >/dev/null
+done
+for role in $(tar -tzf "$tarball" | sed -n 's|^roles/\([a-z_]*\)/meta/argument_specs.yml$|\1|p'); do
+    ansible-doc -t role "netops.docker_firewall.$role" >/dev/null
+done
+for playbook in $(tar -tzf "$tarball" | sed -n 's|^playbooks/\([a-z_]*\)\.yml$|\1|p'); do
+    ansible-playbook --syntax-check -i localhost, "netops.docker_firewall.$playbook" >/dev/null
+done
+echo "release-check: $(basename "$tarball") ($(tar -tzf "$tarball" | wc -l) files) installs from an empty path;" \
+     "ansible-doc reads every module and role, every playbook passes --syntax-check (ansible-core $version)"
