@@ -11,6 +11,7 @@ __metaclass__ = type
 
 import json
 
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
 from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_config import preset_settings
 from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
@@ -234,9 +235,9 @@ def _persistence(host):
     state = host.facts.get('persistence') or {}
     details = []
     if not state.get('docker_user_unit'):
-        details.append('netops-docker-user.service is not installed')
+        details.append('%s is not installed' % layout.RESTORE_UNIT)
     elif not state.get('docker_user_unit_enabled'):
-        details.append('netops-docker-user.service is not wanted by docker.service')
+        details.append('%s is not wanted by %s' % (layout.RESTORE_UNIT, layout.WANTED_BY[layout.RESTORE_UNIT]))
     if host.firewall == 'nftables':
         try:
             kept = nft.parse_payload(state['kept_table']) if state.get('kept_table') else None
@@ -247,8 +248,8 @@ def _persistence(host):
                            % (state.get('kept_backend') or 'nothing'))
         return _result(details)
     if not state.get('firewalld_watch_unit_enabled'):
-        details.append('netops-docker-firewalld-watch.service is not wanted by firewalld.service: a firewalld reload '
-                       'would leave DOCKER-USER without our rules')
+        details.append('%s is not wanted by %s: a firewalld reload would leave DOCKER-USER without our rules'
+                       % (layout.FIREWALLD_WATCH_UNIT, layout.WANTED_BY[layout.FIREWALLD_WATCH_UNIT]))
     for family in FAMILIES:
         kept = (state.get('kept_rules') or {}).get(family, [])
         if host.wanted[family] and not same_chain(kept, host.wanted[family]):
@@ -301,7 +302,7 @@ def _publisher(host):
     state = host.facts.get('persistence') or {}
     details = []
     if not (state.get('publisher_unit') and state.get('publisher_unit_enabled')):
-        details.append('netops-docker-publish.service is not installed and enabled')
+        details.append('%s is not installed and enabled' % layout.PUBLISHER_UNIT)
     if sorted(state.get('published_containers') or []) != listed:
         details.append('the publisher is configured for %s, not %s'
                        % (', '.join(state.get('published_containers') or []) or 'nothing', ', '.join(listed)))

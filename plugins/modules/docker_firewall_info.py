@@ -165,6 +165,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_hos
     running_containers,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._facts import family_facts
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
 from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import (
     BACKENDS,
@@ -182,9 +183,6 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._publish im
     requested_ports,
 )
 
-STATE_DIR = '/etc/netops-docker-firewall'
-KEPT_TABLE = 'docker-firewall.nft'
-UNIT_DIR = '/etc/systemd/system'
 
 
 def read_text(path):
@@ -284,30 +282,34 @@ def docker_backend(iptables):
 
 
 def persistence_state():
+    def state(name):
+        return read_text(os.path.join(layout.STATE_DIR, name))
+
+    def unit(name, enabled=False):
+        if enabled:
+            return os.path.exists(os.path.join(layout.UNIT_DIR, layout.WANTED_BY[name] + '.wants', name))
+        return os.path.exists(os.path.join(layout.UNIT_DIR, name))
+
     kept = {}
     for family in FAMILIES:
-        text = read_text(os.path.join(STATE_DIR, 'docker-user.%s.rules' % family))
+        text = state(layout.KEPT_RULES % family)
         if text is not None:
             kept[family] = [line for line in text.splitlines() if line.strip()]
-    backend = read_text(os.path.join(STATE_DIR, 'backend'))
-    kept_table = read_text(os.path.join(STATE_DIR, KEPT_TABLE))
-    publish = read_text(os.path.join(STATE_DIR, 'publish.json'))
+    backend = state(layout.KEPT_BACKEND)
+    publish = state(layout.PUBLISH_CONFIG)
     try:
         published = json.loads(publish).get('containers', []) if publish else []
     except (ValueError, AttributeError):
         published = []
     return dict(
-        docker_user_unit=os.path.exists(os.path.join(UNIT_DIR, 'netops-docker-user.service')),
-        docker_user_unit_enabled=os.path.exists(
-            os.path.join(UNIT_DIR, 'docker.service.wants', 'netops-docker-user.service')),
-        firewalld_watch_unit_enabled=os.path.exists(
-            os.path.join(UNIT_DIR, 'firewalld.service.wants', 'netops-docker-firewalld-watch.service')),
+        docker_user_unit=unit(layout.RESTORE_UNIT),
+        docker_user_unit_enabled=unit(layout.RESTORE_UNIT, enabled=True),
+        firewalld_watch_unit_enabled=unit(layout.FIREWALLD_WATCH_UNIT, enabled=True),
         kept_rules=kept,
         kept_backend=backend.strip() if backend else None,
-        kept_table=kept_table,
-        publisher_unit=os.path.exists(os.path.join(UNIT_DIR, 'netops-docker-publish.service')),
-        publisher_unit_enabled=os.path.exists(
-            os.path.join(UNIT_DIR, 'multi-user.target.wants', 'netops-docker-publish.service')),
+        kept_table=state(layout.KEPT_TABLE),
+        publisher_unit=unit(layout.PUBLISHER_UNIT),
+        publisher_unit_enabled=unit(layout.PUBLISHER_UNIT, enabled=True),
         published_containers=published,
     )
 

@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The on-host layout is defined once (plugins/module_utils/_layout.py): every path under the state
+directory, every script path and every unit name of ours that a role, a script, a module or a
+scenario spells out must be one of it, and every unit must be installed wanted by what the layout
+says. A rename in one place fails here instead of making compliance report "not installed"."""
+
+import os
+import re
+
+import pytest
+
+from conftest import ROOT
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
+
+SEARCHED = ('roles', 'plugins', 'molecule', 'playbooks', 'docs', 'README.md')
+STATE_PATH = re.compile(re.escape(layout.STATE_DIR)
+                        + r'/(docker-user\.(?:\{\{[^}]*\}\}|\{ipv4,ipv6\}|\$family|[a-z0-9]+)\.rules|[A-Za-z0-9_.-]+)')
+SCRIPT_PATH = re.compile(r'/usr/local/(?:s?bin|lib)/netops[A-Za-z0-9_./-]*')
+UNIT_NAME = re.compile(r'netops-[a-z-]+\.service')
+# A file name written with the family left to a template or a shell/brace expansion.
+FAMILY_FORMS = re.compile(r"\{\{[^}]*\}\}|\{ipv4,ipv6\}|\$family")
+
+
+def files():
+    for top in SEARCHED:
+        path = os.path.join(ROOT, top)
+        if os.path.isfile(path):
+            yield path
+            continue
+        for directory, dirs, names in os.walk(path):
+            dirs[:] = [d for d in dirs if not d.startswith('.') and d != '__pycache__']
+            for name in names:
+                if not name.endswith(('.pyc', '.tar')):
+                    yield os.path.join(directory, name)
+
+
+def occurrences(pattern):
+    found = []
+    for path in files():
+        with open(path, encoding='utf-8', errors='replace') as handle:
+            text = handle.read()
+        found.extend((os.path.relpath(path, ROOT), match) for match in pattern.findall(text))
+    return found
+
+
+def test_every_state_file_named_anywhere_is_in_the_layout():
+    known = set(layout.STATE_FILES)
+    unknown = []
+    for where, name in occurrences(STATE_PATH):
+        name = FAMILY_FORMS.sub('ipv4', name).rstrip('.')
+        if name not in known:
+            unknown.append((where, name))
+    assert unknown == []
+
+
+def test_every_script_path_named_anywhere_is_in_the_layout():
+    known = set(layout.SCRIPTS) | set(os.path.dirname(script) for script in layout.SCRIPTS)
+    assert [(where, path) for where, path in occurrences(SCRIPT_PATH) if path.rstrip('/.') not in known] == []
+
+
+def test_every_unit_named_anywhere_is_in_the_layout():
+    assert [(where, unit) for where, unit in occurrences(UNIT_NAME) if unit not in layout.UNITS] == []
+
+
+@pytest.mark.parametrize('unit', layout.UNITS)
+def test_each_unit_file_exists_once_and_is_wanted_by_what_the_layout_says(unit):
+    found = [os.path.join(directory, unit) for directory, _dirs, names in os.walk(os.path.join(ROOT, 'roles'))
+             if unit in names]
+    assert len(found) == 1
+    with open(found[0]) as handle:
+        assert 'WantedBy=%s\n' % layout.WANTED_BY[unit] in handle.read()
+
+
+@pytest.mark.parametrize('script', layout.SCRIPTS)
+def test_each_script_is_installed_by_a_role(script):
+    installed = [where for where, path in occurrences(SCRIPT_PATH)
+                 if path == script and where.startswith('roles/') and where.endswith('.yml')]
+    assert installed, '%s is installed by no role task' % script
