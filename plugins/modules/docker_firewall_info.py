@@ -184,7 +184,6 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._publish im
 )
 
 
-
 def read_text(path):
     try:
         with open(path) as handle:
