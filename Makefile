@@ -94,10 +94,19 @@ sanity: venv $(VENV_221)/bin/.installed
 	@echo "== ansible-test sanity, ansible-core 2.21.5, Python 3.13"
 	$(call run_sanity,$(VENV_221),3.13)
 
+# antsibull-docs lives in a venv of its own, so that its dependencies never meet Molecule's.
+VENV_DOCS := $(CURDIR)/.venv-docs
+
+$(VENV_DOCS)/bin/.installed:
+	$(PYTHON) -m venv $(VENV_DOCS)
+	$(VENV_DOCS)/bin/pip install -q antsibull-docs==2.28.0 ansible-core==2.19.14
+	touch $@
+
 .PHONY: lint
-lint: venv collection
+lint: venv collection $(VENV_DOCS)/bin/.installed
 	$(BIN)/yamllint --strict .
 	$(BIN)/ansible-lint --profile production
+	cd $(COLLECTION_LINK) && PATH=$(VENV_DOCS)/bin:$$PATH $(VENV_DOCS)/bin/antsibull-docs lint-collection-docs --plugin-docs .
 
 .PHONY: molecule
 molecule: venv collection images
