@@ -380,21 +380,23 @@ def restore_payload(before, after):
 
 
 def holds_plan(lines, planned):
-    """True when DOCKER-USER as read back (`lines`) holds what was planned: our rules as planned, first
-    or below rules another tool inserted meanwhile, and every other planned rule. Rules another tool
-    added at the same time are allowed: they are theirs."""
+    """True when DOCKER-USER as read back (`lines`) holds what was planned: our rules as planned and
+    together, with nothing above them but rules another tool inserted meanwhile (a planned rule of
+    others above ours, Docker's RETURN for one, would keep ours from ever running), and every other
+    planned rule. Rules another tool added at the same time are allowed: they are theirs."""
     ours = [line for line in lines if owner(Rule(line)) is not None]
     planned_ours = [line for line in planned if owner(Rule(line)) is not None]
     if not same_chain(ours, planned_ours):
         return False
-    if ours:
-        start = lines.index(ours[0])
-        if lines[start:start + len(ours)] != ours:
-            return False
+    start = lines.index(ours[0]) if ours else len(lines)
+    if ours and lines[start:start + len(ours)] != ours:
+        return False
     remaining = list(lines)
     for line in planned:
         if owner(Rule(line)) is None:
             if line not in remaining:
                 return False
             remaining.remove(line)
-    return True
+    # What is left over are the rules nobody planned; only those may stand above ours.
+    above = lines[:start] if ours else []
+    return all(above.count(line) <= remaining.count(line) for line in above)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Lab: a denied source probes a published port while firewalld is reloaded and restarted, and a
-# sampler records every 20 ms whether the collection's IPv4 rules are the first rules of DOCKER-USER
-# with FORWARD jumping there first. Prints one JSON object: the probes made, those that got through,
-# those that got through although every sample around them saw our rules in force (a path around
-# the policy), and each window (ms) in which our rules were not in force.
+# sampler records every 20 ms whether the collection's IPv4 rules are the first rules of
+# DOCKER-USER with FORWARD jumping there before any rule that can accept. Prints one JSON object:
+# the probes made, those that got through, those that got through although every sample around
+# them saw our rules in force (a path around the policy), and each window (ms) in which our rules
+# were not in force.
 #
 #   firewalld-probe NS ADDR PORT ACTION...     ACTION: reload | restart
 set -u
@@ -18,7 +19,9 @@ count=$(printf '%s\n' "$wanted" | grep -c .)
 in_force() {
     local rules
     rules=$(iptables -w -S 2>/dev/null) || return 1
-    [ "$(printf '%s\n' "$rules" | grep -m 1 '^-A FORWARD ')" = '-A FORWARD -j DOCKER-USER' ] || return 1
+    # Docker's isolation jumps only drop: the jump to DOCKER-USER must be the first other rule.
+    [ "$(printf '%s\n' "$rules" | grep '^-A FORWARD ' | grep -v -e '-j DOCKER-ISOLATION-STAGE-[12]$' | head -n 1)" \
+        = '-A FORWARD -j DOCKER-USER' ] || return 1
     [ "$(printf '%s\n' "$rules" | grep '^-A DOCKER-USER ' | head -n "$count")" = "$wanted" ]
 }
 

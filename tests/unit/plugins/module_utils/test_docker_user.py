@@ -311,3 +311,11 @@ def test_read_back_tolerates_rules_another_tool_added_but_not_a_lost_rule():
     assert not holds_plan(ours, ours + [DOCKER_RETURN])
     assert not holds_plan(ours[1:] + [DOCKER_RETURN], ours + [DOCKER_RETURN])
     assert not holds_plan(ours[:1] + [theirs] + ours[1:], ours)
+
+
+def test_read_back_refuses_a_planned_rule_of_others_above_ours():
+    # Docker's RETURN above our rules would keep them from ever running.
+    ours = allowlist_block('eth0', ['198.51.100.7']).rules['ipv4']
+    assert not holds_plan([DOCKER_RETURN] + ours, ours + [DOCKER_RETURN])
+    # A second RETURN that another tool inserted meanwhile is theirs.
+    assert holds_plan([DOCKER_RETURN] + ours + [DOCKER_RETURN], ours + [DOCKER_RETURN])
