@@ -105,6 +105,7 @@ $(VENV_DOCS)/bin/.installed:
 .PHONY: lint
 lint: venv collection $(VENV_DOCS)/bin/.installed
 	$(BIN)/yamllint --strict .
+	$(BIN)/antsibull-changelog lint
 	$(BIN)/ansible-lint --profile production
 	cd $(COLLECTION_LINK) && PATH=$(VENV_DOCS)/bin:$$PATH $(VENV_DOCS)/bin/antsibull-docs lint-collection-docs --plugin-docs .
 
