@@ -106,7 +106,7 @@ $(VENV_DOCS)/bin/.installed:
 lint: venv collection $(VENV_DOCS)/bin/.installed
 	$(BIN)/yamllint --strict .
 	$(BIN)/antsibull-changelog lint
-	$(BIN)/ansible-lint --profile production
+	$(BIN)/ansible-lint --profile production --offline
 	cd $(COLLECTION_LINK) && PATH=$(VENV_DOCS)/bin:$$PATH $(VENV_DOCS)/bin/antsibull-docs lint-collection-docs --plugin-docs .
 
 .PHONY: molecule
