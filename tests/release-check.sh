@@ -2,12 +2,13 @@
 # The collection as a user gets it: build the tarball, install it into an empty collections path
 # from a fresh virtualenv holding only ansible-core (the version the test venv runs), then read
 # every module's documentation and syntax-check every playbook from there. Nothing of the working
-# tree is on the path. Then a plain ansible-lint in a fresh checkout.
-# Usage: tests/release-check.sh PYTHON BUILD_DIR
+# tree is on the path. Then a plain ansible-lint in a fresh checkout, and `ansible-builder create`
+# on execution-environment.yml with that tarball. Usage: tests/release-check.sh PYTHON BUILD_DIR
 set -euo pipefail
 python=$1
 work=$2/release
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ansible_builder=ansible-builder==3.2.0
 
 rm -rf "$work"
 mkdir -p "$work/collections"
@@ -56,7 +57,27 @@ if ! (cd "$checkout" && env -i PATH="$here/.venv/bin:/usr/bin:/bin" HOME="$work/
     exit 1
 fi
 
+# The execution environment: `ansible-builder create` (never build) with the tarball beside the
+# definition, as a user builds it. create only warns when a build file is missing, so the context
+# is checked for the tarball under the name the galaxy stage installs, and for the pins.
+ee=$work/ee
+mkdir -p "$ee"
+cp "$here/execution-environment.yml" "$tarball" "$ee/"
+"$python" -m venv "$work/builder-venv"
+"$work/builder-venv/bin/pip" install -q "$ansible_builder"
+"$work/builder-venv/bin/ansible-builder" create -f "$ee/execution-environment.yml" -c "$ee/context" \
+    --output-filename Containerfile >/dev/null
 name=$(basename "$tarball")
+jmespath=$(grep '^jmespath==' "$here/tests/requirements.txt")
+if ! [[ -f $ee/context/_build/collections/$name ]] \
+        || ! grep -qx -- "- name: /build/collections/$name" "$ee/context/_build/requirements.yml" \
+        || ! grep -q "^ARG ANSIBLE_INSTALL_REFS=\"ansible-core==$version " "$ee/context/Containerfile" \
+        || ! grep -qx "$jmespath" "$ee/context/_build/requirements.txt"; then
+    echo "release-check: execution-environment.yml does not install $name with ansible-core $version" \
+         "and $jmespath (update it with galaxy.yml and tests/requirements.txt)" >&2
+    exit 1
+fi
+
 echo "release-check: $name ($(tar -tzf "$tarball" | wc -l) files) installs from an empty path;" \
      "ansible-doc reads every module and role, every playbook passes --syntax-check (ansible-core $version);" \
-     "ansible-lint passes in a fresh checkout ($lint_net)"
+     "ansible-lint passes in a fresh checkout ($lint_net); ansible-builder create takes execution-environment.yml"
