@@ -10,10 +10,10 @@ the expected (host, check) cells, "ok" or "-" everywhere else, a details section
 the drifted hosts, and the expected summary line. Exit status 1 on any difference."""
 
 import json
-import shutil
-import subprocess
 import sys
 from html.parser import HTMLParser
+
+from headless_chromium import dump_dom
 
 
 class Page(HTMLParser):
@@ -56,15 +56,7 @@ class Page(HTMLParser):
 
 
 def render(path):
-    browser = shutil.which('chromium') or shutil.which('chromium-browser')
-    if not browser:
-        sys.exit('check_html: chromium is not installed (tests/lab/bootstrap-host.sh installs it)')
-    done = subprocess.run([browser, '--headless', '--no-sandbox', '--disable-gpu', '--dump-dom', 'file://' + path],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=120,
-                          check=False)
-    if done.returncode != 0 or '<table' not in done.stdout:
-        sys.exit('check_html: chromium rendered nothing (rc %d): %s' % (done.returncode, done.stderr[-2000:]))
-    return done.stdout
+    return dump_dom(path, 'check_html', '<table')
 
 
 def main():
