@@ -30,7 +30,8 @@ help:
 	@echo "make test     all test stages (unit, sanity, lint, molecule), with a timing line each"
 	@echo "make demo     bring up a lab host and show the problem and the fix, with probes"
 	@echo "make bench    DOCKER-USER benchmarks; make bench-compliance: the fleet compliance run against ping (figures, not pass/fail)"
-	@echo "make unit | sanity | lint | release-check | molecule [SCENARIOS='lab ...'] | mutations | images | venv | host | clean"
+	@echo "make unit | sanity | lint | diagrams-check | release-check | molecule [SCENARIOS='lab ...'] | mutations | images | venv | host | clean"
+	@echo "make diagrams  render docs/diagrams/*.dot to the SVGs committed next to them"
 
 .PHONY: host
 host:
@@ -56,7 +57,7 @@ images: host
 
 .PHONY: test
 test: host venv
-	tests/lab/run-stages.sh unit sanity lint release-check molecule mutations
+	tests/lab/run-stages.sh unit sanity lint diagrams-check release-check molecule mutations
 
 .PHONY: unit
 unit: venv collection
@@ -116,6 +117,16 @@ molecule: venv collection images
 		echo "== molecule test -s $$s $$args"; \
 		$(BIN)/molecule test -s $$s $$args; \
 	done
+
+# The packet-flow diagrams: SVGs rendered from docs/diagrams/*.dot (Graphviz), checked to be
+# current and shown by headless Chromium.
+.PHONY: diagrams
+diagrams:
+	$(PYTHON) tests/diagrams/check.py --write
+
+.PHONY: diagrams-check
+diagrams-check:
+	$(PYTHON) tests/diagrams/check.py
 
 .PHONY: release-check
 release-check: venv

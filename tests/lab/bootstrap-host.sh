@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian machine to run the lab: installs what is missing (Docker engine,
-# iptables, debootstrap, make, chromium), starts dockerd when it does not answer, and waits for it.
+# iptables, debootstrap, make, chromium, graphviz), starts dockerd when it does not answer, and waits for it.
 # Idempotent: on a prepared machine it only checks. Does not touch daemon.json.
 set -euo pipefail
 
@@ -15,6 +15,9 @@ command -v debootstrap >/dev/null || needed+=(debootstrap)
 command -v make >/dev/null || needed+=(make)
 # The compliance scenario renders its HTML report in headless Chromium.
 command -v chromium >/dev/null || needed+=(chromium)
+# The packet-flow diagrams (docs/diagrams) are rendered with Graphviz, in the DejaVu fonts.
+command -v dot >/dev/null || needed+=(graphviz)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf ] || needed+=(fonts-dejavu-core)
 if [ ${#needed[@]} -gt 0 ]; then
     command -v apt-get >/dev/null || die "apt-get not found: install ${needed[*]} by hand"
     echo "bootstrap-host: installing ${needed[*]}"
