@@ -1,0 +1,196 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The packet-flow diagrams (docs/diagrams/*.dot) say what the code and the captures say. Every
+rule row is checked: Docker's and kube-proxy's against the capture the diagram is drawn from (in
+that capture, in that chain, in that order), ours against what the engines write for the
+diagrams' example declaration (all of it, in order, ahead of the others' rules in a shared chain).
+Each base chain's hook and priority is checked too, and every jump drawn from a rule row must lead
+to the chain the rule names. (tests/diagrams/check.py checks that the SVGs are rendered from them.)"""
+
+import html
+import os
+import re
+
+import pytest
+
+from conftest import FIXTURES, ROOT
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user as docker_user
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _publish as publish
+
+DIAGRAMS = os.path.join(ROOT, 'docs', 'diagrams')
+CAPTURES = os.path.join(FIXTURES, 'docker-iptables')
+# Row colours: whose rule a row is (the legend's colours).
+OURS, DOCKER, KUBE = '#dbeafe', '#fed7aa', '#dcfce7'
+# What each diagram is drawn from: the captures of Docker's or kube-proxy's rules.
+SOURCES = {
+    'docker-20-26-iptables.dot': [os.path.join(CAPTURES, 'bookworm', 'q2-published-default.iptables-save.txt'),
+                                  os.path.join(CAPTURES, 'trixie', 'q2-published-default.iptables-save.txt')],
+    'docker-28-iptables.dot': [os.path.join(CAPTURES, 'sid', 'q2-published-default.iptables-save.txt')],
+    'docker-29-iptables.dot': [os.path.join(CAPTURES, 'docker29', 'q2-published-default.iptables-save.txt')],
+    'docker-29-nftables.dot': [os.path.join(CAPTURES, 'docker29', 'n3-switched-after-reboot.nft-ruleset.txt')],
+    'docker-proxy.dot': [],
+    'kube-node-publisher.dot': [os.path.join(ROOT, 'molecule', 'kube', 'files', 'kube-proxy.rules')],
+}
+# The example the diagrams show: a router pair, an allowlist with ports, one published container.
+EXAMPLE = docker_user.declared_blocks(
+    [{'in_interface': 'wg0', 'out_interface': 'eth0'}],
+    [{'interface': 'eth0', 'sources': ['198.51.100.0/24', '2001:db8:10::/48'], 'ports': [8080]}])
+PUBLISHED = [publish.Binding('registry-mirror', 'ipv4', '198.51.100.130', None, '5000', '5000', 'tcp')]
+
+COMMENT = re.compile(r' -m comment --comment ("[^"]*"|\S+)')
+COUNTER = re.compile(r'counter packets \d+ bytes \d+ ')
+OUR_NFT_COMMENT = re.compile(r' comment "%s[^"]*"$' % re.escape(nft.TAG_PREFIX))
+NODE = re.compile(r'^  (\w+) \[label=<(<TABLE.*?</TABLE>)>\];', re.M | re.S)
+CELL = re.compile(r'<TD([^>]*)>(.*?)</TD>', re.S)
+EDGE = re.compile(r'^  (\w+):(\w+) -> (\w+) ', re.M)
+HOOK = re.compile(r'hook (\w+),? priority ([a-z]+(?: [-+] \d+)?)')
+
+
+def uncommented(rule):
+    return COMMENT.sub('', ' ' + rule).strip()
+
+
+def text(cell):
+    return html.unescape(re.sub(r'<BR[^>]*>', ' ', re.sub(r'<(?!BR)[^>]*>', '', cell))).strip()
+
+
+class Chain:
+    """One table node of a diagram: its chain, the hook line of its header, its rows."""
+
+    def __init__(self, table):
+        cells = CELL.findall(table)
+        header = cells[0][1]
+        self.name = text(re.search(r'<B>(.*?)</B>', header).group(1))  # 'nat DOCKER', 'ip docker-bridges nat-PREROUTING'
+        self.hook = HOOK.search(text(header))
+        self.rows = []  # (owner, rule text, port)
+        for attributes, cell in cells[1:]:
+            colour = re.search(r'BGCOLOR="([^"]+)"', attributes).group(1)
+            port = re.search(r'PORT="([^"]+)"', attributes)
+            if 'DejaVu Sans Mono' in cell:
+                self.rows.append((colour, text(cell), port.group(1) if port else None))
+
+    @property
+    def table(self):
+        return self.name.rsplit(' ', 1)[0]
+
+    @property
+    def chain(self):
+        return self.name.rsplit(' ', 1)[1]
+
+    def owned(self, owner):
+        return [rule for colour, rule, _port in self.rows if colour == owner]
+
+
+def diagram(name):
+    with open(os.path.join(DIAGRAMS, name), encoding='utf-8') as handle:
+        source = handle.read()
+    return source, dict((node, Chain(table)) for node, table in NODE.findall(source))
+
+
+def iptables_capture(path):
+    """{(table, chain): [rule, ...]} of an iptables-save text, comments left out."""
+    rules, table = {}, None
+    with open(path, encoding='utf-8') as handle:
+        for line in handle:
+            if line.startswith('*'):
+                table = line[1:].strip()
+            elif line.startswith('-A '):
+                chain, rule = line.split(None, 2)[1:]
+                rules.setdefault((table, chain), []).append(uncommented(rule.strip()))
+    return rules
+
+
+def nft_rules(listing):
+    """{(table, chain): [rule, ...]} and {(table, chain): (hook, priority)} of `nft list` output."""
+    rules, hooks, table, chain = {}, {}, None, None
+    for line in listing.splitlines():
+        line = line.strip()
+        if line.startswith('table '):
+            table = line[len('table '):-2]
+        elif line.startswith(('map ', 'set ')):
+            chain = None
+        elif line.startswith('chain '):
+            chain = line.split()[1]
+            rules[(table, chain)] = []
+        elif chain and line.startswith('type '):
+            found = re.match(r'type \w+ hook (\w+) priority ([^;]+);', line)
+            hooks[(table, chain)] = (found.group(1), found.group(2))
+        elif chain and line and not line.startswith(('comment ', '}')):
+            rules[(table, chain)].append(COUNTER.sub('', line))
+    return rules, hooks
+
+
+def our_iptables_rules(table, chain):
+    """What the engines write in one chain for the example, comments left out (IPv4)."""
+    if chain == docker_user.CHAIN:
+        lines = [line for name in sorted(EXAMPLE, key=docker_user.block_order) for line in EXAMPLE[name].rules['ipv4']]
+    elif chain == publish.CHAIN:
+        lines = publish.chain_rules(PUBLISHED, 'ipv4')[table]
+    else:
+        lines = ['-A %s %s' % jump for jump in publish.jump_lines('ipv4').get(table, []) if jump[0] == chain]
+    return [uncommented(line.split(None, 2)[2] if line.startswith('-A ') else line) for line in lines]
+
+
+def our_nft_table():
+    """Our table as the engine renders it for the example, our comments left out."""
+    rules, hooks = nft_rules(nft.render(nft.plan_table(None, EXAMPLE)))
+    return dict((key, [OUR_NFT_COMMENT.sub('', rule) for rule in value]) for key, value in rules.items()), hooks
+
+
+def is_subsequence(part, whole):
+    rest = iter(whole)
+    return all(item in rest for item in part)
+
+
+def test_every_diagram_is_listed_here():
+    assert sorted(f for f in os.listdir(DIAGRAMS) if f.endswith('.dot')) == sorted(SOURCES)
+
+
+@pytest.mark.parametrize('name', sorted(n for n in SOURCES if n != 'docker-29-nftables.dot'))
+def test_iptables_rows_are_the_captures_and_the_engines(name):
+    _source, chains = diagram(name)
+    captures = [iptables_capture(path) for path in SOURCES[name]]
+    for chain in chains.values():
+        if not chain.rows:
+            continue  # a node that describes, with no rule in it
+        key = (chain.table, chain.chain)
+        for theirs in (DOCKER, KUBE):
+            for capture in captures:
+                assert is_subsequence(chain.owned(theirs), capture.get(key, [])), (name, key, chain.owned(theirs))
+        ours = chain.owned(OURS)
+        if ours:
+            assert ours == our_iptables_rules(*key), (name, key)
+            others = [index for index, row in enumerate(chain.rows) if row[0] != OURS]
+            assert not others or max(i for i, row in enumerate(chain.rows) if row[0] == OURS) < min(others), key
+
+
+def test_nftables_rows_hooks_and_priorities_are_the_capture_and_the_engine():
+    _source, chains = diagram('docker-29-nftables.dot')
+    with open(SOURCES['docker-29-nftables.dot'][0], encoding='utf-8') as handle:
+        docker_rules, docker_hooks = nft_rules(handle.read())
+    our_rules, our_hooks = our_nft_table()
+    assert our_hooks == {('inet %s' % nft.TABLE, nft.BASE_CHAIN): ('forward', 'filter - 10')}
+    seen = set()
+    for chain in chains.values():
+        key = (chain.table, chain.chain)
+        rules, hooks = (our_rules, our_hooks) if chain.table == 'inet %s' % nft.TABLE else (docker_rules, docker_hooks)
+        assert key in rules, key
+        assert chain.owned(OURS) + chain.owned(DOCKER) == rules[key], key
+        assert (chain.hook.groups() if chain.hook else None) == hooks.get(key), key
+        seen.add(key)
+    # Every chain the packet meets on its way in is drawn: our two, and Docker's on the path.
+    assert set(our_rules) <= seen
+    assert {('ip docker-bridges', 'raw-PREROUTING'), ('ip docker-bridges', 'nat-PREROUTING'),
+            ('ip docker-bridges', 'filter-FORWARD'), ('ip docker-bridges', 'nat-POSTROUTING')} <= seen
+
+
+@pytest.mark.parametrize('name', sorted(SOURCES))
+def test_each_jump_drawn_from_a_rule_leads_to_the_chain_it_names(name):
+    source, chains = diagram(name)
+    for tail, port, head in EDGE.findall(source):
+        row = [rule for _colour, rule, row_port in chains[tail].rows if row_port == port]
+        assert len(row) == 1, (name, tail, port)
+        target = re.search(r'(?:-j|jump) (\S+)$', row[0])
+        if target:  # a verdict map ('vmap') names no chain
+            assert chains[head].chain == target.group(1), (name, tail, port, head)
