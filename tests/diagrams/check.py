@@ -89,8 +89,8 @@ def render(dot, source):
     """The SVG Graphviz renders from `source`, without its version comment."""
     done = subprocess.run([dot, '-Tsvg', source], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
     if done.returncode != 0 or done.stderr:
-        fail('%s: dot failed (rc %d): %s' % (os.path.relpath(source, ROOT), done.returncode,
-                                               done.stderr.decode(errors='replace')))
+        fail('%s: Graphviz failed or warned (rc %d): %s'
+             % (os.path.relpath(source, ROOT), done.returncode, done.stderr.decode(errors='replace').strip()))
     return VERSION_COMMENT.sub('', done.stdout.decode())
 
 
