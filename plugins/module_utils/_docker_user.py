@@ -41,12 +41,16 @@ _INTERFACE_WILDCARD = re.compile(r'[A-Za-z0-9_.@-]{1,14}\+')
 
 
 class InputError(ValueError):
-    """Bad input: names the field and the value. Raised before anything on the host is read."""
+    """Bad input: names the field and the value (and, for a line of a file, where it is). Raised
+    before anything on the host is read."""
 
-    def __init__(self, field, value, reason):
+    def __init__(self, field, value, reason, where=None):
         self.field = field
         self.value = value
-        super(InputError, self).__init__('%s: %r is not valid: %s' % (field, value, reason))
+        self.reason = reason
+        self.where = where
+        super(InputError, self).__init__('%s: %r%s is not valid: %s' % (field, value, ' (%s)' % where if where else '',
+                                                                        reason))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -82,6 +86,12 @@ class Source:
             # Every address of the family: iptables-save prints no -s for 0.0.0.0/0 or ::/0.
             return (['-s', str(self.network)] if self.network.prefixlen else []), []
         return [], ['-m', 'iprange', '--src-range', '%s-%s' % (self.first, self.last)]
+
+    def span(self):
+        """(first, last) address as integers."""
+        if self.network is not None:
+            return int(self.network.network_address), int(self.network.broadcast_address)
+        return int(self.first), int(self.last)
 
     def __str__(self):
         return str(self.network) if self.network is not None else '%s-%s' % (self.first, self.last)
@@ -139,6 +149,59 @@ def parse_source(field, value):
         _refuse_ipv4_mapped(field, value, ipaddress.ip_network('%s/%d' % (_ipv4_form(network.network_address),
                                                                           network.prefixlen - 96)))
     return Source(_family(network), network=network)
+
+
+def parse_sources_text(field, path, text):
+    """The entries of a sources file: one a line, blank lines and '#' comments (whole-line or after an
+    entry) ignored. Each entry is checked as `sources` entries are; a bad one names the file and line."""
+    entries = []
+    for number, line in enumerate(text.splitlines(), 1):
+        entry = line.split('#', 1)[0].strip()
+        if not entry:
+            continue
+        try:
+            parse_source(field, entry)
+        except InputError as exc:
+            raise InputError(field, entry, exc.reason, where='%s line %d' % (path, number))
+        entries.append(entry)
+    return entries
+
+
+def merge_spans(spans):
+    """Sorted [(first, last)] with overlapping and adjacent spans merged."""
+    merged = []
+    for first, last in sorted(spans):
+        if merged and first <= merged[-1][1] + 1:
+            if last > merged[-1][1]:
+                merged[-1] = (merged[-1][0], last)
+        else:
+            merged.append((first, last))
+    return merged
+
+
+_ADDRESS = {'ipv4': ipaddress.IPv4Address, 'ipv6': ipaddress.IPv6Address}
+
+
+def _span_source(family, first, last):
+    """The Source of a merged span: a network when the span is exactly one, else a range."""
+    size = last - first + 1
+    if size & (size - 1) == 0 and first % size == 0:
+        bits = 32 if family == 'ipv4' else 128
+        prefix = bits - size.bit_length() + 1
+        return Source(family, network=ipaddress.ip_network((_ADDRESS[family](first), prefix)))
+    return Source(family, first=_ADDRESS[family](first), last=_ADDRESS[family](last))
+
+
+def merge_sources(sources):
+    """Sources with duplicates, overlaps and adjacent entries merged, per family (IPv4 first), in
+    address order: one entry per run of consecutive addresses, a network when the run is exactly
+    one (`-s`), else a range (`-m iprange`). The result depends only on the addresses covered, so
+    any spelling or order of the same addresses renders the same rules."""
+    merged = []
+    for family in FAMILIES:
+        spans = merge_spans(source.span() for source in sources if source.family == family)
+        merged.extend(_span_source(family, first, last) for first, last in spans)
+    return merged
 
 
 def parse_port(field, value):
@@ -227,6 +290,7 @@ def allowlist_block(interface, sources, ports=None, protocol='tcp'):
     if protocol not in PROTOCOLS:
         raise InputError('protocol', protocol, 'one of %s' % ', '.join(PROTOCOLS))
     parsed = [parse_source('sources', s) for s in sources or []]
+    merged = merge_sources(parsed)
     port_list = []
     for port in ports or []:
         normal = parse_port('ports', port)
@@ -239,7 +303,6 @@ def allowlist_block(interface, sources, ports=None, protocol='tcp'):
         destinations = [['-p', protocol, '-m', 'conntrack', '--ctorigdstport', port] for port in port_list]
     else:
         destinations = [[]]
-    unique = list(dict((str(source), source) for source in parsed).values())
     rules = {}
     for family in FAMILIES:
         lines = [_line(tag, ['-i', interface, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED'], 'RETURN')]
@@ -250,7 +313,7 @@ def allowlist_block(interface, sources, ports=None, protocol='tcp'):
             for bridges in CONTAINER_BRIDGES:
                 lines.append(_line(tag, ['-i', interface, '-o', bridges, '-m', 'conntrack', '!', '--ctstate', 'DNAT'],
                                    'DROP'))
-        for source in unique:
+        for source in merged:
             if source.family != family:
                 continue
             base, match = source.match_parts()
@@ -261,8 +324,22 @@ def allowlist_block(interface, sources, ports=None, protocol='tcp'):
         for destination in destinations:
             lines.append(_line(tag, ['-i', interface] + destination, 'DROP'))
         rules[family] = lines
-    return Block(name, rules, spec=dict(interface=interface, sources=unique,
+    return Block(name, rules, spec=dict(interface=interface, sources=merged, declared=len(parsed),
                                         ports=[port.replace(':', '-') for port in port_list], protocol=protocol))
+
+
+def sources_count(block):
+    """How many entries an allowlist block was given (`declared`, duplicates included) and how many
+    went in per family after merging (one rule per port each in DOCKER-USER, one set interval each
+    in nftables)."""
+    counts = dict(declared=block.spec['declared'])
+    for family in FAMILIES:
+        counts[family] = len([source for source in block.spec['sources'] if source.family == family])
+    return counts
+
+
+UNREAD_SOURCES_FILE = ('a sources file is read on the controller, by the action plugin of the module, which passes '
+                       'its entries on as sources; this run did not go through it')
 
 
 def declared_blocks(accept, allowlists):
@@ -277,7 +354,9 @@ def declared_blocks(accept, allowlists):
                              'this pair is declared twice')
         blocks[block.name] = block
     for index, allowlist in enumerate(allowlists):
-        block = allowlist_block(allowlist['interface'], allowlist['sources'], allowlist.get('ports'),
+        if allowlist.get('sources_file') is not None:
+            raise InputError('allowlists[%d].sources_file' % index, allowlist['sources_file'], UNREAD_SOURCES_FILE)
+        block = allowlist_block(allowlist['interface'], allowlist.get('sources') or [], allowlist.get('ports'),
                                 allowlist.get('protocol') or 'tcp')
         if block.name in blocks:
             raise InputError('allowlists[%d].interface' % index, allowlist['interface'],

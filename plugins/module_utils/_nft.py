@@ -31,7 +31,10 @@ __metaclass__ = type
 import ipaddress
 import re
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import CONTAINER_BRIDGES
+from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+    CONTAINER_BRIDGES,
+    merge_spans,
+)
 
 TABLE = 'netops-docker-firewall'
 FAMILY = 'inet'
@@ -128,13 +131,7 @@ def _intervals(elements):
         else:
             network = ipaddress.ip_network(element, strict=False)
             spans.append((int(network.network_address), int(network.broadcast_address)))
-    merged = []
-    for first, last in sorted(spans):
-        if merged and first <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
-        else:
-            merged.append((first, last))
-    return merged
+    return merge_spans(spans)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -149,21 +146,6 @@ def object_name(block_name):
 
 def _nft_interface(interface):
     return interface[:-1] + '*' if interface.endswith('+') else interface
-
-
-def _elements(sources, family):
-    """Source entries of one family as nft elements, overlaps merged (nft refuses overlapping
-    intervals in a set without auto-merge)."""
-    networks = []
-    for source in sources:
-        if source.family != family:
-            continue
-        if source.network is not None:
-            networks.append(source.network)
-        else:
-            networks.extend(ipaddress.summarize_address_range(source.first, source.last))
-    return [str(n.network_address) if n.prefixlen == n.max_prefixlen else str(n)
-            for n in ipaddress.collapse_addresses(networks)]
 
 
 def _port_match(protocol, ports):
@@ -189,7 +171,9 @@ def allowlist_objects(block):
     sets = {}
     for family in ('ipv4', 'ipv6'):
         set_name = '%s-%s' % (name, family)
-        sets[set_name] = NftSet(set_name, _SET_TYPE[family], tag, _intervals(_elements(spec['sources'], family)))
+        # The sources come merged (nft refuses overlapping intervals in a set without auto-merge).
+        spans = merge_spans(source.span() for source in spec['sources'] if source.family == family)
+        sets[set_name] = NftSet(set_name, _SET_TYPE[family], tag, spans)
     rules = ['ct state established,related return']
     ports = spec['ports']
     if ports:

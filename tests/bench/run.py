@@ -13,7 +13,8 @@ BENCH_NFT_HOST (default docker29), whose Docker runs its nftables firewall backe
 scenario's prepare switches it), where the module writes the collection's nftables table.
 
 The platforms come from `molecule create/prepare -s bench`; rules are only ever written inside
-the platform container. The sources are documentation addresses; no packet is sent to them.
+the platform container. The sources are benchmarking (198.18.0.0/15) and documentation addresses;
+no packet is sent to them.
 """
 
 import datetime
@@ -36,11 +37,11 @@ INTERFACE = 'bench0'
 
 
 def sources(n):
-    """n distinct documentation addresses: IPv4 first (768 available), then IPv6."""
-    ipv4 = [str(a) for net in ('198.51.100.0/24', '192.0.2.0/24', '203.0.113.0/24')
-            for a in ipaddress.ip_network(net)]
-    ipv6 = [str(ipaddress.ip_address('2001:db8:b::') + i) for i in range(max(0, n - len(ipv4)))]
-    return (ipv4 + ipv6)[:n]
+    """n distinct addresses, IPv4 first (768), then IPv6: every other address, so that the module's
+    merging of adjacent entries leaves one rule per source."""
+    ipv4 = [str(ipaddress.ip_address('198.18.0.0') + 2 * i) for i in range(min(n, 768))]
+    ipv6 = [str(ipaddress.ip_address('2001:db8:b::') + 2 * i) for i in range(max(0, n - 768))]
+    return ipv4 + ipv6
 
 
 def yaml_list(items, indent):

@@ -47,12 +47,12 @@ def test_accept_block_one_way_lets_replies_back():
 
 
 def test_allowlist_splits_families_and_orders_guard_sources_drop():
-    block = allowlist_block('eth0', ['198.51.100.7', '2001:db8::/48', '198.51.100.16-198.51.100.31'])
+    block = allowlist_block('eth0', ['198.51.100.7', '2001:db8::/48', '198.51.100.16-198.51.100.30'])
     tag = TAG % 'allowlist:eth0'
     assert block.rules['ipv4'] == [
         '-A DOCKER-USER -i eth0 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment %s -j RETURN' % tag,
         '-A DOCKER-USER -s 198.51.100.7/32 -i eth0 -m comment --comment %s -j RETURN' % tag,
-        '-A DOCKER-USER -i eth0 -m iprange --src-range 198.51.100.16-198.51.100.31 -m comment --comment %s -j RETURN' % tag,
+        '-A DOCKER-USER -i eth0 -m iprange --src-range 198.51.100.16-198.51.100.30 -m comment --comment %s -j RETURN' % tag,
         '-A DOCKER-USER -i eth0 -m comment --comment %s -j DROP' % tag,
     ]
     assert block.rules['ipv6'][1] == '-A DOCKER-USER -s 2001:db8::/48 -i eth0 -m comment --comment %s -j RETURN' % tag
@@ -266,7 +266,7 @@ def test_plan_on_real_chains_is_converged_after_one_apply(suite, capture):
 
 
 def test_a_reordered_chain_of_ours_is_not_converged():
-    block = allowlist_block('eth0', ['198.51.100.7', '198.51.100.8'])
+    block = allowlist_block('eth0', ['198.51.100.7', '198.51.100.9'])
     rules = block.rules['ipv4']
     shuffled = [rules[0], rules[2], rules[1], rules[3]]
     assert not same_chain(shuffled, plan_chain(shuffled, 'ipv4', {block.name: block}))
