@@ -40,9 +40,23 @@ options:
       - Who may connect. Single addresses (V(198.51.100.7)), CIDR networks (V(198.51.100.0/24),
         V(2001:db8::/48)) and inclusive ranges (V(198.51.100.10-198.51.100.20), written with
         C(-m iprange)), IPv4 and IPv6 mixed; each family gets its own rules.
-      - Required with O(state=present). An empty list denies everything on O(interface).
+      - Overlapping, adjacent and duplicate entries are merged per family before the rules are
+        written; see RV(sources_count).
+      - With O(state=present), O(sources) or O(sources_file) or both (their union) are required.
+        An empty list (and no O(sources_file)) denies everything on O(interface).
     type: list
     elements: str
+  sources_file:
+    description:
+      - A file B(on the controller) with more sources, one entry a line as in O(sources); blank
+        lines and C(#) comments (whole lines, or after an entry) are ignored. Added to O(sources).
+      - The action plugin of this module reads it, checks every line (a bad line fails the task
+        with the file, the line number and the entry, before the host is contacted) and passes the
+        entries on as O(sources).
+      - A relative path is looked up in the role's and the playbook's C(files/), then in the
+        playbook's directory (as M(ansible.builtin.copy) looks up its source).
+    type: path
+    version_added: 0.2.0
   ports:
     description:
       - Restrict only these published ports (the port clients connect to, not the container's
@@ -80,6 +94,18 @@ EXAMPLES = r'''
     sources: [198.51.100.0/24]
     ports: [443]
 
+- name: Partner and cloud ranges from a file on the controller, plus the office
+  netops.docker_firewall.docker_user_allowlist:
+    interface: eth0
+    sources: [198.51.100.0/24]
+    sources_file: "{{ inventory_dir }}/allowlists/partners.txt"
+    ports: [443]
+  register: partners
+
+- name: Show how many entries went in after merging
+  ansible.builtin.debug:
+    msg: "{{ partners.sources_count }}"
+
 - name: Remove the allowlist of eth0
   netops.docker_firewall.docker_user_allowlist:
     interface: eth0
@@ -88,6 +114,14 @@ EXAMPLES = r'''
 # Ad hoc:
 #   ansible HOSTS -m netops.docker_firewall.docker_user_allowlist \
 #     -a 'interface=eth0 sources=198.51.100.0/24,192.0.2.10-192.0.2.20' --check --diff
+#   ansible HOSTS -m netops.docker_firewall.docker_user_allowlist \
+#     -a 'interface=eth0 sources_file=allowlists/partners.txt' --check --diff
+#
+# A sources file:
+#   # partners (updated 2026-01)
+#   203.0.113.0/24
+#   192.0.2.10-192.0.2.20   # monitoring
+#   2001:db8:20::/48
 '''
 
 RETURN = r'''
@@ -134,6 +168,26 @@ payload:
   description: The C(nft -f) input that recreates the collection's table as it is after the run (the docker_on_router role keeps it for boot).
   returned: when Docker runs its nftables firewall backend
   type: str
+sources_count:
+  description:
+    - How many entries the allowlist was given and how many went in after merging.
+    - V(declared) counts the entries of O(sources) and O(sources_file), duplicates included.
+      V(ipv4) and V(ipv6) count the entries per family after duplicates, overlaps and adjacent
+      entries were merged, each one rule per port in C(DOCKER-USER) (a network with C(-s), or a
+      range with C(-m iprange)) and one interval in the nftables set.
+  returned: with O(state=present)
+  type: dict
+  contains:
+    declared:
+      description: Entries given, duplicates included.
+      type: int
+    ipv4:
+      description: IPv4 entries after merging.
+      type: int
+    ipv6:
+      description: IPv6 entries after merging.
+      type: int
+  sample: {declared: 12043, ipv4: 9120, ipv6: 311}
 block:
   description: Name of the block this task manages.
   returned: always
@@ -144,9 +198,12 @@ block:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+    UNREAD_SOURCES_FILE,
+    InputError,
     allowlist_block,
     allowlist_block_name,
     check_interface,
+    sources_count,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user_module import (
     COMMON_ARGUMENT_SPEC,
@@ -159,6 +216,7 @@ def main():
     argument_spec = dict(
         interface=dict(type='str', required=True),
         sources=dict(type='list', elements='str'),
+        sources_file=dict(type='path'),
         ports=dict(type='list', elements='str'),
         protocol=dict(type='str', default='tcp', choices=['tcp', 'udp', 'sctp']),
         state=dict(type='str', default='present', choices=['present', 'absent']),
@@ -166,7 +224,7 @@ def main():
     argument_spec.update(COMMON_ARGUMENT_SPEC)
     module = AnsibleModule(
         argument_spec=argument_spec,
-        required_if=[('state', 'present', ('sources',))],
+        required_if=[('state', 'present', ('sources', 'sources_file'), True)],
         supports_check_mode=True,
     )
     p = module.params
@@ -175,11 +233,16 @@ def main():
         if p['state'] == 'absent':
             check_interface('interface', p['interface'])
             return None
+        if p['sources_file'] is not None:
+            raise InputError('sources_file', p['sources_file'], UNREAD_SOURCES_FILE)
         return allowlist_block(p['interface'], p['sources'], p['ports'], p['protocol'])
 
     block = build_blocks(module, build)
     name = allowlist_block_name(p['interface'])
-    run(module, {name: block}, extra_result=dict(block=name))
+    extra = dict(block=name)
+    if block is not None:
+        extra['sources_count'] = sources_count(block)
+    run(module, {name: block}, extra_result=extra)
 
 
 if __name__ == '__main__':

@@ -54,10 +54,22 @@ options:
         type: str
         required: true
       sources:
-        description: Addresses, CIDR networks and ranges C(a-b), IPv4 and IPv6 mixed. Empty denies all.
+        description:
+          - Addresses, CIDR networks and ranges C(a-b), IPv4 and IPv6 mixed. Empty (and no
+            O(allowlists[].sources_file)) denies all.
+          - O(allowlists[].sources) or O(allowlists[].sources_file) or both (their union) are required.
+          - Overlapping, adjacent and duplicate entries are merged per family; see RV(sources_count).
         type: list
         elements: str
-        required: true
+      sources_file:
+        description:
+          - A file B(on the controller) with more sources, one entry a line; blank lines and C(#)
+            comments are ignored. Added to O(allowlists[].sources).
+          - Read and checked on the controller by the action plugin of this module, as in
+            M(netops.docker_firewall.docker_user_allowlist); a bad line fails the task naming the file, the
+            line number and the entry.
+        type: path
+        version_added: 0.2.0
       ports:
         description: Restrict only these published ports or ranges.
         type: list
@@ -89,6 +101,8 @@ EXAMPLES = r'''
       - interface: eth0
         sources: [198.51.100.0/24, 2001:db8:10::/48]
         ports: [443, 8000-8100]
+      - interface: eth1
+        sources_file: "{{ inventory_dir }}/allowlists/partners.txt"
 
 - name: Remove every rule this collection wrote
   netops.docker_firewall.docker_user_chain:
@@ -140,11 +154,23 @@ payload:
   description: The C(nft -f) input that recreates the collection's table as it is after the run (the docker_on_router role keeps it for boot).
   returned: when Docker runs its nftables firewall backend
   type: str
+sources_count:
+  description:
+    - Per allowlist block, how many entries it was given (V(declared), duplicates included) and how
+      many went in per family after duplicates, overlaps and adjacent entries were merged (V(ipv4),
+      V(ipv6)), each one rule per port in C(DOCKER-USER) and one interval in the nftables set.
+  returned: success
+  type: dict
+  sample:
+    "allowlist:eth0": {declared: 12043, ipv4: 9120, ipv6: 311}
 '''
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import declared_blocks
+from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+    declared_blocks,
+    sources_count,
+)
 from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user_module import (
     COMMON_ARGUMENT_SPEC,
     build_blocks,
@@ -161,17 +187,19 @@ def main():
         )),
         allowlists=dict(type='list', elements='dict', default=[], options=dict(
             interface=dict(type='str', required=True),
-            sources=dict(type='list', elements='str', required=True),
+            sources=dict(type='list', elements='str'),
+            sources_file=dict(type='path'),
             ports=dict(type='list', elements='str'),
             protocol=dict(type='str', default='tcp', choices=['tcp', 'udp', 'sctp']),
-        )),
+        ), required_one_of=[('sources', 'sources_file')]),
         purge=dict(type='bool', default=True),
     )
     argument_spec.update(COMMON_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
     blocks = build_blocks(module, lambda: declared_blocks(p['accept'], p['allowlists']))
-    run(module, blocks, purge=p['purge'])
+    counts = dict((name, sources_count(block)) for name, block in blocks.items() if name.startswith('allowlist:'))
+    run(module, blocks, purge=p['purge'], extra_result=dict(sources_count=counts))
 
 
 if __name__ == '__main__':

@@ -1,0 +1,113 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The allowlist modules with input at scale: merged entries written, counted in the result, and a
+reordered or re-spelt list converged; a sources_file that did not go through the action plugin is
+refused before anything is read."""
+
+import pytest
+
+from plugins.modules.conftest import Command
+from plugins.modules.test_docker_user_modules import (
+    DOCKER28,
+    DOCKER28_V6,
+    V4_RESTORE,
+    V4_SAVE,
+    V4_TEST,
+    V6_RESTORE,
+    V6_SAVE,
+    V6_TEST,
+    payload,
+    save_with,
+)
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user_module as docker_user_module
+from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import allowlist_block
+from ansible_collections.netops.docker_firewall.plugins.modules import docker_user_allowlist, docker_user_chain
+
+DECLARED = ['198.51.100.128/25', '198.51.100.0-198.51.100.127', '198.51.100.7', '192.0.2.10',
+            '192.0.2.11-192.0.2.20', '2001:db8::/48', '2001:db8::1', '2001:db8::1']
+# The same addresses, reordered and spelt otherwise.
+RESPELT = ['2001:db8:0::/48', '192.0.2.10-192.0.2.20', '198.51.100.0/24']
+OURS = allowlist_block('eth0', DECLARED, ['443']).rules
+COUNT = dict(declared=8, ipv4=2, ipv6=1)
+
+
+@pytest.fixture(autouse=True)
+def daemon_json(monkeypatch, tmp_path):
+    """No daemon.json: the modules read one of the test's own."""
+    monkeypatch.setitem(docker_user_module.COMMON_ARGUMENT_SPEC['daemon_json'], 'default', str(tmp_path / 'daemon.json'))
+
+
+def test_merged_rules_are_written_and_counted(run_module):
+    result, table = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=DECLARED, ports=['443']), [
+        Command(V4_SAVE, stdout=DOCKER28),
+        Command(V6_SAVE, stdout=DOCKER28_V6),
+        Command(V4_TEST, data=payload([], OURS['ipv4'])),
+        Command(V6_TEST, data=payload([], OURS['ipv6'])),
+        Command(V4_RESTORE, data=payload([], OURS['ipv4'])),
+        Command(V6_RESTORE, data=payload([], OURS['ipv6'])),
+        Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
+        Command(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
+    ])
+    assert result['changed'] is True and result['sources_count'] == COUNT
+    sources = [line for line in result['rules']['ipv4'] if '--ctorigdstport 443' in line and line.endswith('RETURN')]
+    assert [line.split(' -i ')[0] for line in sources] == [
+        '-A DOCKER-USER', '-A DOCKER-USER -s 198.51.100.0/24']
+    assert '-m iprange --src-range 192.0.2.10-192.0.2.20' in sources[0]
+
+
+def test_check_mode_counts_without_writing(run_module):
+    result, table = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=DECLARED, ports=['443']), [
+        Command(V4_SAVE, stdout=DOCKER28),
+        Command(V6_SAVE, stdout=DOCKER28_V6),
+    ], check_mode=True)
+    assert result['changed'] is True and result['commands'] == [] and result['sources_count'] == COUNT
+    assert result['rules']['ipv4'][:len(OURS['ipv4'])] == OURS['ipv4']
+
+
+def test_the_same_addresses_reordered_and_respelt_are_converged(run_module):
+    result, table = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=RESPELT, ports=['443']), [
+        Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
+        Command(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
+    ])
+    assert result['changed'] is False and result['commands'] == []
+    assert result['sources_count'] == dict(declared=3, ipv4=2, ipv6=1)
+
+
+def test_chain_counts_per_allowlist(run_module):
+    result, table = run_module(docker_user_chain.main, dict(allowlists=[
+        dict(interface='eth0', sources=RESPELT, ports=['443']),
+        dict(interface='eth1', sources=[])]), [
+        Command(V4_SAVE, stdout=DOCKER28),
+        Command(V6_SAVE, stdout=DOCKER28_V6),
+    ], check_mode=True)
+    assert result['sources_count'] == {'allowlist:eth0': dict(declared=3, ipv4=2, ipv6=1),
+                                       'allowlist:eth1': dict(declared=0, ipv4=0, ipv6=0)}
+
+
+def test_absent_reports_no_count(run_module):
+    result, table = run_module(docker_user_allowlist.main, dict(interface='eth0', state='absent'), [
+        Command(V4_SAVE, stdout=DOCKER28),
+        Command(V6_SAVE, stdout=DOCKER28_V6),
+    ], check_mode=True)
+    assert 'sources_count' not in result and result['changed'] is False
+
+
+def test_a_sources_file_the_action_plugin_did_not_read_is_refused(run_module):
+    result, table = run_module(docker_user_allowlist.main, dict(interface='eth0', sources_file='/srv/allow.txt'), [])
+    assert result['failed'] is True and result['field'] == 'sources_file' and result['value'] == '/srv/allow.txt'
+    assert 'read on the controller, by the action plugin' in result['msg']
+    assert table.ran == []
+
+
+def test_chain_refuses_an_unread_sources_file_and_an_allowlist_without_sources(run_module):
+    result, table = run_module(docker_user_chain.main, dict(allowlists=[
+        dict(interface='eth0', sources=[]), dict(interface='eth1', sources_file='/srv/allow.txt')]), [])
+    assert result['failed'] is True and result['field'] == 'allowlists[1].sources_file'
+    result, table = run_module(docker_user_chain.main, dict(allowlists=[dict(interface='eth0')]), [])
+    assert result['failed'] is True and 'sources, sources_file' in result['msg'] and 'allowlists' in result['msg']
+    assert table.ran == []
+
+
+def test_allowlist_needs_sources_or_a_file(run_module):
+    result, table = run_module(docker_user_allowlist.main, dict(interface='eth0'), [])
+    assert result['failed'] is True and 'sources, sources_file' in result['msg']
