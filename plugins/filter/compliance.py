@@ -8,6 +8,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils._compliance import (
@@ -15,13 +17,32 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._compliance
     evaluate,
     summarise,
 )
+from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import InputError
+from ansible_collections.netops.docker_firewall.plugins.plugin_utils._sources_file import (
+    display,
+    read_text,
+    with_file_entries_each,
+)
+
+
+def _read_absolute(field, path):
+    """A sources file for compliance: a filter has no playbook search path, so only an absolute one."""
+    path = os.path.expanduser(path)
+    if not os.path.isabs(path):
+        raise InputError(field, path, 'compliance reads sources files on the controller by absolute path only '
+                                      '(for example "{{ inventory_dir }}/allowlists/partners.txt")')
+    return read_text(field, path)
 
 
 def compliance_checks(facts, profile, expected=None):
-    """docker_firewall_info's result checked against `profile` and the declared `expected` settings."""
+    """docker_firewall_info's result checked against `profile` and the declared `expected` settings
+    (allowlists' sources files read here, as the modules' action plugins read them)."""
     try:
+        if expected and expected.get('allowlists'):
+            allowlists = with_file_entries_each(expected['allowlists'], _read_absolute, display.warning)
+            expected = dict(expected, allowlists=allowlists)
         return evaluate(profile, facts, expected)
-    except ExpectationError as exc:
+    except (ExpectationError, InputError) as exc:
         raise AnsibleFilterError(str(exc))
 
 
