@@ -81,6 +81,20 @@ class Host:
         """Our nftables table for the declarations (None: nothing declared, so no table)."""
         return nft.plan_table(None, self.blocks, purge=True)
 
+    def backstop(self):
+        """(the table that should exist on Docker's iptables backend, or a reason the check cannot
+        say): the declarations when the backstop is kept (allowlists declared, nft installed or
+        required), else None: no table of ours may drop beside DOCKER-USER."""
+        wanted = self.wanted_table
+        mode = self.expected.get('backstop', 'auto')
+        if not self.expected.get('allowlists') or mode == 'never':
+            return None, None
+        if (self.facts.get('nftables') or {}).get('installed', True):
+            return wanted, None
+        if mode == 'always':
+            return wanted, 'nft is not installed, but the backstop is required (docker_on_router_backstop: always)'
+        return None, NO_BACKSTOP
+
     @property
     def firewall(self):
         """The firewall backend Docker runs: what it reports, else what daemon.json asks for."""
@@ -133,6 +147,8 @@ def _ip_forward(host):
 
 
 _NOT_IPTABLES = 'Docker runs its nftables firewall backend: see nft_table'
+NO_BACKSTOP = ('nft is not installed: no backstop table beside DOCKER-USER, so the allowlists lapse while firewalld '
+               'or Docker rebuild iptables')
 
 
 @check('firewall_backend', 'the policy is written for the firewall backend Docker runs', ROUTER)
@@ -145,11 +161,17 @@ def _firewall_backend(host):
     return _result(leftover)
 
 
-@check('nft_table', "our nftables table holds exactly the declared pairs and allowlists (Docker's nftables backend)",
-       ROUTER)
+@check('nft_table', 'our nftables table holds exactly the declared pairs and allowlists (the policy on Docker\'s '
+       'nftables backend, the backstop beside DOCKER-USER on its iptables backend)', ROUTER)
 def _nft_table(host):
-    if host.firewall != 'nftables':
-        return SKIP, ['Docker runs its iptables backend: see router_rules_ipv4 and router_rules_ipv6']
+    if host.firewall == 'nftables':
+        wanted = host.wanted_table
+    else:
+        wanted, problem = host.backstop()
+        if problem == NO_BACKSTOP:
+            return SKIP, [problem]
+        if problem:
+            return FAIL, [problem]
     ours = (host.facts.get('nftables') or {}).get('ours')
     if ours and ours.get('error'):
         return FAIL, [ours['error']]
@@ -157,14 +179,19 @@ def _nft_table(host):
         have = nft.parse_table(ours['text']) if ours else None
     except ValueError as exc:  # NftSyntaxError, or an element that is not an address
         return FAIL, ['our nftables table cannot be read: %s' % exc]
-    wanted = host.wanted_table
     if nft.same_table(have, wanted):
         return PASS, []
+    return FAIL, _table_differences(have, wanted)
+
+
+def _table_differences(have, wanted):
     have_blocks = have.blocks() if have else []
     wanted_blocks = wanted.blocks() if wanted else []
     details = ['missing: %s' % name for name in wanted_blocks if name not in have_blocks]
     details += ['extra: %s' % name for name in have_blocks if name not in wanted_blocks]
-    return FAIL, details or ['the sets or rules of %s differ from the declared ones' % ', '.join(wanted_blocks)]
+    if not wanted:
+        details.append('the table should not exist: it would drop beside DOCKER-USER')
+    return details or ['the sets or rules of %s differ from the declared ones' % ', '.join(wanted_blocks)]
 
 
 @check('docker_user_first', 'FORWARD reaches DOCKER-USER before any rule that accepts', ROUTER)
@@ -238,15 +265,19 @@ def _persistence(host):
         details.append('%s is not installed' % layout.RESTORE_UNIT)
     elif not state.get('docker_user_unit_enabled'):
         details.append('%s is not wanted by %s' % (layout.RESTORE_UNIT, layout.WANTED_BY[layout.RESTORE_UNIT]))
+    try:
+        kept_table = nft.parse_payload(state['kept_table']) if state.get('kept_table') else None
+    except ValueError as exc:
+        return FAIL, details + ['the kept nftables table cannot be read: %s' % exc]
     if host.firewall == 'nftables':
-        try:
-            kept = nft.parse_payload(state['kept_table']) if state.get('kept_table') else None
-        except ValueError as exc:
-            return FAIL, details + ['the kept nftables table cannot be read: %s' % exc]
-        if state.get('kept_backend') != 'nftables' or not nft.same_table(kept, host.wanted_table):
+        if state.get('kept_backend') != 'nftables' or not nft.same_table(kept_table, host.wanted_table):
             details.append('the kept nftables table differs from the declared allowlists (kept for %s)'
                            % (state.get('kept_backend') or 'nothing'))
         return _result(details)
+    backstop = host.backstop()[0]
+    if not nft.same_table(kept_table, backstop):
+        details.append('the kept backstop table differs from the declared allowlists' if backstop
+                       else 'a kept nftables table would be loaded beside DOCKER-USER at boot')
     if not state.get('firewalld_watch_unit_enabled'):
         details.append('%s is not wanted by %s: a firewalld reload would leave DOCKER-USER without our rules'
                        % (layout.FIREWALLD_WATCH_UNIT, layout.WANTED_BY[layout.FIREWALLD_WATCH_UNIT]))

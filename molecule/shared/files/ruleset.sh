@@ -2,7 +2,7 @@
 # Prints a platform's iptables and ip6tables rule sets for byte-for-byte comparisons, without
 # the comment lines (they carry timestamps) and the policy counters (traffic moves them).
 #
-#   lab-ruleset all       everything
+#   lab-ruleset all       everything, and the collection's nftables table where nft is installed
 #   lab-ruleset foreign   everything except DOCKER-USER (Docker's and other tools' chains)
 #   lab-ruleset others    only other tools' rules: not Docker's, not the collection's
 #                         NETOPS-DFW-* chains, no rule naming a Docker interface, and no
@@ -24,3 +24,7 @@ for save in iptables-save ip6tables-save; do
         table != "" { print table; table = "" }
         { print }'
 done
+if [ "$mode" = all ] && command -v nft >/dev/null; then
+    echo "## nft list table inet netops-docker-firewall"
+    { nft list table inet netops-docker-firewall 2>/dev/null || true; } | sed -E 's/ counter packets [0-9]+ bytes [0-9]+//'
+fi

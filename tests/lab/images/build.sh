@@ -19,8 +19,9 @@ upstream=${LAB_UPSTREAM:-$here/../../../../shared/upstream}
 
 # Everything a lab host needs besides the Docker engine: systemd as PID 1, the iptables tools
 # (nft by default, legacy available), conntrack and ipset for inspection, busybox-static for
-# the nested containers and the probes.
-base_packages=python3,iptables,iproute2,systemd,systemd-sysv,procps,conntrack,ipset,busybox-static,kmod
+# the nested containers and the probes, nftables for the collection's table (the backstop beside
+# DOCKER-USER, and the policy under Docker 29's nftables backend).
+base_packages=python3,iptables,iproute2,systemd,systemd-sysv,procps,conntrack,ipset,busybox-static,kmod,nftables
 # Installed on every platform after the engine, and left disabled: a scenario that needs firewalld
 # (and its dbus) enables it. Platforms have no network, so it has to be in the image.
 firewall_packages="dbus firewalld"

@@ -29,6 +29,15 @@ def with_docker_user(save_text, lines):
     return '\n'.join(out[:index] + lines + out[index:]) + '\n'
 
 
+WANTED_TABLE = compliance.Host({}, EXPECTED).wanted_table
+
+
+def table_facts(table, installed=True):
+    """docker_firewall_info's nftables facts with our table as `table` (None: absent)."""
+    ours = dict(text=compliance.nft.render(table), blocks=table.blocks(), error=None) if table else None
+    return dict(installed=installed, tables=['inet netops-docker-firewall'] if table else [], ours=ours)
+
+
 def router_facts(v4_lines=None, v6_lines=None, suite='sid', persist=True, legacy=None):
     v4 = with_docker_user(capture(suite, 'q2-published-default.iptables-save'),
                           WANTED['ipv4'] if v4_lines is None else v4_lines)
@@ -44,7 +53,10 @@ def router_facts(v4_lines=None, v6_lines=None, suite='sid', persist=True, legacy
         backends_in_use=sorted(iptables), ip_forward={'ipv4': True, 'ipv6': False}, containers=[], findings=[],
         persistence=dict(docker_user_unit=persist, docker_user_unit_enabled=persist, firewalld_watch_unit_enabled=persist,
                          kept_rules=dict(WANTED) if persist else {}, kept_backend='nft', publisher_unit=False,
-                         publisher_unit_enabled=False, published_containers=[]),
+                         publisher_unit_enabled=False, published_containers=[],
+                         kept_table=compliance.nft.payload(WANTED_TABLE) if persist else None),
+        # the backstop beside DOCKER-USER
+        nftables=table_facts(WANTED_TABLE),
     )
 
 
@@ -61,11 +73,49 @@ def details(profile, facts, check_id, expected=None):
 class TestRouter:
     def test_converged_router_passes_every_router_check(self):
         checks = compliance.evaluate('docker_on_router', router_facts(), EXPECTED)
-        assert [c['id'] for c in checks if c['status'] == 'pass'] == [
-            c for c in compliance.PROFILE_CHECKS['docker_on_router'] if c != 'nft_table']
+        assert [c['id'] for c in checks if c['status'] == 'pass'] == list(compliance.PROFILE_CHECKS['docker_on_router'])
         assert all(c['status'] == 'skip' for c in checks if c['id'] not in compliance.PROFILE_CHECKS['docker_on_router'])
-        assert [c['details'] for c in checks if c['id'] == 'nft_table'] == [
-            ['Docker runs its iptables backend: see router_rules_ipv4 and router_rules_ipv6']]
+
+    def test_the_backstop_table_missing_or_drifted_beside_docker_user(self):
+        facts = router_facts()
+        facts['nftables'] = table_facts(None)
+        assert failed('docker_on_router', facts) == ['nft_table']
+        assert details('docker_on_router', facts, 'nft_table') == ['missing: accept:int0:ext0', 'missing: allowlist:ext0']
+        drifted = compliance.nft.render(WANTED_TABLE).replace('elements = { 198.51.100.18 }',
+                                                              'elements = { 198.51.100.18, 198.51.100.19 }')
+        assert drifted != compliance.nft.render(WANTED_TABLE)
+        facts['nftables'] = table_facts(compliance.nft.parse_table(drifted))
+        assert details('docker_on_router', facts, 'nft_table') == [
+            'the sets or rules of accept:int0:ext0, allowlist:ext0 differ from the declared ones']
+        facts = router_facts()
+        facts['persistence']['kept_table'] = None
+        assert details('docker_on_router', facts, 'persistence') == [
+            'the kept backstop table differs from the declared allowlists']
+
+    def test_without_nft_the_backstop_is_skipped_unless_required(self):
+        facts = router_facts()
+        facts['nftables'] = table_facts(None, installed=False)
+        facts['persistence']['kept_table'] = None
+        checks = dict((c['id'], c) for c in compliance.evaluate('docker_on_router', facts, EXPECTED))
+        assert checks['nft_table']['status'] == 'skip'
+        assert checks['nft_table']['details'] == [compliance.NO_BACKSTOP]
+        assert checks['persistence']['status'] == 'pass'
+        required = dict(EXPECTED, backstop='always')
+        assert failed('docker_on_router', facts, required) == ['nft_table', 'persistence']
+        assert 'docker_on_router_backstop: always' in details('docker_on_router', facts, 'nft_table', required)[0]
+
+    def test_a_table_of_ours_where_no_backstop_is_declared_is_drift(self):
+        for expected in (dict(EXPECTED, backstop='never'), dict(EXPECTED, allowlists=[])):
+            facts = router_facts()
+            assert 'nft_table' in failed('docker_on_router', facts, expected)
+            assert details('docker_on_router', facts, 'nft_table', expected)[-1] == (
+                'the table should not exist: it would drop beside DOCKER-USER')
+            assert 'a kept nftables table would be loaded beside DOCKER-USER at boot' in details(
+                'docker_on_router', facts, 'persistence', expected)
+        facts = router_facts()
+        facts['nftables'] = table_facts(None)
+        facts['persistence']['kept_table'] = None
+        assert failed('docker_on_router', facts, dict(EXPECTED, backstop='never')) == []
 
     def test_flushed_docker_user_lists_what_is_missing(self):
         facts = router_facts(v4_lines=[])
