@@ -4,14 +4,19 @@
 rule row is checked: Docker's and kube-proxy's against the capture the diagram is drawn from (in
 that capture, in that chain, in that order), ours against what the engines write for the
 diagrams' example declaration (all of it, in order, ahead of the others' rules in a shared chain).
-Each base chain's hook and priority is checked too, and every jump drawn from a rule row must lead
-to the chain the rule names. (tests/diagrams/check.py checks that the SVGs are rendered from them.)"""
+Each base chain's hook and priority is checked too, base chains on one hook must be drawn on the
+packet's path in the order of their priorities, and every jump drawn from a rule row must lead to
+the chain the rule names. On Docker's iptables backend the docker_on_router role keeps the
+collection's nftables table beside DOCKER-USER as a backstop: the iptables diagrams draw it, all of
+it, as the engine renders it, before iptables' filter FORWARD. (tests/diagrams/check.py checks that
+the SVGs are rendered from them.)"""
 
 import html
 import os
 import re
 
 import pytest
+import yaml
 
 from conftest import FIXTURES, ROOT
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user as docker_user
@@ -32,6 +37,15 @@ SOURCES = {
     'docker-proxy.dot': [],
     'kube-node-publisher.dot': [os.path.join(ROOT, 'molecule', 'kube', 'files', 'kube-proxy.rules')],
 }
+# Docker's iptables backend, where the docker_on_router role keeps the backstop beside DOCKER-USER.
+BACKSTOP = ['docker-20-26-iptables.dot', 'docker-28-iptables.dot', 'docker-29-iptables.dot']
+OUR_TABLE = '%s %s' % (nft.FAMILY, nft.TABLE)
+# iptables-nft's tables as nft lists them (Docker 29 on iptables): the hooks and priorities of the
+# iptables chains drawn with one. iptables-legacy registers its filter table on the same hooks at
+# NF_IP_PRI_FILTER (0, nftables' "filter"), so the kernel runs our base chain before it there too.
+IPTABLES_NFT = os.path.join(CAPTURES, 'docker29', 'q2-published-default.nft-ruleset.txt')
+# nftables' named priorities (the ip/ip6/inet families), as numbers.
+PRIORITIES = {'raw': -300, 'mangle': -150, 'dstnat': -100, 'filter': 0, 'security': 50, 'srcnat': 100}
 # The example the diagrams show: a router pair, an allowlist with ports, one published container.
 EXAMPLE = docker_user.declared_blocks(
     [{'in_interface': 'wg0', 'out_interface': 'eth0'}],
@@ -44,6 +58,7 @@ OUR_NFT_COMMENT = re.compile(r' comment "%s[^"]*"$' % re.escape(nft.TAG_PREFIX))
 NODE = re.compile(r'^  (\w+) \[label=<(<TABLE.*?</TABLE>)>\];', re.M | re.S)
 CELL = re.compile(r'<TD([^>]*)>(.*?)</TD>', re.S)
 EDGE = re.compile(r'^  (\w+):(\w+) -> (\w+) ', re.M)
+PATH = re.compile(r'^  (\w+) -> (\w+) \[penwidth=2\b', re.M)  # the packet's path: bold edges between nodes
 HOOK = re.compile(r'hook (\w+),? priority ([a-z]+(?: [-+] \d+)?)')
 
 
@@ -138,6 +153,31 @@ def our_nft_table():
     return dict((key, [OUR_NFT_COMMENT.sub('', rule) for rule in value]) for key, value in rules.items()), hooks
 
 
+def priority(name):
+    """A priority as nft prints it ('filter - 10') as a number."""
+    found = re.match(r'([a-z]+)(?: ([-+]) (\d+))?$', name)
+    offset = int(found.group(3) or 0) * (-1 if found.group(2) == '-' else 1)
+    return PRIORITIES[found.group(1)] + offset
+
+
+def packet_paths(source):
+    """The packet's paths drawn (bold edges), each a list of nodes from a node nothing leads to."""
+    following = {}
+    for tail, head in PATH.findall(source):
+        following.setdefault(tail, []).append(head)
+    heads = set(head for heads in following.values() for head in heads)
+    paths = []
+
+    def walk(path):
+        if path[-1] not in following:
+            paths.append(path)
+        for head in following.get(path[-1], []):
+            walk(path + [head])
+    for start in sorted(set(following) - heads):
+        walk([start])
+    return paths
+
+
 def is_subsequence(part, whole):
     rest = iter(whole)
     return all(item in rest for item in part)
@@ -151,7 +191,13 @@ def test_every_diagram_is_listed_here():
 def test_iptables_rows_are_the_captures_and_the_engines(name):
     _source, chains = diagram(name)
     captures = [iptables_capture(path) for path in SOURCES[name]]
+    with open(IPTABLES_NFT, encoding='utf-8') as handle:
+        _rules, iptables_hooks = nft_rules(handle.read())
     for chain in chains.values():
+        if chain.table == OUR_TABLE:
+            continue  # the backstop: test_backstop_is_the_engines_table_before_iptables_forward
+        if chain.hook:
+            assert chain.hook.groups() == iptables_hooks[('ip ' + chain.table, chain.chain)], (name, chain.name)
         if not chain.rows:
             continue  # a node that describes, with no rule in it
         key = (chain.table, chain.chain)
@@ -183,6 +229,49 @@ def test_nftables_rows_hooks_and_priorities_are_the_capture_and_the_engine():
     assert set(our_rules) <= seen
     assert {('ip docker-bridges', 'raw-PREROUTING'), ('ip docker-bridges', 'nat-PREROUTING'),
             ('ip docker-bridges', 'filter-FORWARD'), ('ip docker-bridges', 'nat-POSTROUTING')} <= seen
+
+
+@pytest.mark.parametrize('name', BACKSTOP)
+def test_backstop_is_the_engines_table_before_iptables_forward(name):
+    source, chains = diagram(name)
+    our_rules, our_hooks = our_nft_table()
+    seen = set()
+    for chain in chains.values():
+        if chain.table != OUR_TABLE:
+            continue
+        key = (chain.table, chain.chain)
+        assert key in our_rules, (name, key)
+        assert set(colour for colour, _rule, _port in chain.rows) == set([OURS]), (name, key)
+        assert chain.owned(OURS) == our_rules[key], (name, key)
+        assert (chain.hook.groups() if chain.hook else None) == our_hooks.get(key), (name, key)
+        seen.add(key)
+    # The whole table is drawn: its base chain and the allowlist's chain.
+    assert set(our_rules) == seen, name
+    nodes = dict((chain.name, node) for node, chain in chains.items())
+    ours, theirs = nodes['%s %s' % (OUR_TABLE, nft.BASE_CHAIN)], nodes['filter FORWARD']
+    # Both on the forward hook, ours at the lower priority, and drawn so: the packet meets it first.
+    assert chains[ours].hook.group(1) == chains[theirs].hook.group(1) == 'forward', name
+    assert priority(chains[ours].hook.group(2)) < priority(chains[theirs].hook.group(2)), name
+    assert any(ours in path and theirs in path and path.index(ours) + 1 == path.index(theirs)
+               for path in packet_paths(source)), name
+    # Labelled as what the role keeps: the backstop, only with allowlists, where nft is installed.
+    header = text(re.search(r'^  %s \[label=<.*?<TD[^>]*>(.*?)</TD>' % ours, source, re.M | re.S).group(1))
+    assert 'the backstop' in header and 'with allowlists, where nft is installed' in header, (name, header)
+    with open(os.path.join(ROOT, 'roles', 'docker_on_router', 'vars', 'main.yml'), encoding='utf-8') as handle:
+        kept = yaml.safe_load(handle)['__docker_on_router_backstop']
+    for condition in ('not __docker_on_router_nftables', 'docker_on_router_allowlists | length > 0',
+                      '__docker_on_router_nft.stat.exists'):
+        assert condition in kept, condition
+
+
+@pytest.mark.parametrize('name', sorted(SOURCES))
+def test_base_chains_of_one_hook_are_met_in_the_order_of_their_priorities(name):
+    source, chains = diagram(name)
+    for path in packet_paths(source):
+        hooked = [chains[node].hook.groups() for node in path if node in chains and chains[node].hook]
+        for (hook, first), (next_hook, then) in zip(hooked, hooked[1:]):
+            if hook == next_hook:
+                assert priority(first) < priority(then), (name, path, hook, first, then)
 
 
 @pytest.mark.parametrize('name', sorted(SOURCES))
