@@ -32,6 +32,7 @@ help:
 	@echo "make bench    DOCKER-USER benchmarks; make bench-compliance: the fleet compliance run against ping (figures, not pass/fail)"
 	@echo "make unit | sanity | lint | diagrams-check | release-check | molecule [SCENARIOS='lab ...'] | mutations | images | venv | host | clean"
 	@echo "make diagrams  render docs/diagrams/*.dot to the SVGs committed next to them"
+	@echo "make docs     the docs site (antsibull-docs, Sphinx): modules, roles, filters and docs/*.md, in .build/docs/build/html"
 
 .PHONY: host
 host:
@@ -57,7 +58,7 @@ images: host
 
 .PHONY: test
 test: host venv
-	tests/lab/run-stages.sh unit sanity lint diagrams-check release-check molecule mutations
+	tests/lab/run-stages.sh unit sanity lint docs diagrams-check release-check molecule mutations
 
 .PHONY: unit
 unit: venv collection
@@ -95,12 +96,12 @@ sanity: venv $(VENV_221)/bin/.installed
 	@echo "== ansible-test sanity, ansible-core 2.21.5, Python 3.13"
 	$(call run_sanity,$(VENV_221),3.13)
 
-# antsibull-docs lives in a venv of its own, so that its dependencies never meet Molecule's.
+# antsibull-docs and Sphinx live in a venv of their own, so that their dependencies never meet Molecule's.
 VENV_DOCS := $(CURDIR)/.venv-docs
 
-$(VENV_DOCS)/bin/.installed:
+$(VENV_DOCS)/bin/.installed: tests/docs/requirements.txt
 	$(PYTHON) -m venv $(VENV_DOCS)
-	$(VENV_DOCS)/bin/pip install -q antsibull-docs==2.28.0 ansible-core==2.19.14
+	$(VENV_DOCS)/bin/pip install -q -r tests/docs/requirements.txt
 	touch $@
 
 .PHONY: lint
@@ -109,6 +110,19 @@ lint: venv collection $(VENV_DOCS)/bin/.installed
 	$(BIN)/antsibull-changelog lint
 	$(BIN)/ansible-lint --profile production --offline
 	cd $(COLLECTION_LINK) && PATH=$(VENV_DOCS)/bin:$$PATH $(VENV_DOCS)/bin/antsibull-docs lint-collection-docs --plugin-docs .
+
+# The docs site, .build/docs/build/html/index.html: `antsibull-docs sphinx-init --use-current` and
+# the build.sh it writes (module, role and filter pages from the plugin docs), plus docs/*.md and
+# the roles' READMEs rendered from the Markdown by myst-parser (tests/docs/build.py). No network:
+# intersphinx reads a local inventory of the Ansible docsite labels the pages use. It fails on any
+# Sphinx warning (sphinx-build -W, nitpicky): a reference, label, toctree entry or Markdown link
+# (page, heading, diagram SVG) that does not resolve; also on plugin docs antsibull-docs cannot
+# parse, and when a module, role, filter or page has no HTML page or headless Chromium shows the
+# front page or the collection's page without a link to it. A warning about
+# .build/docs/rst/project/PATH is one about PATH. About 10 s once the venv is there.
+.PHONY: docs
+docs: collection $(VENV_DOCS)/bin/.installed
+	PATH=$(VENV_DOCS)/bin:$$PATH $(VENV_DOCS)/bin/python tests/docs/build.py $(BUILD)/docs
 
 .PHONY: molecule
 molecule: venv collection images
