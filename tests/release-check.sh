@@ -69,12 +69,13 @@ cp "$here/execution-environment.yml" "$tarball" "$ee/"
     --output-filename Containerfile >/dev/null
 name=$(basename "$tarball")
 jmespath=$(grep '^jmespath==' "$here/tests/requirements.txt")
+runner=$(grep '^ansible-runner==' "$here/tests/requirements.txt")
 if ! [[ -f $ee/context/_build/collections/$name ]] \
         || ! grep -qx -- "- name: /build/collections/$name" "$ee/context/_build/requirements.yml" \
-        || ! grep -q "^ARG ANSIBLE_INSTALL_REFS=\"ansible-core==$version " "$ee/context/Containerfile" \
+        || ! grep -qx "ARG ANSIBLE_INSTALL_REFS=\"ansible-core==$version $runner\"" "$ee/context/Containerfile" \
         || ! grep -qx "$jmespath" "$ee/context/_build/requirements.txt"; then
-    echo "release-check: execution-environment.yml does not install $name with ansible-core $version" \
-         "and $jmespath (update it with galaxy.yml and tests/requirements.txt)" >&2
+    echo "release-check: execution-environment.yml does not install $name with ansible-core $version," \
+         "$runner and $jmespath (update it with galaxy.yml and tests/requirements.txt)" >&2
     exit 1
 fi
 
