@@ -361,8 +361,24 @@ def declared_blocks(accept, allowlists):
         if block.name in blocks:
             raise InputError('allowlists[%d].interface' % index, allowlist['interface'],
                              'one allowlist per interface: merge the sources into one entry')
+        for other in allowlists[:index]:
+            if interfaces_overlap(allowlist['interface'], other['interface']):
+                raise InputError('allowlists[%d].interface' % index, allowlist['interface'],
+                                 'it matches interfaces of the allowlist on %s too: in DOCKER-USER the first '
+                                 'would decide, in nftables both; use patterns that do not overlap'
+                                 % other['interface'])
         blocks[block.name] = block
     return blocks
+
+
+def interfaces_overlap(left, right):
+    """True when one interface could match both names or wildcards (`wan+` and `wan0`)."""
+    if left.endswith('+') or right.endswith('+'):
+        left_prefix, right_prefix = left.rstrip('+'), right.rstrip('+')
+        if left.endswith('+') and right.endswith('+'):
+            return left_prefix.startswith(right_prefix) or right_prefix.startswith(left_prefix)
+        return (right.startswith(left_prefix) if left.endswith('+') else left.startswith(right_prefix))
+    return left == right
 
 
 def block_order(name):

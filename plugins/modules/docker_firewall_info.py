@@ -103,7 +103,8 @@ nftables:
     ours:
       description:
         - The collection's table C(inet netops-docker-firewall) (Docker's nftables backend), or null when it does not exist.
-        - C(text) as C(nft list table) prints it, C(blocks) the collection's blocks in it, C(error) when it cannot be read.
+        - C(text) as C(nft list table) prints it, C(blocks) the collection's blocks in it, C(error) when it cannot be read
+          (also when C(nft list tables) failed, with C(text) empty).
       type: dict
 docker_backend:
   description: The backend holding Docker's chains or DOCKER-USER, null when none does, C(both) when both do.
@@ -212,8 +213,10 @@ def nftables_state(module):
         return dict(installed=False, tables=[], ours=None)
     rc, out, err = run_c(module, [nft_path, 'list', 'tables'])
     if rc != 0:
-        module.warn('nft list tables failed: %s' % err.strip())
-        return dict(installed=True, tables=None, ours=None)
+        message = 'nft list tables failed: %s' % err.strip()
+        module.warn(message)
+        # Not "no table": compliance must say it could not read ours.
+        return dict(installed=True, tables=None, ours=dict(text='', blocks=[], error=message))
     tables = [line.split(None, 1)[1] for line in out.splitlines()
               if line.startswith('table ') and len(line.split()) == 3]
     ours = None

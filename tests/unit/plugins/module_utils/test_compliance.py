@@ -104,6 +104,13 @@ class TestRouter:
         assert failed('docker_on_router', facts, required) == ['nft_table', 'persistence']
         assert 'docker_on_router_backstop: always' in details('docker_on_router', facts, 'nft_table', required)[0]
 
+    def test_an_unreadable_nft_is_a_failed_check_whatever_is_declared(self):
+        for expected in (EXPECTED, dict(EXPECTED, backstop='never')):
+            facts = router_facts()
+            facts['nftables'] = dict(installed=True, tables=None,
+                                     ours=dict(text='', blocks=[], error='nft list tables failed: denied'))
+            assert details('docker_on_router', facts, 'nft_table', expected) == ['nft list tables failed: denied']
+
     def test_a_table_of_ours_where_no_backstop_is_declared_is_drift(self):
         for expected in (dict(EXPECTED, backstop='never'), dict(EXPECTED, allowlists=[])):
             facts = router_facts()

@@ -17,6 +17,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_use
     restore_payload,
     same_chain,
 )
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user as engine
 from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import parse_save
 
 TAG = '"netops.docker_firewall/%s"'
@@ -319,3 +320,22 @@ def test_read_back_refuses_a_planned_rule_of_others_above_ours():
     assert not holds_plan([DOCKER_RETURN] + ours, ours + [DOCKER_RETURN])
     # A second RETURN that another tool inserted meanwhile is theirs.
     assert holds_plan([DOCKER_RETURN] + ours + [DOCKER_RETURN], ours + [DOCKER_RETURN])
+
+
+
+@pytest.mark.parametrize('first, second', [
+    ('wan+', 'wan0'), ('wan0', 'wan+'), ('wan+', 'wa+'), ('eth+', 'eth10+'),
+])
+def test_allowlists_on_overlapping_interfaces_are_refused(first, second):
+    with pytest.raises(engine.InputError) as error:
+        engine.declared_blocks([], [{'interface': first, 'sources': ['198.51.100.1']},
+                                         {'interface': second, 'sources': ['203.0.113.1']}])
+    assert error.value.field == 'allowlists[1].interface'
+    assert error.value.value == second
+    assert 'allowlist on %s' % first in str(error.value)
+
+
+@pytest.mark.parametrize('first, second', [('wan+', 'lan0'), ('wan0', 'wan1'), ('wan1+', 'wan2+'), ('wan0', 'wan01+')])
+def test_allowlists_on_separate_interfaces_are_accepted(first, second):
+    blocks = engine.declared_blocks([], [{'interface': first, 'sources': []}, {'interface': second, 'sources': []}])
+    assert sorted(blocks) == sorted(['allowlist:%s' % first, 'allowlist:%s' % second])

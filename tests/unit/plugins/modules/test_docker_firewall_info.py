@@ -195,3 +195,12 @@ def test_firewalld_suffix_is_not_part_of_the_backend(run_module, tmp_path):
     info = dict(LiveRestoreEnabled=False, FirewallBackend=dict(Driver='nftables+firewalld'))
     result = run(run_module, tmp_path, commands('', '', version='Docker version 29.7.2, build 6a43e3d', info=info))
     assert result['docker']['firewall_backend'] == 'nftables'
+
+
+def test_a_failed_nft_read_is_reported_as_unreadable_not_as_no_table(run_module, tmp_path):
+    table = commands(capture('sid', 'q2-published-default.iptables-save'), '')
+    table[-1] = Command(['/usr/sbin/nft', 'list', 'tables'], rc=1, stderr='Operation not permitted\n')
+    result = run(run_module, tmp_path, table)
+    assert result['nftables']['tables'] is None
+    assert result['nftables']['ours']['error'] == 'nft list tables failed: Operation not permitted'
+    assert 'nft list tables failed: Operation not permitted' in json.dumps(result['warnings'])
