@@ -322,14 +322,13 @@ def test_read_back_refuses_a_planned_rule_of_others_above_ours():
     assert holds_plan([DOCKER_RETURN] + ours + [DOCKER_RETURN], ours + [DOCKER_RETURN])
 
 
-
 @pytest.mark.parametrize('first, second', [
     ('wan+', 'wan0'), ('wan0', 'wan+'), ('wan+', 'wa+'), ('eth+', 'eth10+'),
 ])
 def test_allowlists_on_overlapping_interfaces_are_refused(first, second):
     with pytest.raises(engine.InputError) as error:
         engine.declared_blocks([], [{'interface': first, 'sources': ['198.51.100.1']},
-                                         {'interface': second, 'sources': ['203.0.113.1']}])
+                                    {'interface': second, 'sources': ['203.0.113.1']}])
     assert error.value.field == 'allowlists[1].interface'
     assert error.value.value == second
     assert 'allowlist on %s' % first in str(error.value)
