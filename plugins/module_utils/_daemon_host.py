@@ -22,7 +22,7 @@ VALIDATE_SINCE = 23
 
 
 class WriteError(Exception):
-    """daemon.json could not be written; nothing was changed."""
+    """A file could not be written; nothing was changed."""
 
 
 class DaemonHost:
@@ -78,24 +78,42 @@ class DaemonHost:
         backup_file = None
         if backup and os.path.exists(path):
             backup_file = self._module.backup_local(path)
-        directory = os.path.dirname(path) or '.'
-        tmp = None
-        try:
-            if not os.path.isdir(directory):
-                os.makedirs(directory, 0o755)
-            handle, tmp = tempfile.mkstemp(dir=directory, prefix='.daemon.json.')
-            with os.fdopen(handle, 'w') as stream:
-                stream.write(content)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.chmod(tmp, 0o644)
-        except (IOError, OSError) as exc:
-            if tmp is not None and os.path.exists(tmp):
-                os.unlink(tmp)
-            raise WriteError('%s could not be written: %s; it was left as it was'
-                             % (path, exc.strerror or exc))
-        self._module.atomic_move(tmp, path)
-        self._module.set_mode_if_different(path, '0644', False)
-        self._module.set_owner_if_different(path, 'root', False)
-        self._module.set_group_if_different(path, 'root', False)
+        write_atomically(self._module, path, content)
         return backup_file
+
+
+def write_atomically(module, path, content, mode=0o644):
+    """Replace `path` with `content` (root-owned, `mode`) through a synced temporary file in its
+    directory and a rename: readers see the old file or the new one, never a part. A write that
+    fails raises WriteError and leaves `path` as it was."""
+    install_staged(module, stage_file(path, content, mode), path, mode)
+
+
+def stage_file(path, content, mode=0o644):
+    """The synced temporary file beside `path` that install_staged renames into place. A failure
+    raises WriteError and leaves nothing behind. Staging every file of a set before installing any
+    keeps a failed write (disk full, read-only file system) from leaving half a set."""
+    directory = os.path.dirname(path) or '.'
+    tmp = None
+    try:
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o755)
+        handle, tmp = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(path))
+        with os.fdopen(handle, 'w') as stream:
+            stream.write(content)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(tmp, mode)
+    except (IOError, OSError) as exc:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise WriteError('%s could not be written: %s; it was left as it was'
+                         % (path, exc.strerror or exc))
+    return tmp
+
+
+def install_staged(module, tmp, path, mode=0o644):
+    module.atomic_move(tmp, path)
+    module.set_mode_if_different(path, '%04o' % mode, False)
+    module.set_owner_if_different(path, 'root', False)
+    module.set_group_if_different(path, 'root', False)

@@ -29,11 +29,15 @@ def running_containers(module, docker):
     if not ids:
         return []
     rc, out, err = run_c(module, [docker, 'inspect'] + ids)
+    # rc is 1 when a container went away since `docker ps` ("No such object"): the others are still
+    # printed. Any other error is a failed read, never "no containers" (that would unpublish them all).
+    errors = [line for line in err.splitlines() if line.strip() and 'No such object' not in line]
+    if rc != 0 and (errors or not out.strip()):
+        raise DockerError('docker inspect failed (rc %d): %s' % (rc, err.strip()))
     try:
-        # rc is 1 when a container went away since `docker ps`: the others are still printed.
         return json.loads(out)
     except ValueError:
-        raise DockerError('docker inspect failed: %s' % err.strip())
+        raise DockerError('docker inspect printed no JSON: %s' % err.strip())
 
 
 def read_daemon_json(path):

@@ -21,6 +21,7 @@ import re
 from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import (
     Rule,
     render_rule,
+    restore_text,
     save_string,
 )
 
@@ -447,15 +448,30 @@ def blocks_in(lines):
     return names
 
 
-def restore_payload(before, after):
+FORWARD_JUMP = '-A FORWARD -j %s' % CHAIN
+
+
+def jump_repair(forward, passable=()):
+    """Lines that leave FORWARD (`forward`: its rule lines) with exactly one jump to DOCKER-USER, as
+    its first rule but for `passable` rules above it; [] when it is so. The jumps are deleted and the
+    one inserted in the same transaction, so a jump is there at every moment."""
+    jumps = forward.count(FORWARD_JUMP)
+    first = [line for line in forward if line not in passable][:1]
+    if jumps == 1 and first == [FORWARD_JUMP]:
+        return []
+    return ['-D' + FORWARD_JUMP[2:]] * jumps + ['-I FORWARD 1 -j %s' % CHAIN]
+
+
+def restore_payload(before, after, forward_repair=()):
     """iptables-restore --noflush input that turns DOCKER-USER from `before` (the lines read, or
-    None: no such chain) into `after` (a plan_chain result) and touches nothing else.
+    None: no such chain) into `after` (a plan_chain result) and touches nothing else but the
+    `forward_repair` lines (a jump_repair result) of an existing chain.
 
     An existing chain is never flushed: the lines read that are ours or dropped from the plan are
     deleted by their spec, and ours are inserted at the top, so a rule another tool adds between our
     read and our write stays. A new chain is created with `after` and with the FORWARD
     jump: a chain that nothing jumps to would filter nothing."""
-    out = ['*filter']
+    out = list(forward_repair) if before is not None else []
     if before is None:
         out.append(':%s - [0:0]' % CHAIN)
         out.append('-I FORWARD 1 -j %s' % CHAIN)
@@ -470,8 +486,7 @@ def restore_payload(before, after):
         prefix = '-A %s ' % CHAIN
         ours = [line[len(prefix):] for line in after if owner(Rule(line)) is not None]
         out.extend('-I %s %d %s' % (CHAIN, position, spec) for position, spec in enumerate(ours, 1))
-    out.append('COMMIT')
-    return '\n'.join(out) + '\n'
+    return restore_text([('filter', out)])
 
 
 def holds_plan(lines, planned):

@@ -3,9 +3,10 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Publishing the ports of standalone containers when Docker keeps out of iptables (a Kubernetes
-node). Private to this collection. Pure and standard library only: the docker_publish module
-imports it, and the docker_beside_kube_proxy role installs this same file on the host for the
-watcher that re-publishes a container when it restarts with a new address.
+node). Private to this collection. Pure: no host access, no Ansible imports. The docker_publish
+module imports it, and the publisher watcher on the host (_publish_watcher) runs this same file,
+installed with the engine by the docker_firewall_engine module, to re-publish a container when it
+restarts with a new address.
 
 Rules live in chains the collection owns (never KUBE-* or Docker's), one jump to each from a
 built-in chain:
@@ -20,6 +21,11 @@ __metaclass__ = type
 
 import ipaddress
 import re
+
+from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import (
+    parse_save,
+    restore_text,
+)
 
 CHAIN = 'NETOPS-DFW-PUBLISH'
 TAG = 'netops.docker_firewall/publish'
@@ -161,19 +167,13 @@ class TableState:
         self.jumps = jumps
 
 
-def read_table(save_text):
-    """Our part of one table, from `iptables-save -t TABLE` output."""
-    chain_exists = False
-    rules = []
-    jumps = []
-    for line in save_text.splitlines():
-        if line.startswith(':%s ' % CHAIN):
-            chain_exists = True
-        elif line.startswith('-A %s ' % CHAIN):
-            rules.append(line)
-        elif line.startswith('-A ') and line.endswith(' -j %s' % CHAIN):
-            jumps.append(line)  # in any form: a jump that is not exactly ours is rewritten
-    return TableState(chain_exists, rules, jumps)
+def read_table(table):
+    """Our part of one table (a parsed iptables-save table, or None when the family has none)."""
+    if table is None:
+        return TableState(False, [], [])
+    # A jump in any form counts: one that is not exactly ours is rewritten.
+    jumps = [rule.line for rule in table.rules if rule.chain != CHAIN and jump_target(rule.line) == CHAIN]
+    return TableState(CHAIN in table.chains, [rule.line for rule in table.chain_rules(CHAIN)], jumps)
 
 
 def plan_table(state, desired_rules, table, family, present=True):
@@ -197,45 +197,22 @@ def plan_table(state, desired_rules, table, family, present=True):
     return lines
 
 
-def split_tables(save_text):
-    """{table: that table's part of an iptables-save output}."""
-    tables, current = {}, None
-    for line in save_text.splitlines():
-        if line.startswith('*'):
-            current = line[1:]
-            tables[current] = []
-        elif current is not None:
-            tables[current].append(line)
-    return dict((name, '\n'.join(lines)) for name, lines in tables.items())
-
-
 def plan_family(save_text, binding_list, family, present=True):
     """Plan one family from its iptables-save output.
 
     Returns (before, after, payload): our jumps and rules per table before and after, and the
     iptables-restore --noflush payload ('' when converged). None when the family holds nothing of
     ours and there is nothing to publish in it: such a family is not touched at all."""
-    tables = split_tables(save_text)
+    tables = parse_save(save_text)
     desired = chain_rules(binding_list, family) if present else dict((t, []) for t in TABLES)
-    states = dict((t, read_table(tables.get(t, ''))) for t in TABLES)
+    states = dict((t, read_table(tables.get(t))) for t in TABLES)
     if not any(s.chain_exists or s.jumps for s in states.values()) and not any(desired.values()):
         return None
     plans = dict((t, plan_table(states[t], desired[t], t, family, present)) for t in TABLES)
     before = dict((t, states[t].jumps + states[t].rules) for t in TABLES)
     after = dict((t, (['-A %s %s' % jump for jump in jump_lines(family)[t]] if present else []) + desired[t])
                  for t in TABLES)
-    return before, after, restore_payload(plans)
-
-
-def restore_payload(table_plans):
-    """One iptables-restore --noflush payload from {table: lines}; '' when nothing to do."""
-    text = []
-    for table in TABLES:
-        if table_plans.get(table):
-            text.append('*%s' % table)
-            text.extend(table_plans[table])
-            text.append('COMMIT')
-    return '\n'.join(text) + '\n' if text else ''
+    return before, after, restore_text([(t, plans[t]) for t in TABLES if plans[t]])
 
 
 # Interfaces Docker creates: a rule in a built-in chain that names one is Docker's (20.10 writes

@@ -229,3 +229,14 @@ def parse_save(text):
 def render_rule(chain, parts):
     """Render an append line. `parts` are printed as given: quote string values with save_string()."""
     return '-A %s %s' % (chain, ' '.join(parts))
+
+
+def restore_text(sections):
+    """iptables-restore input from [(table, lines)]: one `*table ... COMMIT` section each, in order.
+    The one writer of restore payloads: the DOCKER-USER engine, the publisher and the host programs."""
+    text = []
+    for table, lines in sections:
+        text.append('*%s' % table)
+        text.extend(lines)
+        text.append('COMMIT')
+    return '\n'.join(text) + '\n' if text else ''
