@@ -255,6 +255,20 @@ def _proxy_path(host):
     return PASS, []
 
 
+def _program_faults(state, program, engine=True):
+    """What keeps a host program of ours from running this collection version's engine (with
+    engine=False only whether it is installed: its engine is reported once, for another program)."""
+    if not (state.get('programs') or {}).get(program):
+        return ['%s is not installed' % layout.PROGRAMS[program][0]]
+    if not engine:
+        return []
+    if state.get('engine_current') is None:
+        return ['the engine under %s, which %s runs, is missing' % (layout.ENGINE_DIR, layout.PROGRAMS[program][0])]
+    if state.get('engine_current') is False:
+        return ['the engine under %s is not this collection version\'s: run the role again' % layout.ENGINE_DIR]
+    return []
+
+
 @check('persistence', 'the restore unit is installed and keeps exactly the declared rules', ROUTER)
 def _persistence(host):
     if not host.expected.get('persist', True):
@@ -265,6 +279,7 @@ def _persistence(host):
         details.append('%s is not installed' % layout.RESTORE_UNIT)
     elif not state.get('docker_user_unit_enabled'):
         details.append('%s is not wanted by %s' % (layout.RESTORE_UNIT, layout.WANTED_BY[layout.RESTORE_UNIT]))
+    details.extend(_program_faults(state, 'restore'))
     try:
         kept_table = nft.parse_payload(state['kept_table']) if state.get('kept_table') else None
     except ValueError as exc:
@@ -281,6 +296,8 @@ def _persistence(host):
     if not state.get('firewalld_watch_unit_enabled'):
         details.append('%s is not wanted by %s: a firewalld reload would leave DOCKER-USER without our rules'
                        % (layout.FIREWALLD_WATCH_UNIT, layout.WANTED_BY[layout.FIREWALLD_WATCH_UNIT]))
+    elif state.get('docker_user_unit'):
+        details.extend(_program_faults(state, 'firewalld_watch', engine=False))
     for family in FAMILIES:
         kept = (state.get('kept_rules') or {}).get(family, [])
         if host.wanted[family] and not same_chain(kept, host.wanted[family]):
@@ -334,6 +351,7 @@ def _publisher(host):
     details = []
     if not (state.get('publisher_unit') and state.get('publisher_unit_enabled')):
         details.append('%s is not installed and enabled' % layout.PUBLISHER_UNIT)
+    details.extend(_program_faults(state, 'publish'))
     if sorted(state.get('published_containers') or []) != listed:
         details.append('the publisher is configured for %s, not %s'
                        % (', '.join(state.get('published_containers') or []) or 'nothing', ', '.join(listed)))

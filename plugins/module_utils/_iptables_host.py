@@ -63,14 +63,15 @@ class IptablesHost:
             cmd, data=data, binary_data=True, environ_update={'LC_ALL': 'C', 'LANG': 'C'})
         return rc, stdout, stderr
 
-    def save(self, family, backend):
-        """Full save output (all tables: asking for one table could create it)."""
+    def save(self, family, backend, table=None):
+        """Save output of every table, or of `table` alone for a caller that writes that table anyway
+        (asking iptables-legacy for a table creates it)."""
         if backend == 'legacy' and not self.legacy_tables_exist(family):
             return ''
         path = self.binary(family, backend, 'save')
         if path is None:
             raise CommandError('%s-%s-save is not installed' % (_COMMAND[family], backend), [], None, '', '')
-        cmd = [path]
+        cmd = [path] + (['-t', table] if table else [])
         rc, stdout, stderr = self._run(cmd)
         if rc != 0:
             raise CommandError('reading the %s rules failed' % family, cmd, rc, stdout, stderr)

@@ -20,11 +20,31 @@ KEPT_TABLE = 'docker-firewall.nft'
 PUBLISH_CONFIG = 'publish.json'
 STATE_FILES = (KEPT_RULES % 'ipv4', KEPT_RULES % 'ipv6', KEPT_BACKEND, KEPT_TABLE, PUBLISH_CONFIG)
 
+# The engine the host programs run: these files of plugins/module_utils, byte for byte, under
+# ENGINE_DIR in their package layout (ENGINE_DIR/ansible_collections/netops/docker_firewall/...).
+# The docker_firewall_engine module installs them from its own payload; a unit test holds the list
+# to what the programs import.
+ENGINE_DIR = '/usr/local/lib/netops-docker-firewall'
+ENGINE_PACKAGE = 'ansible_collections.netops.docker_firewall.plugins.module_utils'
+ENGINE_FILES = ('_docker_host.py', '_docker_user.py', '_firewalld_watch.py', '_host_runner.py', '_iptables_host.py',
+                '_layout.py', '_nft.py', '_publish.py', '_publish_watcher.py', '_restore.py', '_rules.py')
+# Host programs: name -> (path, the engine module whose main(argv) it runs, what it does).
+PROGRAMS = {
+    'restore': ('/usr/local/sbin/netops-docker-user-restore', '_restore',
+                'puts the kept policy back (boot, dockerd restarts, firewalld reloads)'),
+    'firewalld_watch': ('/usr/local/sbin/netops-docker-firewalld-watch', '_firewalld_watch',
+                        'follows firewalld and puts the kept policy back after its reloads and restarts'),
+    'publish': (ENGINE_DIR + '/netops_docker_publish.py', '_publish_watcher',
+                'keeps the listed standalone containers published'),
+}
+RESTORE_LOCK = '/run/netops-docker-user.lock'
+# Files of earlier versions that the docker_firewall_engine module removes.
+RETIRED_FILES = (ENGINE_DIR + '/netops_publish.py',)
+
 SCRIPTS = (
-    '/usr/local/sbin/netops-docker-user-restore',
-    '/usr/local/sbin/netops-docker-firewalld-watch',
-    '/usr/local/lib/netops-docker-firewall/netops_docker_publish.py',
-    '/usr/local/lib/netops-docker-firewall/netops_publish.py',
+    PROGRAMS['restore'][0],
+    PROGRAMS['firewalld_watch'][0],
+    PROGRAMS['publish'][0],
 )
 
 UNIT_DIR = '/etc/systemd/system'

@@ -148,6 +148,14 @@ persistence:
     publisher_unit: {description: netops-docker-publish.service is installed., type: bool}
     publisher_unit_enabled: {description: It is enabled at boot., type: bool}
     published_containers: {description: Containers the publisher is configured for., type: list, elements: str}
+    programs:
+      description: Per host program of the collection (C(restore), C(publish)), whether its launcher is installed.
+      type: dict
+    engine_current:
+      description:
+        - Whether the engine the programs run (see M(netops.docker_firewall.docker_firewall_engine)) is this
+          collection version's, file for file; null when no engine is installed.
+      type: bool
 '''
 
 import json
@@ -166,6 +174,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_hos
     running_containers,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._facts import family_facts
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _engine_files as engine_files
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
 from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import (
@@ -313,7 +322,17 @@ def persistence_state():
         publisher_unit=unit(layout.PUBLISHER_UNIT),
         publisher_unit_enabled=unit(layout.PUBLISHER_UNIT, enabled=True),
         published_containers=published,
+        programs=dict((name, os.path.exists(path)) for name, (path, _module, _what) in layout.PROGRAMS.items()),
+        engine_current=engine_current(),
     )
+
+
+def engine_current():
+    """Whether every engine file on the host is this version's (None: no engine installed)."""
+    paths = engine_files.engine_paths()
+    if not any(os.path.exists(path) for path in paths):
+        return None
+    return all(read_text(path) == engine_files.engine_source(os.path.basename(path)) for path in paths)
 
 
 def container_summary(inspect):

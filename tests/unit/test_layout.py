@@ -11,6 +11,7 @@ import re
 import pytest
 
 from conftest import ROOT
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _engine_files as engine_files
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
 
 SEARCHED = ('roles', 'plugins', 'molecule', 'playbooks', 'docs', 'README.md')
@@ -55,7 +56,8 @@ def test_every_state_file_named_anywhere_is_in_the_layout():
 
 
 def test_every_script_path_named_anywhere_is_in_the_layout():
-    known = set(layout.SCRIPTS) | set(os.path.dirname(script) for script in layout.SCRIPTS)
+    known = set(layout.SCRIPTS) | set(os.path.dirname(script) for script in layout.SCRIPTS) \
+        | set(engine_files.engine_paths()) | set(layout.RETIRED_FILES)
     assert [(where, path) for where, path in occurrences(SCRIPT_PATH) if path.rstrip('/.') not in known] == []
 
 
@@ -72,8 +74,37 @@ def test_each_unit_file_exists_once_and_is_wanted_by_what_the_layout_says(unit):
         assert 'WantedBy=%s\n' % layout.WANTED_BY[unit] in handle.read()
 
 
+PROGRAM_TASK = re.compile(r'netops\.docker_firewall\.docker_firewall_engine:\n\s+program: ([a-z_]+)')
+
+
 @pytest.mark.parametrize('script', layout.SCRIPTS)
 def test_each_script_is_installed_by_a_role(script):
-    installed = [where for where, path in occurrences(SCRIPT_PATH)
-                 if path == script and where.startswith('roles/') and where.endswith('.yml')]
+    """A program by a role task of the docker_firewall_engine module, any other script by a task
+    that names its path."""
+    programs = dict((path, name) for name, (path, _module, _what) in layout.PROGRAMS.items())
+    if script in programs:
+        installed = [where for where, name in occurrences(PROGRAM_TASK)
+                     if name == programs[script] and where.startswith('roles/') and where.endswith('.yml')]
+    else:
+        installed = [where for where, path in occurrences(SCRIPT_PATH)
+                     if path == script and where.startswith('roles/') and where.endswith('.yml')]
     assert installed, '%s is installed by no role task' % script
+
+
+def imported_engine_modules(name, seen=None):
+    """The collection's module_utils a module_utils file imports, itself included, transitively."""
+    seen = set() if seen is None else seen
+    seen.add(name)
+    with open(os.path.join(ROOT, 'plugins', 'module_utils', name + '.py')) as handle:
+        text = handle.read()
+    for imported in re.findall(r'plugins\.module_utils(?:\.| import )(_[a-z_]+)', text):
+        if imported not in seen:
+            imported_engine_modules(imported, seen)
+    return seen
+
+
+def test_the_engine_files_are_exactly_what_the_programs_import():
+    needed = set()
+    for _path, module, _what in layout.PROGRAMS.values():
+        needed |= imported_engine_modules(module)
+    assert sorted(name + '.py' for name in needed) == sorted(layout.ENGINE_FILES)

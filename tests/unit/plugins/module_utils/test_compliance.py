@@ -54,6 +54,7 @@ def router_facts(v4_lines=None, v6_lines=None, suite='sid', persist=True, legacy
         persistence=dict(docker_user_unit=persist, docker_user_unit_enabled=persist, firewalld_watch_unit_enabled=persist,
                          kept_rules=dict(WANTED) if persist else {}, kept_backend='nft', publisher_unit=False,
                          publisher_unit_enabled=False, published_containers=[],
+                         programs=dict(restore=persist, firewalld_watch=persist, publish=False), engine_current=True if persist else None,
                          kept_table=compliance.nft.payload(WANTED_TABLE) if persist else None),
         # the backstop beside DOCKER-USER
         nftables=table_facts(WANTED_TABLE),
@@ -154,6 +155,21 @@ class TestRouter:
         facts['persistence']['kept_rules']['ipv4'] = WANTED['ipv4'][:1]
         assert failed('docker_on_router', facts) == ['persistence']
         assert failed('docker_on_router', router_facts(persist=False), dict(EXPECTED, persist=False)) == []
+
+    @pytest.mark.parametrize('programs, engine_current, fault', [
+        (dict(restore=False, firewalld_watch=True), True, '/usr/local/sbin/netops-docker-user-restore is not installed'),
+        (dict(restore=True, firewalld_watch=False), True, '/usr/local/sbin/netops-docker-firewalld-watch is not installed'),
+        (dict(restore=True, firewalld_watch=True), None,
+         'the engine under /usr/local/lib/netops-docker-firewall, which /usr/local/sbin/netops-docker-user-restore '
+         'runs, is missing'),
+        (dict(restore=True, firewalld_watch=True), False,
+         "the engine under /usr/local/lib/netops-docker-firewall is not this collection version's: run the role again"),
+    ])
+    def test_persistence_without_the_restore_program_or_its_engine(self, programs, engine_current, fault):
+        facts = router_facts()
+        facts['persistence'].update(programs=programs, engine_current=engine_current)
+        assert failed('docker_on_router', facts) == ['persistence']
+        assert details('docker_on_router', facts, 'persistence') == [fault]
 
     def test_persistence_without_the_firewalld_watcher(self):
         facts = router_facts()
@@ -306,7 +322,11 @@ class TestKube:
         facts = kube_facts()
         facts['containers'] = [{'name': 'registry'}]
         assert failed('docker_beside_kube_proxy', facts, {'publish': ['registry']}) == ['publisher']
-        assert len(details('docker_beside_kube_proxy', facts, 'publisher', {'publish': ['registry']})) == 3
+        assert details('docker_beside_kube_proxy', facts, 'publisher', {'publish': ['registry']}) == [
+            'netops-docker-publish.service is not installed and enabled',
+            '/usr/local/lib/netops-docker-firewall/netops_docker_publish.py is not installed',
+            'the publisher is configured for nothing, not registry',
+            'registry runs but none of its ports is published']
 
 
 def test_fleet_report_counts_and_marks_unreachable_hosts():

@@ -1,0 +1,194 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to netops.docker_firewall
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The kept policy put back on a host without Ansible: the program behind
+netops-docker-user-restore, which netops-docker-user.service runs before dockerd starts (at boot
+and at every docker.service restart) and the firewalld watcher runs after firewalld reloads.
+
+It loads the collection's nftables table where one is kept (the policy under Docker's nftables
+firewall backend, the backstop beside DOCKER-USER under its iptables backend), then puts the kept
+rules at the top of DOCKER-USER, one iptables-restore per family, with the same engine the modules
+write with: rules of others stay, a missing chain is created with its FORWARD jump, and FORWARD is
+left with exactly one jump to DOCKER-USER as its first rule (an accepting rule above the jump would
+bypass it: Docker 28 and later briefly put their DOCKER-FORWARD jump there while they follow a
+firewalld reload).
+
+With --if-needed (the watcher), only what is not in place is written: the table when it is gone, a
+family whose kept rules are not the first rules of DOCKER-USER or whose FORWARD reaches a rule other
+than Docker's drop-only isolation jumps before DOCKER-USER; and a missing DOCKER-USER is not created
+while dockerd is starting (dockerd creates it, and fails when it appears between its check and its
+own -N). Runs are serialised by a lock: the boot unit and the watcher may start together. A family
+or a table that fails is reported and the others are still put back; the exit status is then 1.
+
+Private to this collection. Standard library and engine files only: the docker_firewall_engine
+module installs this file with the others on the host.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import fcntl
+import os
+import time
+
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+    CHAIN,
+    FAMILIES,
+    jump_repair,
+    owner,
+    restore_payload,
+    same_chain,
+)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host_runner import (
+    HostRunner,
+    failure,
+    usage,
+)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import (
+    CommandError,
+    IptablesHost,
+    NftHost,
+)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._nft import FAMILY as NFT_FAMILY
+from ansible_collections.netops.docker_firewall.plugins.module_utils._nft import TABLE as NFT_TABLE
+from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import (
+    Rule,
+    RuleSyntaxError,
+    parse_save,
+)
+
+NAME = 'netops-docker-user'
+# Docker's drop-only jumps, which the watcher lets stand above the jump to DOCKER-USER (Docker puts
+# them back there while it follows a firewalld reload; moving the jump again would race it).
+ISOLATION_JUMPS = ('-A FORWARD -j DOCKER-ISOLATION-STAGE-1', '-A FORWARD -j DOCKER-ISOLATION-STAGE-2')
+LOCK_WAIT = 15.0
+
+
+class KeptPolicy:
+    """What the docker_on_router role keeps in the state directory."""
+
+    def __init__(self, backend, rules, table):
+        self.backend = backend  # nft, legacy (iptables backends) or nftables (Docker's nftables backend)
+        self.rules = rules  # {family: [line, ...]} for each kept family
+        self.table = table  # nft -f input, or None
+
+
+def read_kept(directory):
+    def text(name):
+        with open(os.path.join(directory, name)) as handle:
+            return handle.read()
+    rules = {}
+    for family in FAMILIES:
+        name = layout.KEPT_RULES % family
+        if os.path.exists(os.path.join(directory, name)):
+            rules[family] = [line for line in text(name).splitlines() if line.strip()]
+    table = text(layout.KEPT_TABLE) if os.path.exists(os.path.join(directory, layout.KEPT_TABLE)) else None
+    return KeptPolicy(text(layout.KEPT_BACKEND).strip(), rules, table)
+
+
+def plan_family(save_text, kept, if_needed, dockerd_active):
+    """The iptables-restore --noflush payload that puts `kept` at the top of DOCKER-USER, or None
+    when there is nothing to write (--if-needed: in place, or the chain is left to a starting dockerd).
+    `dockerd_active`: a callable, asked only when it matters."""
+    table = parse_save(save_text).get('filter')
+    before = [rule.line for rule in table.chain_rules(CHAIN)] if table and CHAIN in table.chains else None
+    forward = [rule.line for rule in table.chain_rules('FORWARD')] if table else []
+    repair = jump_repair(forward, ISOLATION_JUMPS if if_needed else ()) if before is not None else []
+    others = [line for line in before or [] if owner(Rule(line)) is None]
+    if if_needed:
+        if before is None and not dockerd_active():
+            return None
+        ours = [line for line in before or [] if owner(Rule(line)) is not None]
+        if before is not None and not repair and same_chain(ours, kept) and same_chain(before[:len(kept)], kept):
+            return None
+    return restore_payload(before, kept + others, repair)
+
+
+def load_table(nft, kept, if_needed, runner):
+    """Load the kept table (with --if-needed only when it is gone). True when it is in place."""
+    if if_needed:
+        try:
+            if nft.list_table():
+                return True
+        except (CommandError, OSError):
+            pass  # unreadable: load it again, which replaces it whole
+    try:
+        nft.apply(kept.table)
+    except (CommandError, OSError) as exc:  # OSError: nft is not installed
+        runner.warn('the nftables table %s %s could not be loaded: %s' % (NFT_FAMILY, NFT_TABLE, failure(exc)))
+        return False
+    runner.say('nftables table %s %s in place' % (NFT_FAMILY, NFT_TABLE))
+    return True
+
+
+def restore(runner, kept, if_needed):
+    """Put the kept policy back. Returns the exit status: 0, or 1 when a part failed."""
+    status = 0
+    if kept.table is not None and not load_table(NftHost(runner, NFT_FAMILY, NFT_TABLE), kept, if_needed, runner):
+        status = 1
+    if kept.backend == 'nftables':
+        return status
+    iptables = IptablesHost(runner)
+
+    def dockerd_active():
+        systemctl = runner.get_bin_path('systemctl')
+        return bool(systemctl) and runner.run_command([systemctl, 'is-active', '--quiet', 'docker.service'])[0] == 0
+
+    for family in FAMILIES:
+        if family not in kept.rules:
+            continue
+        try:
+            payload = plan_family(iptables.save(family, kept.backend, 'filter'), kept.rules[family], if_needed,
+                                  dockerd_active)
+            if payload is None:
+                continue
+            iptables.restore(family, kept.backend, payload)
+        except (CommandError, RuleSyntaxError, OSError) as exc:
+            runner.warn('%s DOCKER-USER rules not put back: %s' % (family, failure(exc)))
+            status = 1
+            continue
+        runner.say('%s DOCKER-USER rules in place (%s)' % (family, kept.backend))
+    return status
+
+
+def take_lock(path, wait):
+    """An exclusive lock on `path`, waited for at most `wait` seconds (bounded, polled)."""
+    handle = open(path, 'a')
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except (IOError, OSError) as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() >= deadline:
+                handle.close()
+                raise
+            time.sleep(0.05)
+
+
+def main(argv, environ=None):
+    environ = os.environ if environ is None else environ
+    if argv not in ([], ['--if-needed']):
+        return usage('netops-docker-user-restore [--if-needed]')
+    # The state directory and the lock can be moved by the environment, for the unit tests only;
+    # on a host they are always the layout's.
+    directory = environ.get('NETOPS_DOCKER_FIREWALL_DIR', layout.STATE_DIR)
+    runner = HostRunner(NAME, environ)
+    try:
+        lock = take_lock(environ.get('NETOPS_DOCKER_FIREWALL_LOCK', layout.RESTORE_LOCK), LOCK_WAIT)
+    except (IOError, OSError) as exc:
+        runner.warn('the lock could not be taken, nothing was written: %s' % exc)
+        return 1
+    try:
+        try:
+            kept = read_kept(directory)
+        except (IOError, OSError) as exc:
+            runner.warn('the kept policy could not be read, nothing was written: %s' % exc)
+            return 1
+        return restore(runner, kept, argv == ['--if-needed'])
+    finally:
+        lock.close()

@@ -1,0 +1,149 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The firewalld watcher: which dbus-monitor lines are firewalld's events, when it checks (every
+20 ms for 2 s after an event, every 0.1 s up to 10 s, then only on events), lines read through a
+real pipe without waiting in a buffer, and a failed check that only warns. No D-Bus, no iptables:
+the check is a recorder and the clock is the test's."""
+
+import os
+import threading
+
+import pytest
+
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _firewalld_watch as watcher
+
+# dbus-monitor's lines, as it prints them for the matches the watcher subscribes to.
+RELOAD = ('method call time=1796150000.000001 sender=:1.7 -> destination=org.fedoraproject.FirewallD1 serial=2 '
+          'path=/org/fedoraproject/FirewallD1; interface=org.fedoraproject.FirewallD1; member=reload')
+RELOADED = ('signal time=1796150000.5 sender=:1.3 -> destination=(null destination) serial=40 '
+            'path=/org/fedoraproject/FirewallD1; interface=org.fedoraproject.FirewallD1; member=Reloaded')
+OWNER = ('signal time=1796150001.0 sender=org.freedesktop.DBus -> destination=(null destination) serial=9 '
+         'path=/org/freedesktop/DBus; interface=org.freedesktop.DBus; member=NameOwnerChanged')
+ARGUMENT = '   string "org.fedoraproject.FirewallD1"'
+
+
+@pytest.mark.parametrize('line, event', [
+    (RELOAD, 'reload'), (RELOADED, 'Reloaded'), (OWNER, 'NameOwnerChanged'),
+    (RELOAD.replace('member=reload', 'member=completeReload'), 'completeReload'),
+    (ARGUMENT, None), ('signal time=1 sender=:1.3 -> destination=x; interface=y; member=getZones', None),
+    ('   string "member=reload is not a member line"', None),
+])
+def test_only_firewalld_s_events_count(line, event):
+    assert watcher.event_of(line) == event
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+class ScriptedLines:
+    """What next() returns in turn: a line, or None (the timeout passed); each call advances the
+    clock by the timeout asked for (or 1 s for an unbounded wait) and records that timeout. The
+    stream ends when the answers run out, or at a None for an unbounded wait."""
+
+    def __init__(self, clock, answers):
+        self.clock = clock
+        self.answers = list(answers)
+        self.timeouts = []
+        self.ended = False
+
+    def next(self, timeout):
+        self.timeouts.append(timeout)
+        self.clock.now += 1.0 if timeout is None else timeout
+        answer = self.answers.pop(0) if self.answers else None
+        if answer is None and (timeout is None or not self.answers):
+            self.ended = True  # an unbounded wait returns only a line, or at the end of the stream
+        return answer
+
+
+class Runner:
+    def __init__(self):
+        self.said, self.warned = [], []
+
+    def say(self, message):
+        self.said.append(message)
+
+    def warn(self, message):
+        self.warned.append(message)
+
+
+def test_without_an_event_it_only_waits_and_never_checks():
+    clock = Clock()
+    lines = ScriptedLines(clock, [ARGUMENT, ARGUMENT])
+    checks = []
+    watcher.watch(Runner(), lines, lambda: checks.append(clock.now), clock)
+    assert checks == [] and lines.timeouts == [None, None, None]
+
+
+def test_an_event_checks_at_once_then_every_20_ms_for_2_s_then_every_100_ms_up_to_10_s():
+    clock = Clock()
+    lines = ScriptedLines(clock, [RELOAD] + [None] * 500)
+    checks = []
+    runner = Runner()
+    watcher.watch(runner, lines, lambda: checks.append(round(clock.now - 1001.0, 3)), clock)
+    assert runner.said == ['firewalld reload']
+    assert checks[0] == 0.0
+    fast = [t for t in lines.timeouts[1:] if t == watcher.FAST_TICK]
+    slow = [t for t in lines.timeouts[1:] if t == watcher.SLOW_TICK]
+    # 2 s / 20 ms, then 8 s / 100 ms (one more where the sum of the ticks lands just short of an edge)
+    assert 100 <= len(fast) <= 101 and 79 <= len(slow) <= 81
+    assert lines.timeouts[1:1 + len(fast)] == fast and None in lines.timeouts[1 + len(fast) + len(slow):]
+    assert len(checks) == 1 + len(fast) + len(slow)  # the event, then each timeout inside the window
+    assert max(checks) == pytest.approx(10.0, abs=0.11)
+
+
+def test_each_event_restarts_the_window():
+    clock = Clock()
+    lines = ScriptedLines(clock, [RELOAD, None, RELOADED])
+    checks = []
+    runner = Runner()
+    watcher.watch(runner, lines, lambda: checks.append(clock.now), clock)
+    assert runner.said == ['firewalld reload', 'firewalld Reloaded']
+    assert len(checks) == 3 and lines.timeouts[:3] == [None, watcher.FAST_TICK, watcher.FAST_TICK]
+    assert lines.timeouts[3] == watcher.FAST_TICK  # within the new window
+
+
+def test_lines_come_through_a_real_pipe_one_by_one_and_a_timeout_is_none():
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(read_fd, 'rb', buffering=0) as stream:
+        lines = watcher.Lines(stream)
+        os.write(write_fd, (RELOAD + '\n' + RELOADED + '\n').encode())  # two lines in one write
+        assert lines.next(1.0) == RELOAD
+        assert lines.next(1.0) == RELOADED  # not left in a buffer the timeout cannot see
+        assert lines.next(0.05) is None and not lines.ended
+        timer = threading.Timer(0.1, os.write, (write_fd, b'half a li'))
+        timer.start()
+        assert lines.next(0.5) is None  # a part of a line is not a line
+        timer.join()
+        os.write(write_fd, b'ne\n')
+        assert lines.next(1.0) == 'half a line'
+        os.close(write_fd)
+        assert lines.next(1.0) is None and lines.ended
+
+
+def test_a_check_that_fails_warns_and_the_watcher_goes_on(monkeypatch, tmp_path):
+    runner = Runner()
+    monkeypatch.setattr(watcher.restore, 'read_kept', lambda directory: 'kept in %s' % directory)
+    results = iter([1, 0])
+    monkeypatch.setattr(watcher.restore, 'restore', lambda run, kept, if_needed: next(results))
+    lock = str(tmp_path / 'lock')
+    watcher.put_back(runner, str(tmp_path), lock)
+    watcher.put_back(runner, str(tmp_path), lock)
+    assert runner.warned == ['the restore failed; trying again']
+
+    def unreadable(directory):
+        raise IOError(2, 'No such file or directory')
+
+    monkeypatch.setattr(watcher.restore, 'read_kept', unreadable)
+    watcher.put_back(runner, str(tmp_path), lock)
+    assert runner.warned[-1] == 'the kept policy could not be read; trying again: [Errno 2] No such file or directory'
+
+
+def test_without_dbus_monitor_it_says_so_and_fails(capsys):
+    assert watcher.main([], environ={'PATH': '/nonexistent'}) == 1
+    assert 'dbus-monitor not found' in capsys.readouterr().err
+    assert watcher.main(['--once']) == 2

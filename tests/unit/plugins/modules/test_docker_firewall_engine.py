@@ -1,0 +1,137 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""docker_firewall_engine: the engine files land byte for byte, the launchers run them without
+Ansible, check mode writes nothing, a converged run changes nothing, stale files go, and the engine
+stays while another program uses it. Every path of the layout is moved into the test's directory."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _engine_files as engine_files
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.modules import docker_firewall_engine
+
+MODULE_UTILS = os.path.join(ROOT, 'plugins', 'module_utils')
+
+
+@pytest.fixture
+def host(tmp_path, monkeypatch):
+    """The layout's engine directory and program paths, under tmp_path."""
+    lib = tmp_path / 'lib'
+    package_dir = os.path.join(str(lib), *layout.ENGINE_PACKAGE.split('.'))
+    programs = {'restore': (str(tmp_path / 'sbin' / 'netops-docker-user-restore'),) + layout.PROGRAMS['restore'][1:],
+                'publish': (str(lib / 'netops_docker_publish.py'),) + layout.PROGRAMS['publish'][1:]}
+    monkeypatch.setattr(layout, 'ENGINE_DIR', str(lib))
+    monkeypatch.setattr(layout, 'PROGRAMS', programs)
+    monkeypatch.setattr(layout, 'RETIRED_FILES', (str(lib / 'netops_publish.py'),))
+    monkeypatch.setattr(engine_files, 'ENGINE_PACKAGE_DIR', package_dir)
+    (tmp_path / 'sbin').mkdir()
+    return dict(lib=lib, package_dir=package_dir, programs=programs)
+
+
+def engine_paths(host):
+    return sorted(os.path.join(host['package_dir'], name) for name in layout.ENGINE_FILES)
+
+
+def run(run_module, check_mode=False, diff=False, **args):
+    return run_module(docker_firewall_engine.main, dict(args, python=sys.executable), [],
+                      check_mode=check_mode, diff=diff)[0]
+
+
+def test_check_mode_reports_every_file_and_writes_nothing(run_module, host):
+    result = run(run_module, check_mode=True, diff=True, program='restore')
+    assert result['changed']
+    assert result['written'] == sorted(engine_paths(host) + [host['programs']['restore'][0]])
+    assert result['removed'] == []
+    assert [d['before'] for d in result['diff']] == [''] * len(result['written'])
+    assert not host['lib'].exists() and os.listdir(os.path.dirname(host['programs']['restore'][0])) == []
+
+
+def test_the_engine_is_installed_byte_for_byte_and_a_second_run_changes_nothing(run_module, host):
+    result = run(run_module, program='restore')
+    assert result['changed'] and len(result['written']) == len(layout.ENGINE_FILES) + 1
+    for name in layout.ENGINE_FILES:
+        with open(os.path.join(MODULE_UTILS, name), 'rb') as source, \
+                open(os.path.join(host['package_dir'], name), 'rb') as installed:
+            assert installed.read() == source.read(), name
+        assert os.stat(os.path.join(host['package_dir'], name)).st_mode & 0o7777 == 0o644
+    launcher = host['programs']['restore'][0]
+    assert os.stat(launcher).st_mode & 0o7777 == 0o755
+    with open(launcher) as handle:
+        assert handle.readline() == '#!%s -I\n' % sys.executable
+    again = run(run_module, program='restore')
+    assert not again['changed'] and again['written'] == [] and again['removed'] == []
+
+
+@pytest.mark.parametrize('program, usage', [('restore', 'usage: netops-docker-user-restore [--if-needed]'),
+                                            ('publish', 'usage: netops_docker_publish.py sync|watch')])
+def test_an_installed_program_runs_on_the_installed_engine_alone(run_module, host, program, usage):
+    """-I: no PYTHONPATH, no user site; only the standard library and the files the module wrote."""
+    run(run_module, program=program)
+    done = subprocess.run([host['programs'][program][0], 'no-such-argument'], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, timeout=30, env={'PATH': '/usr/bin:/bin'},
+                          check=False)
+    assert (done.returncode, done.stdout.strip(), done.stderr) == (2, usage, '')
+
+
+def test_a_changed_engine_file_is_rewritten_with_a_diff(run_module, host):
+    run(run_module, program='restore')
+    rules = os.path.join(host['package_dir'], '_rules.py')
+    with open(rules, 'a') as handle:
+        handle.write('# changed by hand\n')
+    result = run(run_module, diff=True, program='restore')
+    assert result['written'] == [rules]
+    assert result['diff'][0]['before'].endswith('# changed by hand\n')
+    assert result['diff'][0]['after'] == engine_files.engine_source('_rules.py')
+
+
+def test_stale_and_retired_files_are_removed(run_module, host):
+    run(run_module, program='publish')
+    stale = os.path.join(host['package_dir'], '_gone_since.py')
+    retired = str(host['lib'] / 'netops_publish.py')
+    for path in (stale, retired):
+        with open(path, 'w') as handle:
+            handle.write('# an earlier version\n')
+    result = run(run_module, program='publish')
+    assert result['removed'] == sorted([stale, retired]) and result['written'] == []
+    assert not os.path.exists(stale) and not os.path.exists(retired)
+
+
+def test_the_engine_stays_while_another_program_uses_it(run_module, host):
+    run(run_module, program='restore')
+    run(run_module, program='publish')
+    result = run(run_module, program='publish', state='absent')
+    assert result['removed'] == [host['programs']['publish'][0]]
+    assert all(os.path.exists(path) for path in engine_paths(host))
+    result = run(run_module, program='restore', state='absent')
+    assert result['removed'] == sorted(engine_paths(host) + [host['programs']['restore'][0]])
+    assert not host['lib'].exists()
+    assert not run(run_module, program='restore', state='absent')['changed']
+
+
+def test_a_failed_write_changes_no_file(run_module, host, monkeypatch):
+    """Disk full at the third file: the engine stays the earlier version's, whole, and no temporary
+    file is left."""
+    run(run_module, program='restore')
+    for name in layout.ENGINE_FILES:
+        with open(os.path.join(host['package_dir'], name), 'a') as handle:
+            handle.write('# an earlier version\n')
+    before = dict((name, open(os.path.join(host['package_dir'], name)).read()) for name in layout.ENGINE_FILES)
+    staged = []
+    real_stage = docker_firewall_engine.stage_file
+
+    def stage_until_full(path, text, mode):
+        if len(staged) == 2:
+            raise docker_firewall_engine.WriteError('%s could not be written: No space left on device' % path)
+        staged.append(path)
+        return real_stage(path, text, mode)
+
+    monkeypatch.setattr(docker_firewall_engine, 'stage_file', stage_until_full)
+    result = run(run_module, program='restore')
+    assert result['failed'] and result['msg'].endswith('No space left on device; no file was changed')
+    assert sorted(os.listdir(host['package_dir'])) == sorted(layout.ENGINE_FILES)
+    assert dict((name, open(os.path.join(host['package_dir'], name)).read()) for name in layout.ENGINE_FILES) == before
