@@ -11,6 +11,7 @@ import threading
 import pytest
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _firewalld_watch as watcher
+from plugins.module_utils.conftest import FakeRunner
 
 # dbus-monitor's lines, as it prints them for the matches the watcher subscribes to.
 RELOAD = ('method call time=1796150000.000001 sender=:1.7 -> destination=org.fedoraproject.FirewallD1 serial=2 '
@@ -60,22 +61,11 @@ class ScriptedLines:
         return answer
 
 
-class Runner:
-    def __init__(self):
-        self.said, self.warned = [], []
-
-    def say(self, message):
-        self.said.append(message)
-
-    def warn(self, message):
-        self.warned.append(message)
-
-
 def test_without_an_event_it_only_waits_and_never_checks():
     clock = Clock()
     lines = ScriptedLines(clock, [ARGUMENT, ARGUMENT])
     checks = []
-    watcher.watch(Runner(), lines, lambda: checks.append(clock.now), clock)
+    watcher.watch(FakeRunner([], {}, watcher.NAME), lines, lambda: checks.append(clock.now), clock)
     assert checks == [] and lines.timeouts == [None, None, None]
 
 
@@ -83,7 +73,7 @@ def test_an_event_checks_at_once_then_every_20_ms_for_2_s_then_every_100_ms_up_t
     clock = Clock()
     lines = ScriptedLines(clock, [RELOAD] + [None] * 500)
     checks = []
-    runner = Runner()
+    runner = FakeRunner([], {}, watcher.NAME)
     watcher.watch(runner, lines, lambda: checks.append(round(clock.now - 1001.0, 3)), clock)
     assert runner.said == ['firewalld reload']
     assert checks[0] == 0.0
@@ -100,7 +90,7 @@ def test_each_event_restarts_the_window():
     clock = Clock()
     lines = ScriptedLines(clock, [RELOAD, None, RELOADED])
     checks = []
-    runner = Runner()
+    runner = FakeRunner([], {}, watcher.NAME)
     watcher.watch(runner, lines, lambda: checks.append(clock.now), clock)
     assert runner.said == ['firewalld reload', 'firewalld Reloaded']
     assert len(checks) == 3 and lines.timeouts[:3] == [None, watcher.FAST_TICK, watcher.FAST_TICK]
@@ -126,7 +116,7 @@ def test_lines_come_through_a_real_pipe_one_by_one_and_a_timeout_is_none():
 
 
 def test_a_check_that_fails_warns_and_the_watcher_goes_on(monkeypatch, tmp_path):
-    runner = Runner()
+    runner = FakeRunner([], {}, watcher.NAME)
     monkeypatch.setattr(watcher.restore, 'read_kept', lambda directory: 'kept in %s' % directory)
     results = iter([1, 0])
     monkeypatch.setattr(watcher.restore, 'restore', lambda run, kept, if_needed: next(results))

@@ -4,7 +4,8 @@
 of the exact commands it must run, in the style of community.general's UTHelper: each test gives
 what docker and iptables-*-save answer, and asserts every command in order (the docker ps and
 inspect calls too), the exact payload each *-restore is fed (the engine's plan_family), the
-read-back, what the watcher said and warned, and the exit status. Nothing on the host is run."""
+read-back, what the watcher said and warned, and the exit status. Nothing on the host is run: the
+commands are scripted Calls run by the shared FakeRunner (plugins/module_utils/conftest.py)."""
 
 import json
 import subprocess
@@ -12,6 +13,7 @@ import subprocess
 import pytest
 from ansible.plugins.filter.core import to_nice_json
 
+from plugins.module_utils.conftest import Call, FakeRunner
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _publish
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _publish_watcher as watcher
@@ -19,7 +21,6 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_hos
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host_runner import HostRunner
 from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import IptablesHost
 
-C_LOCALE = {'LC_ALL': 'C', 'LANG': 'C'}
 DOCKER = '/usr/bin/docker'
 BIN_PATHS = dict([('docker', DOCKER)] + [
     (name, '/usr/sbin/' + name) for name in ('%s-%s-%s' % (command, backend, action) for command in ('iptables', 'ip6tables')
@@ -42,51 +43,9 @@ EMPTY = '*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n*filter\n
 WARNED_LEFT = '; the published rules were left as they were'
 
 
-class Call:
-    """One expected command: argv, the stdin it must be fed (None: none), how, and its answer."""
-
-    def __init__(self, argv, data=None, binary_data=False, rc=0, stdout='', stderr=''):
-        self.argv = argv
-        self.data = data
-        self.binary_data = binary_data
-        self.rc = rc
-        self.stdout = stdout
-        self.stderr = stderr
-
-
-class FakeRunner:
-    """HostRunner's interface over an ordered table of the exact calls expected: any other call, or
-    the right call with other stdin, options or environment, fails the test at once."""
-
-    def __init__(self, calls):
-        self.pending = list(calls)
-        self.ran = []
-        self.said = []
-        self.warned = []
-
-    def get_bin_path(self, arg, required=False):
-        path = BIN_PATHS.get(arg)
-        if path is None and required:
-            raise OSError('%s not found' % arg)
-        return path
-
-    def run_command(self, args, data=None, binary_data=False, environ_update=None):
-        assert self.pending, 'unexpected command %r' % (args,)
-        expected = self.pending.pop(0)
-        assert list(args) == expected.argv
-        assert (data, binary_data, environ_update) == (expected.data, expected.binary_data, C_LOCALE), args
-        self.ran.append(list(args))
-        return expected.rc, expected.stdout, expected.stderr
-
-    def warn(self, message):
-        self.warned.append(message)
-
-    def say(self, message):
-        self.said.append(message)
-
-
-def argvs(calls):
-    return [call.argv for call in calls]
+def scripted(calls):
+    """The commands of `calls` as FakeRunner.ran records them: (argv, data, binary_data, environ_update)."""
+    return [call.expected for call in calls]
 
 
 def docker_calls(*containers, **inspect):
@@ -126,7 +85,7 @@ def converged(*containers):
 
 
 def sync(calls, config=None):
-    runner = FakeRunner(calls)
+    runner = FakeRunner(calls, BIN_PATHS, watcher.NAME)
     watcher.sync(runner, IptablesHost(runner), config or CONFIG)
     return runner
 
@@ -163,7 +122,7 @@ class Events:
 
 def run_main(monkeypatch, argv, calls, environ, events=None):
     """main(argv, environ) with the host runner replaced by a FakeRunner over `calls`."""
-    runner = FakeRunner(calls)
+    runner = FakeRunner(calls, BIN_PATHS, watcher.NAME)
     made = []
     monkeypatch.setattr(watcher, 'HostRunner', lambda name, env: made.append((name, env)) or runner)
     if events is not None:
@@ -187,7 +146,7 @@ def test_sync_dry_runs_writes_the_engine_s_plan_and_reads_it_back():
     calls = docker_calls(WEB, OTHER) + [save('iptables-nft', EMPTY)] + write('iptables-nft', expected, published_save(after)) + [
         save('ip6tables-nft', '')]
     runner = sync(calls)
-    assert runner.ran == argvs(calls)
+    assert runner.ran == scripted(calls)
     assert runner.said == ['ipv4: published kube-web 8081->198.51.100.130:80']
     assert runner.warned == []
 
@@ -195,10 +154,10 @@ def test_sync_dry_runs_writes_the_engine_s_plan_and_reads_it_back():
 def test_sync_fails_when_the_read_back_differs():
     expected = _publish.plan_family(EMPTY, _publish.bindings(WEB), 'ipv4')[2]
     calls = docker_calls(WEB) + [save('iptables-nft', EMPTY)] + write('iptables-nft', expected, EMPTY)
-    runner = FakeRunner(calls)
+    runner = FakeRunner(calls, BIN_PATHS, watcher.NAME)
     with pytest.raises(watcher.ReadBackError, match='^ipv4: the rules read back differ from what was written'):
         watcher.sync(runner, IptablesHost(runner), CONFIG)
-    assert runner.ran == argvs(calls)  # the ipv6 rules are not touched after that
+    assert runner.ran == scripted(calls)  # the ipv6 rules are not touched after that
     assert runner.said == []
 
 
@@ -214,11 +173,11 @@ def test_sync_fails_when_the_read_back_differs():
 def test_a_failed_docker_inspect_is_an_error_never_no_containers(rc, stdout, stderr, message):
     # The rules in place are WEB's: a failed read taken for "no containers" would remove them.
     calls = docker_calls(WEB, OTHER, rc=rc, stdout=stdout, stderr=stderr)
-    runner = FakeRunner(calls + [save('iptables-nft', converged(WEB))])
+    runner = FakeRunner(calls + [save('iptables-nft', converged(WEB))], BIN_PATHS, watcher.NAME)
     with pytest.raises(DockerError) as raised:
         watcher.sync(runner, IptablesHost(runner), CONFIG)
     assert str(raised.value).startswith(message)
-    assert runner.ran == argvs(calls)  # only docker ps and inspect: nothing read, nothing written
+    assert runner.ran == scripted(calls)  # only docker ps and inspect: nothing read, nothing written
     assert runner.said == []
 
 
@@ -229,15 +188,16 @@ def test_a_container_gone_since_docker_ps_is_left_out():
              Call([DOCKER, 'inspect', 'abc', 'def'], rc=1, stdout=json.dumps([WEB]), stderr='Error: No such object: def\n'),
              save('iptables-nft', EMPTY)] + write('iptables-nft', expected, converged(WEB)) + [save('ip6tables-nft', '')]
     runner = sync(calls)
-    assert runner.ran == argvs(calls)
+    assert runner.ran == scripted(calls)
     assert runner.said == ['ipv4: published kube-web 8081->198.51.100.130:80']
 
 
 def test_sync_of_a_converged_host_writes_nothing():
     calls = docker_calls(WEB, OTHER) + [save('iptables-legacy', converged(WEB)), save('ip6tables-legacy', '')]
     runner = sync(calls, {'backend': 'legacy', 'containers': ['kube-web']})
-    assert runner.ran == argvs(calls)
-    assert runner.ran[2:] == [['/usr/sbin/iptables-legacy-save'], ['/usr/sbin/ip6tables-legacy-save']]
+    assert runner.ran == scripted(calls)
+    assert [argv for argv, _data, _binary_data, _environ_update in runner.ran[2:]] == [
+        ['/usr/sbin/iptables-legacy-save'], ['/usr/sbin/ip6tables-legacy-save']]
     assert runner.said == [] and runner.warned == []
 
 
@@ -251,7 +211,7 @@ def test_a_stopped_container_loses_its_rules():
     calls = docker_calls(OTHER) + [save('iptables-nft', published)] + write('iptables-nft', payload, published_save(emptied)) + [
         save('ip6tables-nft', '')]
     runner = sync(calls)
-    assert runner.ran == argvs(calls)
+    assert runner.ran == scripted(calls)
     assert runner.said == ['ipv4: published nothing']
 
 
@@ -281,7 +241,7 @@ def test_the_watcher_exits_on_a_failed_sync_kills_the_event_stream_and_leaves_th
     events = Events(lines, rc)
     status, runner = run_main(monkeypatch, ['watch'], first + failed, {'NETOPS_PUBLISH_CONFIG': config_file(tmp_path)}, events)
     assert status == 1
-    assert runner.ran == argvs(first + failed)
+    assert runner.ran == scripted(first + failed)
     assert events.started == [(EVENTS, {'stdout': subprocess.PIPE, 'universal_newlines': True}, 0)]
     assert events.killed and not events.waited
     [warning] = runner.warned
@@ -299,7 +259,7 @@ def test_watch_syncs_again_when_a_listed_container_starts_and_exits_when_the_eve
     events = Events(['other\n', 'kube-web\n', 'other\n'], 1)
     status, runner = run_main(monkeypatch, ['watch'], calls, {'NETOPS_PUBLISH_CONFIG': config_file(tmp_path)}, events)
     assert status == 1
-    assert runner.ran == argvs(calls)
+    assert runner.ran == scripted(calls)
     assert events.started == [(EVENTS, {'stdout': subprocess.PIPE, 'universal_newlines': True}, 0)]
     assert events.waited and not events.killed
     assert runner.said == ['ipv4: published kube-web 8081->198.51.100.131:80']
@@ -321,7 +281,7 @@ def test_main_sync_returns_the_sync_s_status(answer, status, warned, tmp_path, m
         calls += [restore('iptables-nft', expected, test=True, rc=answer[0], stderr=answer[1])]  # never the write
     status_, runner = run_main(monkeypatch, ['sync'], calls, {'NETOPS_PUBLISH_CONFIG': config_file(tmp_path)})
     assert status_ == status
-    assert runner.ran == argvs(calls)
+    assert runner.ran == scripted(calls)
     assert runner.warned == warned
     assert runner.said == (['ipv4: published kube-web 8081->198.51.100.130:80'] if answer is None else [])
 

@@ -26,6 +26,7 @@ import time
 import pytest
 
 from conftest import FIXTURES, ROOT
+from plugins.module_utils.conftest import Call, FakeRunner
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user as engine
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _engine_files
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
@@ -37,62 +38,19 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._rules impo
 COMMAND = dict(ipv4='iptables', ipv6='ip6tables')
 TOOLS = tuple('%s-%s-%s' % (COMMAND[family], backend, action) for family in engine.FAMILIES
               for backend in ('nft', 'legacy') for action in ('save', 'restore')) + ('nft', 'systemctl')
-C_LOCALE = {'LC_ALL': 'C', 'LANG': 'C'}
+# Where the FakeRunner finds them.
+TOOL_PATHS = dict((name, '/usr/sbin/' + name) for name in TOOLS)
 TABLE = 'inet netops-docker-firewall'
 
 
 # ---------------------------------------------------------------------------------------------
-# The fake runner: an ordered script of exact commands
-
-
-class Call:
-    """One expected command: argv, the stdin it is fed (None: none), how it is run, and its answer."""
-
-    def __init__(self, argv, data=None, rc=0, stdout='', stderr='', binary_data=True, environ_update='C locale'):
-        # environ_update: the C locale by default (how every iptables and nft command runs), or as given.
-        self.expected = (argv, data, binary_data, C_LOCALE if environ_update == 'C locale' else environ_update)
-        self.answer = (rc, stdout, stderr)
-
-
-class FakeRunner:
-    """HostRunner's interface. get_bin_path finds every tool but `missing` in /usr/sbin; run_command
-    checks each command against the next one of the script and answers as scripted."""
-
-    def __init__(self, script, missing=()):
-        self.pending = list(script)
-        self.missing = missing
-        self.ran = []
-        self.first_call_at = None
-        self.said = []
-        self.warned = []
-
-    def get_bin_path(self, name, required=False):
-        if name in TOOLS and name not in self.missing:
-            return '/usr/sbin/' + name
-        if required:
-            raise OSError('netops-docker-user: %s not found in PATH or /sbin, /usr/sbin, /usr/local/sbin' % name)
-        return None
-
-    def run_command(self, args, data=None, binary_data=False, environ_update=None):
-        call = (list(args), data, binary_data, environ_update)
-        if self.first_call_at is None:
-            self.first_call_at = time.monotonic()
-        self.ran.append(call)
-        assert self.pending, 'a command nobody scripted: %r' % (call,)
-        expected = self.pending.pop(0)
-        assert call == expected.expected
-        return expected.answer
-
-    def warn(self, msg):
-        self.warned.append(msg)
-
-    def say(self, msg):
-        self.said.append(msg)
+# The script of exact commands, run by the shared FakeRunner (plugins.module_utils.conftest);
+# every iptables and nft command is run with binary_data, in the C locale
 
 
 def run_restore(kept, script, if_needed=False, missing=()):
     """restore() against `script`: every command of it is run, in order, and nothing else."""
-    runner = FakeRunner(script, missing)
+    runner = FakeRunner(script, TOOL_PATHS, _restore.NAME, missing)
     status = _restore.restore(runner, kept, if_needed)
     assert runner.ran == [call.expected for call in script]
     return status, runner
@@ -100,20 +58,21 @@ def run_restore(kept, script, if_needed=False, missing=()):
 
 def saved(family, save, backend='nft', rc=0, stderr=''):
     return Call(['/usr/sbin/%s-%s-save' % (COMMAND[family], backend), '-t', 'filter'], rc=rc, stdout=save.text(),
-                stderr=stderr)
+                stderr=stderr, binary_data=True)
 
 
 def restored(family, payload_text, backend='nft', rc=0, stderr=''):
     return Call(['/usr/sbin/%s-%s-restore' % (COMMAND[family], backend), '-w', '10', '--noflush'], data=payload_text,
-                rc=rc, stderr=stderr)
+                rc=rc, stderr=stderr, binary_data=True)
 
 
 def table_listed(stdout, rc=0, stderr=''):
-    return Call(['/usr/sbin/nft', 'list', 'table', 'inet', 'netops-docker-firewall'], rc=rc, stdout=stdout, stderr=stderr)
+    return Call(['/usr/sbin/nft', 'list', 'table', 'inet', 'netops-docker-firewall'], rc=rc, stdout=stdout, stderr=stderr,
+                binary_data=True)
 
 
 def table_loaded(rc=0, stderr=''):
-    return Call(['/usr/sbin/nft', '-f', '-'], data=KEPT_TABLE, rc=rc, stderr=stderr)
+    return Call(['/usr/sbin/nft', '-f', '-'], data=KEPT_TABLE, rc=rc, stderr=stderr, binary_data=True)
 
 
 def dockerd_asked(rc):
@@ -357,7 +316,7 @@ def test_a_failed_restore_is_warned_about_and_the_other_family_is_still_written(
 
 def test_a_listing_that_cannot_be_parsed_is_warned_about_and_the_other_family_is_still_written():
     status, runner = run_restore(kept('nft', OURS), [
-        Call(['/usr/sbin/iptables-nft-save', '-t', 'filter'], stdout='-A FORWARD -j DOCKER-USER\n'),
+        Call(['/usr/sbin/iptables-nft-save', '-t', 'filter'], stdout='-A FORWARD -j DOCKER-USER\n', binary_data=True),
         saved('ipv6', BOOT), restored('ipv6', payload(*created(OURS['ipv6']))),
     ])
     assert (status, runner.said) == (1, [in_place('ipv6')])
@@ -548,7 +507,7 @@ class Program:
         monkeypatch.setattr(_restore, 'HostRunner', self._runner)
 
     def _runner(self, name, environ=None):
-        runner = FakeRunner(self.script)
+        runner = FakeRunner(self.script, TOOL_PATHS, name)
         self.runners.append((name, environ, runner))
         return runner
 
@@ -639,7 +598,7 @@ def test_the_paths_default_to_the_host_layout(monkeypatch):
         read.append(directory)
         raise IOError(errno.ENOENT, 'No such file or directory')
 
-    runner = FakeRunner([])
+    runner = FakeRunner([], TOOL_PATHS, _restore.NAME)
     monkeypatch.setattr(_restore, 'HostRunner', lambda name, environ=None: runner)
     monkeypatch.setattr(_restore, 'take_lock', lock)
     monkeypatch.setattr(_restore, 'read_kept', read_kept)

@@ -1,0 +1,78 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The one fake host runner of the host programs' tests (the boot-time restore, the publisher
+watcher): HostRunner's interface (plugins/module_utils/_host_runner.py: get_bin_path, run_command,
+warn, say) over an ordered script of the exact commands a program must run. Each Call gives the
+argv, the exact stdin the command is fed, how it is run (binary_data, environ_update) and what it
+answers; a command nobody scripted, or the next one run with another argv, stdin, option or
+environment, fails the test at once. What the program said and warned is recorded.
+
+Plain classes, no fixtures. This directory is a package, so the tests import them as
+`from plugins.module_utils.conftest import Call, FakeRunner` (as the module tests import
+plugins.modules.conftest); `from conftest import ...` is tests/unit/conftest.py. Being a conftest,
+its asserts are rewritten by pytest, which shows what differs."""
+
+import time
+
+# How every iptables, nft and docker command is run: in the C locale.
+C_LOCALE = {'LC_ALL': 'C', 'LANG': 'C'}
+# Call's default environ_update, which stands for C_LOCALE (a dict is no default argument).
+_IN_THE_C_LOCALE = object()
+# Where HostRunner.get_bin_path looks besides PATH, as its error for a missing tool says.
+_SBIN = '/sbin, /usr/sbin, /usr/local/sbin'
+
+
+class Call:
+    """One expected command: argv, the stdin it is fed (None: none), how it is run, and its answer.
+
+    Unless given, binary_data is False (run_command's default) and environ_update the C locale:
+    a command run otherwise (an iptables-save with binary_data, systemctl with no environ_update)
+    says so."""
+
+    def __init__(self, argv, data=None, rc=0, stdout='', stderr='', binary_data=False, environ_update=_IN_THE_C_LOCALE):
+        environ = dict(C_LOCALE) if environ_update is _IN_THE_C_LOCALE else environ_update
+        self.expected = (list(argv), data, binary_data, environ)
+        self.answer = (rc, stdout, stderr)
+
+
+class FakeRunner:
+    """HostRunner's interface over `script`, a list of Calls run in that order.
+
+    get_bin_path finds every tool of `tools` (name: path) but those `missing`, and for a required
+    one it cannot find fails as the HostRunner named `name` does. run_command checks each command
+    against the next Call of the script and answers as it says. ran: every command run, as
+    (argv, data, binary_data, environ_update), the form of Call.expected; first_call_at: when the
+    first one was run (time.monotonic()); said, warned: the messages, in order."""
+
+    def __init__(self, script, tools, name, missing=()):
+        self.pending = list(script)
+        self.tools = tools
+        self.name = name
+        self.missing = missing
+        self.ran = []
+        self.first_call_at = None
+        self.said = []
+        self.warned = []
+
+    def get_bin_path(self, arg, required=False):
+        if arg in self.tools and arg not in self.missing:
+            return self.tools[arg]
+        if required:
+            raise OSError('%s: %s not found in PATH or %s' % (self.name, arg, _SBIN))
+        return None
+
+    def run_command(self, args, data=None, binary_data=False, environ_update=None):
+        call = (list(args), data, binary_data, environ_update)
+        if self.first_call_at is None:
+            self.first_call_at = time.monotonic()
+        self.ran.append(call)
+        assert self.pending, 'a command nobody scripted: %r' % (call,)
+        expected = self.pending.pop(0)
+        assert call == expected.expected
+        return expected.answer
+
+    def warn(self, message):
+        self.warned.append(message)
+
+    def say(self, message):
+        self.said.append(message)
