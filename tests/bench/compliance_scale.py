@@ -9,10 +9,12 @@ inventory and connection, in one run, it times whole runs of
   - `ansible -m ansible.builtin.ping`, the floor every Ansible run pays, and
   - `ansible-playbook netops.docker_firewall.compliance` (report written, fail_on_drift off),
 and prints the median of BENCH_REPEAT runs of each and their ratio (the project's goal: at most
-2x). The hosts are removed afterwards.
+2x at 24 hosts, 1.5x at 100: BENCH_HOSTS=100), then where one more compliance run spends its
+time, task by task. The hosts are removed afterwards.
 """
 
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -62,6 +64,20 @@ def timed(cmd, env):
     return elapsed
 
 
+def profiled(cmd, env):
+    """Where one compliance run spends its time: ansible.posix.profile_tasks' summary, slowest first
+    (task, seconds summed over the hosts' slowest, as the callback reports it)."""
+    env = dict(env, ANSIBLE_CALLBACKS_ENABLED='ansible.posix.profile_tasks', PROFILE_TASKS_TASK_OUTPUT_LIMIT='8')
+    done = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                          timeout=TIMEOUT, check=False)
+    rows = []
+    for line in done.stdout.splitlines():
+        match = re.match(r'^(.*?) -{3,} (\d+\.\d+)s$', line.strip())
+        if match:
+            rows.append((match.group(1).strip(), float(match.group(2))))
+    return rows
+
+
 def main():
     binaries = os.path.dirname(sys.executable)
     remove_hosts()
@@ -83,6 +99,7 @@ def main():
             for _round in range(REPEAT):
                 pings.append(timed(ping, env))
                 runs.append(timed(compliance, env))
+            tasks = profiled(compliance, env)
             with open(os.path.join(work, 'report', 'compliance.json')) as handle:
                 reported = handle.read().count('"name": "%s' % PREFIX)
     finally:
@@ -93,6 +110,9 @@ def main():
     print('compliance playbook        %6.2f s   (%s)' % (compliance_s, ', '.join('%.2f' % r for r in runs)))
     print('ratio compliance / ping    %6.2f x   (goal: at most 2x); hosts in the report: %d'
           % (compliance_s / ping_s, reported))
+    print('where one more compliance run spent its time (ansible.posix.profile_tasks):')
+    for task, seconds in tasks:
+        print('  %6.2f s  %s' % (seconds, task))
 
 
 if __name__ == '__main__':
