@@ -25,15 +25,17 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils import _res
 
 ENGINE_PACKAGE_DIR = os.path.join(layout.ENGINE_DIR, *layout.ENGINE_PACKAGE.split('.'))
 
-LAUNCHER = '''#!%(python)s -I
+# The interpreter is looked up when the program starts (a Python upgrade that removes the one
+# Ansible ran with must not leave the boot without the policy); -I: no PYTHONPATH, no user site.
+LAUNCHER = '''#!/bin/sh
 # netops.docker_firewall: %(what)s.
 # Installed by the docker_firewall_engine module: the program is the collection's engine under
 # %(engine_dir)s, the same files its modules run.
-import sys
-sys.path.insert(0, %(engine_dir)r)
+exec %(python)s -I -c 'import sys; sys.path.insert(0, "%(engine_dir)s")
 from %(package)s.%(module)s import main
-sys.exit(main(sys.argv[1:]))
+sys.exit(main(sys.argv[1:]))' "$@"
 '''
+DEFAULT_PYTHON = 'python3'
 
 
 def engine_source(name):

@@ -79,7 +79,8 @@ class KeptPolicy:
 
 def read_kept(directory):
     def text(name):
-        with open(os.path.join(directory, name)) as handle:
+        # Bytes that are not UTF-8 (another tool's comment in a kept rule) go back out as they came.
+        with open(os.path.join(directory, name), encoding='utf-8', errors='surrogateescape') as handle:
             return handle.read()
     rules = {}
     for family in FAMILIES:
@@ -94,7 +95,12 @@ def plan_family(save_text, kept, if_needed, dockerd_active):
     """The iptables-restore --noflush payload that puts `kept` at the top of DOCKER-USER, or None
     when there is nothing to write (--if-needed: in place, or the chain is left to a starting dockerd).
     `dockerd_active`: a callable, asked only when it matters."""
-    table = parse_save(save_text).get('filter')
+    tables = parse_save(save_text)
+    if save_text.strip() and 'filter' not in tables:
+        # iptables-nft prints a comment for a table it cannot read (written by nft or by a newer
+        # iptables): that is a failed read, never "no chain", which would be written over.
+        raise RuleSyntaxError('the filter table could not be read: %s' % save_text.strip().splitlines()[0])
+    table = tables.get('filter')
     before = [rule.line for rule in table.chain_rules(CHAIN)] if table and CHAIN in table.chains else None
     forward = [rule.line for rule in table.chain_rules('FORWARD')] if table else []
     repair = jump_repair(forward, ISOLATION_JUMPS if if_needed else ()) if before is not None else []

@@ -30,7 +30,7 @@ author:
 extends_documentation_fragment:
   - netops.docker_firewall.attributes
 requirements:
-  - Python 3 on the managed host (the programs run with the interpreter that runs this module, or O(python))
+  - Python 3 on the managed host (the programs run with O(python), by default C(python3) from C(PATH))
 options:
   program:
     description:
@@ -50,9 +50,13 @@ options:
     default: present
   python:
     description:
-      - The interpreter the launcher runs the program with (its C(#!) line, with C(-I)).
-      - Default is the interpreter that runs this module on the host.
-    type: path
+      - The Python 3 interpreter the launcher runs the program with (with C(-I)), a command name
+        looked up in C(PATH) when the program starts, or an absolute path.
+      - The default, C(python3) from C(PATH), survives a Python upgrade that removes the
+        interpreter Ansible ran this module with (a versioned path such as C(/usr/bin/python3.11)
+        would leave the boot without the policy once it is gone).
+    type: str
+    default: python3
 seealso:
   - module: netops.docker_firewall.docker_firewall_info
 '''
@@ -98,8 +102,8 @@ engine_files:
 '''
 
 import os
+import re
 import shutil
-import sys
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -110,6 +114,10 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_hos
     install_staged,
     stage_file,
 )
+
+
+# What the launcher may name as its interpreter: a command or a path, nothing a shell would expand.
+PYTHON = re.compile(r'[A-Za-z0-9_.+/-]+\Z')
 
 
 def read_file(path):
@@ -142,7 +150,7 @@ def desired(module):
     program = module.params['program']
     removed = stale_engine_files() + list(layout.RETIRED_FILES)
     if module.params['state'] == 'present':
-        return engine_files.wanted_files(program, module.params['python'] or sys.executable), removed
+        return engine_files.wanted_files(program, module.params['python']), removed
     removed.append(layout.PROGRAMS[program][0])
     if not other_programs_installed(program):
         removed.extend(engine_files.engine_paths())
@@ -159,10 +167,13 @@ def main():
         argument_spec=dict(
             program=dict(type='str', required=True, choices=sorted(layout.PROGRAMS)),
             state=dict(type='str', default='present', choices=['present', 'absent']),
-            python=dict(type='path'),
+            python=dict(type='str', default=engine_files.DEFAULT_PYTHON),
         ),
         supports_check_mode=True,
     )
+    if not PYTHON.match(module.params['python']):
+        module.fail_json(msg='python: %r is not valid: a command name or an absolute path of letters, digits and '
+                             '_ . / + - (it is written into the launcher)' % module.params['python'])
     wanted, removed = desired(module)
     current = dict((path, read_file(path)) for path in list(wanted) + removed)
     write, remove = engine_files.plan(wanted, current, removed)
@@ -183,8 +194,17 @@ def main():
         for tmp, _path in staged:
             os.unlink(tmp)
         module.fail_json(msg='%s; no file was changed' % exc, **result)
+    installed = []
     for tmp, path in staged:
-        install_staged(module, tmp, path, wanted[path][1])
+        try:
+            install_staged(module, tmp, path, wanted[path][1])
+        except (IOError, OSError) as exc:  # a rename in the file's own directory: not expected to fail
+            for left, _path in staged[len(installed):]:
+                if os.path.exists(left):
+                    os.unlink(left)
+            module.fail_json(msg='installing %s failed: %s; replaced before it: %s (run the task again)'
+                                 % (path, exc, ', '.join(installed) or 'nothing'), **result)
+        installed.append(path)
     for path in remove:
         try:
             os.unlink(path)
@@ -193,7 +213,8 @@ def main():
     if module.params['state'] == 'absent' and not other_programs_installed(module.params['program']):
         # Nothing of ours runs from the engine directory any more: compiled caches and empty
         # directories go with it.
-        shutil.rmtree(os.path.join(layout.ENGINE_DIR, layout.ENGINE_PACKAGE.split('.', maxsplit=1)[0]), ignore_errors=True)
+        for cache in (layout.ENGINE_PACKAGE.split('.', maxsplit=1)[0], '__pycache__'):
+            shutil.rmtree(os.path.join(layout.ENGINE_DIR, cache), ignore_errors=True)
         if os.path.isdir(layout.ENGINE_DIR) and not os.listdir(layout.ENGINE_DIR):
             os.rmdir(layout.ENGINE_DIR)
     module.exit_json(**result)

@@ -149,7 +149,7 @@ persistence:
     publisher_unit_enabled: {description: It is enabled at boot., type: bool}
     published_containers: {description: Containers the publisher is configured for., type: list, elements: str}
     programs:
-      description: Per host program of the collection (C(restore), C(publish)), whether its launcher is installed.
+      description: Per host program of the collection (C(restore), C(firewalld_watch), C(publish)), whether its launcher is installed.
       type: dict
     engine_current:
       description:

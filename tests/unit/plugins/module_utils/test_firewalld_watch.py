@@ -137,3 +137,14 @@ def test_without_dbus_monitor_it_says_so_and_fails(capsys):
     assert watcher.main([], environ={'PATH': '/nonexistent'}) == 1
     assert 'dbus-monitor not found' in capsys.readouterr().err
     assert watcher.main(['--once']) == 2
+
+
+def test_when_dbus_monitor_ends_the_watcher_fails_for_systemd_to_start_it_again(tmp_path, capsys, monkeypatch):
+    """A dbus-monitor stand-in prints one unrelated line and exits: no check ran, exit status 1."""
+    monitor = tmp_path / 'dbus-monitor'
+    monitor.write_text('#!/bin/sh\necho "signal time=1 sender=:1.2 -> destination=x; interface=y; member=Other"\n')
+    os.chmod(str(monitor), 0o755)
+    checks = []
+    monkeypatch.setattr(watcher, 'put_back', lambda *args: checks.append(args))
+    assert watcher.main([], environ={'PATH': str(tmp_path)}) == 1
+    assert checks == [] and capsys.readouterr().err == 'netops-docker-firewalld-watch: warning: dbus-monitor ended\n'

@@ -323,6 +323,19 @@ def test_a_listing_that_cannot_be_parsed_is_warned_about_and_the_other_family_is
     assert runner.warned == ['ipv4 DOCKER-USER rules not put back: line 1 outside a table: -A FORWARD -j DOCKER-USER']
 
 
+def test_a_filter_table_iptables_cannot_read_is_a_failed_read_never_a_missing_chain():
+    """iptables-nft prints only a comment, rc 0, for a table nft or a newer iptables wrote: writing
+    a new DOCKER-USER there would flush the one that is there."""
+    incompatible = "# Table `filter' is incompatible, use 'nft' tool.\n"
+    status, runner = run_restore(kept('nft', OURS), [
+        Call(['/usr/sbin/iptables-nft-save', '-t', 'filter'], stdout=incompatible, binary_data=True),
+        saved('ipv6', BOOT), restored('ipv6', payload(*created(OURS['ipv6']))),
+    ], if_needed=False)
+    assert (status, runner.said) == (1, [in_place('ipv6')])
+    assert runner.warned == ["ipv4 DOCKER-USER rules not put back: the filter table could not be read: # Table `filter' "
+                             "is incompatible, use 'nft' tool."]
+
+
 def test_a_backend_that_is_not_installed_is_warned_about_per_family():
     status, runner = run_restore(kept('nft', OURS), [], missing=('iptables-nft-save', 'ip6tables-nft-save'))
     assert (status, runner.said) == (1, [])

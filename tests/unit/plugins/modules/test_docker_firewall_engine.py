@@ -38,8 +38,11 @@ def engine_paths(host):
 
 
 def run(run_module, check_mode=False, diff=False, **args):
-    return run_module(docker_firewall_engine.main, dict(args, python=sys.executable), [],
-                      check_mode=check_mode, diff=diff)[0]
+    """The module with python= this test's interpreter, unless the test gives one (None: the default)."""
+    args.setdefault('python', sys.executable)
+    if args['python'] is None:
+        del args['python']
+    return run_module(docker_firewall_engine.main, args, [], check_mode=check_mode, diff=diff)[0]
 
 
 def test_check_mode_reports_every_file_and_writes_nothing(run_module, host):
@@ -62,7 +65,8 @@ def test_the_engine_is_installed_byte_for_byte_and_a_second_run_changes_nothing(
     launcher = host['programs']['restore'][0]
     assert os.stat(launcher).st_mode & 0o7777 == 0o755
     with open(launcher) as handle:
-        assert handle.readline() == '#!%s -I\n' % sys.executable
+        text = handle.read()
+    assert text.startswith('#!/bin/sh\n') and "\nexec %s -I -c 'import sys; " % sys.executable in text
     again = run(run_module, program='restore')
     assert not again['changed'] and again['written'] == [] and again['removed'] == []
 
@@ -76,6 +80,28 @@ def test_an_installed_program_runs_on_the_installed_engine_alone(run_module, hos
                           stderr=subprocess.PIPE, universal_newlines=True, timeout=30, env={'PATH': '/usr/bin:/bin'},
                           check=False)
     assert (done.returncode, done.stdout.strip(), done.stderr) == (2, usage, '')
+
+
+def test_by_default_the_launcher_finds_python3_on_path_when_it_starts(run_module, host, tmp_path):
+    """Not the interpreter Ansible ran the module with: a versioned path (python3.11) may be gone
+    after an upgrade, and the boot would run without the policy."""
+    run(run_module, program='restore', python=None)
+    launcher = host['programs']['restore'][0]
+    with open(launcher) as handle:
+        assert "\nexec python3 -I -c 'import sys; " in handle.read()
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    os.symlink(sys.executable, str(bin_dir / 'python3'))  # this test's Python, found as python3
+    done = subprocess.run([launcher, '--bad'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                          timeout=30, env={'PATH': '%s:/usr/bin:/bin' % bin_dir}, check=False)
+    assert (done.returncode, done.stdout.strip()) == (2, 'usage: netops-docker-user-restore [--if-needed]')
+
+
+@pytest.mark.parametrize('python', ['python3; rm -rf /', '$(id)', 'python 3', ''])
+def test_an_interpreter_a_shell_would_expand_is_refused_and_nothing_written(run_module, host, python):
+    result = run(run_module, program='restore', python=python)
+    assert result['failed'] and result['msg'].startswith('python: %r is not valid' % python)
+    assert not host['lib'].exists() and os.listdir(os.path.dirname(host['programs']['restore'][0])) == []
 
 
 def test_a_changed_engine_file_is_rewritten_with_a_diff(run_module, host):
