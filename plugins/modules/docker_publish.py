@@ -146,17 +146,8 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_host import (
-    DockerError,
-    read_daemon_json,
-    run_c,
-    running_containers,
-)
-from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import (
-    BACKENDS,
-    CommandError,
-    IptablesHost,
-)
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_host as docker_host
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _iptables_host as iptables_host
 from ansible_collections.netops.docker_firewall.plugins.module_utils._publish import (
     CHAIN,
     FAMILIES,
@@ -184,7 +175,7 @@ def choose_backend(module, host, requested):
         return with_kube[0], saved[with_kube[0]]
     iptables = module.get_bin_path('iptables')
     if iptables:
-        rc, out, err = run_c(module, [iptables, '--version'])
+        rc, out, err = docker_host.run_c(module, [iptables, '--version'])
         if rc == 0 and '(legacy)' in out and 'legacy' in saved:
             return 'legacy', saved['legacy']
     backend = 'nft' if 'nft' in saved else installed[0]
@@ -207,7 +198,7 @@ def main():
         argument_spec=dict(
             containers=dict(type='list', elements='str', default=[]),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
-            backend=dict(type='str', choices=['auto'] + list(BACKENDS), default='auto'),
+            backend=dict(type='str', choices=['auto'] + list(iptables_host.BACKENDS), default='auto'),
             daemon_json=dict(type='path', default='/etc/docker/daemon.json'),
             warn=dict(type='bool', default=True),
         ),
@@ -217,11 +208,11 @@ def main():
     present = params['state'] == 'present'
     names = sorted(set(params['containers'])) if present else []
     check_names(module, names)
-    host = IptablesHost(module)
+    host = iptables_host.IptablesHost(module)
 
     try:
-        inspects = running_containers(module, module.get_bin_path('docker', required=True))
-    except DockerError as exc:
+        inspects = docker_host.running_containers(module, module.get_bin_path('docker', required=True))
+    except docker_host.DockerError as exc:
         module.fail_json(msg=str(exc))
     by_name = dict((container_name(i), i) for i in inspects)
     wanted = []
@@ -229,7 +220,7 @@ def main():
         if name in by_name:
             wanted.extend(bindings(by_name[name]))
     published_names = set(b.container for b in wanted)
-    settings, settings_error = read_daemon_json(params['daemon_json'])
+    settings, settings_error = docker_host.read_daemon_json(params['daemon_json'])
     if settings_error:
         module.warn('%s: findings assume Docker defaults' % settings_error)
     findings = [f for f in (finding(i, settings, published_names) for i in inspects) if f]
@@ -252,7 +243,7 @@ def main():
                 host.restore(family, backend, plans[family], test=True, what='%s chains' % CHAIN)
             for family in sorted(plans):
                 commands.append(host.restore(family, backend, plans[family], what='%s chains' % CHAIN))
-    except CommandError as exc:
+    except iptables_host.CommandError as exc:
         module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
 
     for item in findings if params['warn'] else []:

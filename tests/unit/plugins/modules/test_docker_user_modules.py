@@ -455,17 +455,24 @@ def test_allowlist_present_requires_sources(run_module):
     assert result['failed'] is True and 'sources' in result['msg']
 
 
-def test_allowlist_absent_removes_its_block_only(run_module):
-    ours = docker_user_allowlist.allowlist_block('eth0', ['198.51.100.0/24']).rules['ipv4']
-    current = ACCEPT_LINES + ours + ['-A DOCKER-USER -j RETURN']
-    after = ACCEPT_LINES + ['-A DOCKER-USER -j RETURN']
-    result, table = run_module(docker_user_allowlist.main, dict(interface='eth0', state='absent'), [
+def docker20_ipv4_write(current, after):
+    """The commands of a run on Docker 20.10 (no IPv6 DOCKER-USER) that takes the IPv4 chain from
+    `current` to `after`: both families read, a dry run, the write, the read-back."""
+    return [
         Command(V4_SAVE, stdout=save_with(current, DOCKER20)),
         Command(V6_SAVE, stdout=DOCKER20_V6),
         Command(V4_TEST, data=payload(current, after)),
         Command(V4_RESTORE, data=payload(current, after)),
         Command(V4_SAVE, stdout=save_with(after, DOCKER20)),
-    ])
+    ]
+
+
+def test_allowlist_absent_removes_its_block_only(run_module):
+    ours = docker_user_allowlist.allowlist_block('eth0', ['198.51.100.0/24']).rules['ipv4']
+    current = ACCEPT_LINES + ours + ['-A DOCKER-USER -j RETURN']
+    after = ACCEPT_LINES + ['-A DOCKER-USER -j RETURN']
+    result, table = run_module(docker_user_allowlist.main, dict(interface='eth0', state='absent'),
+                               docker20_ipv4_write(current, after))
     assert result['removed_blocks'] == ['allowlist:eth0']
     assert result['blocks'] == {'ipv4': ['accept:wg0:eth0']}
 
@@ -474,13 +481,7 @@ def test_chain_purge_keeps_rules_of_others(run_module):
     foreign = '-A DOCKER-USER -s 198.51.100.99/32 -m comment --comment other-tool -j DROP'
     current = ACCEPT_LINES + [foreign, '-A DOCKER-USER -j RETURN']
     after = [foreign, '-A DOCKER-USER -j RETURN']
-    result, table = run_module(docker_user_chain.main, dict(), [
-        Command(V4_SAVE, stdout=save_with(current, DOCKER20)),
-        Command(V6_SAVE, stdout=DOCKER20_V6),
-        Command(V4_TEST, data=payload(current, after)),
-        Command(V4_RESTORE, data=payload(current, after)),
-        Command(V4_SAVE, stdout=save_with(after, DOCKER20)),
-    ])
+    result, table = run_module(docker_user_chain.main, dict(), docker20_ipv4_write(current, after))
     assert result['removed_blocks'] == ['accept:wg0:eth0']
     assert result['rules'] == {'ipv4': after}
 
