@@ -114,6 +114,16 @@ def plan_family(save_text, kept, if_needed, dockerd_active):
     return restore_payload(before, kept + others, repair)
 
 
+def read_filter(iptables, family, backend):
+    """The filter table's save output. Only that table is read (the firewalld watcher reads it every
+    20 ms for seconds); iptables older than 1.8.7 fails `-t filter` while the table does not exist
+    yet (at boot), so a failure is asked again for every table."""
+    try:
+        return iptables.save(family, backend, 'filter')
+    except CommandError:
+        return iptables.save(family, backend)
+
+
 def load_table(nft, kept, if_needed, runner):
     """Load the kept table (with --if-needed only when it is gone). True when it is in place."""
     if if_needed:
@@ -148,7 +158,7 @@ def restore(runner, kept, if_needed):
         if family not in kept.rules:
             continue
         try:
-            payload = plan_family(iptables.save(family, kept.backend, 'filter'), kept.rules[family], if_needed,
+            payload = plan_family(read_filter(iptables, family, kept.backend), kept.rules[family], if_needed,
                                   dockerd_active)
             if payload is None:
                 continue

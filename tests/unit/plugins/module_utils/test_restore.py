@@ -56,9 +56,15 @@ def run_restore(kept, script, if_needed=False, missing=()):
     return status, runner
 
 
-def saved(family, save, backend='nft', rc=0, stderr=''):
-    return Call(['/usr/sbin/%s-%s-save' % (COMMAND[family], backend), '-t', 'filter'], rc=rc, stdout=save.text(),
-                stderr=stderr, binary_data=True)
+def saved(family, save, backend='nft', rc=0, stderr='', table='filter'):
+    return Call(['/usr/sbin/%s-%s-save' % (COMMAND[family], backend)] + (['-t', table] if table else []), rc=rc,
+                stdout=save.text(), stderr=stderr, binary_data=True)
+
+
+def failed_read(family):
+    """A read that fails for the filter table and then for every table."""
+    return [saved(family, NO_TABLES, rc=4, stderr=READ_FAILED),
+            saved(family, NO_TABLES, rc=4, stderr=READ_FAILED, table=None)]
 
 
 def restored(family, payload_text, backend='nft', rc=0, stderr=''):
@@ -287,19 +293,26 @@ RESTORE_FAILED = 'iptables-restore: line 3 failed\n'
 
 
 def test_a_failed_read_is_warned_about_and_the_other_family_is_still_written():
-    status, runner = run_restore(kept('nft', OURS), [
-        saved('ipv4', NO_TABLES, rc=4, stderr=READ_FAILED),
+    status, runner = run_restore(kept('nft', OURS), failed_read('ipv4') + [
         saved('ipv6', BOOT), restored('ipv6', payload(*created(OURS['ipv6']))),
     ])
     assert (status, runner.said) == (1, [in_place('ipv6')])
     assert runner.warned == ['ipv4 DOCKER-USER rules not put back: reading the ipv4 rules failed (' + READ_FAILED.strip() + ')']
 
 
+def test_an_iptables_that_cannot_save_a_missing_filter_table_is_read_whole():
+    """iptables before 1.8.7 fails `-t filter` while the table does not exist yet (at boot)."""
+    status, runner = run_restore(kept('nft', {'ipv4': OURS['ipv4']}), [
+        saved('ipv4', NO_TABLES, rc=1, stderr="iptables-save: Table `filter' does not exist\n"),
+        saved('ipv4', NO_TABLES, table=None), restored('ipv4', payload(*created(OURS['ipv4']))),
+    ])
+    assert (status, runner.said, runner.warned) == (0, [in_place('ipv4')], [])
+
+
 def test_a_failed_read_of_the_second_family_fails_the_run_after_the_first_is_written():
     status, runner = run_restore(kept('nft', OURS), [
         saved('ipv4', BOOT), restored('ipv4', payload(*created(OURS['ipv4']))),
-        saved('ipv6', NO_TABLES, rc=4, stderr=READ_FAILED),
-    ])
+    ] + failed_read('ipv6'))
     assert (status, runner.said) == (1, [in_place('ipv4')])
     assert runner.warned == ['ipv6 DOCKER-USER rules not put back: reading the ipv6 rules failed (' + READ_FAILED.strip() + ')']
 
