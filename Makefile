@@ -129,7 +129,9 @@ molecule: venv collection images
 	@set -e; for s in $(SCENARIOS); do \
 		args=$$(sed -n 's/^# make-molecule-args: //p' molecule/$$s/molecule.yml); \
 		echo "== molecule test -s $$s $$args"; \
+		started=$$(date +%s); \
 		$(BIN)/molecule test -s $$s $$args; \
+		echo "== molecule $$s: $$(( $$(date +%s) - started )) s"; \
 	done
 
 # The packet-flow diagrams: SVGs rendered from docs/diagrams/*.dot (Graphviz), checked to be
