@@ -53,7 +53,7 @@ def launcher(program, python):
 
 def wanted_files(program, python):
     """{path: (text, mode)} that `program` needs: its launcher and every engine file."""
-    files = dict((os.path.join(ENGINE_PACKAGE_DIR, name), (engine_source(name), 0o644)) for name in layout.ENGINE_FILES)
+    files = dict((path, (engine_source(os.path.basename(path)), 0o644)) for path in engine_paths())
     path = layout.PROGRAMS[program][0]
     files[path] = (launcher(program, python), 0o755)
     return files
