@@ -18,8 +18,10 @@ __metaclass__ = type
 import ipaddress
 import re
 
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
 from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import (
     Rule,
+    merge_spans,
     render_rule,
     restore_text,
     save_string,
@@ -168,18 +170,6 @@ def parse_sources_text(field, path, text):
     return entries
 
 
-def merge_spans(spans):
-    """Sorted [(first, last)] with overlapping and adjacent spans merged."""
-    merged = []
-    for first, last in sorted(spans):
-        if merged and first <= merged[-1][1] + 1:
-            if last > merged[-1][1]:
-                merged[-1] = (merged[-1][0], last)
-        else:
-            merged.append((first, last))
-    return merged
-
-
 _ADDRESS = {'ipv4': ipaddress.IPv4Address, 'ipv6': ipaddress.IPv6Address}
 
 
@@ -231,14 +221,15 @@ def parse_port(field, value):
 
 class Block:
     """Rules one module call owns, per address family, already rendered as save lines, and the
-    validated declaration they came from (for the nftables renderer)."""
+    validated declaration they came from (for the nftables renderer), and the ipsets its rules match."""
 
-    __slots__ = ('name', 'rules', 'spec')
+    __slots__ = ('name', 'rules', 'spec', 'sets')
 
-    def __init__(self, name, rules, spec=None):
+    def __init__(self, name, rules, spec=None, sets=None):
         self.name = name
         self.rules = rules  # {'ipv4': [line, ...], 'ipv6': [line, ...]}
         self.spec = spec or {}  # accept: in/out/bidirectional; allowlist: interface/sources/ports/protocol
+        self.sets = sets or {}  # {family: IpSet} of the families whose sources are kept in a set
 
     @property
     def tag(self):
@@ -280,16 +271,21 @@ def allowlist_block_name(interface):
     return 'allowlist:%s' % interface
 
 
-def allowlist_block(interface, sources, ports=None, protocol='tcp'):
+def allowlist_block(interface, sources, ports=None, protocol='tcp', source_sets='auto'):
     """Who may reach published ports through `interface` (the external one).
 
     Per family: replies pass (RETURN to Docker's rules), listed sources pass, everything else from
     the interface is dropped. With ports, only connections whose original (pre-DNAT) destination
     port is listed are restricted, and connections routed into a container bridge without DNAT
-    are dropped for everyone. A family with no sources is denied entirely."""
+    are dropped for everyone. A family with no sources is denied entirely.
+
+    The sources of a family are one rule each per port, or (source_sets: always, or auto above
+    ipset.SET_THRESHOLD merged entries) one ipset matched by one rule per port."""
     check_interface('interface', interface, container_side_ok=False)
     if protocol not in PROTOCOLS:
         raise InputError('protocol', protocol, 'one of %s' % ', '.join(PROTOCOLS))
+    if source_sets not in ipset.MODES:
+        raise InputError('source_sets', source_sets, 'one of %s' % ', '.join(ipset.MODES))
     parsed = [parse_source('sources', s) for s in sources or []]
     merged = merge_sources(parsed)
     port_list = []
@@ -305,7 +301,14 @@ def allowlist_block(interface, sources, ports=None, protocol='tcp'):
     else:
         destinations = [[]]
     rules = {}
+    sets = {}
     for family in FAMILIES:
+        family_sources = [source for source in merged if source.family == family]
+        if ipset.uses_set(source_sets, len(family_sources)):
+            sets[family] = ipset.source_set(interface, family, [source.span() for source in family_sources])
+            matches = [([], ['-m', 'set', '--match-set', sets[family].name, 'src'])]
+        else:
+            matches = [source.match_parts() for source in family_sources]
         lines = [_line(tag, ['-i', interface, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED'], 'RETURN')]
         if port_list:
             # A client routed straight to a container's address (no DNAT, so no listed original port)
@@ -314,10 +317,7 @@ def allowlist_block(interface, sources, ports=None, protocol='tcp'):
             for bridges in CONTAINER_BRIDGES:
                 lines.append(_line(tag, ['-i', interface, '-o', bridges, '-m', 'conntrack', '!', '--ctstate', 'DNAT'],
                                    'DROP'))
-        for source in merged:
-            if source.family != family:
-                continue
-            base, match = source.match_parts()
+        for base, match in matches:
             for destination in destinations:
                 # iptables-save order: -s, -i, -p, then matches in the order given.
                 proto, conntrack = destination[:2], destination[2:]
@@ -326,16 +326,19 @@ def allowlist_block(interface, sources, ports=None, protocol='tcp'):
             lines.append(_line(tag, ['-i', interface] + destination, 'DROP'))
         rules[family] = lines
     return Block(name, rules, spec=dict(interface=interface, sources=merged, declared=len(parsed),
-                                        ports=[port.replace(':', '-') for port in port_list], protocol=protocol))
+                                        ports=[port.replace(':', '-') for port in port_list], protocol=protocol),
+                 sets=sets)
 
 
 def sources_count(block):
     """How many entries an allowlist block was given (`declared`, duplicates included) and how many
-    went in per family after merging (one rule per port each in DOCKER-USER, one set interval each
-    in nftables)."""
+    went in per family after merging (one rule per port each in DOCKER-USER, or one ipset element or
+    more for a range; one set interval each in nftables)."""
     counts = dict(declared=block.spec['declared'])
     for family in FAMILIES:
         counts[family] = len([source for source in block.spec['sources'] if source.family == family])
+    # The families kept in an ipset: its name and how many networks it holds (ranges split).
+    counts['ipsets'] = dict((s.name, len(s.entries)) for s in block.sets.values())
     return counts
 
 
@@ -358,7 +361,7 @@ def declared_blocks(accept, allowlists):
         if allowlist.get('sources_file') is not None:
             raise InputError('allowlists[%d].sources_file' % index, allowlist['sources_file'], UNREAD_SOURCES_FILE)
         block = allowlist_block(allowlist['interface'], allowlist.get('sources') or [], allowlist.get('ports'),
-                                allowlist.get('protocol') or 'tcp')
+                                allowlist.get('protocol') or 'tcp', allowlist.get('source_sets') or 'auto')
         if block.name in blocks:
             raise InputError('allowlists[%d].interface' % index, allowlist['interface'],
                              'one allowlist per interface: merge the sources into one entry')

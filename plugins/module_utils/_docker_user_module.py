@@ -22,11 +22,13 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_use
     restore_payload,
     same_chain,
 )
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
 from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_host import read_daemon_json
 from ansible_collections.netops.docker_firewall.plugins.module_utils._facts import forward_order
 from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import (
     CommandError,
+    IpsetHost,
     IptablesHost,
     NftHost,
 )
@@ -163,6 +165,66 @@ def apply_plans(host, backend, plans, families):
     return commands, in_effect
 
 
+class SetPlan:
+    """The collection's ipsets around a DOCKER-USER write: the sets read (ours), the ones the planned
+    rules match, and the `ipset restore` lines to run before the chains are written and after."""
+
+    def __init__(self, current=None, wanted=None, before=None, after=None):
+        self.current = current or {}
+        self.wanted = wanted or {}  # {name: IpSet}
+        self.before = before or []
+        self.after = after or []
+
+    @property
+    def changed(self):
+        return bool(self.before or self.after)
+
+    def payload(self):
+        """`ipset restore` input that creates the wanted sets (kept by the docker_on_router role)."""
+        return ipset.restore_text([line for name in sorted(self.wanted) for line in ipset.render(self.wanted[name])])
+
+
+def plan_sets(sets_host, plans, blocks):
+    """The SetPlan of the planned families: the sets of the blocks set in them are put in place,
+    and sets of ours that no planned rule matches any more are destroyed once the chains are written.
+    ipset is read only where a rule read or planned matches a set of ours: other hosts never run it."""
+    wanted = dict((s.name, s) for block in blocks.values() if block is not None
+                  for family, s in block.sets.items() if family in plans)
+    if not wanted and not ipset.match_sets(line for before, _after in plans.values() for line in before or []):
+        return SetPlan()
+    current = ipset.parse_save(sets_host.save())
+    matched = set(ipset.match_sets(line for _before, after in plans.values() for line in after))
+    removable = [name for name in current if ipset.live_family(name) in plans and name not in matched]
+    before, after = ipset.plan(current, wanted, removable)
+    return SetPlan(current, wanted, before, after)
+
+
+def apply_sets(sets_host, set_plan, lines):
+    """Run the `ipset restore` lines of a SetPlan (before or after). Returns the commands run."""
+    return [sets_host.restore(ipset.restore_text(lines))] if lines else []
+
+
+def check_sets(sets_host, set_plan):
+    """Read the sets back: each wanted set holds what was planned, each destroyed one is gone."""
+    in_effect = ipset.parse_save(sets_host.save())
+    destroyed = [line.split()[1] for line in set_plan.after]
+    wrong = [name for name, want in sorted(set_plan.wanted.items()) if not ipset.same_set(in_effect.get(name), want)]
+    wrong += [name for name in destroyed if name in in_effect]
+    if wrong:
+        raise StateError('the ipsets differ from what was written (did another tool change them at the same '
+                         'time?): %s' % ', '.join(wrong))
+
+
+def _sets_text(sets, names):
+    text = ''
+    for name in sorted(names):
+        if name in sets:
+            found = sets[name]
+            text += '# ipset %s (%s %s, %d entries)\n' % (name, found.set_type, found.family, len(found.entries))
+            text += ''.join(entry + '\n' for entry in found.entries)
+    return text
+
+
 def _names(lines_by_family):
     return set(name for lines in lines_by_family for name in blocks_in(lines or []))
 
@@ -252,35 +314,49 @@ def run(module, blocks, purge=False, extra_result=None):
         run_nftables(module, blocks, purge, extra_result, docker_runs)
         return
     host = IptablesHost(module)
+    sets_host = IpsetHost(module)
     try:
         backend, current = read_chains(host, params, module.warn)
         plans = plan_families(current, blocks, purge, params['create_chain'], module.warn)
+        set_plan = plan_sets(sets_host, plans, blocks)
         changed = sorted(f for f, (before, after) in plans.items() if before is None or not same_chain(before, after))
         rules = dict((f, after) for f, (before, after) in plans.items())
         commands = []
-        if changed and not module.check_mode:
-            commands, in_effect = apply_plans(host, backend, plans, changed)
-            rules.update(in_effect)
-    except (InputError, StateError, RuleSyntaxError) as exc:
+        if (changed or set_plan.changed) and not module.check_mode:
+            # Sets first (a rule cannot match a missing set), the chains, then the sets no rule matches now.
+            commands = apply_sets(sets_host, set_plan, set_plan.before)
+            if changed:
+                chain_commands, in_effect = apply_plans(host, backend, plans, changed)
+                commands += chain_commands
+                rules.update(in_effect)
+            commands += apply_sets(sets_host, set_plan, set_plan.after)
+            if set_plan.changed:
+                check_sets(sets_host, set_plan)
+    except (InputError, StateError, RuleSyntaxError, ipset.IpsetSyntaxError) as exc:
         module.fail_json(msg=str(exc))
     except CommandError as exc:
         written = getattr(exc, 'written', [])
         module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr,
                          changed=bool(written), written_families=written)
     result = dict(
-        changed=bool(changed),
+        changed=bool(changed) or set_plan.changed,
         backend=backend,
         families=sorted(plans),
         rules=rules,
         blocks=dict((f, blocks_in(lines)) for f, lines in rules.items()),
         removed_blocks=sorted(_names(b for b, a in plans.values()) - _names(rules.values())),
         commands=commands,
+        ipsets=dict((name, len(s.entries)) for name, s in set_plan.wanted.items()),
+        ipset_payload=set_plan.payload(),
     )
     result.update(extra_result or {})
     if module._diff:
+        set_names = set(set_plan.wanted) | set(line.split()[1] for line in set_plan.after)
         result['diff'] = dict(
-            before=''.join(_chain_text(f, backend, plans[f][0]) for f in sorted(plans)),
-            after=''.join(_chain_text(f, backend, plans[f][1]) for f in sorted(plans)),
+            before=''.join(_chain_text(f, backend, plans[f][0]) for f in sorted(plans))
+            + _sets_text(set_plan.current, set_names),
+            after=''.join(_chain_text(f, backend, plans[f][1]) for f in sorted(plans))
+            + _sets_text(set_plan.wanted, set_names),
         )
     module.exit_json(**result)
 

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Running the firewall tools on the host: iptables-save and iptables-restore for the nft and
-legacy backends, and nft for the collection's own nftables table.
+legacy backends, ipset for the collection's sets, and nft for the collection's own nftables table.
 
 Private to this collection. The only place that runs these commands; everything it returns is
 text for the pure engines (_rules, _docker_user, _nft).
@@ -90,6 +90,37 @@ class IptablesHost:
                                'applying the new %s %s failed; it was left unchanged' % (family, what),
                                cmd, rc, stdout, stderr)
         return cmd
+
+
+class IpsetHost:
+    """ipset save and ipset restore, in the C locale."""
+
+    def __init__(self, module):
+        self._module = module
+        self._ipset = None
+
+    def _run(self, args, what, data=None):
+        if self._ipset is None:
+            self._ipset = self._module.get_bin_path('ipset')
+        if self._ipset is None:
+            raise CommandError('ipset is not installed: install the ipset package, or keep the sources as plain '
+                               'rules (source_sets: never)', ['ipset'] + args, None, '', '')
+        cmd = [self._ipset] + args
+        rc, stdout, stderr = self._module.run_command(
+            cmd, data=data, binary_data=True, environ_update={'LC_ALL': 'C', 'LANG': 'C'})
+        if rc != 0:
+            raise CommandError(what, cmd, rc, stdout, stderr)
+        return cmd, stdout
+
+    def save(self):
+        """`ipset save`: every set of this network namespace."""
+        return self._run(['save'], 'reading the ipsets failed')[1]
+
+    def restore(self, payload):
+        """One `ipset restore` run. Not a transaction: it stops at the first failing line, so the payloads
+        of the engine (_ipset.plan) change a live set only by a swap."""
+        return self._run(['restore'], 'writing the ipsets failed; a set that was changed was swapped in whole',
+                         payload)[0]
 
 
 class NftHost:

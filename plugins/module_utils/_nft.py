@@ -31,10 +31,8 @@ __metaclass__ = type
 import ipaddress
 import re
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
-    CONTAINER_BRIDGES,
-    merge_spans,
-)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import CONTAINER_BRIDGES
+from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import merge_spans
 
 TABLE = 'netops-docker-firewall'
 FAMILY = 'inet'

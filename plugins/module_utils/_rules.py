@@ -226,6 +226,18 @@ def parse_save(text):
     return tables
 
 
+def merge_spans(spans):
+    """Sorted [(first, last)] address spans (integers) with overlapping and adjacent spans merged."""
+    merged = []
+    for first, last in sorted(spans):
+        if merged and first <= merged[-1][1] + 1:
+            if last > merged[-1][1]:
+                merged[-1] = (merged[-1][0], last)
+        else:
+            merged.append((first, last))
+    return merged
+
+
 def render_rule(chain, parts):
     """Render an append line. `parts` are printed as given: quote string values with save_string()."""
     return '-A %s %s' % (chain, ' '.join(parts))

@@ -70,6 +70,17 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+ipsets:
+  description:
+    - The collection's ipsets the declared blocks match, with the number of networks each holds (on Docker's
+      iptables backend; see O(netops.docker_firewall.docker_user_allowlist#module:source_sets)).
+  returned: success
+  type: dict
+  sample: {"netops-dfw-eth0-v4": 9120}
+ipset_payload:
+  description: The C(ipset restore) input that creates those sets (the docker_on_router role keeps it for boot).
+  returned: success
+  type: str
 backend:
   description: The iptables backend that was read and written (C(nft) or C(legacy)), or C(nftables) for the collection's nftables table.
   returned: success

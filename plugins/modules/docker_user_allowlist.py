@@ -69,6 +69,22 @@ options:
     type: str
     choices: [tcp, udp, sctp]
     default: tcp
+  source_sets:
+    description:
+      - Where the sources of a family are kept on Docker's iptables backend.
+      - V(never) writes one C(DOCKER-USER) rule per merged entry and port.
+      - V(always) keeps them in an ipset of the collection (C(netops-dfw-INTERFACE-v4) and C(-v6), C(hash:net))
+        matched by one rule per port, so that the chain holds the same few rules whatever the number of
+        sources and a new connection costs one set lookup instead of a walk through every source.
+      - V(auto) is V(never) for a family of at most 64 merged entries and V(always) above.
+      - A changed set is filled aside and swapped in (C(ipset swap)), so the rules never see it half
+        filled; a set no rule matches any more is destroyed. Needs the C(ipset) command on the host.
+      - Docker's nftables firewall backend always keeps the sources in nftables sets; this option does
+        not apply there.
+    type: str
+    choices: [auto, always, never]
+    default: auto
+    version_added: 0.2.0
   state:
     description: Whether the allowlist block exists.
     type: str
@@ -125,6 +141,17 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+ipsets:
+  description:
+    - The collection's ipsets the declared blocks match, with the number of networks each holds (on Docker's
+      iptables backend; see O(netops.docker_firewall.docker_user_allowlist#module:source_sets)).
+  returned: success
+  type: dict
+  sample: {"netops-dfw-eth0-v4": 9120}
+ipset_payload:
+  description: The C(ipset restore) input that creates those sets (the docker_on_router role keeps it for boot).
+  returned: success
+  type: str
 backend:
   description: The iptables backend that was read and written (C(nft) or C(legacy)), or C(nftables) for the collection's nftables table.
   returned: success
@@ -174,7 +201,8 @@ sources_count:
     - V(declared) counts the entries of O(sources) and O(sources_file), duplicates included.
       V(ipv4) and V(ipv6) count the entries per family after duplicates, overlaps and adjacent
       entries were merged, each one rule per port in C(DOCKER-USER) (a network with C(-s), or a
-      range with C(-m iprange)) and one interval in the nftables set.
+      range with C(-m iprange)) or one or more networks of an ipset (a range is split into networks),
+      and one interval in the nftables set.
   returned: with O(state=present)
   type: dict
   contains:
@@ -187,7 +215,10 @@ sources_count:
     ipv6:
       description: IPv6 entries after merging.
       type: int
-  sample: {declared: 12043, ipv4: 9120, ipv6: 311}
+    ipsets:
+      description: The families kept in an ipset, by set name, with the number of networks it holds.
+      type: dict
+  sample: {declared: 12043, ipv4: 9120, ipv6: 311, ipsets: {"netops-dfw-eth0-v4": 9120}}
 block:
   description: Name of the block this task manages.
   returned: always
@@ -219,6 +250,7 @@ def main():
         sources_file=dict(type='path'),
         ports=dict(type='list', elements='str'),
         protocol=dict(type='str', default='tcp', choices=['tcp', 'udp', 'sctp']),
+        source_sets=dict(type='str', default='auto', choices=['auto', 'always', 'never']),
         state=dict(type='str', default='present', choices=['present', 'absent']),
     )
     argument_spec.update(COMMON_ARGUMENT_SPEC)
@@ -235,7 +267,7 @@ def main():
             return None
         if p['sources_file'] is not None:
             raise InputError('sources_file', p['sources_file'], UNREAD_SOURCES_FILE)
-        return allowlist_block(p['interface'], p['sources'], p['ports'], p['protocol'])
+        return allowlist_block(p['interface'], p['sources'], p['ports'], p['protocol'], p['source_sets'])
 
     block = build_blocks(module, build)
     name = allowlist_block_name(p['interface'])

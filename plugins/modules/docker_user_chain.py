@@ -79,6 +79,15 @@ options:
         type: str
         choices: [tcp, udp, sctp]
         default: tcp
+      source_sets:
+        description:
+          - Where the sources of a family are kept on Docker's iptables backend, as O(netops.docker_firewall.docker_user_allowlist#module:source_sets)
+            in M(netops.docker_firewall.docker_user_allowlist) - V(never) one rule per entry and port, V(always) an
+            ipset of the collection matched by one rule per port, V(auto) a set above 64 merged entries in the family.
+        type: str
+        choices: [auto, always, never]
+        default: auto
+        version_added: 0.2.0
   purge:
     description: Remove blocks of this collection that are not declared in this task.
     type: bool
@@ -111,6 +120,17 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+ipsets:
+  description:
+    - The collection's ipsets the declared blocks match, with the number of networks each holds (on Docker's
+      iptables backend; see O(netops.docker_firewall.docker_user_allowlist#module:source_sets)).
+  returned: success
+  type: dict
+  sample: {"netops-dfw-eth0-v4": 9120}
+ipset_payload:
+  description: The C(ipset restore) input that creates those sets (the docker_on_router role keeps it for boot).
+  returned: success
+  type: str
 backend:
   description: The iptables backend that was read and written (C(nft) or C(legacy)), or C(nftables) for the collection's nftables table.
   returned: success
@@ -158,11 +178,12 @@ sources_count:
   description:
     - Per allowlist block, how many entries it was given (V(declared), duplicates included) and how
       many went in per family after duplicates, overlaps and adjacent entries were merged (V(ipv4),
-      V(ipv6)), each one rule per port in C(DOCKER-USER) and one interval in the nftables set.
+      V(ipv6)), each one rule per port in C(DOCKER-USER) or one or more networks of an ipset (V(ipsets): set
+      name and networks), and one interval in the nftables set.
   returned: success
   type: dict
   sample:
-    "allowlist:eth0": {declared: 12043, ipv4: 9120, ipv6: 311}
+    "allowlist:eth0": {declared: 12043, ipv4: 9120, ipv6: 311, ipsets: {"netops-dfw-eth0-v4": 9120}}
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -191,6 +212,7 @@ def main():
             sources_file=dict(type='path'),
             ports=dict(type='list', elements='str'),
             protocol=dict(type='str', default='tcp', choices=['tcp', 'udp', 'sctp']),
+            source_sets=dict(type='str', default='auto', choices=['auto', 'always', 'never']),
         ), required_one_of=[('sources', 'sources_file')]),
         purge=dict(type='bool', default=True),
     )

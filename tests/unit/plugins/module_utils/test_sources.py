@@ -172,7 +172,7 @@ def test_one_rule_per_run_as_network_or_range():
         '-A DOCKER-USER -s 198.51.100.0/24 -i eth0 -m comment --comment %s -j RETURN' % TAG,
     ]
     assert block.rules['ipv6'][1] == '-A DOCKER-USER -s 2001:db8::/48 -i eth0 -m comment --comment %s -j RETURN' % TAG
-    assert sources_count(block) == dict(declared=7, ipv4=2, ipv6=1)
+    assert sources_count(block) == dict(declared=7, ipv4=2, ipv6=1, ipsets={})
 
 
 def test_compliance_builds_the_same_rules_from_unmerged_input():
@@ -192,8 +192,12 @@ def test_ten_thousand_entries_from_a_file():
     hosts = ['2001:db8:%x::%x' % (rng.randrange(65536), rng.randrange(65536)) for _index in range(1000)]
     lines = ['# generated'] + networks + hosts + networks[:500]  # 500 duplicates
     entries = parse_sources_text('sources_file', 'big.txt', '\n'.join(lines) + '\n')
-    block = allowlist_block('eth0', entries)
+    block = allowlist_block('eth0', entries, source_sets='never')
     counts = sources_count(block)
     assert counts['declared'] == 10500
     assert counts['ipv4'] == len(set(networks)) and counts['ipv6'] == len(set(hosts))
     assert len(block.rules['ipv4']) == counts['ipv4'] + 2 and len(block.rules['ipv6']) == counts['ipv6'] + 2
+    # By default (auto) each family is one set, matched by one rule: replies guard, set, DROP.
+    in_sets = allowlist_block('eth0', entries)
+    assert sources_count(in_sets)['ipsets'] == {'netops-dfw-eth0-v4': counts['ipv4'], 'netops-dfw-eth0-v6': counts['ipv6']}
+    assert len(in_sets.rules['ipv4']) == 3 and len(in_sets.rules['ipv6']) == 3

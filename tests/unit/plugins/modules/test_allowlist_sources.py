@@ -28,7 +28,7 @@ DECLARED = ['198.51.100.128/25', '198.51.100.0-198.51.100.127', '198.51.100.7', 
 # The same addresses, reordered and spelt otherwise.
 RESPELT = ['2001:db8:0::/48', '192.0.2.10-192.0.2.20', '198.51.100.0/24']
 OURS = allowlist_block('eth0', DECLARED, ['443']).rules
-COUNT = dict(declared=8, ipv4=2, ipv6=1)
+COUNT = dict(declared=8, ipv4=2, ipv6=1, ipsets={})
 
 
 @pytest.fixture(autouse=True)
@@ -70,7 +70,7 @@ def test_the_same_addresses_reordered_and_respelt_are_converged(run_module):
         Command(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
     ])
     assert result['changed'] is False and result['commands'] == []
-    assert result['sources_count'] == dict(declared=3, ipv4=2, ipv6=1)
+    assert result['sources_count'] == dict(declared=3, ipv4=2, ipv6=1, ipsets={})
 
 
 def test_chain_counts_per_allowlist(run_module):
@@ -80,8 +80,8 @@ def test_chain_counts_per_allowlist(run_module):
         Command(V4_SAVE, stdout=DOCKER28),
         Command(V6_SAVE, stdout=DOCKER28_V6),
     ], check_mode=True)
-    assert result['sources_count'] == {'allowlist:eth0': dict(declared=3, ipv4=2, ipv6=1),
-                                       'allowlist:eth1': dict(declared=0, ipv4=0, ipv6=0)}
+    assert result['sources_count'] == {'allowlist:eth0': dict(declared=3, ipv4=2, ipv6=1, ipsets={}),
+                                       'allowlist:eth1': dict(declared=0, ipv4=0, ipv6=0, ipsets={})}
 
 
 def test_absent_reports_no_count(run_module):
