@@ -11,6 +11,7 @@ __metaclass__ = type
 
 import json
 
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
 from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_config import preset_settings
@@ -94,6 +95,12 @@ class Host:
         if mode == 'always':
             return wanted, 'nft is not installed, but the backstop is required (docker_on_router_backstop: always)'
         return None, NO_BACKSTOP
+
+    def wanted_sets(self):
+        """{name: IpSet} the declared allowlists keep on Docker's iptables backend, in the families
+        whose DOCKER-USER exists (the role writes no other)."""
+        return dict((s.name, s) for block in self.blocks.values() for family, s in block.sets.items()
+                    if ((self.families.get(family) or {}).get('docker_user') or {}).get('exists'))
 
     @property
     def firewall(self):
@@ -192,6 +199,36 @@ def _table_differences(have, wanted):
     if not wanted:
         details.append('the table should not exist: it would drop beside DOCKER-USER')
     return details or ['the sets or rules of %s differ from the declared ones' % ', '.join(wanted_blocks)]
+
+
+def _entries_text(entries):
+    return ', '.join(entries[:5]) + (' and %d more' % (len(entries) - 5) if len(entries) > 5 else '')
+
+
+@check('ipsets', 'our ipsets hold exactly the declared sources (allowlists kept in sets on Docker\'s iptables '
+       'backend)', ROUTER)
+def _ipsets(host):
+    if host.firewall == 'nftables':
+        return SKIP, [_NOT_IPTABLES]
+    facts = host.facts.get('ipsets') or {}
+    if facts.get('error'):
+        return FAIL, ['the ipsets cannot be read: %s' % facts['error']]
+    wanted = host.wanted_sets()
+    try:
+        have = ipset.parse_save(facts.get('text') or '')
+    except ipset.IpsetSyntaxError as exc:
+        return FAIL, ['the ipsets cannot be read: %s' % exc]
+    details = []
+    for name, want in sorted(wanted.items()):
+        if name not in have:
+            details.append('missing: ipset %s (%d entries)' % (name, len(want.entries)))
+        elif not ipset.same_set(have[name], want):
+            extra = sorted(set(have[name].entries) - set(want.entries))
+            lost = sorted(set(want.entries) - set(have[name].entries))
+            details.append('ipset %s differs: %d not declared (%s), %d declared missing (%s)'
+                           % (name, len(extra), _entries_text(extra), len(lost), _entries_text(lost)))
+    details += ['extra: ipset %s' % name for name in sorted(have) if name not in wanted]
+    return _result(details)
 
 
 @check('docker_user_first', 'FORWARD reaches DOCKER-USER before any rule that accepts', ROUTER)
@@ -298,6 +335,16 @@ def _persistence(host):
                        % (layout.FIREWALLD_WATCH_UNIT, layout.WANTED_BY[layout.FIREWALLD_WATCH_UNIT]))
     elif state.get('docker_user_unit'):
         details.extend(_program_faults(state, 'firewalld_watch', engine=False))
+    try:
+        kept_sets = ipset.parse_save(state.get('kept_sets') or '')
+    except ipset.IpsetSyntaxError as exc:
+        kept_sets = {}
+        details.append('the kept ipsets cannot be read: %s' % exc)
+    wanted_sets = host.wanted_sets()
+    if sorted(kept_sets) != sorted(wanted_sets) or not all(
+            ipset.same_set(kept_sets[name], want) for name, want in wanted_sets.items()):
+        details.append('the kept ipsets differ from the declared allowlists (%s kept, %s declared)'
+                       % (', '.join(sorted(kept_sets)) or 'none', ', '.join(sorted(wanted_sets)) or 'none'))
     for family in FAMILIES:
         kept = (state.get('kept_rules') or {}).get(family, [])
         if host.wanted[family] and not same_chain(kept, host.wanted[family]):

@@ -17,8 +17,9 @@ STATE_DIR = '/etc/netops-docker-firewall'
 KEPT_RULES = 'docker-user.%s.rules'  # per family (ipv4, ipv6)
 KEPT_BACKEND = 'backend'
 KEPT_TABLE = 'docker-firewall.nft'
+KEPT_SETS = 'docker-user.ipsets'  # `ipset restore` input of the sets the kept rules match
 PUBLISH_CONFIG = 'publish.json'
-STATE_FILES = (KEPT_RULES % 'ipv4', KEPT_RULES % 'ipv6', KEPT_BACKEND, KEPT_TABLE, PUBLISH_CONFIG)
+STATE_FILES = (KEPT_RULES % 'ipv4', KEPT_RULES % 'ipv6', KEPT_BACKEND, KEPT_TABLE, KEPT_SETS, PUBLISH_CONFIG)
 
 # The engine the host programs run: these files of plugins/module_utils, byte for byte, under
 # ENGINE_DIR in their package layout (ENGINE_DIR/ansible_collections/netops/docker_firewall/...).

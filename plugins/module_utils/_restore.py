@@ -7,7 +7,8 @@ netops-docker-user-restore, which netops-docker-user.service runs before dockerd
 and at every docker.service restart) and the firewalld watcher runs after firewalld reloads.
 
 It loads the collection's nftables table where one is kept (the policy under Docker's nftables
-firewall backend, the backstop beside DOCKER-USER under its iptables backend), then puts the kept
+firewall backend, the backstop beside DOCKER-USER under its iptables backend), puts the kept ipsets
+in place (created when missing, a differing one swapped for the kept content), then puts the kept
 rules at the top of DOCKER-USER, one iptables-restore per family, with the same engine the modules
 write with: rules of others stay, a missing chain is created with its FORWARD jump, and FORWARD is
 left with exactly one jump to DOCKER-USER as its first rule (an accepting rule above the jump would
@@ -15,6 +16,7 @@ bypass it: Docker 28 and later briefly put their DOCKER-FORWARD jump there while
 firewalld reload).
 
 With --if-needed (the watcher), only what is not in place is written: the table when it is gone, a
+kept ipset when it is gone (by name: nothing but the collection writes them), a
 family whose kept rules are not the first rules of DOCKER-USER or whose FORWARD reaches a rule other
 than Docker's drop-only isolation jumps before DOCKER-USER; and a missing DOCKER-USER is not created
 while dockerd is starting (dockerd creates it, and fails when it appears between its check and its
@@ -34,6 +36,7 @@ import fcntl
 import os
 import time
 
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
     CHAIN,
@@ -50,6 +53,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._host_runne
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import (
     CommandError,
+    IpsetHost,
     IptablesHost,
     NftHost,
 )
@@ -71,10 +75,11 @@ LOCK_WAIT = 15.0
 class KeptPolicy:
     """What the docker_on_router role keeps in the state directory."""
 
-    def __init__(self, backend, rules, table):
+    def __init__(self, backend, rules, table, sets=None):
         self.backend = backend  # nft, legacy (iptables backends) or nftables (Docker's nftables backend)
         self.rules = rules  # {family: [line, ...]} for each kept family
         self.table = table  # nft -f input, or None
+        self.sets = sets  # ipset restore input, or None
 
 
 def read_kept(directory):
@@ -87,8 +92,9 @@ def read_kept(directory):
         name = layout.KEPT_RULES % family
         if os.path.exists(os.path.join(directory, name)):
             rules[family] = [line for line in text(name).splitlines() if line.strip()]
-    table = text(layout.KEPT_TABLE) if os.path.exists(os.path.join(directory, layout.KEPT_TABLE)) else None
-    return KeptPolicy(text(layout.KEPT_BACKEND).strip(), rules, table)
+    def optional(name):
+        return text(name) if os.path.exists(os.path.join(directory, name)) else None
+    return KeptPolicy(text(layout.KEPT_BACKEND).strip(), rules, optional(layout.KEPT_TABLE), optional(layout.KEPT_SETS))
 
 
 def plan_family(save_text, kept, if_needed, dockerd_active):
@@ -141,6 +147,27 @@ def load_table(nft, kept, if_needed, runner):
     return True
 
 
+def load_sets(sets_host, kept, if_needed, runner):
+    """Put the kept ipsets in place before the rules that match them. With --if-needed only a missing
+    set is created (the watcher checks often: names alone are read). True when they are in place."""
+    try:
+        wanted = ipset.parse_save(kept.sets)
+        current = {}
+        if if_needed:
+            present = set(sets_host.names())
+            wanted = dict((name, s) for name, s in wanted.items() if name not in present)
+        elif wanted:
+            current = ipset.parse_save(sets_host.save())
+        lines = ipset.plan(current, wanted, ())[0]
+        if lines:
+            sets_host.restore(ipset.restore_text(lines))
+            runner.say('ipsets in place: %s' % ', '.join(sorted(wanted)))
+    except (CommandError, ipset.IpsetSyntaxError, OSError) as exc:
+        runner.warn('the kept ipsets could not be put in place: %s' % failure(exc))
+        return False
+    return True
+
+
 def restore(runner, kept, if_needed):
     """Put the kept policy back. Returns the exit status: 0, or 1 when a part failed."""
     status = 0
@@ -148,6 +175,8 @@ def restore(runner, kept, if_needed):
         status = 1
     if kept.backend == 'nftables':
         return status
+    if kept.sets and not load_sets(IpsetHost(runner), kept, if_needed, runner):
+        status = 1
     iptables = IptablesHost(runner)
 
     def dockerd_active():

@@ -26,6 +26,7 @@ description:
 requirements:
   - iptables (C(iptables-nft-save) and/or C(iptables-legacy-save))
   - nftables (C(nft)), optional, to report nftables tables
+  - ipset, where C(DOCKER-USER) rules match the collection's ipsets
   - the C(docker) CLI, optional, for the Docker version, the firewall backend and the running containers
 author:
   - netops.docker_firewall maintainers (@netops)
@@ -106,6 +107,13 @@ nftables:
         - C(text) as C(nft list table) prints it, C(blocks) the collection's blocks in it, C(error) when it cannot be read
           (also when C(nft list tables) failed, with C(text) empty).
       type: dict
+ipsets:
+  description:
+    - The collection's ipsets (C(netops-dfw-*)) that C(DOCKER-USER) rules match, read only where a rule matches one.
+    - C(text) as C(ipset save) prints them (other sets left out), C(error) when they could not be read.
+  returned: always
+  type: dict
+  sample: {text: "create netops-dfw-eth0-v4 hash:net family inet hashsize 1024 maxelem 65536\nadd netops-dfw-eth0-v4 198.51.100.7\n", error: null}
 docker_backend:
   description: The backend holding Docker's chains or DOCKER-USER, null when none does, C(both) when both do.
   returned: always
@@ -145,6 +153,7 @@ persistence:
     kept_rules: {description: "The kept DOCKER-USER rules per family (C(ipv4), C(ipv6)), lines.", type: dict}
     kept_backend: {description: 'The backend the kept rules are for (C(nft), C(legacy) or C(nftables)), or null.', type: str}
     kept_table: {description: "The kept nftables table (C(nft -f) input), or null.", type: str}
+    kept_sets: {description: "The kept ipsets (C(ipset restore) input), or null.", type: str}
     publisher_unit: {description: netops-docker-publish.service is installed., type: bool}
     publisher_unit_enabled: {description: It is enabled at boot., type: bool}
     published_containers: {description: Containers the publisher is configured for., type: list, elements: str}
@@ -175,11 +184,13 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_hos
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._facts import family_facts
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _engine_files as engine_files
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
 from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import (
     BACKENDS,
     CommandError,
+    IpsetHost,
     IptablesHost,
     NftHost,
 )
@@ -284,6 +295,21 @@ def iptables_state(module):
     return found
 
 
+def ipsets_state(module, iptables):
+    """The collection's sets that DOCKER-USER rules of any backend and family match, as `ipset save`
+    lines; ipset is not run on a host where no rule matches one."""
+    lines = [line for families in iptables.values() for facts in families.values()
+             for line in facts['docker_user']['rules']]
+    if not ipset.match_sets(lines):
+        return dict(text='', error=None)
+    try:
+        text = IpsetHost(module).save()
+    except CommandError as exc:
+        return dict(text='', error='%s: %s' % (exc, (exc.stderr or '').strip()))
+    ours = [line for line in text.splitlines() if len(line.split()) > 1 and ipset.is_ours(line.split()[1])]
+    return dict(text=''.join(line + '\n' for line in ours), error=None)
+
+
 def docker_backend(iptables):
     holding = [backend for backend, families in sorted(iptables.items())
                if any(f['docker_chains'] or f['docker_user']['exists'] for f in families.values())]
@@ -319,6 +345,7 @@ def persistence_state():
         kept_rules=kept,
         kept_backend=backend.strip() if backend else None,
         kept_table=state(layout.KEPT_TABLE),
+        kept_sets=state(layout.KEPT_SETS),
         publisher_unit=unit(layout.PUBLISHER_UNIT),
         publisher_unit_enabled=unit(layout.PUBLISHER_UNIT, enabled=True),
         published_containers=published,
@@ -370,6 +397,7 @@ def main():
         daemon_json_error=settings_error,
         iptables=iptables,
         nftables=nftables,
+        ipsets=ipsets_state(module, iptables),
         docker_backend=docker_backend(iptables),
         backends_in_use=sorted(backend for backend, families in iptables.items()
                                if any(f['rule_count'] for f in families.values())),
