@@ -109,7 +109,8 @@ nftables:
       type: dict
 ipsets:
   description:
-    - The collection's ipsets (C(netops-dfw-*)) that C(DOCKER-USER) rules match, read only where a rule matches one.
+    - The collection's ipsets (C(netops-dfw-*)), read only where a C(DOCKER-USER) rule matches one or sets are kept
+      for boot (RV(persistence.kept_sets)).
     - C(text) as C(ipset save) prints them (other sets left out), C(error) when they could not be read.
   returned: always
   type: dict
@@ -295,12 +296,12 @@ def iptables_state(module):
     return found
 
 
-def ipsets_state(module, iptables):
-    """The collection's sets that DOCKER-USER rules of any backend and family match, as `ipset save`
-    lines; ipset is not run on a host where no rule matches one."""
+def ipsets_state(module, iptables, persistence):
+    """The collection's sets as `ipset save` lines, read where DOCKER-USER rules of any backend and
+    family match one or sets are kept for boot; ipset is not run on other hosts."""
     lines = [line for families in iptables.values() for facts in families.values()
              for line in facts['docker_user']['rules']]
-    if not ipset.match_sets(lines):
+    if not ipset.match_sets(lines) and not persistence['kept_sets']:
         return dict(text='', error=None)
     try:
         text = IpsetHost(module).save()
@@ -388,6 +389,7 @@ def main():
     except CommandError as exc:
         module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
     persistence = persistence_state()
+    ipsets = ipsets_state(module, iptables, persistence)
     published = set(persistence['published_containers'])
     with_ports = [inspect for inspect in inspects if requested_ports(inspect)]
     module.exit_json(
@@ -397,7 +399,7 @@ def main():
         daemon_json_error=settings_error,
         iptables=iptables,
         nftables=nftables,
-        ipsets=ipsets_state(module, iptables),
+        ipsets=ipsets,
         docker_backend=docker_backend(iptables),
         backends_in_use=sorted(backend for backend, families in iptables.items()
                                if any(f['rule_count'] for f in families.values())),

@@ -12,6 +12,18 @@ loop, and a converged module run at most 1.5x a ping at any N. Then the same mod
 BENCH_NFT_HOST (default docker29), whose Docker runs its nftables firewall backend (the bench
 scenario's prepare switches it), where the module writes the collection's nftables table.
 
+Allowlists at scale: N = 100, 1,000, 10,000 and 50,000 sources from a sources_file, apply and
+converged runs against a ping on both hosts, with the DOCKER-USER rule count (ipsets on the
+iptables host); and the packet path on BENCH_HOST: the cost of a new connection through the
+published port 8080 from the allowed (wan1) and the denied (wan2) test host, with no allowlist,
+N linear rules (source_sets: never, wan1 last in address order, so both walk every rule) and
+one ipset (source_sets: always), at N = 1,000 and 10,000. A new connection's SYN is filtered in
+the softirq that the sender's nonblocking connect() runs on the same CPU (veth), so the time of
+that call measures its whole way through PREROUTING, DOCKER-USER and, for wan1, the container's
+answer; the median of 3,000 calls is shown, and a blocking probe checks reach or blocked.
+
+BENCH_SECTIONS (default rules,nftables,scale,packets) picks what runs.
+
 The platforms come from `molecule create/prepare -s bench`; rules are only ever written inside
 the platform container. The sources are benchmarking (198.18.0.0/15) and documentation addresses;
 no packet is sent to them.
@@ -32,6 +44,10 @@ NFT_HOST = os.environ.get('BENCH_NFT_HOST', 'docker29')
 REPEAT = int(os.environ.get('BENCH_REPEAT', '3'))
 MODULE_N = (10, 100, 1000)
 LOOP_N = (10, 100)
+SCALE_N = (100, 1000, 10000, 50000)
+PACKET_N = (1000, 10000)
+PACKET_COUNT = int(os.environ.get('BENCH_PACKETS', '3000'))
+SECTIONS = os.environ.get('BENCH_SECTIONS', 'rules,nftables,scale,packets').split(',')
 RUN_TIMEOUT = 900
 INTERFACE = 'bench0'
 
@@ -137,6 +153,139 @@ def nftables_rows(write, inventory):
     return ping, rows
 
 
+def scale_sources(n):
+    """n distinct addresses, four fifths IPv4 (every other address of 198.18.0.0/15), the rest IPv6."""
+    count4 = n * 4 // 5
+    return ([str(ipaddress.ip_address('198.18.0.0') + 2 * i) for i in range(count4)]
+            + [str(ipaddress.ip_address('2001:db8:b::') + 2 * i) for i in range(n - count4)])
+
+
+def file_playbook(sources_path, host, interface=INTERFACE, extra=''):
+    return playbook(
+        '    - name: Allowlist from a sources file\n'
+        '      netops.docker_firewall.docker_user_allowlist:\n'
+        '        interface: %s\n'
+        '        sources_file: %s\n%s' % (interface, sources_path, extra), host)
+
+
+def docker_user_rules(host):
+    out = run(['docker', 'exec', host, 'sh', '-c', 'iptables -w -S DOCKER-USER; ip6tables -w -S DOCKER-USER']).stdout
+    return len([line for line in out.splitlines() if line.startswith('-A DOCKER-USER')])
+
+
+def reset_sets(host):
+    run(['docker', 'exec', host, 'sh', '-c',
+         'for s in $(ipset list -n | grep "^netops-dfw-"); do ipset destroy "$s"; done; true'])
+
+
+def scale_rows(write, inventory, host, nftables):
+    """(ping, [(N, apply, converged, apply tasks, converged tasks, DOCKER-USER rules)])."""
+    ping = median_run(write('scale-ping-%s.yml' % host, ping_playbook(host)), inventory)
+    rows = []
+    for n in SCALE_N:
+        if nftables:
+            reset_table()
+        else:
+            reset_chain()
+            reset_sets(host)
+        sources_path = write('scale-%d.txt' % n, ''.join(line + '\n' for line in scale_sources(n)))
+        path = write('scale-%s-%d.yml' % (host, n), file_playbook(sources_path, host))
+        apply_s, apply_task = timed_playbook(path, inventory)
+        converged_s, converged_task = median_run(path, inventory)
+        rules = None if nftables else docker_user_rules(host)
+        rows.append((n, apply_s, converged_s, apply_task, converged_task, rules))
+    if nftables:
+        reset_table()
+    else:
+        reset_chain()
+        reset_sets(host)
+    return ping, rows
+
+
+# Runs in a test host's namespace inside the platform: the time of each nonblocking connect()
+# (the SYN's way through the firewall runs in it), the connection then reset; prints the median
+# and the mean in nanoseconds.
+PROBE = r"""
+import socket, struct, sys, time
+target, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+linger = struct.pack('ii', 1, 0)
+times = []
+for index in range(count + 200):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+    started = time.perf_counter_ns()
+    try:
+        sock.connect((target, port))
+    except BlockingIOError:
+        pass
+    if index >= 200:
+        times.append(time.perf_counter_ns() - started)
+    sock.close()
+times.sort()
+print(times[len(times) // 2], sum(times) // len(times))
+"""
+
+
+def connect_cost(host, namespace):
+    """(median, mean) microseconds of a new connection from `namespace` to 198.51.100.17:8080, and
+    whether a blocking probe reached the published port."""
+    out = run(['docker', 'exec', host, 'ip', 'netns', 'exec', namespace, 'python3', '-c', PROBE,
+               '198.51.100.17', '8080', str(PACKET_COUNT)]).stdout.split()
+    reached = subprocess.run(['docker', 'exec', host, '/usr/local/sbin/labnet', 'probe', namespace, '198.51.100.17',
+                              '8080'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             timeout=30).returncode == 0
+    return int(out[0]) / 1000.0, int(out[1]) / 1000.0, reached
+
+
+def packet_rows(write, inventory, host):
+    """[(case, N, DOCKER-USER rules, {namespace: (median, mean, reached)})] on the iptables host."""
+    cases = [('no allowlist', 0, None)]
+    for n in PACKET_N:
+        cases += [('linear rules', n, 'never'), ('ipset', n, 'always')]
+    rows = []
+    for label, n, mode in cases:
+        reset_chain()
+        reset_sets(host)
+        if mode:
+            sources = [str(ipaddress.ip_address('198.18.0.0') + 2 * i) for i in range(n - 1)] + ['198.51.100.18']
+            sources_path = write('packets-%d.txt' % n, ''.join(line + '\n' for line in sources))
+            timed_playbook(write('packets-%s-%d.yml' % (mode, n),
+                                 file_playbook(sources_path, host, 'ext0', '        source_sets: %s\n' % mode)),
+                           inventory)
+        rules = docker_user_rules(host)
+        rows.append((label, n, rules, dict((ns, connect_cost(host, ns)) for ns in ('wan1', 'wan2'))))
+    reset_chain()
+    reset_sets(host)
+    return rows
+
+
+def print_scale(title, ping, rows, nftables):
+    print('')
+    print(title)
+    print('| run | N | apply s | converged s | apply / ping | converged / ping | DOCKER-USER rules |')
+    print('|---|---:|---:|---:|---:|---:|---:|')
+    print('| ansible.builtin.ping | - | %.2f [%.2f] | %.2f [%.2f] | 1.00 | 1.00 | |' % (ping[0], ping[1], ping[0], ping[1]))
+    for n, apply_s, converged_s, apply_task, converged_task, rules in rows:
+        print('| docker_user_allowlist | %d | %.2f [%.2f] | %.2f [%.2f] | %.2f | %.2f | %s |'
+              % (n, apply_s, apply_task, converged_s, converged_task, apply_s / ping[0], converged_s / ping[0],
+                 '-' if nftables else rules))
+
+
+def print_packets(rows):
+    print('')
+    print('Packet path on %s: a new connection to published port 8080 (median [mean] microseconds per connect(),'
+          ' %d each; blocking probe result):' % (HOST, PACKET_COUNT))
+    print('| DOCKER-USER | N | rules | wan1 (allowed) us | wan2 (denied) us | wan1 / no allowlist | wan2 / no allowlist |')
+    print('|---|---:|---:|---:|---:|---:|---:|')
+    base = rows[0][3]
+    for label, n, rules, costs in rows:
+        print('| %s | %s | %d | %.1f [%.1f] %s | %.1f [%.1f] %s | %.2f | %.2f |'
+              % (label, n or '-', rules, costs['wan1'][0], costs['wan1'][1], 'reached' if costs['wan1'][2] else 'blocked',
+                 costs['wan2'][0], costs['wan2'][1], 'reached' if costs['wan2'][2] else 'blocked',
+                 costs['wan1'][0] / base['wan1'][0], costs['wan2'][0] / base['wan2'][0]))
+
+
 def main():
     workdir = tempfile.mkdtemp(prefix='dfw-bench-')
     inventory = os.path.join(workdir, 'inventory.ini')
@@ -153,6 +302,21 @@ def main():
 
     version = run(['docker', 'exec', HOST, 'docker', 'version', '--format', '{{.Server.Version}}']).stdout.strip()
     print('host %s: Docker %s, %d repetitions of every converged or ping run' % (HOST, version, REPEAT))
+    if 'rules' in SECTIONS:
+        rules_section(write, inventory)
+    if 'nftables' in SECTIONS:
+        nftables_section(write, inventory)
+    if 'scale' in SECTIONS:
+        ping, rows = scale_rows(write, inventory, HOST, False)
+        print_scale('Allowlists at scale on %s (Docker\'s iptables backend, source_sets: auto):' % HOST, ping, rows, False)
+        ping, rows = scale_rows(write, inventory, NFT_HOST, True)
+        print_scale('Allowlists at scale on %s (Docker\'s nftables backend, the collection\'s table):' % NFT_HOST,
+                    ping, rows, True)
+    if 'packets' in SECTIONS:
+        print_packets(packet_rows(write, inventory, HOST))
+
+
+def rules_section(write, inventory):
 
     ping, ping_task = median_run(write('ping.yml', ping_playbook()), inventory)
     rows = []
@@ -184,6 +348,8 @@ def main():
     worst = max(row[3] for row in rows if row[0] == 'docker_user_allowlist') / ping
     print('worst converged module run: %.2fx a ping (target <= 1.5x)' % worst)
 
+
+def nftables_section(write, inventory):
     nft_version = run(['docker', 'exec', NFT_HOST, 'docker', 'version', '--format', '{{.Server.Version}}']).stdout.strip()
     (nft_ping, nft_ping_task), nft_rows = nftables_rows(write, inventory)
     print('')
