@@ -299,6 +299,8 @@ def run_nftables(module, blocks, purge, extra_result, docker_runs):
         removed_blocks=sorted(set(before_names) - set(after_names)),
         commands=commands,
         payload=nft.payload(after),
+        ipsets={},  # the table keeps the sources in nftables sets
+        ipset_payload='',
     )
     result.update(extra_result or {})
     if module._diff:

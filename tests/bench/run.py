@@ -17,8 +17,8 @@ converged runs against a ping on both hosts, with the DOCKER-USER rule count (ip
 iptables host); and the packet path on BENCH_HOST: the cost of a new connection through the
 published port 8080 from the allowed (wan1) and the denied (wan2) test host, with no allowlist,
 N linear rules (source_sets: never, wan1 last in address order, so both walk every rule) and
-one ipset (source_sets: always), at N = 1,000 and 10,000. A new connection's SYN is filtered in
-the softirq that the sender's nonblocking connect() runs on the same CPU (veth), so the time of
+one ipset (source_sets: always), at N = 64 (the auto threshold), 1,000 and 10,000. A new
+connection's SYN is filtered in the softirq that the sender's nonblocking connect() runs on the same CPU (veth), so the time of
 that call measures its whole way through PREROUTING, DOCKER-USER and, for wan1, the container's
 answer; the median of 3,000 calls is shown, and a blocking probe checks reach or blocked.
 
@@ -45,7 +45,7 @@ REPEAT = int(os.environ.get('BENCH_REPEAT', '3'))
 MODULE_N = (10, 100, 1000)
 LOOP_N = (10, 100)
 SCALE_N = (100, 1000, 10000, 50000)
-PACKET_N = (1000, 10000)
+PACKET_N = (64, 1000, 10000)
 PACKET_COUNT = int(os.environ.get('BENCH_PACKETS', '3000'))
 SECTIONS = os.environ.get('BENCH_SECTIONS', 'rules,nftables,scale,packets').split(',')
 RUN_TIMEOUT = 900
