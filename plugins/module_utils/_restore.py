@@ -92,6 +92,7 @@ def read_kept(directory):
         name = layout.KEPT_RULES % family
         if os.path.exists(os.path.join(directory, name)):
             rules[family] = [line for line in text(name).splitlines() if line.strip()]
+
     def optional(name):
         return text(name) if os.path.exists(os.path.join(directory, name)) else None
     return KeptPolicy(text(layout.KEPT_BACKEND).strip(), rules, optional(layout.KEPT_TABLE), optional(layout.KEPT_SETS))

@@ -178,8 +178,8 @@ sources_count:
   description:
     - Per allowlist block, how many entries it was given (V(declared), duplicates included) and how
       many went in per family after duplicates, overlaps and adjacent entries were merged (V(ipv4),
-      V(ipv6)), each one rule per port in C(DOCKER-USER) or one or more networks of an ipset (V(ipsets): set
-      name and networks), and one interval in the nftables set.
+      V(ipv6)), each one rule per port in C(DOCKER-USER) or one or more networks of an ipset (V(ipsets), by set
+      name, with its networks), and one interval in the nftables set.
   returned: success
   type: dict
   sample:

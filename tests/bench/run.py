@@ -234,7 +234,7 @@ def connect_cost(host, namespace):
                '198.51.100.17', '8080', str(PACKET_COUNT)]).stdout.split()
     reached = subprocess.run(['docker', 'exec', host, '/usr/local/sbin/labnet', 'probe', namespace, '198.51.100.17',
                               '8080'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             timeout=30).returncode == 0
+                             timeout=30, check=False).returncode == 0
     return int(out[0]) / 1000.0, int(out[1]) / 1000.0, reached
 
 
