@@ -223,10 +223,16 @@ def _ipsets(host):
         if name not in have:
             details.append('missing: ipset %s (%d entries)' % (name, len(want.entries)))
         elif not ipset.same_set(have[name], want):
-            extra = sorted(set(have[name].entries) - set(want.entries))
-            lost = sorted(set(want.entries) - set(have[name].entries))
-            details.append('ipset %s differs: %d not declared (%s), %d declared missing (%s)'
-                           % (name, len(extra), _entries_text(extra), len(lost), _entries_text(lost)))
+            found = have[name]
+            extra = sorted(set(found.entries) - set(want.entries)) + found.flagged
+            lost = sorted(set(want.entries) - set(found.entries))
+            if extra or lost:
+                details.append('ipset %s differs: %d not declared (%s), %d declared missing (%s)'
+                               % (name, len(extra), _entries_text(extra), len(lost), _entries_text(lost)))
+            else:
+                details.append('ipset %s is %s %s with room for %d entries, not %s %s for %d'
+                               % (name, found.set_type, found.family, found.maxelem, want.set_type, want.family,
+                                  len(want.entries)))
     details += ['extra: ipset %s' % name for name in sorted(have) if name not in wanted]
     return _result(details)
 

@@ -215,6 +215,39 @@ def check_sets(sets_host, set_plan):
                          'time?): %s' % ', '.join(wrong))
 
 
+def apply_all(host, backend, plans, changed, sets_host, set_plan):
+    """Sets first (a rule cannot match a missing set), then the `changed` chains, then the sets no
+    rule matches now; read back. A failure after a write says what was already written (the
+    exception's `changed`, and `written` families). Returns (commands, {family: lines in effect})."""
+    commands = apply_sets(sets_host, set_plan, set_plan.before)
+    in_effect = {}
+    try:
+        if changed:
+            chain_commands, in_effect = apply_plans(host, backend, plans, changed)
+            commands += chain_commands
+    except (CommandError, StateError) as exc:
+        if commands:
+            exc.changed = True
+            exc.args = ('%s; the ipsets were already written (%s): run the task again to finish'
+                        % (str(exc).replace('nothing was changed', 'no chain was changed'),
+                           ', '.join(sorted(set_plan.wanted))),)
+        raise
+    try:
+        commands += apply_sets(sets_host, set_plan, set_plan.after)
+    except CommandError as exc:
+        exc.changed, exc.written = True, changed
+        exc.args = ('destroying the ipsets no rule of ours matches any more failed, after the chains were written '
+                    '(does a rule of another tool match them?); destroy them by hand once nothing uses them',)
+        raise
+    if set_plan.changed:
+        try:
+            check_sets(sets_host, set_plan)
+        except StateError as exc:
+            exc.changed = True
+            raise
+    return commands, in_effect
+
+
 def _sets_text(sets, names):
     text = ''
     for name in sorted(names):
@@ -325,21 +358,14 @@ def run(module, blocks, purge=False, extra_result=None):
         rules = dict((f, after) for f, (before, after) in plans.items())
         commands = []
         if (changed or set_plan.changed) and not module.check_mode:
-            # Sets first (a rule cannot match a missing set), the chains, then the sets no rule matches now.
-            commands = apply_sets(sets_host, set_plan, set_plan.before)
-            if changed:
-                chain_commands, in_effect = apply_plans(host, backend, plans, changed)
-                commands += chain_commands
-                rules.update(in_effect)
-            commands += apply_sets(sets_host, set_plan, set_plan.after)
-            if set_plan.changed:
-                check_sets(sets_host, set_plan)
+            commands, in_effect = apply_all(host, backend, plans, changed, sets_host, set_plan)
+            rules.update(in_effect)
     except (InputError, StateError, RuleSyntaxError, ipset.IpsetSyntaxError) as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=str(exc), changed=getattr(exc, 'changed', False))
     except CommandError as exc:
         written = getattr(exc, 'written', [])
         module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr,
-                         changed=bool(written), written_families=written)
+                         changed=bool(written) or getattr(exc, 'changed', False), written_families=written)
     result = dict(
         changed=bool(changed) or set_plan.changed,
         backend=backend,

@@ -44,9 +44,10 @@ class IpsetSyntaxError(ValueError):
 
 class IpSet:
     """One set: its name, family ('ipv4'/'ipv6'), entries (networks as ipset prints them, in address
-    order) and limits."""
+    order) and limits; `flagged`: entries read with options the collection never writes (an
+    exception added by hand with `nomatch`, a timeout), which make the set differ from any declared one."""
 
-    __slots__ = ('name', 'family', 'set_type', 'entries', 'hashsize', 'maxelem')
+    __slots__ = ('name', 'family', 'set_type', 'entries', 'hashsize', 'maxelem', 'flagged')
 
     def __init__(self, name, family, entries, hashsize=None, maxelem=None, set_type=SET_TYPE):
         self.name = name
@@ -55,6 +56,7 @@ class IpSet:
         self.entries = entries
         self.hashsize = hashsize if hashsize is not None else _power_of_two(len(entries), _MIN_HASHSIZE)
         self.maxelem = maxelem if maxelem is not None else _power_of_two(len(entries), _MIN_MAXELEM)
+        self.flagged = []
 
     def spans(self):
         """The addresses the set holds as merged [(first, last)] integers."""
@@ -129,7 +131,7 @@ def same_set(have, want):
     """True when the set on the host holds exactly the wanted addresses in a set of the same kind,
     with room for them (the hash size the kernel grows by itself is not compared)."""
     return (have is not None and have.set_type == want.set_type and have.family == want.family
-            and have.maxelem >= len(want.entries) and have.spans() == want.spans())
+            and have.maxelem >= len(want.entries) and not have.flagged and have.spans() == want.spans())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,8 +154,10 @@ def parse_save(text):
                                        int(options.get('maxelem', _MIN_MAXELEM)), words[2])
             except ValueError:
                 raise IpsetSyntaxError('line %d: %s' % (number, raw))
-        elif words[0] == 'add' and words[1] in sets:
+        elif words[0] == 'add' and words[1] in sets and len(words) == 3:
             sets[words[1]].entries.append(words[2])
+        elif words[0] == 'add' and words[1] in sets:
+            sets[words[1]].flagged.append(' '.join(words[2:]))
         else:
             raise IpsetSyntaxError('line %d: %s' % (number, raw))
     for ipset in sets.values():

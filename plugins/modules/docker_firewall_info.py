@@ -306,7 +306,8 @@ def ipsets_state(module, iptables, persistence):
     try:
         text = IpsetHost(module).save()
     except CommandError as exc:
-        return dict(text='', error='%s: %s' % (exc, (exc.stderr or '').strip()))
+        stderr = (exc.stderr or '').strip()
+        return dict(text='', error='%s (%s)' % (exc, stderr) if stderr else str(exc))
     ours = [line for line in text.splitlines() if len(line.split()) > 1 and ipset.is_ours(line.split()[1])]
     return dict(text=''.join(line + '\n' for line in ours), error=None)
 

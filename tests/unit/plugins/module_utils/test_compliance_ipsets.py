@@ -135,6 +135,14 @@ def test_a_set_of_the_wrong_kind_or_too_small_differs():
     assert checks(router_facts(small))['ipsets'][0] == 'fail'
     kind = sets_text().replace('%s hash:net' % V4, '%s hash:ip' % V4)
     assert checks(router_facts(kind))['ipsets'][0] == 'fail'
+    assert checks(router_facts(kind))['ipsets'][1] == [
+        'ipset netops-dfw-ext0-v4 is hash:ip ipv4 with room for 65536 entries, not hash:net ipv4 for 5']
+
+
+def test_an_exception_added_by_hand_with_nomatch_is_named():
+    facts = router_facts(sets_text() + 'add %s 198.51.100.7 nomatch\n' % V4)
+    assert checks(facts)['ipsets'] == ('fail', [
+        'ipset netops-dfw-ext0-v4 differs: 1 not declared (198.51.100.7 nomatch), 0 declared missing ()'])
 
 
 def test_an_unreadable_read_is_a_failed_check():

@@ -267,9 +267,6 @@ def test_a_set_too_small_for_the_new_entries_is_replaced():
         'swap %s %s' % (T4, V4), 'destroy %s' % T4], [])
 
 
-@pytest.mark.xfail(strict=True, reason='parse_save reads an element with the nomatch flag (an exception ipset skips '
-                                       'in a hash:net set) as an ordinary element, so a set that excludes an address '
-                                       'by hand compares the same as the declared one')
 def test_an_element_added_by_hand_as_nomatch_is_not_the_declared_set():
     text = ('create netops-dfw-ext0-v4 hash:net family inet hashsize 1024 maxelem 65536 bucketsize 12 initval 0x1\n'
             'add netops-dfw-ext0-v4 198.51.100.0/24\n'

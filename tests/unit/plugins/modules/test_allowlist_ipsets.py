@@ -268,7 +268,8 @@ def test_absent_destroys_the_set_after_the_chain_no_longer_matches_it(run_module
 def test_a_set_that_cannot_be_destroyed_after_the_write_fails_the_task_with_ipset_s_answer(run_module):
     result, table = run_module(docker_user_allowlist.main, dict(interface='ext0', state='absent'), absent_in_use())
     assert result['failed'] is True
-    assert result['msg'].startswith('writing the ipsets failed')
+    assert result['msg'].startswith('destroying the ipsets no rule of ours matches any more failed, after the chains '
+                                    'were written')
     assert (result['cmd'], result['rc'], result['stderr']) == (IPSET_RESTORE, 1, IN_USE)
 
 
@@ -286,9 +287,6 @@ def absent_in_use():
     ]
 
 
-@pytest.mark.xfail(strict=True, reason='_docker_user_module.run: a failing `ipset restore` of the lines after the '
-                                       'chain write reports changed=false and written_families=[] although both '
-                                       'DOCKER-USER chains were written')
 def test_a_set_that_cannot_be_destroyed_after_the_write_reports_the_chains_written(run_module):
     result, table = run_module(docker_user_allowlist.main, dict(interface='ext0', state='absent'), absent_in_use())
     assert result['failed'] is True
@@ -328,9 +326,6 @@ def test_a_rejected_chain_after_the_swap_fails_the_task_and_writes_no_chain(run_
     assert ran(table).count(V4_RESTORE) == 0 and ran(table).count(V6_RESTORE) == 0
 
 
-@pytest.mark.xfail(strict=True, reason='_docker_user_module.run: the set was swapped (the new sources are in force '
-                                       'for the rules read) before iptables-restore --test failed, yet the task says '
-                                       '"nothing was changed" and changed=false')
 def test_a_rejected_chain_after_the_swap_reports_the_set_changed(run_module):
     result, table = run_module(docker_user_allowlist.main, allowlist(sources=CHANGED, ports=['8443']),
                                swap_then_rejected())

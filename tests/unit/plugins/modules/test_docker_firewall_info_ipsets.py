@@ -80,8 +80,8 @@ def test_a_failed_read_is_reported_as_an_error_and_the_rest_of_the_facts_stand(r
     table = commands(with_docker_user(DOCKER28_V4, BLOCK.rules['ipv4']), DOCKER28_V6)
     table.append(Command(IPSET_SAVE, rc=1, stderr='ipset v7.17: Kernel error received: Operation not permitted\n'))
     result, ran = run(run_module, tmp_path, table)
-    assert result['ipsets'] == {'text': '', 'error': 'reading the ipsets failed: ipset v7.17: Kernel error received: '
-                                                     'Operation not permitted'}
+    assert result['ipsets'] == {'text': '', 'error': 'reading the ipsets failed (ipset v7.17: Kernel error received: '
+                                                     'Operation not permitted)'}
     assert result['docker_backend'] == 'nft'
 
 
