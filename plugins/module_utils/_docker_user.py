@@ -74,15 +74,25 @@ def check_interface(field, value, container_side_ok=True):
 
 
 class Source:
-    """One allowlist entry: an address, a network or an inclusive range."""
+    """One allowlist entry: an address, a network or an inclusive range. A merged entry is made from
+    its span alone and builds its network only when it is rendered as a rule (a long list kept in a
+    set never is)."""
 
-    __slots__ = ('family', 'network', 'first', 'last')
+    __slots__ = ('family', '_network', 'first', 'last', '_span', '_prefix')
 
-    def __init__(self, family, network=None, first=None, last=None):
+    def __init__(self, family, network=None, first=None, last=None, span=None, prefix=None):
         self.family = family
-        self.network = network
+        self._network = network
         self.first = first
         self.last = last
+        self._span = span  # (first, last) as integers, when known
+        self._prefix = prefix  # the prefix length of a span that is one network
+
+    @property
+    def network(self):
+        if self._network is None and self._prefix is not None:
+            self._network = ipaddress.ip_network((_ADDRESS[self.family](self._span[0]), self._prefix))
+        return self._network
 
     def match_parts(self):
         if self.network is not None:
@@ -92,9 +102,12 @@ class Source:
 
     def span(self):
         """(first, last) address as integers."""
-        if self.network is not None:
-            return int(self.network.network_address), int(self.network.broadcast_address)
-        return int(self.first), int(self.last)
+        if self._span is None:
+            if self.network is not None:
+                self._span = int(self.network.network_address), int(self.network.broadcast_address)
+            else:
+                self._span = int(self.first), int(self.last)
+        return self._span
 
     def __str__(self):
         return str(self.network) if self.network is not None else '%s-%s' % (self.first, self.last)
@@ -175,12 +188,18 @@ _ADDRESS = {'ipv4': ipaddress.IPv4Address, 'ipv6': ipaddress.IPv6Address}
 
 def _span_source(family, first, last):
     """The Source of a merged span: a network when the span is exactly one, else a range."""
+    prefix = span_prefix(family, first, last)
+    if prefix is not None:
+        return Source(family, span=(first, last), prefix=prefix)
+    return Source(family, first=_ADDRESS[family](first), last=_ADDRESS[family](last), span=(first, last))
+
+
+def span_prefix(family, first, last):
+    """The prefix length of the network that is exactly the span, or None when it is none."""
     size = last - first + 1
     if size & (size - 1) == 0 and first % size == 0:
-        bits = 32 if family == 'ipv4' else 128
-        prefix = bits - size.bit_length() + 1
-        return Source(family, network=ipaddress.ip_network((_ADDRESS[family](first), prefix)))
-    return Source(family, first=_ADDRESS[family](first), last=_ADDRESS[family](last))
+        return (32 if family == 'ipv4' else 128) - size.bit_length() + 1
+    return None
 
 
 def merge_sources(sources):

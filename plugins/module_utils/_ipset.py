@@ -114,12 +114,13 @@ def entries(family, spans):
     make = _ADDRESS[family]
     found = []
     for first, last in spans:
+        if first == last:
+            found.append(str(make(first)))  # most entries of a long list: one address, no parsing
+            continue
         for network in ipaddress.summarize_address_range(make(first), make(last)):
-            if network.prefixlen == 0:
-                found.extend(network.subnets(prefixlen_diff=1))
-            else:
-                found.append(network)
-    return [str(n.network_address) if n.prefixlen == _BITS[family] else str(n) for n in found]
+            for part in (network.subnets(prefixlen_diff=1) if network.prefixlen == 0 else [network]):
+                found.append(str(part.network_address) if part.prefixlen == _BITS[family] else str(part))
+    return found
 
 
 def source_set(interface, family, spans):
@@ -130,8 +131,12 @@ def source_set(interface, family, spans):
 def same_set(have, want):
     """True when the set on the host holds exactly the wanted addresses in a set of the same kind,
     with room for them (the hash size the kernel grows by itself is not compared)."""
-    return (have is not None and have.set_type == want.set_type and have.family == want.family
-            and have.maxelem >= len(want.entries) and not have.flagged and have.spans() == want.spans())
+    if have is None or have.set_type != want.set_type or have.family != want.family or have.flagged:
+        return False
+    if have.maxelem < len(want.entries):
+        return False
+    # Entries read are in the form rendered here: the same strings are the same set, without parsing.
+    return set(have.entries) == set(want.entries) or have.spans() == want.spans()
 
 
 # ---------------------------------------------------------------------------------------------
