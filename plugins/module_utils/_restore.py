@@ -22,6 +22,8 @@ than Docker's drop-only isolation jumps before DOCKER-USER; and a missing DOCKER
 while dockerd is starting (dockerd creates it, and fails when it appears between its check and its
 own -N). Runs are serialised by a lock: the boot unit and the watcher may start together. A family
 or a table that fails is reported and the others are still put back; the exit status is then 1.
+Kept rules that match an ipset that could not be put in place are left out, so that their allowlist
+denies every source until the set is back: a family is never left open for a missing set.
 
 Private to this collection. Standard library and engine files only: the docker_firewall_engine
 module installs this file with the others on the host.
@@ -150,9 +152,11 @@ def load_table(nft, kept, if_needed, runner):
 
 def load_sets(sets_host, kept, if_needed, runner):
     """Put the kept ipsets in place before the rules that match them. With --if-needed only a missing
-    set is created (the watcher checks often: names alone are read). True when they are in place."""
+    set is created (the watcher checks often: names alone are read). Returns the names of the kept
+    sets that are in place, or None when that is not known (a failed read or write)."""
     try:
-        wanted = ipset.parse_save(kept.sets)
+        kept_sets = ipset.parse_save(kept.sets or '')
+        wanted = dict(kept_sets)
         current = {}
         if if_needed:
             present = set(sets_host.names())
@@ -165,8 +169,20 @@ def load_sets(sets_host, kept, if_needed, runner):
             runner.say('ipsets in place: %s' % ', '.join(sorted(wanted)))
     except (CommandError, ipset.IpsetSyntaxError, OSError) as exc:
         runner.warn('the kept ipsets could not be put in place: %s' % failure(exc))
-        return False
-    return True
+        return None
+    return set(kept_sets)
+
+
+def without_missing_sets(rules, present, family, runner):
+    """The kept rules of a family less those that match a set not in place (iptables refuses a rule
+    that names a missing set, and the whole family would go): the replies guard and the DROPs stay,
+    so the allowlist denies every source until its set is back. Fails closed, never open."""
+    kept = [line for line in rules if set(ipset.match_sets([line])) <= present]
+    if len(kept) < len(rules):
+        missing = sorted(set(ipset.match_sets(rules)) - present)
+        runner.warn('%s: the ipsets %s are not in place; the rules that match them are left out, so their allowlists '
+                    'deny every source until the sets are back' % (family, ', '.join(missing)))
+    return kept
 
 
 def restore(runner, kept, if_needed):
@@ -176,8 +192,11 @@ def restore(runner, kept, if_needed):
         status = 1
     if kept.backend == 'nftables':
         return status
-    if kept.sets and not load_sets(IpsetHost(runner), kept, if_needed, runner):
-        status = 1
+    present = None
+    if ipset.match_sets(line for rules in kept.rules.values() for line in rules):
+        present = load_sets(IpsetHost(runner), kept, if_needed, runner)
+        if present is None:
+            status, present = 1, set()
     iptables = IptablesHost(runner)
 
     def dockerd_active():
@@ -188,8 +207,11 @@ def restore(runner, kept, if_needed):
         if family not in kept.rules:
             continue
         try:
-            payload = plan_family(read_filter(iptables, family, kept.backend), kept.rules[family], if_needed,
-                                  dockerd_active)
+            rules = kept.rules[family]
+            if present is not None:
+                rules = without_missing_sets(rules, present, family, runner)
+                status = 1 if len(rules) < len(kept.rules[family]) else status
+            payload = plan_family(read_filter(iptables, family, kept.backend), rules, if_needed, dockerd_active)
             if payload is None:
                 continue
             iptables.restore(family, kept.backend, payload)

@@ -101,6 +101,18 @@ def written_again(family):
     return restored(family, payload(*deleted(RULES[family]) + inserted(RULES[family])))
 
 
+# The kept rules less those that match a set: what is written when the sets are not in place (the
+# allowlist's replies guard and DROPs stay, so it denies every source).
+CLOSED = dict((family, [line for line in RULES[family] if '--match-set' not in line]) for family in engine.FAMILIES)
+LEFT_OUT = ('%s: the ipsets %s are not in place; the rules that match them are left out, so their allowlists deny '
+            'every source until the sets are back')
+
+
+def closed_again(family):
+    """A family in place, written again without the rules that match a set."""
+    return restored(family, payload(*deleted(RULES[family]) + inserted(CLOSED[family])))
+
+
 def in_place_on(family):
     return DOCKER29[family].set('DOCKER-USER', RULES[family])
 
@@ -210,62 +222,78 @@ def test_if_needed_creates_every_set_after_a_flush_and_then_the_rules():
 # Failures: warned, DOCKER-USER still attempted, exit status 1
 
 
-def test_a_failing_ipset_restore_is_warned_and_docker_user_is_still_attempted():
-    # ipset restore stops at the first failing line: no set was created, so neither family's rules load.
+def test_a_failing_ipset_restore_leaves_the_set_rules_out_so_the_allowlist_denies():
+    # ipset restore stops at the first failing line: no set was created, and iptables would refuse a rule
+    # that matches a missing set (the whole family, so every published port, would be open).
     ipset_error = 'ipset v7.17: Error in line 1: Kernel error received: Operation not permitted\n'
-    missing_v4, missing_v6 = SET_MISSING % ('iptables', 'v4'), SET_MISSING % ('ip6tables', 'v6')
     status, runner = run_restore(kept(), [
         ipset_saved(''), ipset_restored(KEPT_SETS, rc=1, stderr=ipset_error),
-        saved('ipv4', BOOT), restored('ipv4', payload(*created(RULES['ipv4'])), rc=2, stderr=missing_v4),
-        saved('ipv6', BOOT), restored('ipv6', payload(*created(RULES['ipv6'])), rc=2, stderr=missing_v6),
-    ])
-    assert (status, runner.said) == (1, [])
-    assert runner.warned == [
-        NOT_IN_PLACE + 'writing the ipsets failed; a set that was changed was swapped in whole (%s)'
-        % ipset_error.strip(),
-        'ipv4 DOCKER-USER rules not put back: applying the new ipv4 DOCKER-USER chain failed; it was left unchanged '
-        '(%s)' % missing_v4.strip(),
-        'ipv6 DOCKER-USER rules not put back: applying the new ipv6 DOCKER-USER chain failed; it was left unchanged '
-        '(%s)' % missing_v6.strip(),
-    ]
-
-
-def test_a_failing_ipset_read_writes_no_set_and_docker_user_is_still_attempted():
-    status, runner = run_restore(kept(), [
-        ipset_saved('', rc=1, stderr='ipset v7.17: Kernel error received: Operation not permitted\n'),
-        saved('ipv4', in_place_on('ipv4')), written_again('ipv4'),
-        saved('ipv6', in_place_on('ipv6')), written_again('ipv6'),
+        saved('ipv4', BOOT), restored('ipv4', payload(*created(CLOSED['ipv4']))),
+        saved('ipv6', BOOT), restored('ipv6', payload(*created(CLOSED['ipv6']))),
     ])
     assert (status, runner.said) == (1, [in_place('ipv4'), in_place('ipv6')])
     assert runner.warned == [
-        NOT_IN_PLACE + 'reading the ipsets failed (ipset v7.17: Kernel error received: Operation not permitted)']
+        NOT_IN_PLACE + 'writing the ipsets failed (%s)' % ipset_error.strip(),
+        LEFT_OUT % ('ipv4', V4), LEFT_OUT % ('ipv6', V6)]
+    assert CLOSED['ipv4'] and all('--match-set' not in line for line in CLOSED['ipv4'])
+    assert any(line.endswith('-j DROP') and 'allowlist:ext0' in line for line in CLOSED['ipv4'])
+
+
+def test_a_failing_ipset_read_writes_the_rules_without_the_set_rules():
+    status, runner = run_restore(kept(), [
+        ipset_saved('', rc=1, stderr='ipset v7.17: Kernel error received: Operation not permitted\n'),
+        saved('ipv4', in_place_on('ipv4')), closed_again('ipv4'),
+        saved('ipv6', in_place_on('ipv6')), closed_again('ipv6'),
+    ])
+    assert (status, runner.said) == (1, [in_place('ipv4'), in_place('ipv6')])
+    assert runner.warned == [
+        NOT_IN_PLACE + 'reading the ipsets failed (ipset v7.17: Kernel error received: Operation not permitted)',
+        LEFT_OUT % ('ipv4', V4), LEFT_OUT % ('ipv6', V6)]
 
 
 @pytest.mark.parametrize('if_needed', [False, True])
-def test_without_ipset_the_sets_are_warned_about_and_docker_user_is_still_attempted(if_needed):
-    script = [saved('ipv4', in_place_on('ipv4'))] + ([] if if_needed else [written_again('ipv4')])
-    script += [saved('ipv6', in_place_on('ipv6'))] + ([] if if_needed else [written_again('ipv6')])
-    status, runner = run_restore(kept(), script, if_needed=if_needed, missing=('ipset',))
+def test_without_ipset_the_set_rules_are_left_out(if_needed):
+    status, runner = run_restore(kept(), [
+        saved('ipv4', in_place_on('ipv4')), closed_again('ipv4'),
+        saved('ipv6', in_place_on('ipv6')), closed_again('ipv6'),
+    ], if_needed=if_needed, missing=('ipset',))
     assert status == 1
     assert runner.warned == [
         NOT_IN_PLACE + 'ipset is not installed: install the ipset package, or keep the sources as plain rules '
-        '(source_sets: never)']
+        '(source_sets: never)', LEFT_OUT % ('ipv4', V4), LEFT_OUT % ('ipv6', V6)]
 
 
-def test_a_kept_sets_file_that_cannot_be_read_runs_no_ipset_and_docker_user_is_still_attempted():
+def test_once_written_without_the_set_rules_the_watcher_writes_nothing_more():
+    closed = dict((family, DOCKER29[family].set('DOCKER-USER', CLOSED[family])) for family in engine.FAMILIES)
+    status, runner = run_restore(kept(), [saved('ipv4', closed['ipv4']), saved('ipv6', closed['ipv6'])],
+                                 if_needed=True, missing=('ipset',))
+    assert status == 1 and runner.said == []
+
+
+def test_a_kept_sets_file_that_cannot_be_read_runs_no_ipset_and_leaves_the_set_rules_out():
     status, runner = run_restore(kept(sets=KEPT_SETS.replace('192.0.2.20\n', '192.0.2.300\n')), [
-        saved('ipv4', in_place_on('ipv4')), written_again('ipv4'),
-        saved('ipv6', in_place_on('ipv6')), written_again('ipv6'),
+        saved('ipv4', in_place_on('ipv4')), closed_again('ipv4'),
+        saved('ipv6', in_place_on('ipv6')), closed_again('ipv6'),
     ])
     assert (status, runner.said) == (1, [in_place('ipv4'), in_place('ipv6')])
-    assert len(runner.warned) == 1 and runner.warned[0].startswith(NOT_IN_PLACE + 'set netops-dfw-ext0-v4: ')
+    assert len(runner.warned) == 3 and runner.warned[0].startswith(NOT_IN_PLACE + 'set netops-dfw-ext0-v4: ')
 
 
 @pytest.mark.parametrize('sets', [None, ''])
-def test_no_kept_sets_runs_no_ipset(sets):
+def test_rules_that_match_sets_without_kept_sets_run_no_ipset_and_are_left_out(sets):
     status, runner = run_restore(kept(sets=sets), [
-        saved('ipv4', BOOT), restored('ipv4', payload(*created(RULES['ipv4']))),
-        saved('ipv6', BOOT), restored('ipv6', payload(*created(RULES['ipv6']))),
+        saved('ipv4', BOOT), restored('ipv4', payload(*created(CLOSED['ipv4']))),
+        saved('ipv6', BOOT), restored('ipv6', payload(*created(CLOSED['ipv6']))),
+    ], missing=('ipset',))
+    assert (status, runner.warned) == (1, [LEFT_OUT % ('ipv4', V4), LEFT_OUT % ('ipv6', V6)])
+
+
+def test_rules_without_sets_run_no_ipset():
+    plain = engine.declared_blocks([], [{'interface': 'ext0', 'sources': ['198.51.100.0/24'], 'source_sets': 'never'}])
+    rules = dict((family, engine.plan_chain([], family, plain, purge=True)) for family in engine.FAMILIES)
+    status, runner = run_restore(kept(rules=rules, sets=None), [
+        saved('ipv4', BOOT), restored('ipv4', payload(*created(rules['ipv4']))),
+        saved('ipv6', BOOT), restored('ipv6', payload(*created(rules['ipv6']))),
     ], missing=('ipset',))
     assert (status, runner.warned) == (0, [])
 
