@@ -12,6 +12,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import time
+
 from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
     CHAIN,
     FAMILIES,
@@ -52,6 +54,11 @@ LEFTOVER_DROP = ('The iptables FORWARD policy is DROP, left by Docker\'s iptable
 PROXY_PATH = ('%s does not set "userland-proxy": false, so docker-proxy serves published ports on INPUT: IPv6 '
               'clients of a port published from an IPv4-only network reach it around DOCKER-USER and this '
               'allowlist. Set "userland-proxy": false (the docker_on_router role does when allowlists are declared).')
+
+
+# A destroy refused as in use right after the chain write is tried again (see destroy_sets).
+DESTROY_ATTEMPTS = 5
+DESTROY_PAUSE = 0.2
 
 
 class StateError(Exception):
@@ -137,14 +144,17 @@ def plan_families(current, blocks, purge, create_chain, warn):
     return plans
 
 
-def apply_plans(host, backend, plans, families):
-    """Write the planned chains of `families`: dry-run all, write each once, read back.
+def apply_plans(host, backend, plans, families, after_test=None):
+    """Write the planned chains of `families`: dry-run all, write each once, read back. `after_test`
+    (a callable) runs once every dry run passed, before the first write.
 
     Returns (commands run, {family: lines in effect})."""
     payloads = dict((f, restore_payload(*plans[f])) for f in families)
     # A rejected payload in any family leaves every family untouched.
     for family in families:
         host.restore(family, backend, payloads[family], test=True)
+    if after_test is not None:
+        after_test()
     commands = []
     for family in families:
         try:
@@ -199,9 +209,26 @@ def plan_sets(sets_host, plans, blocks):
     return SetPlan(current, wanted, before, after)
 
 
-def apply_sets(sets_host, set_plan, lines):
-    """Run the `ipset restore` lines of a SetPlan (before or after). Returns the commands run."""
+def apply_sets(sets_host, lines):
+    """Run `ipset restore` lines. Returns the commands run."""
     return [sets_host.restore(ipset.restore_text(lines))] if lines else []
+
+
+def destroy_sets(sets_host, lines):
+    """Run the destroy lines of a SetPlan. iptables-nft lets go of a set that a deleted rule matched a
+    moment after the write, so a destroy refused as in use is tried again, with the sets still there,
+    at most DESTROY_ATTEMPTS times DESTROY_PAUSE seconds apart."""
+    pending = list(lines)
+    for attempt in range(1, DESTROY_ATTEMPTS + 1):
+        try:
+            return apply_sets(sets_host, pending)
+        except CommandError as exc:
+            if attempt == DESTROY_ATTEMPTS or 'in use' not in (exc.stderr or ''):
+                raise
+        time.sleep(DESTROY_PAUSE)
+        present = set(sets_host.names())
+        pending = [line for line in pending if line.split()[1] in present]
+    return []
 
 
 def check_sets(sets_host, set_plan):
@@ -215,25 +242,57 @@ def check_sets(sets_host, set_plan):
                          'time?): %s' % ', '.join(wrong))
 
 
+def sets_changed(sets_host, set_plan):
+    """After a failed `ipset restore` (which keeps the lines before the one that failed): whether the
+    sets of ours differ from those read before it; True when they cannot be read."""
+    try:
+        now = ipset.parse_save(sets_host.save())
+    except (CommandError, ipset.IpsetSyntaxError):
+        return True
+    return sorted(now) != sorted(set_plan.current) or not all(
+        ipset.same_set(now[name], found) for name, found in set_plan.current.items())
+
+
 def apply_all(host, backend, plans, changed, sets_host, set_plan):
-    """Sets first (a rule cannot match a missing set), then the `changed` chains, then the sets no
-    rule matches now; read back. A failure after a write says what was already written (the
-    exception's `changed`, and `written` families). Returns (commands, {family: lines in effect})."""
-    commands = apply_sets(sets_host, set_plan, set_plan.before)
+    """Put the sets in place and write the `changed` chains, in an order that never lets a rule see a
+    set half filled or missing: new sets and the staging sets of changed ones are filled first; the
+    chains are dry-run; the staging sets are swapped in; the chains are written; the sets no rule
+    matches now are destroyed; all is read back. A failure after a write says what was already
+    written (the exception's `changed`, and `written` families).
+
+    Returns (commands, {family: lines in effect})."""
+    prepare, commit = ipset.split_commit(set_plan.before)
+    try:
+        commands = apply_sets(sets_host, prepare)
+    except CommandError as exc:
+        exc.changed = sets_changed(sets_host, set_plan)
+        exc.args = ('%s; the sets rules match were not changed (a live set is changed only by a swap)' % exc,)
+        raise
+
+    swapped = []
+
+    def swap():
+        swapped.extend(apply_sets(sets_host, commit))
+        commands.extend(swapped)
+
     in_effect = {}
     try:
         if changed:
-            chain_commands, in_effect = apply_plans(host, backend, plans, changed)
+            chain_commands, in_effect = apply_plans(host, backend, plans, changed, after_test=swap)
             commands += chain_commands
+        else:
+            swap()
     except (CommandError, StateError) as exc:
         if commands:
             exc.changed = True
-            exc.args = ('%s; the ipsets were already written (%s): run the task again to finish'
-                        % (str(exc).replace('nothing was changed', 'no chain was changed'),
-                           ', '.join(sorted(set_plan.wanted))),)
+            done = ('the ipsets were already swapped in (%s): run the task again to finish'
+                    % ', '.join(sorted(set_plan.wanted)) if swapped else
+                    'new sets were filled beside the ones rules match, which are as they were: the next run puts '
+                    'them in place or destroys them')
+            exc.args = ('%s; %s' % (str(exc).replace('nothing was changed', 'no chain was changed'), done),)
         raise
     try:
-        commands += apply_sets(sets_host, set_plan, set_plan.after)
+        commands += destroy_sets(sets_host, set_plan.after)
     except CommandError as exc:
         exc.changed, exc.written = True, changed
         exc.args = ('destroying the ipsets no rule of ours matches any more failed, after the chains were written '

@@ -209,6 +209,23 @@ def plan(current, wanted, removable):
     return before, after
 
 
+def split_commit(before):
+    """The lines before the iptables write in two: those that touch no set a rule matches (destroying
+    leftover staging sets, creating and filling new and staging sets), and the swaps with the destroy
+    of each swapped-out staging set, which change what the rules match."""
+    prepare, commit, swapped = [], [], set()
+    for line in before:
+        words = line.split()
+        if words[0] == 'swap':
+            swapped.add(words[1])
+            commit.append(line)
+        elif words[0] == 'destroy' and words[1] in swapped:
+            commit.append(line)
+        else:
+            prepare.append(line)
+    return prepare, commit
+
+
 def restore_text(lines):
     return '\n'.join(lines) + '\n' if lines else ''
 

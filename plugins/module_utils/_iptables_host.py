@@ -123,8 +123,7 @@ class IpsetHost:
     def restore(self, payload):
         """One `ipset restore` run. Not a transaction: it stops at the first failing line, so the payloads
         of the engine (_ipset.plan) change a live set only by a swap."""
-        return self._run(['restore'], 'writing the ipsets failed; a set that was changed was swapped in whole',
-                         payload)[0]
+        return self._run(['restore'], 'writing the ipsets failed', payload)[0]
 
 
 class NftHost:

@@ -46,6 +46,13 @@ from ansible_collections.netops.docker_firewall.plugins.modules import (
 
 IPSET_SAVE = ['/usr/sbin/ipset', 'save']
 IPSET_RESTORE = ['/usr/sbin/ipset', 'restore']
+IPSET_LIST = ['/usr/sbin/ipset', 'list', '-n']
+DESTROY_ATTEMPTS = docker_user_module.DESTROY_ATTEMPTS
+
+
+@pytest.fixture(autouse=True)
+def no_destroy_pause(monkeypatch):
+    monkeypatch.setattr(docker_user_module, 'DESTROY_PAUSE', 0)
 V4 = 'netops-dfw-ext0-v4'
 T4 = 'netops-dfw-ext0-t4'
 TAG = '"netops.docker_firewall/allowlist:ext0"'
@@ -70,10 +77,10 @@ COUNT = dict(declared=100, ipv4=90, ipv6=10, ipsets={V4: 120})
 # The list changed: five hosts gone, a network added (still a set, the same rules).
 CHANGED = HOSTS[5:] + RANGES + V6_NETWORKS + ['203.0.113.0/24']
 CHANGED_ENTRIES = ENTRIES[5:] + ['203.0.113.0/24']
-SWAP = ('create netops-dfw-ext0-t4 hash:net family inet hashsize 1024 maxelem 65536\n'
-        + ''.join('add netops-dfw-ext0-t4 %s\n' % entry for entry in CHANGED_ENTRIES)
-        + 'swap netops-dfw-ext0-t4 netops-dfw-ext0-v4\n'
-        + 'destroy netops-dfw-ext0-t4\n')
+# A changed set: filled aside before the chains' dry run, swapped in after it.
+FILL = ('create netops-dfw-ext0-t4 hash:net family inet hashsize 1024 maxelem 65536\n'
+        + ''.join('add netops-dfw-ext0-t4 %s\n' % entry for entry in CHANGED_ENTRIES))
+SWAP = 'swap netops-dfw-ext0-t4 netops-dfw-ext0-v4\ndestroy netops-dfw-ext0-t4\n'
 
 # Sets of another tool on the host; and ours as the kernel saves them (grown hash size, hash order).
 FOREIGN = ('create f2b-sshd hash:ip family inet hashsize 1024 maxelem 65536 timeout 600 bucketsize 12 '
@@ -148,6 +155,26 @@ def test_first_apply_creates_the_set_then_writes_the_rules_that_match_it_and_rea
     assert result['blocks'] == {'ipv4': ['allowlist:ext0'], 'ipv6': ['allowlist:ext0']}
 
 
+def test_a_changed_list_and_port_swap_the_set_only_after_the_chains_dry_run_and_before_their_write(run_module):
+    new = allowlist_block('ext0', CHANGED, ['8443']).rules
+    v4 = payload(OURS['ipv4'], new['ipv4'])
+    v6 = payload(OURS['ipv6'], new['ipv6'])
+    result, table = run_module(docker_user_allowlist.main, allowlist(sources=CHANGED, ports=['8443']), [
+        Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
+        Command(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
+        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
+        Command(IPSET_RESTORE, data=FILL),
+        Command(V4_TEST, data=v4), Command(V6_TEST, data=v6),
+        Command(IPSET_RESTORE, data=SWAP),
+        Command(V4_RESTORE, data=v4), Command(V6_RESTORE, data=v6),
+        Command(V4_SAVE, stdout=save_with(new['ipv4'], DOCKER28)),
+        Command(V6_SAVE, stdout=save_with(new['ipv6'], DOCKER28_V6)),
+        Command(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES})),
+    ])
+    assert result['changed'] is True and 'failed' not in result
+    assert result['commands'] == [IPSET_RESTORE, IPSET_RESTORE, V4_RESTORE, V6_RESTORE]
+
+
 def test_a_converged_run_only_reads(run_module):
     result, table = run_module(docker_user_allowlist.main, allowlist(), [
         Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
@@ -165,10 +192,11 @@ def test_a_changed_source_list_is_filled_aside_and_swapped_in_and_the_chain_left
         Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
         Command(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
         Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
+        Command(IPSET_RESTORE, data=FILL),
         Command(IPSET_RESTORE, data=SWAP),
         Command(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES})),
     ])
-    assert result['changed'] is True and result['commands'] == [IPSET_RESTORE]
+    assert result['changed'] is True and result['commands'] == [IPSET_RESTORE, IPSET_RESTORE]
     assert result['ipsets'] == {V4: 116}
     assert result['sources_count'] == dict(declared=96, ipv4=86, ipv6=10, ipsets={V4: 116})
     assert result['ipset_payload'].splitlines()[-1] == 'add netops-dfw-ext0-v4 203.0.113.0/24'
@@ -275,7 +303,9 @@ def test_a_set_that_cannot_be_destroyed_after_the_write_fails_the_task_with_ipse
 
 def absent_in_use():
     """state=absent where another rule (outside DOCKER-USER) still matches the set: both chains are
-    written, then ipset refuses the destroy."""
+    written, then ipset refuses the destroy, every time it is tried (with the set still there)."""
+    retries = [Command(IPSET_LIST, stdout='f2b-sshd\nnetops-dfw-ext0-v4\n'),
+               Command(IPSET_RESTORE, data='destroy netops-dfw-ext0-v4\n', rc=1, stderr=IN_USE)]
     return [
         Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
         Command(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
@@ -284,7 +314,18 @@ def absent_in_use():
         Command(V4_SAVE, stdout=DOCKER28),
         Command(V6_SAVE, stdout=DOCKER28_V6),
         Command(IPSET_RESTORE, data='destroy netops-dfw-ext0-v4\n', rc=1, stderr=IN_USE),
+    ] + retries * (DESTROY_ATTEMPTS - 1)
+
+
+def test_a_destroy_refused_as_in_use_is_tried_again_and_done_once_the_set_is_released(run_module):
+    table = absent_in_use()[:-2 * (DESTROY_ATTEMPTS - 1)] + [
+        Command(IPSET_LIST, stdout='f2b-sshd\nnetops-dfw-ext0-v4\n'),
+        Command(IPSET_RESTORE, data='destroy netops-dfw-ext0-v4\n'),
+        Command(IPSET_SAVE, stdout=FOREIGN),
     ]
+    result, ran_table = run_module(docker_user_allowlist.main, dict(interface='ext0', state='absent'), table)
+    assert result['changed'] is True and result['ipsets'] == {}
+    assert result['commands'][-1] == IPSET_RESTORE
 
 
 def test_a_set_that_cannot_be_destroyed_after_the_write_reports_the_chains_written(run_module):
@@ -300,36 +341,42 @@ def test_a_failing_ipset_restore_fails_the_task_and_iptables_is_not_written(run_
         Command(V6_SAVE, stdout=DOCKER28_V6),
         Command(IPSET_SAVE, stdout=FOREIGN),
         Command(IPSET_RESTORE, data=PAYLOAD, rc=1, stderr=stderr),
+        Command(IPSET_SAVE, stdout=FOREIGN),
     ])
     assert result['failed'] is True and result['changed'] is False
-    assert result['msg'] == 'writing the ipsets failed; a set that was changed was swapped in whole'
+    assert result['msg'] == ('writing the ipsets failed; the sets rules match were not changed (a live set is changed '
+                             'only by a swap)')
     assert (result['cmd'], result['rc'], result['stderr']) == (IPSET_RESTORE, 1, stderr)
     assert result['written_families'] == []
     assert not any(argv[0].endswith('-restore') for argv in ran(table))
 
 
-def swap_then_rejected():
-    """A changed list and a changed port: the set is swapped, then iptables-restore --test refuses."""
+def fill_then_rejected():
+    """A changed list and a changed port: the new content is filled aside, then iptables-restore --test
+    refuses the chain; the swap never runs."""
     return [
         Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
         Command(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
         Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
-        Command(IPSET_RESTORE, data=SWAP),
+        Command(IPSET_RESTORE, data=FILL),
         Command(V4_TEST, rc=2, stderr='iptables-restore: line 4 failed\n'),
     ]
 
 
-def test_a_rejected_chain_after_the_swap_fails_the_task_and_writes_no_chain(run_module):
+def test_a_rejected_chain_fails_the_task_and_writes_no_chain_and_swaps_no_set(run_module):
     result, table = run_module(docker_user_allowlist.main, allowlist(sources=CHANGED, ports=['8443']),
-                               swap_then_rejected())
+                               fill_then_rejected())
     assert result['failed'] is True and result['cmd'] == V4_TEST
     assert ran(table).count(V4_RESTORE) == 0 and ran(table).count(V6_RESTORE) == 0
+    assert not any('swap ' in (data or '') for _argv, data in table.ran)
 
 
-def test_a_rejected_chain_after_the_swap_reports_the_set_changed(run_module):
+def test_a_rejected_chain_after_the_fill_says_the_matched_sets_are_as_they_were(run_module):
     result, table = run_module(docker_user_allowlist.main, allowlist(sources=CHANGED, ports=['8443']),
-                               swap_then_rejected())
+                               fill_then_rejected())
     assert result['changed'] is True and 'nothing was changed' not in result['msg']
+    assert result['msg'].endswith('new sets were filled beside the ones rules match, which are as they were: the next '
+                                  'run puts them in place or destroys them')
 
 
 def test_a_set_read_back_otherwise_than_written_is_reported(run_module):
@@ -337,6 +384,7 @@ def test_a_set_read_back_otherwise_than_written_is_reported(run_module):
         Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
         Command(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
         Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
+        Command(IPSET_RESTORE, data=FILL),
         Command(IPSET_RESTORE, data=SWAP),
         Command(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES + ['203.0.114.9'], T4: ENTRIES})),
     ])
