@@ -53,6 +53,8 @@ DESTROY_ATTEMPTS = docker_user_module.DESTROY_ATTEMPTS
 @pytest.fixture(autouse=True)
 def no_destroy_pause(monkeypatch):
     monkeypatch.setattr(docker_user_module, 'DESTROY_PAUSE', 0)
+
+
 V4 = 'netops-dfw-ext0-v4'
 T4 = 'netops-dfw-ext0-t4'
 TAG = '"netops.docker_firewall/allowlist:ext0"'
