@@ -237,7 +237,8 @@ def _ipsets(host):
     return _result(details)
 
 
-@check('docker_user_first', 'FORWARD reaches DOCKER-USER before any rule that accepts', ROUTER)
+@check('docker_user_first', 'FORWARD reaches DOCKER-USER, and DOCKER-USER our rules, before any rule that accepts',
+       ROUTER)
 def _docker_user_first(host):
     if host.firewall == 'nftables':
         return SKIP, [_NOT_IPTABLES]
@@ -252,7 +253,16 @@ def _docker_user_first(host):
             details.append('%s FORWARD does not jump to DOCKER-USER: its rules filter nothing' % family)
         for line in facts['accepting_before_docker_user']:
             details.append('%s FORWARD accepts before DOCKER-USER: %s' % (family, line))
+        details += ['%s DOCKER-USER: a rule of another tool comes before ours (what it accepts or returns never '
+                    'meets the allowlists): %s' % (family, line) for line in _before_ours(facts['docker_user']['rules'])]
     return _result(details)
+
+
+def _before_ours(lines):
+    """The rules above the first of ours in DOCKER-USER (none when no rule is ours): the modules and
+    the restore program always put ours first."""
+    first = next((i for i, line in enumerate(lines) if TAG_PREFIX in line), None)
+    return lines[:first] if first else []
 
 
 def _rules_check(family_facts, wanted, family):

@@ -200,6 +200,18 @@ class TestRouter:
         assert details('docker_on_router', facts, 'docker_user_first') == [
             'ipv4 FORWARD accepts before DOCKER-USER: -A FORWARD -i ext0 -j ACCEPT']
 
+    def test_a_rule_of_another_tool_above_ours_in_docker_user_is_drift_and_below_is_not(self):
+        captured = capture('sid', 'q2-published-default.iptables-save')
+        hand = '-A DOCKER-USER -s 198.51.100.19/32 -j ACCEPT'
+        facts = router_facts()
+        facts['iptables']['nft']['ipv4'] = family_facts(with_docker_user(captured, [hand] + WANTED['ipv4']))
+        assert failed('docker_on_router', facts) == ['docker_user_first']
+        assert details('docker_on_router', facts, 'docker_user_first') == [
+            'ipv4 DOCKER-USER: a rule of another tool comes before ours (what it accepts or returns never meets the '
+            'allowlists): ' + hand]
+        facts['iptables']['nft']['ipv4'] = family_facts(with_docker_user(captured, WANTED['ipv4'] + [hand]))
+        assert failed('docker_on_router', facts) == []
+
     def nftables_router(self, table_text, leftover=False):
         """A Docker 29 router on the nftables backend after a reboot (or before it: leftover)."""
         name = 'n1-switched-fwd0' if leftover else 'n3-switched-after-reboot'
