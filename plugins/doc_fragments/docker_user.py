@@ -65,6 +65,18 @@ notes:
     whatever order the tasks ran in."
   - A converged run writes nothing and runs no C(iptables-restore).
   - Runs the iptables tools in the C locale and waits up to 10 seconds for the xtables lock.
+  - Concurrent writers are serialised by the collection's host lock (C(/run/netops-docker-firewall.lock)), which
+    every module and host program that writes the collection's state holds from its first read to its read-back
+    (these modules, M(netops.docker_firewall.docker_publish), the restore at boot and at dockerd restarts, the
+    firewalld watcher, the publisher watcher). A run waits up to 30 seconds for another writer, then fails naming
+    it (program, pid, since when) with nothing changed. The kernel releases the lock when its holder exits, however
+    it exits, so a crashed or killed run never blocks the next one. What a run reports is what it read back under
+    the lock.
+  - In check mode, which writes nothing, the module reads without the lock and never waits; its plan may then be
+    overtaken by a writer that runs at the same time.
+  - When a write fails after the collection's ipsets were swapped in, the sets of the families whose chains were
+    not written are swapped back (each staging set holds the old content until the chains are written and read
+    back), and the error says what each set holds then, as read back.
   - "Under Docker's nftables firewall backend the same declarations go to the table C(inet netops-docker-firewall),
     which the collection alone writes (Docker's C(docker-bridges) tables and every other table are never touched).
     Its base chain hooks C(forward) at priority C(filter - 10), before Docker's, so its drops are final. Each

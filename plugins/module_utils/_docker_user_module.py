@@ -2,7 +2,8 @@
 # Copyright: contributors to netops.docker_firewall
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""What every DOCKER-USER module does: read the chains once, plan, apply once, report. Under
+"""What every DOCKER-USER module does: read the chains once, plan, apply once, read back, report,
+all under the host lock (_host_lock), so that no other writer of the collection interleaves. Under
 Docker's nftables firewall backend the same blocks go to the collection's nftables table.
 
 Private to this collection. The modules only turn their parameters into blocks.
@@ -28,6 +29,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils import _ips
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
 from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_host import read_daemon_json
 from ansible_collections.netops.docker_firewall.plugins.module_utils._facts import forward_order
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host_lock import module_lock
 from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import (
     CommandError,
     IpsetHost,
@@ -165,6 +167,15 @@ def apply_plans(host, backend, plans, families, after_test=None):
                 exc.args = ('%s; %s was already written: run the task again to finish (the next run '
                             'writes only what differs)' % (exc, ' and '.join(written)),)
             raise
+    try:
+        return commands, read_back(host, backend, plans, families)
+    except (CommandError, StateError) as exc:
+        exc.written = families
+        raise
+
+
+def read_back(host, backend, plans, families):
+    """{family: DOCKER-USER lines in effect}, each holding its plan."""
     in_effect = {}
     for family in families:
         lines = _chain_lines(host.save(family, backend))
@@ -172,7 +183,7 @@ def apply_plans(host, backend, plans, families, after_test=None):
             raise StateError('%s DOCKER-USER differs from what was written (did another tool change it at the '
                              'same time?): %s' % (family, lines))
         in_effect[family] = lines
-    return commands, in_effect
+    return in_effect
 
 
 class SetPlan:
@@ -256,24 +267,20 @@ def sets_changed(sets_host, set_plan):
 def apply_all(host, backend, plans, changed, sets_host, set_plan):
     """Put the sets in place and write the `changed` chains, in an order that never lets a rule see a
     set half filled or missing: new sets and the staging sets of changed ones are filled first; the
-    chains are dry-run; the staging sets are swapped in; the chains are written; the sets no rule
-    matches now are destroyed; all is read back. A failure after a write says what was already
-    written (the exception's `changed`, and `written` families).
+    chains are dry-run; the staging sets are swapped in; the chains are written and read back; the old
+    contents (now in the staging sets) and the sets no rule matches now are destroyed; the sets are
+    read back. A failure after the swaps puts the sets back where no chain was written (put_back_sets).
+    A failure after a write says what was already written (the exception's `changed`, and `written`
+    families).
 
     Returns (commands, {family: lines in effect})."""
-    prepare, commit = ipset.split_commit(set_plan.before)
-    try:
-        commands = apply_sets(sets_host, prepare)
-    except CommandError as exc:
-        exc.changed = sets_changed(sets_host, set_plan)
-        exc.args = ('%s; the sets rules match were not changed (a live set is changed only by a swap)' % exc,)
-        raise
-
-    swapped = []
+    prepare, swaps, retired = ipset.split_commit(set_plan.before)
+    commands = fill_sets(sets_host, set_plan, prepare)
+    swapping = []
 
     def swap():
-        swapped.extend(apply_sets(sets_host, commit))
-        commands.extend(swapped)
+        swapping.extend(swaps)
+        commands.extend(apply_sets(sets_host, swaps))
 
     in_effect = {}
     try:
@@ -283,21 +290,14 @@ def apply_all(host, backend, plans, changed, sets_host, set_plan):
         else:
             swap()
     except (CommandError, StateError) as exc:
-        if commands:
+        if commands or swapping:
             exc.changed = True
-            done = ('the ipsets were already swapped in (%s): run the task again to finish'
-                    % ', '.join(sorted(set_plan.wanted)) if swapped else
+            done = (put_back_sets(sets_host, set_plan, swapping, getattr(exc, 'written', [])) if swapping else
                     'new sets were filled beside the ones rules match, which are as they were: the next run puts '
                     'them in place or destroys them')
             exc.args = ('%s; %s' % (str(exc).replace('nothing was changed', 'no chain was changed'), done),)
         raise
-    try:
-        commands += destroy_sets(sets_host, set_plan.after)
-    except CommandError as exc:
-        exc.changed, exc.written = True, changed
-        exc.args = ('destroying the ipsets no rule of ours matches any more failed, after the chains were written '
-                    '(does a rule of another tool match them?); destroy them by hand once nothing uses them',)
-        raise
+    commands += retire_sets(sets_host, retired + set_plan.after, changed)
     if set_plan.changed:
         try:
             check_sets(sets_host, set_plan)
@@ -305,6 +305,66 @@ def apply_all(host, backend, plans, changed, sets_host, set_plan):
             exc.changed = True
             raise
     return commands, in_effect
+
+
+def fill_sets(sets_host, set_plan, prepare):
+    """Run the lines that touch no set a rule matches. Returns the commands run."""
+    try:
+        return apply_sets(sets_host, prepare)
+    except CommandError as exc:
+        exc.changed = sets_changed(sets_host, set_plan)
+        exc.args = ('%s; the sets rules match were not changed (a live set is changed only by a swap)' % exc,)
+        raise
+
+
+def retire_sets(sets_host, lines, changed):
+    """Once the chains are written and read back: destroy the old contents and the sets no rule matches."""
+    try:
+        return destroy_sets(sets_host, lines)
+    except CommandError as exc:
+        exc.changed, exc.written = True, changed
+        exc.args = ('destroying the ipsets no rule of ours matches any more failed, after the chains were written '
+                    '(does a rule of another tool match them?); destroy them by hand once nothing uses them',)
+        raise
+
+
+def put_back_sets(sets_host, set_plan, swaps, written):
+    """After a failure once the swaps ran (all or some of them): each set of a family whose chain was
+    not written and that holds the new content is swapped back with its staging twin, which holds
+    what it held before, so that each family is left with its chain and sets as they were or as
+    written. Returns what the sets hold then, as read back, for the failure's message."""
+    names = [line.split()[2] for line in swaps]
+    try:
+        now = ipset.parse_save(sets_host.save())
+        back = [name for name in names
+                if ipset.live_family(name) not in written and ipset.same_set(now.get(name), set_plan.wanted[name])]
+        if not back:
+            return 'no ipset needed swapping back; in force now: %s' % sets_in_force(now, set_plan, names)
+        apply_sets(sets_host, ['swap %s %s' % (ipset.staging_name(name), name) for name in back])
+        done = 'the ipsets swapped in were swapped back where no chain was written (%s)' % ', '.join(back)
+    except (CommandError, ipset.IpsetSyntaxError) as exc:
+        done = 'putting the ipsets back failed (%s)' % ((getattr(exc, 'stderr', '') or '').strip() or exc)
+    try:
+        now = ipset.parse_save(sets_host.save())
+    except (CommandError, ipset.IpsetSyntaxError) as exc:
+        return '%s; the ipsets could not be read back (%s): what %s hold is not known' % (done, exc, ', '.join(names))
+    return '%s; in force now: %s' % (done, sets_in_force(now, set_plan, names))
+
+
+def sets_in_force(now, set_plan, names):
+    """What each of the sets `names` holds in `now` (parse_save of the host), against the run's plan."""
+    said = []
+    for name in names:
+        if name not in now:
+            said.append('%s is missing' % name)
+        elif ipset.same_set(now[name], set_plan.wanted[name]):
+            said.append('%s holds the sources of this run' % name)
+        elif ipset.same_set(now[name], set_plan.current[name]):
+            said.append('%s holds what it held before this run' % name)
+        else:
+            said.append('%s holds neither this run\'s sources nor the earlier ones (%d entries)'
+                        % (name, len(now[name].entries)))
+    return ', '.join(said)
 
 
 def _sets_text(sets, names):
@@ -356,17 +416,17 @@ def _warn_leftovers(module, iptables):
         module.warn(LEFTOVER_DROP)
 
 
-def run_nftables(module, blocks, purge, extra_result, docker_runs):
-    """Converge the collection's nftables table to `blocks` and exit (Docker's nftables backend,
-    or a switch to it: then what the iptables backend leaves behind is not reported yet)."""
+def converge_nftables(module, blocks, purge, docker_runs):
+    """Converge the collection's nftables table to `blocks` (Docker's nftables backend, or a switch to
+    it: then what the iptables backend leaves behind is not reported yet). Returns the result."""
     host = NftHost(module, nft.FAMILY, nft.TABLE)
+    commands = []
     try:
         before = nft.parse_table(host.list_table())
         if docker_runs == 'nftables':
             _warn_leftovers(module, IptablesHost(module))
         after = nft.plan_table(before, blocks, purge)
         changed = not nft.same_table(before, after)
-        commands = []
         if changed and not module.check_mode:
             text = nft.payload(after)
             host.apply(text, test=True)
@@ -376,9 +436,10 @@ def run_nftables(module, blocks, purge, extra_result, docker_runs):
                 raise StateError('the nftables table differs from what was written (did another tool change it at '
                                  'the same time?)')
     except (StateError, nft.NftSyntaxError) as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=str(exc), changed=bool(commands))
     except CommandError as exc:
-        module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
+        module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr,
+                         changed=bool(commands))
     before_names = before.blocks() if before else []
     after_names = after.blocks() if after else []
     result = dict(
@@ -394,19 +455,14 @@ def run_nftables(module, blocks, purge, extra_result, docker_runs):
         ipsets={},  # the table keeps the sources in nftables sets
         ipset_payload='',
     )
-    result.update(extra_result or {})
     if module._diff:
         result['diff'] = dict(before=nft.render(before) if before else '', after=nft.render(after) if after else '')
-    module.exit_json(**result)
+    return result
 
 
-def run(module, blocks, purge=False, extra_result=None):
-    """Converge DOCKER-USER to `blocks` ({name: Block or None}) in every family and exit."""
+def converge_iptables(module, blocks, purge):
+    """Converge DOCKER-USER and the collection's ipsets to `blocks` in every family. Returns the result."""
     params = module.params
-    target, docker_runs = docker_firewall(module, blocks)
-    if target == 'nftables':
-        run_nftables(module, blocks, purge, extra_result, docker_runs)
-        return
     host = IptablesHost(module)
     sets_host = IpsetHost(module)
     try:
@@ -420,7 +476,8 @@ def run(module, blocks, purge=False, extra_result=None):
             commands, in_effect = apply_all(host, backend, plans, changed, sets_host, set_plan)
             rules.update(in_effect)
     except (InputError, StateError, RuleSyntaxError, ipset.IpsetSyntaxError) as exc:
-        module.fail_json(msg=str(exc), changed=getattr(exc, 'changed', False))
+        written = getattr(exc, 'written', [])
+        module.fail_json(msg=str(exc), changed=bool(written) or getattr(exc, 'changed', False))
     except CommandError as exc:
         written = getattr(exc, 'written', [])
         module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr,
@@ -436,7 +493,6 @@ def run(module, blocks, purge=False, extra_result=None):
         ipsets=dict((name, len(s.entries)) for name, s in set_plan.wanted.items()),
         ipset_payload=set_plan.payload(),
     )
-    result.update(extra_result or {})
     if module._diff:
         set_names = set(set_plan.wanted) | set(line.split()[1] for line in set_plan.after)
         result['diff'] = dict(
@@ -445,6 +501,20 @@ def run(module, blocks, purge=False, extra_result=None):
             after=''.join(_chain_text(f, backend, plans[f][1]) for f in sorted(plans))
             + _sets_text(set_plan.wanted, set_names),
         )
+    return result
+
+
+def run(module, blocks, holder, purge=False, extra_result=None):
+    """Converge DOCKER-USER (or, under Docker's nftables backend, the collection's table) to `blocks`
+    ({name: Block or None}) and exit. The host lock is held, as `holder` (the module's name), from the
+    first read to the read-back; the result is what was read back under it."""
+    target, docker_runs = docker_firewall(module, blocks)
+    with module_lock(module, holder):
+        if target == 'nftables':
+            result = converge_nftables(module, blocks, purge, docker_runs)
+        else:
+            result = converge_iptables(module, blocks, purge)
+    result.update(extra_result or {})
     module.exit_json(**result)
 
 

@@ -10,7 +10,9 @@ Docker moves its jumps while it follows a reload. This follows firewalld on D-Bu
 reload asked for (the method call, seen before firewalld starts flushing), its Reloaded signal, and
 its bus name changing owner (stop, start). From each of them it checks that the kept policy is in
 place, every 20 ms for 2 s and then every 0.1 s up to 10 s, and puts back what is not: the restore
-program's --if-needed run, in this process, so that a check costs the reads and nothing more.
+program's --if-needed run, in this process, so that a check costs the reads and nothing more. Each
+check holds the host lock as this watcher (a module waiting for it names the watcher); the restore
+it runs takes the lock again, which re-enters it without waiting.
 
 Private to this collection: the docker_firewall_engine module installs it with the engine.
 """
@@ -26,6 +28,11 @@ import time
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _restore as restore
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host_lock import (
+    PROGRAM_WAIT,
+    LockError,
+    host_lock,
+)
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host_runner import (
     HostRunner,
     failure,
@@ -88,18 +95,15 @@ class Lines:
 
 
 def put_back(runner, directory, lock_path):
+    """One check: the restore's --if-needed run, under the host lock held as this watcher."""
     try:
-        lock = restore.take_lock(lock_path, restore.LOCK_WAIT)
-    except (IOError, OSError) as exc:
-        runner.warn('the lock could not be taken; trying again: %s' % failure(exc))
+        with host_lock(NAME, PROGRAM_WAIT, lock_path):
+            status = restore.put_back(runner, directory, True, lock_path)
+    except LockError as exc:
+        runner.warn('%s; trying again' % exc)
         return
-    try:
-        if restore.restore(runner, restore.read_kept(directory), True) != 0:
-            runner.warn('the restore failed; trying again')
-    except (IOError, OSError) as exc:
-        runner.warn('the kept policy could not be read; trying again: %s' % failure(exc))
-    finally:
-        lock.close()
+    if status != 0:
+        runner.warn('the restore failed; trying again')
 
 
 def watch(runner, lines, check, clock=time.monotonic):
@@ -125,7 +129,7 @@ def main(argv, environ=None):
         return usage('netops-docker-firewalld-watch')
     runner = HostRunner(NAME, environ)
     directory = environ.get('NETOPS_DOCKER_FIREWALL_DIR', layout.STATE_DIR)
-    lock_path = environ.get('NETOPS_DOCKER_FIREWALL_LOCK', layout.RESTORE_LOCK)
+    lock_path = environ.get('NETOPS_DOCKER_FIREWALL_LOCK', layout.HOST_LOCK)
     try:
         # A stream for the life of the program, which runs without Ansible: run_command cannot give it.
         monitor = subprocess.Popen(  # pylint: disable=ansible-bad-function

@@ -210,20 +210,21 @@ def plan(current, wanted, removable):
 
 
 def split_commit(before):
-    """The lines before the iptables write in two: those that touch no set a rule matches (destroying
-    leftover staging sets, creating and filling new and staging sets), and the swaps with the destroy
-    of each swapped-out staging set, which change what the rules match."""
-    prepare, commit, swapped = [], [], set()
+    """The lines before the iptables write in three: those that touch no set a rule matches (destroying
+    leftover staging sets, creating and filling new and staging sets); the swaps, which change what the
+    rules match; and the destroys of the swapped-out staging sets, which hold the sets' old content
+    and are kept until the chains are written and read back (until then a swap puts it back)."""
+    prepare, swaps, retired, swapped = [], [], [], set()
     for line in before:
         words = line.split()
         if words[0] == 'swap':
             swapped.add(words[1])
-            commit.append(line)
+            swaps.append(line)
         elif words[0] == 'destroy' and words[1] in swapped:
-            commit.append(line)
+            retired.append(line)
         else:
             prepare.append(line)
-    return prepare, commit
+    return prepare, swaps, retired
 
 
 def restore_text(lines):

@@ -10,7 +10,8 @@ published while Docker keeps out of iptables (netops-docker-publish.service).
 
 Private to this collection. It reads the host and writes the rules through the same layers and
 engine as the docker_publish module (_docker_host, _iptables_host, _publish); the
-docker_firewall_engine module installs it with them.
+docker_firewall_engine module installs it with them. Each sync holds the host lock (_host_lock) from
+its reads of Docker and iptables to its read-back, as the module does.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -25,6 +26,11 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils import _lay
 from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_host import (
     DockerError,
     running_containers,
+)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host_lock import (
+    PROGRAM_WAIT,
+    LockError,
+    host_lock,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host_runner import (
     HostRunner,
@@ -46,7 +52,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._rules impo
 
 NAME = 'netops_docker_publish'
 # What a sync can fail on; the rules are then left as they are.
-FAILURES = (CommandError, DockerError, RuleSyntaxError, OSError, ValueError)
+FAILURES = (CommandError, DockerError, LockError, RuleSyntaxError, OSError, ValueError)
 
 
 class ReadBackError(Exception):
@@ -68,9 +74,14 @@ def read_config(path):
     return config
 
 
-def sync(runner, iptables, config):
-    """Write each family's plan after a dry run, then read it back: a replan must find nothing to do.
-    A failed read raises before anything is written: it never reads as "no containers"."""
+def sync(runner, iptables, config, lock_path=None):
+    """Under the host lock: write each family's plan after a dry run, then read it back (a replan must
+    find nothing to do). A failed read raises before anything is written: it never reads as "no containers"."""
+    with host_lock(NAME, PROGRAM_WAIT, lock_path):
+        _sync(runner, iptables, config)
+
+
+def _sync(runner, iptables, config):
     names = set(config['containers'])
     docker = runner.get_bin_path('docker', required=True)
     wanted = [binding for inspect in running_containers(runner, docker) if container_name(inspect) in names
@@ -91,7 +102,7 @@ def sync(runner, iptables, config):
         runner.say('%s: published %s' % (family, published))
 
 
-def watch(runner, iptables, config):
+def watch(runner, iptables, config, lock_path=None):
     """Sync, then again at each start or death of a listed container. Returns the exit status: the
     watcher exits when a sync fails (the rules stay as they are) or the event stream ends (dockerd
     stopped or restarted), and systemd starts it again, which syncs afresh."""
@@ -106,10 +117,10 @@ def watch(runner, iptables, config):
     except OSError as exc:
         return _left_as_they_were(runner, exc)
     try:
-        sync(runner, iptables, config)  # after subscribing: a start in between is seen by one of the two
+        sync(runner, iptables, config, lock_path)  # after subscribing: a start in between is seen by one of the two
         for line in events.stdout:
             if line.strip() in names:
-                sync(runner, iptables, config)
+                sync(runner, iptables, config, lock_path)
     except FAILURES + (ReadBackError,) as exc:
         events.kill()
         return _left_as_they_were(runner, exc)
@@ -129,10 +140,12 @@ def main(argv, environ=None):
         runner.warn('%s cannot be read: %s' % (path, exc))
         return 1
     iptables = IptablesHost(runner)
+    # The lock can be moved by the environment, for the unit tests only.
+    lock_path = environ.get('NETOPS_DOCKER_FIREWALL_LOCK', layout.HOST_LOCK)
     if argv == ['watch']:
-        return watch(runner, iptables, config)
+        return watch(runner, iptables, config, lock_path)
     try:
-        sync(runner, iptables, config)
+        sync(runner, iptables, config, lock_path)
     except FAILURES + (ReadBackError,) as exc:
         return _left_as_they_were(runner, exc)
     return 0

@@ -20,7 +20,8 @@ kept ipset when it is gone (by name: nothing but the collection writes them), a
 family whose kept rules are not the first rules of DOCKER-USER or whose FORWARD reaches a rule other
 than Docker's drop-only isolation jumps before DOCKER-USER; and a missing DOCKER-USER is not created
 while dockerd is starting (dockerd creates it, and fails when it appears between its check and its
-own -N). Runs are serialised by a lock: the boot unit and the watcher may start together. A family
+own -N). A run holds the host lock (_host_lock) from its first read to its last write, as every
+writer of the collection does: the boot unit, the watcher and a module may start together. A family
 or a table that fails is reported and the others are still put back; the exit status is then 1.
 Kept rules that match an ipset that could not be put in place are left out, so that their allowlist
 denies every source until the set is back: a family is never left open for a missing set.
@@ -33,10 +34,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import errno
-import fcntl
 import os
-import time
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
@@ -48,11 +46,17 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_use
     restore_payload,
     same_chain,
 )
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host_lock import (
+    PROGRAM_WAIT,
+    LockError,
+    host_lock,
+)
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host_runner import (
     HostRunner,
     failure,
     usage,
 )
+from ansible_collections.netops.docker_firewall.plugins.module_utils._kept_state_host import read_kept
 from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import (
     CommandError,
     IpsetHost,
@@ -68,36 +72,10 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._rules impo
 )
 
 NAME = 'netops-docker-user'
+HOLDER = os.path.basename(layout.PROGRAMS['restore'][0])  # who holds the host lock, as its record says
 # Docker's drop-only jumps, which the watcher lets stand above the jump to DOCKER-USER (Docker puts
 # them back there while it follows a firewalld reload; moving the jump again would race it).
 ISOLATION_JUMPS = ('-A FORWARD -j DOCKER-ISOLATION-STAGE-1', '-A FORWARD -j DOCKER-ISOLATION-STAGE-2')
-LOCK_WAIT = 15.0
-
-
-class KeptPolicy:
-    """What the docker_on_router role keeps in the state directory."""
-
-    def __init__(self, backend, rules, table, sets=None):
-        self.backend = backend  # nft, legacy (iptables backends) or nftables (Docker's nftables backend)
-        self.rules = rules  # {family: [line, ...]} for each kept family
-        self.table = table  # nft -f input, or None
-        self.sets = sets  # ipset restore input, or None
-
-
-def read_kept(directory):
-    def text(name):
-        # Bytes that are not UTF-8 (another tool's comment in a kept rule) go back out as they came.
-        with open(os.path.join(directory, name), encoding='utf-8', errors='surrogateescape') as handle:
-            return handle.read()
-    rules = {}
-    for family in FAMILIES:
-        name = layout.KEPT_RULES % family
-        if os.path.exists(os.path.join(directory, name)):
-            rules[family] = [line for line in text(name).splitlines() if line.strip()]
-
-    def optional(name):
-        return text(name) if os.path.exists(os.path.join(directory, name)) else None
-    return KeptPolicy(text(layout.KEPT_BACKEND).strip(), rules, optional(layout.KEPT_TABLE), optional(layout.KEPT_SETS))
 
 
 def plan_family(save_text, kept, if_needed, dockerd_active):
@@ -223,19 +201,20 @@ def restore(runner, kept, if_needed):
     return status
 
 
-def take_lock(path, wait):
-    """An exclusive lock on `path`, waited for at most `wait` seconds (bounded, polled)."""
-    handle = open(path, 'a')
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return handle
-        except (IOError, OSError) as exc:
-            if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() >= deadline:
-                handle.close()
-                raise
-            time.sleep(0.05)
+def put_back(runner, directory, if_needed, lock_path=None):
+    """Under the host lock (re-entered when this process holds it already): read the kept policy in
+    `directory` and put it back. Returns the exit status."""
+    try:
+        with host_lock(HOLDER, PROGRAM_WAIT, lock_path):
+            try:
+                kept = read_kept(directory)
+            except (IOError, OSError) as exc:
+                runner.warn('the kept policy could not be read, nothing was written: %s' % exc)
+                return 1
+            return restore(runner, kept, if_needed)
+    except LockError as exc:
+        runner.warn('%s; nothing was written' % exc)
+        return 1
 
 
 def main(argv, environ=None):
@@ -245,18 +224,5 @@ def main(argv, environ=None):
     # The state directory and the lock can be moved by the environment, for the unit tests only;
     # on a host they are always the layout's.
     directory = environ.get('NETOPS_DOCKER_FIREWALL_DIR', layout.STATE_DIR)
-    runner = HostRunner(NAME, environ)
-    try:
-        lock = take_lock(environ.get('NETOPS_DOCKER_FIREWALL_LOCK', layout.RESTORE_LOCK), LOCK_WAIT)
-    except (IOError, OSError) as exc:
-        runner.warn('the lock could not be taken, nothing was written: %s' % exc)
-        return 1
-    try:
-        try:
-            kept = read_kept(directory)
-        except (IOError, OSError) as exc:
-            runner.warn('the kept policy could not be read, nothing was written: %s' % exc)
-            return 1
-        return restore(runner, kept, argv == ['--if-needed'])
-    finally:
-        lock.close()
+    lock_path = environ.get('NETOPS_DOCKER_FIREWALL_LOCK', layout.HOST_LOCK)
+    return put_back(HostRunner(NAME, environ), directory, argv == ['--if-needed'], lock_path)

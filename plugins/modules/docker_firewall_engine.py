@@ -21,8 +21,13 @@ description:
     C(/usr/local/lib/netops-docker-firewall/), byte for byte as they are in the payload Ansible sends
     it, so a host always runs the engine of the collection version that configured it. Engine files
     of an older version that are no longer part of it are removed.
-  - With O(state=absent) the program's launcher is removed, and the engine with it when no other
-    program of the collection is installed.
+  - It also installs the program's systemd unit, defined by the collection's layout
+    (C(netops-docker-user.service), C(netops-docker-firewalld-watch.service), C(netops-docker-publish.service)),
+    reloads systemd when the unit file changed and enables the unit. It does not start or restart it - the
+    roles do, by the name in RV(unit), when the task changed something (RV(unit_changed) for the unit file).
+  - With O(state=absent) the unit is stopped and disabled, then the unit file and the program's launcher are
+    removed (the engine with them when no other program of the collection is installed), and systemd reloaded.
+  - Check mode reports what would be written, removed and run (RV(commands)), and runs nothing.
   - The roles C(netops.docker_firewall.docker_on_router) and C(netops.docker_firewall.docker_beside_kube_proxy)
     call it; it is rarely needed on its own.
 author:
@@ -31,20 +36,23 @@ extends_documentation_fragment:
   - netops.docker_firewall.attributes
 requirements:
   - Python 3 on the managed host (the programs run with O(python), by default C(python3) from C(PATH))
+  - systemd (C(systemctl))
 options:
   program:
     description:
       - C(restore) is C(/usr/local/sbin/netops-docker-user-restore), which puts the kept policy back
-        (C(netops-docker-user.service) at boot and at each dockerd restart, and the firewalld watcher).
+        (C(netops-docker-user.service) at boot and at each dockerd restart, and the firewalld watcher);
+        M(netops.docker_firewall.docker_firewall_persistence) keeps what it reads.
       - C(firewalld_watch) is C(/usr/local/sbin/netops-docker-firewalld-watch), which follows firewalld on
         D-Bus and runs the restore after its reloads and restarts (C(netops-docker-firewalld-watch.service)).
       - C(publish) is C(/usr/local/lib/netops-docker-firewall/netops_docker_publish.py), the publisher
-        watcher of C(netops-docker-publish.service).
+        watcher of C(netops-docker-publish.service), which publishes the containers
+        M(netops.docker_firewall.docker_firewall_persistence) keeps the list of.
     type: str
     required: true
     choices: [firewalld_watch, publish, restore]
   state:
-    description: Whether the program is installed.
+    description: Whether the program and its unit are installed (and the unit enabled).
     type: str
     choices: [present, absent]
     default: present
@@ -58,15 +66,23 @@ options:
     type: str
     default: python3
 seealso:
+  - module: netops.docker_firewall.docker_firewall_persistence
   - module: netops.docker_firewall.docker_firewall_info
 '''
 
 EXAMPLES = r'''
-- name: Install the restore program (the docker_on_router role does this)
+- name: Install the restore program and its unit (the docker_on_router role does this)
   netops.docker_firewall.docker_firewall_engine:
     program: restore
+  register: restore_program
 
-- name: Remove the publisher watcher's program (the engine stays while the restore program uses it)
+- name: Run the restore unit once, now that it or its program changed
+  ansible.builtin.systemd_service:
+    name: "{{ restore_program.unit }}"
+    state: restarted
+  when: restore_program is changed
+
+- name: Stop and remove the publisher watcher (the engine stays while the restore program uses it)
   netops.docker_firewall.docker_firewall_engine:
     program: publish
     state: absent
@@ -82,7 +98,7 @@ path:
   type: str
   sample: /usr/local/sbin/netops-docker-user-restore
 written:
-  description: Files written (in check mode, that would be written), launcher and engine files.
+  description: Files written (in check mode, that would be written), launcher, engine files and unit file.
   returned: success
   type: list
   elements: str
@@ -99,6 +115,21 @@ engine_files:
   type: list
   elements: str
   sample: [_docker_user.py, _rules.py]
+unit:
+  description: The program's systemd unit, for the tasks that start or restart it.
+  returned: success
+  type: str
+  sample: netops-docker-user.service
+unit_changed:
+  description: Whether the unit file was written or removed (in check mode, would be).
+  returned: success
+  type: bool
+commands:
+  description: The systemctl commands run (in check mode, that would be run), in order.
+  returned: success
+  type: list
+  elements: list
+  sample: [["/usr/bin/systemctl", "daemon-reload"], ["/usr/bin/systemctl", "enable", "netops-docker-user.service"]]
 '''
 
 import os
@@ -109,10 +140,13 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _engine_files as engine_files
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
-from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_host import (
-    WriteError,
-    install_staged,
-    stage_file,
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _units as units
+from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_host import run_c
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host_files import (
+    FilesError,
+    install_files,
+    remove_files,
+    remove_empty_directory,
 )
 
 
@@ -146,12 +180,14 @@ def other_programs_installed(program):
 
 
 def desired(module):
-    """(wanted {path: (text, mode)}, paths to remove) for the program's state."""
+    """(wanted {path: (text, mode)}, paths to remove) for the program's state: launcher, engine, unit."""
     program = module.params['program']
     removed = stale_engine_files() + list(layout.RETIRED_FILES)
     if module.params['state'] == 'present':
-        return engine_files.wanted_files(program, module.params['python']), removed
-    removed.append(layout.PROGRAMS[program][0])
+        wanted = engine_files.wanted_files(program, module.params['python'])
+        wanted[units.unit_path(program)] = (units.unit_text(program), 0o644)
+        return wanted, removed
+    removed.extend([layout.PROGRAMS[program][0], units.unit_path(program)])
     if not other_programs_installed(program):
         removed.extend(engine_files.engine_paths())
     return {}, removed
@@ -160,6 +196,44 @@ def desired(module):
 def diff_of(path, before, after):
     return dict(before_header=path, after_header=path,
                 before=before[0] if before else '', after=after[0] if after else '')
+
+
+def plan_run(module):
+    """(result, wanted, systemctl commands before the files change, after) of this run."""
+    program, state = module.params['program'], module.params['state']
+    wanted, removed = desired(module)
+    current = dict((path, read_file(path)) for path in list(wanted) + removed)
+    write, remove = engine_files.plan(wanted, current, removed)
+    unit_file = units.unit_path(program)
+    unit_changed = unit_file in write + remove
+    before, after = units.systemctl_plan(program, state, current[unit_file] is not None, unit_changed,
+                                         os.path.lexists(units.enabled_link(program)))
+    systemctl = module.get_bin_path('systemctl', required=True) if before or after else None
+    before, after = [[systemctl] + args for args in before], [[systemctl] + args for args in after]
+    result = dict(changed=bool(write or remove or before or after), path=layout.PROGRAMS[program][0],
+                  written=write, removed=remove, engine_files=list(layout.ENGINE_FILES),
+                  unit=units.UNIT_OF[program], unit_changed=unit_changed, commands=before + after)
+    if module._diff:
+        result['diff'] = [diff_of(path, current[path], wanted[path]) for path in write] + \
+                         [diff_of(path, current[path], None) for path in remove]
+    return result, wanted, before, after
+
+
+def run_systemctl(module, commands, result):
+    for cmd in commands:
+        rc, out, err = run_c(module, cmd)
+        if rc != 0:
+            module.fail_json(msg='%s failed: %s' % (' '.join(cmd[1:]), err.strip() or out.strip()),
+                             cmd=cmd, rc=rc, stdout=out, stderr=err, **result)
+
+
+def remove_engine_directory(program):
+    """Once no program of ours runs from the engine directory: its compiled caches and empty directories go."""
+    if other_programs_installed(program):
+        return
+    for cache in (layout.ENGINE_PACKAGE.split('.', maxsplit=1)[0], '__pycache__'):
+        shutil.rmtree(os.path.join(layout.ENGINE_DIR, cache), ignore_errors=True)
+    remove_empty_directory(layout.ENGINE_DIR)
 
 
 def main():
@@ -174,49 +248,18 @@ def main():
     if not PYTHON.match(module.params['python']):
         module.fail_json(msg='python: %r is not valid: a command name or an absolute path of letters, digits and '
                              '_ . / + - (it is written into the launcher)' % module.params['python'])
-    wanted, removed = desired(module)
-    current = dict((path, read_file(path)) for path in list(wanted) + removed)
-    write, remove = engine_files.plan(wanted, current, removed)
-    result = dict(changed=bool(write or remove), path=layout.PROGRAMS[module.params['program']][0],
-                  written=write, removed=remove, engine_files=list(layout.ENGINE_FILES))
-    if module._diff:
-        result['diff'] = [diff_of(path, current[path], wanted[path]) for path in write] + \
-                         [diff_of(path, current[path], None) for path in remove]
+    result, wanted, before, after = plan_run(module)
     if module.check_mode or not result['changed']:
         module.exit_json(**result)
-    # Every file is staged before the first is installed: a failed write leaves the engine as it was,
-    # never half of one version and half of another.
-    staged = []
+    run_systemctl(module, before, result)  # absent: the unit is stopped and disabled before its program goes
     try:
-        for path in write:
-            staged.append((stage_file(path, *wanted[path]), path))
-    except WriteError as exc:
-        for tmp, _path in staged:
-            os.unlink(tmp)
-        module.fail_json(msg='%s; no file was changed' % exc, **result)
-    installed = []
-    for tmp, path in staged:
-        try:
-            install_staged(module, tmp, path, wanted[path][1])
-        except (IOError, OSError) as exc:  # a rename in the file's own directory: not expected to fail
-            for left, _path in staged[len(installed):]:
-                if os.path.exists(left):
-                    os.unlink(left)
-            module.fail_json(msg='installing %s failed: %s; replaced before it: %s (run the task again)'
-                                 % (path, exc, ', '.join(installed) or 'nothing'), **result)
-        installed.append(path)
-    for path in remove:
-        try:
-            os.unlink(path)
-        except OSError as exc:
-            module.fail_json(msg='removing %s failed: %s' % (path, exc), **result)
-    if module.params['state'] == 'absent' and not other_programs_installed(module.params['program']):
-        # Nothing of ours runs from the engine directory any more: compiled caches and empty
-        # directories go with it.
-        for cache in (layout.ENGINE_PACKAGE.split('.', maxsplit=1)[0], '__pycache__'):
-            shutil.rmtree(os.path.join(layout.ENGINE_DIR, cache), ignore_errors=True)
-        if os.path.isdir(layout.ENGINE_DIR) and not os.listdir(layout.ENGINE_DIR):
-            os.rmdir(layout.ENGINE_DIR)
+        install_files(module, wanted, result['written'])
+        remove_files(result['removed'])
+    except FilesError as exc:
+        module.fail_json(msg=str(exc), **result)
+    run_systemctl(module, after, result)
+    if module.params['state'] == 'absent':
+        remove_engine_directory(module.params['program'])
     module.exit_json(**result)
 
 

@@ -188,6 +188,11 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils import _eng
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
+from ansible_collections.netops.docker_firewall.plugins.module_utils._kept_state import (
+    parse_policy,
+    published_containers,
+)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._kept_state_host import read_state
 from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import (
     BACKENDS,
     CommandError,
@@ -321,36 +326,24 @@ def docker_backend(iptables):
 
 
 def persistence_state():
-    def state(name):
-        return read_text(os.path.join(layout.STATE_DIR, name))
-
     def unit(name, enabled=False):
         if enabled:
             return os.path.exists(os.path.join(layout.UNIT_DIR, layout.WANTED_BY[name] + '.wants', name))
         return os.path.exists(os.path.join(layout.UNIT_DIR, name))
 
-    kept = {}
-    for family in FAMILIES:
-        text = state(layout.KEPT_RULES % family)
-        if text is not None:
-            kept[family] = [line for line in text.splitlines() if line.strip()]
-    backend = state(layout.KEPT_BACKEND)
-    publish = state(layout.PUBLISH_CONFIG)
-    try:
-        published = json.loads(publish).get('containers', []) if publish else []
-    except (ValueError, AttributeError):
-        published = []
+    texts = read_state()
+    kept = parse_policy(texts)
     return dict(
         docker_user_unit=unit(layout.RESTORE_UNIT),
         docker_user_unit_enabled=unit(layout.RESTORE_UNIT, enabled=True),
         firewalld_watch_unit_enabled=unit(layout.FIREWALLD_WATCH_UNIT, enabled=True),
-        kept_rules=kept,
-        kept_backend=backend.strip() if backend else None,
-        kept_table=state(layout.KEPT_TABLE),
-        kept_sets=state(layout.KEPT_SETS),
+        kept_rules=kept.rules,
+        kept_backend=kept.backend,
+        kept_table=kept.table,
+        kept_sets=kept.sets,
         publisher_unit=unit(layout.PUBLISHER_UNIT),
         publisher_unit_enabled=unit(layout.PUBLISHER_UNIT, enabled=True),
-        published_containers=published,
+        published_containers=published_containers(texts),
         programs=dict((name, os.path.exists(path)) for name, (path, _module, _what) in layout.PROGRAMS.items()),
         engine_current=engine_current(),
     )
@@ -389,7 +382,10 @@ def main():
         nftables = nftables_state(module)
     except CommandError as exc:
         module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
-    persistence = persistence_state()
+    try:
+        persistence = persistence_state()
+    except (IOError, OSError) as exc:  # not "nothing kept": compliance would call a kept policy missing
+        module.fail_json(msg='the kept state could not be read: %s' % exc)
     ipsets = ipsets_state(module, iptables, persistence)
     published = set(persistence['published_containers'])
     with_ports = [inspect for inspect in inspects if requested_ports(inspect)]

@@ -20,7 +20,8 @@ description:
   - The rules live in chains the collection owns, C(NETOPS-DFW-PUBLISH) in the C(nat) and
     C(filter) tables, reached by one jump each from C(PREROUTING), C(OUTPUT) and C(FORWARD).
     KUBE-* chains, Docker's chains and every other rule stay byte-identical.
-  - Each family is read once and written in one atomic C(iptables-restore --noflush), tested first.
+  - Each family is read once and written in one atomic C(iptables-restore --noflush), tested first,
+    then read back; the task fails when what is read back is not what was written.
   - It also reports every standalone container whose published ports cannot work under the
     daemon's settings, with the fix (see RV(findings)).
   - A container that restarts gets a new address; the C(netops.docker_firewall.docker_beside_kube_proxy) role
@@ -69,6 +70,10 @@ notes:
     (none given, or a range such as C(-p 8080-8090:80)) cannot be known here.
   - Connections to C(127.0.0.1:PORT) from the host itself are not published (that needs
     C(route_localnet)); connections to the host's other addresses are.
+  - Concurrent writers are serialised by the collection's host lock (C(/run/netops-docker-firewall.lock)), which
+    the module holds from its reads of Docker and iptables to the read-back, as the publisher watcher does for
+    each of its syncs. It waits up to 30 seconds for another writer, then fails naming it (program, pid, since
+    when), with nothing changed. In check mode, which writes nothing, it reads without taking the lock.
 seealso:
   - module: netops.docker_firewall.daemon_json
 '''
@@ -148,6 +153,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_host as docker_host
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _iptables_host as iptables_host
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host_lock import module_lock
 from ansible_collections.netops.docker_firewall.plugins.module_utils._publish import (
     CHAIN,
     FAMILIES,
@@ -193,6 +199,45 @@ def _text(family, backend, table, lines):
     return '# %s (%s) %s\n' % (family, backend, table) + ''.join(line + '\n' for line in lines)
 
 
+def read_wanted(module, names):
+    """(the running containers' inspects, the bindings of those listed in `names`)."""
+    try:
+        inspects = docker_host.running_containers(module, module.get_bin_path('docker', required=True))
+    except docker_host.DockerError as exc:
+        module.fail_json(msg=str(exc))
+    by_name = dict((container_name(i), i) for i in inspects)
+    return inspects, [b for name in names if name in by_name for b in bindings(by_name[name])]
+
+
+def plan_families(host, backend, ipv4_save, wanted, present):
+    """Each family read once: ({family: (before, after, payload)}, {family: Docker's rules}). A family
+    that holds nothing of ours and has nothing to publish is not planned."""
+    plans, written_by_docker = {}, {}
+    for family in FAMILIES:
+        save_text = ipv4_save if family == 'ipv4' and ipv4_save is not None else host.save(family, backend)
+        written_by_docker[family] = docker_rules(save_text)
+        planned = plan_family(save_text, wanted, family, present)
+        if planned is not None:
+            plans[family] = planned
+    return plans, written_by_docker
+
+
+def write_families(module, host, backend, plans, wanted, present):
+    """Dry-run every family that changes, write each once, then read each back: a replan must find
+    nothing to do. Returns the commands that changed the host."""
+    changed = sorted(family for family, planned in plans.items() if planned[2])
+    what = '%s chains' % CHAIN
+    for family in changed:
+        host.restore(family, backend, plans[family][2], test=True, what=what)
+    commands = [host.restore(family, backend, plans[family][2], what=what) for family in changed]
+    for family in changed:
+        again = plan_family(host.save(family, backend), wanted, family, present)
+        if again is not None and again[2]:
+            module.fail_json(msg='%s: the rules read back differ from what was written (did another tool change '
+                                 'them at the same time?)' % family, changed=True, commands=commands)
+    return commands
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -210,42 +255,21 @@ def main():
     check_names(module, names)
     host = iptables_host.IptablesHost(module)
 
-    try:
-        inspects = docker_host.running_containers(module, module.get_bin_path('docker', required=True))
-    except docker_host.DockerError as exc:
-        module.fail_json(msg=str(exc))
-    by_name = dict((container_name(i), i) for i in inspects)
-    wanted = []
-    for name in names:
-        if name in by_name:
-            wanted.extend(bindings(by_name[name]))
+    # Docker and iptables are read, the rules planned, written and read back under the host lock.
+    with module_lock(module, 'docker_publish'):
+        inspects, wanted = read_wanted(module, names)
+        try:
+            backend, ipv4_save = choose_backend(module, host, params['backend'])
+            plans, written_by_docker = plan_families(host, backend, ipv4_save, wanted, present)
+            commands = [] if module.check_mode else write_families(module, host, backend, plans, wanted, present)
+        except iptables_host.CommandError as exc:
+            module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
+
     published_names = set(b.container for b in wanted)
     settings, settings_error = docker_host.read_daemon_json(params['daemon_json'])
     if settings_error:
         module.warn('%s: findings assume Docker defaults' % settings_error)
     findings = [f for f in (finding(i, settings, published_names) for i in inspects) if f]
-
-    try:
-        backend, ipv4_save = choose_backend(module, host, params['backend'])
-        plans, before, after, written_by_docker = {}, {}, {}, {}
-        for family in FAMILIES:
-            save_text = ipv4_save if family == 'ipv4' and ipv4_save is not None else host.save(family, backend)
-            written_by_docker[family] = docker_rules(save_text)
-            planned = plan_family(save_text, wanted, family, present)
-            if planned is None:
-                continue
-            before[family], after[family], payload = planned
-            if payload:
-                plans[family] = payload
-        commands = []
-        if plans and not module.check_mode:
-            for family in sorted(plans):
-                host.restore(family, backend, plans[family], test=True, what='%s chains' % CHAIN)
-            for family in sorted(plans):
-                commands.append(host.restore(family, backend, plans[family], what='%s chains' % CHAIN))
-    except iptables_host.CommandError as exc:
-        module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
-
     for item in findings if params['warn'] else []:
         module.warn('%s. Fix: %s.' % (item['problem'], item['fix']))
     stale = sum(len(lines) for lines in written_by_docker.values())
@@ -253,8 +277,10 @@ def main():
         module.warn('Docker runs with "iptables": false but its chains still hold %d rules, left from when it '
                     'managed iptables; they stay until the next reboot (the collection never touches Docker\'s '
                     'chains).' % stale)
+    before = dict((family, planned[0]) for family, planned in plans.items())
+    after = dict((family, planned[1]) for family, planned in plans.items())
     result = dict(
-        changed=bool(plans),
+        changed=any(planned[2] for planned in plans.values()),
         backend=backend,
         published=[b.as_dict() for b in wanted],
         waiting=sorted(set(names) - published_names),

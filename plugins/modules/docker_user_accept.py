@@ -157,7 +157,7 @@ def main():
     # Built for absent too: the same names are validated either way.
     block = build_blocks(module, lambda: accept_block(p['in_interface'], p['out_interface'], p['bidirectional']))
     name = accept_block_name(p['in_interface'], p['out_interface'])
-    run(module, {name: block if p['state'] == 'present' else None}, extra_result=dict(block=name))
+    run(module, {name: block if p['state'] == 'present' else None}, 'docker_user_accept', extra_result=dict(block=name))
 
 
 if __name__ == '__main__':

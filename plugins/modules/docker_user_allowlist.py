@@ -274,7 +274,7 @@ def main():
     extra = dict(block=name)
     if block is not None:
         extra['sources_count'] = sources_count(block)
-    run(module, {name: block}, extra_result=extra)
+    run(module, {name: block}, 'docker_user_allowlist', extra_result=extra)
 
 
 if __name__ == '__main__':

@@ -221,7 +221,7 @@ def main():
     p = module.params
     blocks = build_blocks(module, lambda: declared_blocks(p['accept'], p['allowlists']))
     counts = dict((name, sources_count(block)) for name, block in blocks.items() if name.startswith('allowlist:'))
-    run(module, blocks, purge=p['purge'], extra_result=dict(sources_count=counts))
+    run(module, blocks, 'docker_user_chain', purge=p['purge'], extra_result=dict(sources_count=counts))
 
 
 if __name__ == '__main__':

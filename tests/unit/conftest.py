@@ -6,6 +6,8 @@
 import os
 import sys
 
+import pytest
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 FIXTURES = os.path.join(HERE, 'fixtures')
@@ -14,3 +16,11 @@ if os.path.basename(os.path.dirname(os.path.dirname(ROOT))) == 'ansible_collecti
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(ROOT))))
 else:
     sys.path.insert(0, os.path.join(ROOT, '.build', 'collections'))
+
+
+@pytest.fixture(autouse=True)
+def host_lock_of_the_test(monkeypatch, tmp_path):
+    """The host lock a module takes by default is a file of the test's own, never the host's /run."""
+    from ansible_collections.netops.docker_firewall.plugins.module_utils import _host_lock
+    monkeypatch.setattr(_host_lock, 'HOST_LOCK', str(tmp_path / 'netops-docker-firewall.lock'))
+    return tmp_path / 'netops-docker-firewall.lock'

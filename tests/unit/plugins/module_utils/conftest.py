@@ -7,12 +7,14 @@ argv, the exact stdin the command is fed, how it is run (binary_data, environ_up
 answers; a command nobody scripted, or the next one run with another argv, stdin, option or
 environment, fails the test at once. What the program said and warned is recorded.
 
-Plain classes, no fixtures. This directory is a package, so the tests import them as
+Plain classes and one helper, no fixtures. This directory is a package, so the tests import them as
 `from plugins.module_utils.conftest import Call, FakeRunner` (as the module tests import
 plugins.modules.conftest); `from conftest import ...` is tests/unit/conftest.py. Being a conftest,
 its asserts are rewritten by pytest, which shows what differs."""
 
 import time
+
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _host_lock
 
 # How every iptables, nft and docker command is run: in the C locale.
 C_LOCALE = {'LC_ALL': 'C', 'LANG': 'C'}
@@ -76,3 +78,27 @@ class FakeRunner:
 
     def say(self, message):
         self.said.append(message)
+
+
+def record_host_lock(monkeypatch, commands_run):
+    """Record each take and release of the host lock (plugins/module_utils/_host_lock.py), in order,
+    as ('taken', holder, n) and ('released', n), n: how many commands the fake runner had run then
+    (len(commands_run())). A lock taken again by its holder is no take. Returns the list of events.
+
+    The runner's command order and these events together show what ran under the lock: a whole run
+    under it is exactly [('taken', holder, 0), ('released', number of commands)]."""
+    events = []
+    take, release = _host_lock._take, _host_lock._release
+
+    def taken(path, holder, *args):
+        fd = take(path, holder, *args)
+        events.append(('taken', holder, len(commands_run())))
+        return fd
+
+    def released(fd):
+        events.append(('released', len(commands_run())))
+        release(fd)
+
+    monkeypatch.setattr(_host_lock, '_take', taken)
+    monkeypatch.setattr(_host_lock, '_release', released)
+    return events

@@ -7,11 +7,29 @@ the check is a recorder and the clock is the test's."""
 
 import os
 import threading
+import time
 
 import pytest
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _firewalld_watch as watcher
-from plugins.module_utils.conftest import FakeRunner
+from plugins.module_utils.conftest import FakeRunner, record_host_lock
+from plugins.module_utils.test_host_lock import free, other_holder
+from plugins.module_utils.test_restore import (
+    DOCKER29,
+    JUMP,
+    LISTED_TABLE,
+    MOVED,
+    OURS,
+    TOOL_PATHS,
+    deleted,
+    in_place,
+    inserted,
+    keep,
+    payload,
+    restored,
+    saved,
+    table_listed,
+)
 
 # dbus-monitor's lines, as it prints them for the matches the watcher subscribes to.
 RELOAD = ('method call time=1796150000.000001 sender=:1.7 -> destination=org.fedoraproject.FirewallD1 serial=2 '
@@ -130,7 +148,43 @@ def test_a_check_that_fails_warns_and_the_watcher_goes_on(monkeypatch, tmp_path)
 
     monkeypatch.setattr(watcher.restore, 'read_kept', unreadable)
     watcher.put_back(runner, str(tmp_path), lock)
-    assert runner.warned[-1] == 'the kept policy could not be read; trying again: [Errno 2] No such file or directory'
+    assert runner.warned[-2:] == ['the kept policy could not be read, nothing was written: [Errno 2] No such file or directory',
+                                  'the restore failed; trying again']
+
+
+def test_a_check_holds_the_lock_as_the_watcher_and_the_restore_in_it_re_enters_it_without_waiting(tmp_path, monkeypatch):
+    keep(tmp_path / 'kept', 'nft', OURS, table=True)
+    lock = tmp_path / 'netops-docker-firewall.lock'
+    # The IPv6 jump is below Docker's: the check writes that family.
+    script = [
+        table_listed(LISTED_TABLE),
+        saved('ipv4', DOCKER29['ipv4'].set('DOCKER-USER', OURS['ipv4'])),
+        saved('ipv6', DOCKER29['ipv6'].set('FORWARD', ['-A FORWARD -j DOCKER-FORWARD', JUMP]).set('DOCKER-USER', OURS['ipv6'])),
+        restored('ipv6', payload(*MOVED + deleted(OURS['ipv6']) + inserted(OURS['ipv6']))),
+    ]
+    runner = FakeRunner(script, TOOL_PATHS, watcher.NAME)
+    locks = record_host_lock(monkeypatch, lambda: runner.ran)
+    started = time.monotonic()
+    watcher.put_back(runner, str(tmp_path / 'kept'), str(lock))
+    assert time.monotonic() - started < watcher.PROGRAM_WAIT  # never waited for itself
+    assert runner.ran == [call.expected for call in script]
+    assert (runner.said, runner.warned) == ([in_place('ipv6')], [])
+    # One take, as the watcher, before the first command; released after the last.
+    assert locks == [('taken', 'netops-docker-firewalld-watch', 0), ('released', 4)]
+    assert lock.read_text().split()[1] == 'netops-docker-firewalld-watch' and free(lock)
+
+
+def test_a_check_while_another_writer_holds_the_lock_runs_nothing_and_is_tried_again(tmp_path, monkeypatch):
+    keep(tmp_path / 'kept', 'nft', OURS, table=True)
+    lock = tmp_path / 'netops-docker-firewall.lock'
+    monkeypatch.setattr(watcher, 'PROGRAM_WAIT', 0.2)
+    runner = FakeRunner([], TOOL_PATHS, watcher.NAME)
+    with other_holder(lock, 'docker_user_chain') as other:
+        since = lock.read_text().split()[2]
+        watcher.put_back(runner, str(tmp_path / 'kept'), str(lock))
+    assert runner.ran == [] and runner.said == []
+    assert runner.warned == ['the host lock %s is held by docker_user_chain (pid %d, since %s); gave up after waiting '
+                             '0.2 s; trying again' % (lock, other.pid, since)]
 
 
 def test_without_dbus_monitor_it_says_so_and_fails(capsys):

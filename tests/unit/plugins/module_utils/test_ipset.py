@@ -603,14 +603,16 @@ def test_running_the_plan_leaves_exactly_the_wanted_sets(data):
         assert not (words[0] in ('create', 'add', 'destroy') and words[1] in kept), line
 
 
-def test_split_commit_keeps_the_swaps_and_the_destroy_of_each_swapped_staging_set_for_after_the_dry_run():
+def test_split_commit_keeps_the_swaps_for_after_the_dry_run_and_the_old_contents_for_after_the_write():
     new = ipset.IpSet(V4, 'ipv4', ['192.0.2.7'])
     changed = ipset.IpSet(ipset.set_name('ext1', 'ipv4'), 'ipv4', ['192.0.2.8'])
     current = {ipset.staging_name(V4): new, changed.name: ipset.IpSet(changed.name, 'ipv4', ['192.0.2.9'])}
     before, _after = ipset.plan(current, {V4: new, changed.name: changed}, [])
-    prepare, commit = ipset.split_commit(before)
+    prepare, swaps, retired = ipset.split_commit(before)
     staging = ipset.staging_name(changed.name)
     assert prepare == (['destroy %s' % ipset.staging_name(V4)] + ipset.render(new)
                        + ipset.render(changed.renamed(staging)))
-    assert commit == ['swap %s %s' % (staging, changed.name), 'destroy %s' % staging]
-    assert prepare + commit == sorted(before, key=lambda line: line in commit)
+    # After the swap the staging set holds the old content: destroyed only once the chains are written.
+    assert swaps == ['swap %s %s' % (staging, changed.name)]
+    assert retired == ['destroy %s' % staging]
+    assert prepare + swaps + retired == before

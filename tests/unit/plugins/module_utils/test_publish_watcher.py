@@ -13,7 +13,8 @@ import subprocess
 import pytest
 from ansible.plugins.filter.core import to_nice_json
 
-from plugins.module_utils.conftest import Call, FakeRunner
+from plugins.module_utils.conftest import Call, FakeRunner, record_host_lock
+from plugins.module_utils.test_host_lock import other_holder
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _publish
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _publish_watcher as watcher
@@ -151,6 +152,29 @@ def test_sync_dry_runs_writes_the_engine_s_plan_and_reads_it_back():
     assert runner.warned == []
 
 
+def test_sync_holds_the_host_lock_from_docker_ps_to_the_read_back(monkeypatch):
+    before, after, expected = _publish.plan_family(EMPTY, _publish.bindings(WEB), 'ipv4')
+    calls = docker_calls(WEB) + [save('iptables-nft', EMPTY)] + write('iptables-nft', expected, published_save(after)) + [
+        save('ip6tables-nft', '')]
+    runner = FakeRunner(calls, BIN_PATHS, watcher.NAME)
+    locks = record_host_lock(monkeypatch, lambda: runner.ran)
+    watcher.sync(runner, IptablesHost(runner), CONFIG)
+    assert runner.ran == scripted(calls)
+    assert locks == [('taken', 'netops_docker_publish', 0), ('released', 7)]
+
+
+def test_a_sync_while_another_writer_holds_the_lock_reads_nothing_and_leaves_the_rules(tmp_path, monkeypatch):
+    lock = tmp_path / 'netops-docker-firewall.lock'
+    monkeypatch.setattr(watcher, 'PROGRAM_WAIT', 0.2)
+    environ = {'NETOPS_PUBLISH_CONFIG': config_file(tmp_path), 'NETOPS_DOCKER_FIREWALL_LOCK': str(lock)}
+    with other_holder(lock, 'docker_publish') as other:
+        since = lock.read_text().split()[2]
+        status, runner = run_main(monkeypatch, ['sync'], [], environ)
+    assert (status, runner.ran, runner.said) == (1, [], [])
+    assert runner.warned == ['the host lock %s is held by docker_publish (pid %d, since %s); gave up after waiting 0.2 s'
+                             % (lock, other.pid, since) + WARNED_LEFT]
+
+
 def test_sync_fails_when_the_read_back_differs():
     expected = _publish.plan_family(EMPTY, _publish.bindings(WEB), 'ipv4')[2]
     calls = docker_calls(WEB) + [save('iptables-nft', EMPTY)] + write('iptables-nft', expected, EMPTY)
@@ -225,11 +249,12 @@ def test_usage(argv, monkeypatch, capsys):
 def test_config_written_by_the_role_is_what_the_watcher_reads(tmp_path, monkeypatch):
     path = config_file(tmp_path, containers=['kube-web', 'kube-api', 'kube-web'])
     seen = []
-    monkeypatch.setattr(watcher, 'sync', lambda runner, iptables, config: seen.append((runner, iptables, config)))
+    monkeypatch.setattr(watcher, 'sync', lambda *args: seen.append(args))
     environ = {'NETOPS_PUBLISH_CONFIG': path, 'PATH': '/usr/sbin:/usr/bin'}
     assert watcher.main(['sync'], environ=environ) == 0
-    [(runner, iptables, config)] = seen
+    [(runner, iptables, config, lock_path)] = seen
     assert config == {'backend': 'nft', 'containers': ['kube-api', 'kube-web']}
+    assert lock_path == layout.HOST_LOCK  # the host's, unless the environment moves it (the tests)
     assert isinstance(runner, HostRunner) and isinstance(iptables, IptablesHost)
 
 
@@ -264,6 +289,25 @@ def test_watch_syncs_again_when_a_listed_container_starts_and_exits_when_the_eve
     assert events.waited and not events.killed
     assert runner.said == ['ipv4: published kube-web 8081->198.51.100.131:80']
     assert runner.warned == ['the Docker event stream ended (rc 1)']
+
+
+def test_the_watcher_holds_the_lock_for_each_sync_and_never_while_it_waits_for_docker_events(tmp_path, monkeypatch):
+    moved = container('kube-web', '198.51.100.131')
+    expected = _publish.plan_family(converged(WEB), _publish.bindings(moved), 'ipv4')[2]
+    first = docker_calls(WEB) + [save('iptables-nft', converged(WEB)), save('ip6tables-nft', '')]
+    second = docker_calls(moved) + [save('iptables-nft', converged(WEB))] + write(
+        'iptables-nft', expected, converged(moved)) + [save('ip6tables-nft', '')]
+    lock = tmp_path / 'netops-docker-firewall.lock'
+    events = Events(['kube-web\n'], 1)
+    locks = record_host_lock(monkeypatch, lambda: events.runner.ran)
+    environ = {'NETOPS_PUBLISH_CONFIG': config_file(tmp_path), 'NETOPS_DOCKER_FIREWALL_LOCK': str(lock)}
+    status, runner = run_main(monkeypatch, ['watch'], first + second, environ, events)
+    assert status == 1 and runner.ran == scripted(first + second)
+    # Each sync takes the lock and releases it: between them, while the watcher waits for Docker's
+    # next event, nothing holds it.
+    assert locks == [('taken', 'netops_docker_publish', 0), ('released', 4),
+                     ('taken', 'netops_docker_publish', 4), ('released', 11)]
+    assert [started for _args, _kwargs, started in events.started] == [0]  # subscribed before the first sync
 
 
 @pytest.mark.parametrize('answer, status, warned', [

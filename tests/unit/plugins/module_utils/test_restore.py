@@ -14,6 +14,7 @@ Two black-box tests run the launcher the docker_firewall_engine module installs,
 against stand-ins for every tool the program calls. Nothing on the host is read or written: the
 kept files and the lock live in the test's directory."""
 
+import contextlib
 import copy
 import errno
 import fcntl
@@ -26,13 +27,15 @@ import time
 import pytest
 
 from conftest import FIXTURES, ROOT
-from plugins.module_utils.conftest import Call, FakeRunner
+from plugins.module_utils.conftest import Call, FakeRunner, record_host_lock
+from plugins.module_utils.test_host_lock import free, other_holder
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user as engine
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _engine_files
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _restore
 from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import IptablesHost
+from ansible_collections.netops.docker_firewall.plugins.module_utils._kept_state import KeptPolicy
 from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import parse_save
 
 COMMAND = dict(ipv4='iptables', ipv6='ip6tables')
@@ -172,7 +175,7 @@ LISTED_TABLE = nft.render(nft.plan_table(None, DECLARED))
 
 
 def kept(backend='nft', rules=None, table=False):
-    return _restore.KeptPolicy(backend, rules or {}, KEPT_TABLE if table else None)
+    return KeptPolicy(backend, rules or {}, KEPT_TABLE if table else None)
 
 
 def payload(*lines):
@@ -524,7 +527,7 @@ class Program:
 
     def __init__(self, tmp_path, monkeypatch):
         self.dir = tmp_path / 'kept'
-        self.lock = tmp_path / 'run' / 'netops-docker-user.lock'
+        self.lock = tmp_path / 'run' / 'netops-docker-firewall.lock'
         self.lock.parent.mkdir()
         self.environ = {'PATH': '/nonexistent', 'NETOPS_DOCKER_FIREWALL_DIR': str(self.dir),
                         'NETOPS_DOCKER_FIREWALL_LOCK': str(self.lock)}
@@ -564,6 +567,30 @@ def test_main_reads_the_kept_files_takes_the_lock_and_puts_the_policy_back(progr
     assert program.lock.exists()
 
 
+def test_main_holds_the_host_lock_from_its_first_command_to_its_last(program, monkeypatch):
+    locks = record_host_lock(monkeypatch, lambda: program.runners[0][2].ran if program.runners else [])
+    keep(program.dir, 'nft', OURS, table=True)
+    script = [table_loaded(),
+              saved('ipv4', BOOT), restored('ipv4', payload(*created(OURS['ipv4']))),
+              saved('ipv6', BOOT), restored('ipv6', payload(*created(OURS['ipv6'])))]
+    status, runner = program.run([], script)
+    assert status == 0 and locks == [('taken', 'netops-docker-user-restore', 0), ('released', 5)]
+    # The record it left names the restore, which has released the lock: another writer takes it at once.
+    assert program.lock.read_text().split()[:2] == [str(os.getpid()), 'netops-docker-user-restore']
+    assert free(program.lock)
+
+
+def test_main_under_another_holder_waits_then_writes_nothing_and_names_it(program, monkeypatch):
+    monkeypatch.setattr(_restore, 'PROGRAM_WAIT', 0.2)
+    keep(program.dir, 'nft', OURS, table=True)
+    with other_holder(program.lock, 'docker_user_allowlist') as other:
+        since = program.lock.read_text().split()[2]
+        status, runner = program.run([])
+    assert (status, runner.said) == (1, [])
+    assert runner.warned == ['the host lock %s is held by docker_user_allowlist (pid %d, since %s); gave up after '
+                             'waiting 0.2 s; nothing was written' % (program.lock, other.pid, since)]
+
+
 def test_main_with_if_needed_writes_only_what_is_not_in_place(program):
     keep(program.dir, 'nft', OURS, table=True)
     status, runner = program.run(['--if-needed'], [
@@ -601,10 +628,10 @@ def test_a_kept_policy_that_cannot_be_read_writes_nothing(program):
 
 def test_a_lock_that_cannot_be_opened_writes_nothing(program):
     keep(program.dir, 'nft', OURS)
-    program.environ['NETOPS_DOCKER_FIREWALL_LOCK'] = str(program.lock.parent / 'missing' / 'netops-docker-user.lock')
+    program.environ['NETOPS_DOCKER_FIREWALL_LOCK'] = str(program.lock.parent / 'missing' / 'netops-docker-firewall.lock')
     status, runner = program.run([])
     assert (status, runner.said) == (1, [])
-    assert runner.warned == ["the lock could not be taken, nothing was written: [Errno 2] No such file or directory: '%s'"
+    assert runner.warned == ['the host lock %s cannot be opened: No such file or directory; nothing was written'
                              % program.environ['NETOPS_DOCKER_FIREWALL_LOCK']]
 
 
@@ -612,13 +639,11 @@ def test_the_paths_default_to_the_host_layout(monkeypatch):
     taken = []
     read = []
 
-    class Lock:
-        def close(self):
-            taken.append('released')
-
-    def lock(path, wait):
-        taken.append((path, wait))
-        return Lock()
+    @contextlib.contextmanager
+    def lock(holder, wait, path):
+        taken.append((holder, wait, path))
+        yield
+        taken.append('released')
 
     def read_kept(directory):
         read.append(directory)
@@ -626,10 +651,10 @@ def test_the_paths_default_to_the_host_layout(monkeypatch):
 
     runner = FakeRunner([], TOOL_PATHS, _restore.NAME)
     monkeypatch.setattr(_restore, 'HostRunner', lambda name, environ=None: runner)
-    monkeypatch.setattr(_restore, 'take_lock', lock)
+    monkeypatch.setattr(_restore, 'host_lock', lock)
     monkeypatch.setattr(_restore, 'read_kept', read_kept)
     assert _restore.main([], {'PATH': '/nonexistent'}) == 1
-    assert (taken, read) == ([(layout.RESTORE_LOCK, 15.0), 'released'], [layout.STATE_DIR])
+    assert (taken, read) == ([('netops-docker-user-restore', 15.0, layout.HOST_LOCK), 'released'], [layout.STATE_DIR])
     assert (runner.ran, runner.said) == ([], [])
     assert runner.warned == ['the kept policy could not be read, nothing was written: [Errno 2] No such file or directory']
 
@@ -647,7 +672,7 @@ def test_without_an_environ_argument_main_reads_the_process_environment(program,
 
 
 def test_a_run_waits_for_the_lock(program, monkeypatch):
-    monkeypatch.setattr(_restore, 'LOCK_WAIT', 5.0)
+    monkeypatch.setattr(_restore, 'PROGRAM_WAIT', 5.0)
     keep(program.dir, 'nft', {'ipv4': OURS['ipv4']})
     held = open(str(program.lock), 'a')
     fcntl.flock(held, fcntl.LOCK_EX)
@@ -671,16 +696,18 @@ def test_a_run_waits_for_the_lock(program, monkeypatch):
 
 
 def test_a_run_gives_up_when_the_lock_is_held_too_long(program, monkeypatch):
-    monkeypatch.setattr(_restore, 'LOCK_WAIT', 0.3)
+    monkeypatch.setattr(_restore, 'PROGRAM_WAIT', 0.3)
     keep(program.dir, 'nft', {'ipv4': OURS['ipv4']})
     with open(str(program.lock), 'a') as held:
         fcntl.flock(held, fcntl.LOCK_EX)
+        held.write('%d docker_user_chain 2031-01-02T03:04:05+00:00\n' % os.getpid())
+        held.flush()
         started = time.monotonic()
         status, runner = program.run([])
         waited = time.monotonic() - started
     assert (status, runner.said) == (1, [])
-    assert runner.warned == ['the lock could not be taken, nothing was written: [Errno %d] %s'
-                             % (errno.EAGAIN, os.strerror(errno.EAGAIN))]
+    assert runner.warned == ['the host lock %s is held by docker_user_chain (pid %d, since 2031-01-02T03:04:05+00:00); '
+                             'gave up after waiting 0.3 s; nothing was written' % (program.lock, os.getpid())]
     assert 0.3 <= waited < 5
 
 
@@ -715,7 +742,7 @@ class Host:
 
     def __init__(self, tmp_path):
         self.dir = tmp_path / 'kept'
-        self.lock = tmp_path / 'run' / 'netops-docker-user.lock'
+        self.lock = tmp_path / 'run' / 'netops-docker-firewall.lock'
         self.state = tmp_path / 'state'
         engine_dir = tmp_path / 'engine'
         for directory in (self.lock.parent, self.state / 'answers', tmp_path / 'bin', tmp_path / 'tools',

@@ -30,6 +30,7 @@ from plugins.module_utils.test_restore import (
     saved,
     table_loaded,
 )
+from ansible_collections.netops.docker_firewall.plugins.module_utils._kept_state import KeptPolicy
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user as engine
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
@@ -66,7 +67,7 @@ SET_MISSING = ("%s-restore v1.8.9 (nf_tables): Set netops-dfw-ext0-%s doesn't ex
 
 
 def kept(rules=None, sets=KEPT_SETS, backend='nft', table=False):
-    return _restore.KeptPolicy(backend, RULES if rules is None else rules, KEPT_TABLE if table else None, sets)
+    return KeptPolicy(backend, RULES if rules is None else rules, KEPT_TABLE if table else None, sets)
 
 
 def run_restore(policy, script, if_needed=False, missing=()):

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Run a module's main() against an ordered table of the exact commands it must issue."""
+"""Run a module's main() against an ordered table of the exact commands it must issue, and hold the
+modules that write the collection's state to the host lock: a run that writes nothing (check mode)
+never takes it, any other takes it before its first command and releases it after its last."""
 
 import json
 
@@ -9,6 +11,11 @@ import pytest
 from ansible.module_utils import _internal, basic
 from ansible.module_utils.common import warnings
 from ansible.module_utils.testing import patch_module_args
+
+from plugins.module_utils.conftest import record_host_lock
+
+# The modules that hold the host lock (as their own name) around all they run, but in check mode.
+LOCK_HOLDERS = ('docker_user_accept', 'docker_user_allowlist', 'docker_user_chain', 'docker_publish')
 
 
 class Command:
@@ -23,9 +30,12 @@ class Command:
 
 
 class CommandTable:
+    """ran: the commands run, as (argv, data); locks: the host lock's events (record_host_lock)."""
+
     def __init__(self, commands):
         self.pending = list(commands)
         self.ran = []
+        self.locks = []
 
     def run_command(self, args, data=None, **kwargs):
         assert self.pending, 'unexpected command %r' % (args,)
@@ -41,6 +51,16 @@ class CommandTable:
         return expected.rc, expected.stdout, expected.stderr
 
 
+def held_locks(holder, check_mode, commands):
+    """The host lock's events allowed for a run of a writer that ran `commands` commands: none in
+    check mode; else taken before the first command and released after the last (a run that fails
+    before it, on its input or on the lock, may not take it)."""
+    if check_mode:
+        return [[]]
+    whole_run = [('taken', holder, 0), ('released', commands)]
+    return [whole_run] if commands else [whole_run, []]
+
+
 def bin_path(module, name, required=False, opt_dirs=None):
     return '/usr/sbin/' + name
 
@@ -51,6 +71,7 @@ def run_module(monkeypatch, capsys):
 
     def run(main, args, commands, legacy_tables=False, check_mode=False, diff=False):
         table = CommandTable(commands)
+        table.locks = record_host_lock(monkeypatch, lambda: table.ran)
         # A module runs on the target: its warnings go into its result, even when a controller-side
         # test (filters) ran before in this process. And start without the previous run's warnings.
         monkeypatch.setattr(_internal, 'is_controller', False)
@@ -67,6 +88,9 @@ def run_module(monkeypatch, capsys):
                 main()
         result = json.loads(capsys.readouterr().out)
         assert table.pending == [], 'commands not run: %r' % [c.argv for c in table.pending]
+        holder = main.__module__.rpartition('.')[2]
+        if holder in LOCK_HOLDERS:
+            assert table.locks in held_locks(holder, check_mode, len(table.ran)), table.locks
         return result, table
 
     return run

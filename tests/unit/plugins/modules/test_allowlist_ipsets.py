@@ -79,10 +79,12 @@ COUNT = dict(declared=100, ipv4=90, ipv6=10, ipsets={V4: 120})
 # The list changed: five hosts gone, a network added (still a set, the same rules).
 CHANGED = HOSTS[5:] + RANGES + V6_NETWORKS + ['203.0.113.0/24']
 CHANGED_ENTRIES = ENTRIES[5:] + ['203.0.113.0/24']
-# A changed set: filled aside before the chains' dry run, swapped in after it.
+# A changed set: filled aside before the chains' dry run, swapped in after it; its old content, in
+# the staging set after the swap, destroyed once the chains are written and read back.
 FILL = ('create netops-dfw-ext0-t4 hash:net family inet hashsize 1024 maxelem 65536\n'
         + ''.join('add netops-dfw-ext0-t4 %s\n' % entry for entry in CHANGED_ENTRIES))
-SWAP = 'swap netops-dfw-ext0-t4 netops-dfw-ext0-v4\ndestroy netops-dfw-ext0-t4\n'
+SWAP = 'swap netops-dfw-ext0-t4 netops-dfw-ext0-v4\n'
+RETIRE = 'destroy netops-dfw-ext0-t4\n'
 
 # Sets of another tool on the host; and ours as the kernel saves them (grown hash size, hash order).
 FOREIGN = ('create f2b-sshd hash:ip family inet hashsize 1024 maxelem 65536 timeout 600 bucketsize 12 '
@@ -171,10 +173,11 @@ def test_a_changed_list_and_port_swap_the_set_only_after_the_chains_dry_run_and_
         Command(V4_RESTORE, data=v4), Command(V6_RESTORE, data=v6),
         Command(V4_SAVE, stdout=save_with(new['ipv4'], DOCKER28)),
         Command(V6_SAVE, stdout=save_with(new['ipv6'], DOCKER28_V6)),
+        Command(IPSET_RESTORE, data=RETIRE),
         Command(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES})),
     ])
     assert result['changed'] is True and 'failed' not in result
-    assert result['commands'] == [IPSET_RESTORE, IPSET_RESTORE, V4_RESTORE, V6_RESTORE]
+    assert result['commands'] == [IPSET_RESTORE, IPSET_RESTORE, V4_RESTORE, V6_RESTORE, IPSET_RESTORE]
 
 
 def test_a_converged_run_only_reads(run_module):
@@ -196,9 +199,10 @@ def test_a_changed_source_list_is_filled_aside_and_swapped_in_and_the_chain_left
         Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
         Command(IPSET_RESTORE, data=FILL),
         Command(IPSET_RESTORE, data=SWAP),
+        Command(IPSET_RESTORE, data=RETIRE),
         Command(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES})),
     ])
-    assert result['changed'] is True and result['commands'] == [IPSET_RESTORE, IPSET_RESTORE]
+    assert result['changed'] is True and result['commands'] == [IPSET_RESTORE, IPSET_RESTORE, IPSET_RESTORE]
     assert result['ipsets'] == {V4: 116}
     assert result['sources_count'] == dict(declared=96, ipv4=86, ipv6=10, ipsets={V4: 116})
     assert result['ipset_payload'].splitlines()[-1] == 'add netops-dfw-ext0-v4 203.0.113.0/24'
@@ -381,6 +385,131 @@ def test_a_rejected_chain_after_the_fill_says_the_matched_sets_are_as_they_were(
                                   'run puts them in place or destroys them')
 
 
+# A failure once the sets are swapped in: the sets of the families whose chains were not written are
+# swapped back (their staging twins still hold the old content), and the error says what each holds.
+
+T6 = 'netops-dfw-ext0-t6'
+V6 = 'netops-dfw-ext0-v6'
+NEW_V6 = V6_NETWORKS + ['2001:db8:ff::/48']
+# Both families in sets (source_sets=always); then both lists changed, and the port.
+BOTH_BEFORE = allowlist_block('ext0', SOURCES, ['443'], source_sets='always').rules
+BOTH_AFTER = allowlist_block('ext0', CHANGED + ['2001:db8:ff::/48'], ['8443'], source_sets='always').rules
+FILL_V6 = ('create netops-dfw-ext0-t6 hash:net family inet6 hashsize 1024 maxelem 65536\n'
+           + ''.join('add netops-dfw-ext0-t6 %s\n' % network for network in NEW_V6))
+SWAP_BOTH = 'swap netops-dfw-ext0-t4 netops-dfw-ext0-v4\nswap netops-dfw-ext0-t6 netops-dfw-ext0-v6\n'
+WRITE_FAILED = 'iptables-restore: line 3 failed\n'
+IPSET_FAILED = 'ipset v7.17: Error in line 2: Kernel error received: Cannot allocate memory\n'
+
+
+def both_changed_until_the_swap():
+    """Both families' chains and sets change: read, fill both staging sets, dry-run both chains, swap both."""
+    return [
+        Command(V4_SAVE, stdout=save_with(BOTH_BEFORE['ipv4'], DOCKER28)),
+        Command(V6_SAVE, stdout=save_with(BOTH_BEFORE['ipv6'], DOCKER28_V6)),
+        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES, V6: V6_NETWORKS})),
+        Command(IPSET_RESTORE, data=FILL + FILL_V6),
+        Command(V4_TEST, data=payload(BOTH_BEFORE['ipv4'], BOTH_AFTER['ipv4'])),
+        Command(V6_TEST, data=payload(BOTH_BEFORE['ipv6'], BOTH_AFTER['ipv6'])),
+        Command(IPSET_RESTORE, data=SWAP_BOTH),
+    ]
+
+
+def test_a_chain_write_that_fails_after_the_swap_swaps_the_set_back_and_says_what_is_in_force(run_module):
+    new = allowlist_block('ext0', CHANGED, ['8443']).rules
+    result, table = run_module(docker_user_allowlist.main, allowlist(sources=CHANGED, ports=['8443']), [
+        Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
+        Command(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
+        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
+        Command(IPSET_RESTORE, data=FILL),
+        Command(V4_TEST, data=payload(OURS['ipv4'], new['ipv4'])),
+        Command(V6_TEST, data=payload(OURS['ipv6'], new['ipv6'])),
+        Command(IPSET_RESTORE, data=SWAP),
+        Command(V4_RESTORE, data=payload(OURS['ipv4'], new['ipv4']), rc=4, stderr=WRITE_FAILED),
+        Command(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES, T4: ENTRIES})),
+        Command(IPSET_RESTORE, data=SWAP),  # the same swap, back
+        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES, T4: CHANGED_ENTRIES})),
+    ])
+    assert result['failed'] is True and result['changed'] is True and result['written_families'] == []
+    assert (result['cmd'], result['rc'], result['stderr']) == (V4_RESTORE, 4, WRITE_FAILED)
+    assert result['msg'] == ('applying the new ipv4 DOCKER-USER chain failed; it was left unchanged; the ipsets swapped '
+                             'in were swapped back where no chain was written (netops-dfw-ext0-v4); in force now: '
+                             'netops-dfw-ext0-v4 holds what it held before this run')
+
+
+def test_a_failure_after_one_family_is_written_keeps_its_set_and_swaps_back_the_other_s(run_module):
+    result, table = run_module(docker_user_allowlist.main, allowlist(sources=CHANGED + ['2001:db8:ff::/48'],
+                                                                     ports=['8443'], source_sets='always'),
+                               both_changed_until_the_swap() + [
+        Command(V4_RESTORE, data=payload(BOTH_BEFORE['ipv4'], BOTH_AFTER['ipv4'])),
+        Command(V6_RESTORE, data=payload(BOTH_BEFORE['ipv6'], BOTH_AFTER['ipv6']), rc=4, stderr=WRITE_FAILED),
+        Command(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES, T4: ENTRIES, V6: NEW_V6, T6: V6_NETWORKS})),
+        Command(IPSET_RESTORE, data='swap netops-dfw-ext0-t6 netops-dfw-ext0-v6\n'),
+        Command(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES, T4: ENTRIES, V6: V6_NETWORKS, T6: NEW_V6})),
+    ])
+    assert result['failed'] is True and result['changed'] is True and result['written_families'] == ['ipv4']
+    assert result['msg'] == ('applying the new ipv6 DOCKER-USER chain failed; it was left unchanged; ipv4 was already '
+                             'written: run the task again to finish (the next run writes only what differs); the '
+                             'ipsets swapped in were swapped back where no chain was written (netops-dfw-ext0-v6); in '
+                             'force now: netops-dfw-ext0-v4 holds the sources of this run, netops-dfw-ext0-v6 holds '
+                             'what it held before this run')
+
+
+def test_a_swap_back_that_fails_says_what_each_set_holds_as_read_back(run_module):
+    result, table = run_module(docker_user_allowlist.main, allowlist(sources=CHANGED + ['2001:db8:ff::/48'],
+                                                                     ports=['8443'], source_sets='always'),
+                               both_changed_until_the_swap() + [
+        Command(V4_RESTORE, rc=4, stderr=WRITE_FAILED),
+        Command(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES, T4: ENTRIES, V6: NEW_V6, T6: V6_NETWORKS})),
+        Command(IPSET_RESTORE, data=SWAP_BOTH, rc=1, stderr=IPSET_FAILED),  # the first line went through
+        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES, T4: CHANGED_ENTRIES, V6: NEW_V6, T6: V6_NETWORKS})),
+    ])
+    assert result['failed'] is True and result['changed'] is True and result['written_families'] == []
+    assert result['msg'] == ('applying the new ipv4 DOCKER-USER chain failed; it was left unchanged; putting the ipsets '
+                             'back failed (%s); in force now: netops-dfw-ext0-v4 holds what it held before this run, '
+                             'netops-dfw-ext0-v6 holds the sources of this run' % IPSET_FAILED.strip())
+
+
+def test_a_swap_that_fails_half_way_swaps_back_only_the_set_it_swapped(run_module):
+    """The chains do not change (only the sources); `ipset restore` of the swaps stops at its second line."""
+    sources = CHANGED + ['2001:db8:ff::/48']
+    result, table = run_module(docker_user_allowlist.main, allowlist(sources=sources, source_sets='always'), [
+        Command(V4_SAVE, stdout=save_with(BOTH_BEFORE['ipv4'], DOCKER28)),
+        Command(V6_SAVE, stdout=save_with(BOTH_BEFORE['ipv6'], DOCKER28_V6)),
+        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES, V6: V6_NETWORKS})),
+        Command(IPSET_RESTORE, data=FILL + FILL_V6),
+        Command(IPSET_RESTORE, data=SWAP_BOTH, rc=1, stderr=IPSET_FAILED),
+        Command(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES, T4: ENTRIES, V6: V6_NETWORKS, T6: NEW_V6})),
+        Command(IPSET_RESTORE, data='swap netops-dfw-ext0-t4 netops-dfw-ext0-v4\n'),
+        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES, T4: CHANGED_ENTRIES, V6: V6_NETWORKS, T6: NEW_V6})),
+    ])
+    assert result['failed'] is True and result['changed'] is True and result['written_families'] == []
+    assert (result['cmd'], result['stderr']) == (IPSET_RESTORE, IPSET_FAILED)
+    assert result['msg'] == ('writing the ipsets failed; the ipsets swapped in were swapped back where no chain was '
+                             'written (netops-dfw-ext0-v4); in force now: netops-dfw-ext0-v4 holds what it held before '
+                             'this run, netops-dfw-ext0-v6 holds what it held before this run')
+
+
+def test_a_chain_read_back_otherwise_than_written_after_the_swap_reports_the_change_and_the_sets(run_module):
+    new = allowlist_block('ext0', CHANGED, ['8443']).rules
+    result, table = run_module(docker_user_allowlist.main, allowlist(sources=CHANGED, ports=['8443']), [
+        Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
+        Command(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
+        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
+        Command(IPSET_RESTORE, data=FILL),
+        Command(V4_TEST), Command(V6_TEST),
+        Command(IPSET_RESTORE, data=SWAP),
+        Command(V4_RESTORE), Command(V6_RESTORE),
+        Command(V4_SAVE, stdout=save_with(new['ipv4'][1:], DOCKER28)),  # a rule of ours is missing
+        Command(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES, T4: ENTRIES})),
+    ])
+    # Both chains were written: the set stays with them.
+    assert result['failed'] is True and result['changed'] is True
+    assert result['msg'].startswith('ipv4 DOCKER-USER differs from what was written (did another tool change it at the '
+                                    'same time?): ')
+    assert result['msg'].endswith('; no ipset needed swapping back; in force now: netops-dfw-ext0-v4 holds the sources '
+                                  'of this run')
+
+
 def test_a_set_read_back_otherwise_than_written_is_reported(run_module):
     result, table = run_module(docker_user_allowlist.main, allowlist(sources=CHANGED), [
         Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
@@ -388,6 +517,7 @@ def test_a_set_read_back_otherwise_than_written_is_reported(run_module):
         Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
         Command(IPSET_RESTORE, data=FILL),
         Command(IPSET_RESTORE, data=SWAP),
+        Command(IPSET_RESTORE, data=RETIRE),
         Command(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES + ['203.0.114.9'], T4: ENTRIES})),
     ])
     assert result['failed'] is True

@@ -57,12 +57,13 @@ def test_publishes_a_listed_container_in_one_tested_restore(run_module, tmp_path
         Command(V4_SAVE, stdout=KUBE_V4),  # auto: the backend holding KUBE-*; read once
         Command(V6_SAVE, stdout=''),
         Command(V4_TEST), Command(V4_RESTORE),
+        Command(V4_SAVE, stdout=applied(KUBE_V4, [WEB])),  # read back
     ]
     result, table = run_module(docker_publish.main, dict(containers=['kube-web'], daemon_json=str(tmp_path / 'none')),
                                commands, diff=True)
     assert result['changed'] and result['backend'] == 'nft' and result['waiting'] == []
-    payload = table.ran[-1][1]
-    assert payload == table.ran[-2][1]
+    payload = table.ran[-2][1]
+    assert payload == table.ran[-3][1]
     assert '-A NETOPS-DFW-PUBLISH -p tcp -m tcp --dport 8081 ' in payload
     assert '--to-destination 198.51.100.130:80' in payload
     assert 'KUBE' not in payload
@@ -105,9 +106,10 @@ def test_findings_follow_daemon_json_and_are_warned(run_module, tmp_path):
 
 def test_absent_removes_only_our_chains_and_jumps(run_module, tmp_path):
     commands = docker_commands(WEB) + [
-        Command(V4_SAVE, stdout=applied(KUBE_V4, [WEB])), Command(V6_SAVE), Command(V4_TEST), Command(V4_RESTORE)]
+        Command(V4_SAVE, stdout=applied(KUBE_V4, [WEB])), Command(V6_SAVE), Command(V4_TEST), Command(V4_RESTORE),
+        Command(V4_SAVE, stdout=KUBE_V4)]  # read back: nothing of ours
     result, table = run_module(docker_publish.main, dict(state='absent', daemon_json=str(tmp_path / 'x')), commands)
-    payload = table.ran[-1][1].splitlines()
+    payload = table.ran[-2][1].splitlines()
     assert result['changed'] and '-X NETOPS-DFW-PUBLISH' in payload
     assert not any('KUBE' in line for line in payload)
 
