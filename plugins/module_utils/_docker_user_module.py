@@ -509,12 +509,12 @@ def run(module, blocks, holder, purge=False, extra_result=None):
     ({name: Block or None}) and exit. The host lock is held, as `holder` (the module's name), from the
     first read to the read-back; the result is what was read back under it."""
     target, docker_runs = docker_firewall(module, blocks)
-    with module_lock(module, holder):
+    with module_lock(module, holder) as taken:
         if target == 'nftables':
             result = converge_nftables(module, blocks, purge, docker_runs)
         else:
             result = converge_iptables(module, blocks, purge)
-    result.update(extra_result or {})
+    result.update(extra_result or {}, host_lock=taken)
     module.exit_json(**result)
 
 

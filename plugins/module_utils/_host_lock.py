@@ -53,14 +53,19 @@ class LockTimeout(LockError):
 
 @contextlib.contextmanager
 def host_lock(holder, wait=LOCK_WAIT, path=None, clock=time.monotonic, sleep=time.sleep):
-    """Hold the host lock for the body of a `with`, as `holder` (a program or module name)."""
+    """Hold the host lock for the body of a `with`, as `holder` (a program or module name). Gives
+    {waited: seconds spent waiting for another holder, taken_at: when it was taken (seconds since
+    the epoch)}."""
     path = path or HOST_LOCK
+    waited = 0.0
     if path in _held:
         _held[path][1] += 1  # this process holds it already
     else:
-        _held[path] = [_take(path, holder, wait, clock, sleep), 1]
+        fd, waited = _take(path, holder, wait, clock, sleep)
+        _held[path] = [fd, 1]
+    taken = dict(waited=round(waited, 3), taken_at=time.time())
     try:
-        yield
+        yield taken
     finally:
         _held[path][1] -= 1
         if not _held[path][1]:
@@ -73,34 +78,38 @@ def module_lock(module, holder, wait=None):
     by default). In check mode, which writes nothing, no lock: it reads without waiting. A lock that
     cannot be had fails the module, before it has read anything."""
     if module.check_mode:
-        yield
+        yield None
         return
     try:
-        with host_lock(holder, LOCK_WAIT if wait is None else wait):
-            yield
+        with host_lock(holder, LOCK_WAIT if wait is None else wait) as taken:
+            yield taken
     except LockError as exc:
         module.fail_json(msg='%s; nothing was changed' % exc, changed=False)
 
 
 def _take(path, holder, wait, clock, sleep):
-    """A descriptor of `path` that holds its flock, with this process's record written in."""
+    """(a descriptor of `path` that holds its flock, with this process's record written in, seconds
+    spent waiting for another holder: 0 when the lock was free)."""
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)  # not inherited by the commands run
     except OSError as exc:
         raise LockError('the host lock %s cannot be opened: %s' % (path, exc.strerror))
     try:
-        deadline = clock() + wait
+        started = clock()
+        deadline = started + wait
+        waited = 0.0
         while not _try_flock(fd):
             if clock() >= deadline:
                 raise LockTimeout('the host lock %s is held by %s; gave up after waiting %g s'
                                   % (path, holder_of(path), wait))
             sleep(POLL)
+            waited = clock() - started
         os.ftruncate(fd, 0)
         os.write(fd, record(holder).encode('utf-8'))
     except BaseException:
         os.close(fd)
         raise
-    return fd
+    return fd, waited
 
 
 def _try_flock(fd):

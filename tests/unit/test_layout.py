@@ -80,14 +80,10 @@ def test_each_unit_is_defined_once_as_data_of_the_layout_and_no_unit_file_is_lef
 OWNED_BY_MODULES = (STATE_PATH, re.compile(re.escape(layout.STATE_DIR)), UNIT_NAME)
 
 
-@pytest.mark.parametrize('top', [
-    'roles',
-    pytest.param('molecule', marks=pytest.mark.xfail(
-        strict=False, reason='molecule/ is the lab engineer\'s: its scenarios still name kept files and units, '
-                             'until they read them from the modules\' results (unit, written, kept)')),
-])
-def test_no_role_names_a_kept_file_or_a_unit(top):
-    """The state directory is docker_firewall_persistence's, the units docker_firewall_engine's."""
+@pytest.mark.parametrize('top', ['roles', 'molecule'])
+def test_no_role_or_scenario_names_a_kept_file_or_a_unit(top):
+    """The state directory is docker_firewall_persistence's, the units docker_firewall_engine's: roles and
+    scenarios read the names from those modules' results and from docker_firewall_info."""
     assert [(where, found) for pattern in OWNED_BY_MODULES for where, found in occurrences(pattern, (top,))] == []
 
 

@@ -91,9 +91,9 @@ def record_host_lock(monkeypatch, commands_run):
     take, release = _host_lock._take, _host_lock._release
 
     def taken(path, holder, *args):
-        fd = take(path, holder, *args)
+        fd, waited = take(path, holder, *args)
         events.append(('taken', holder, len(commands_run())))
-        return fd
+        return fd, waited
 
     def released(fd):
         events.append(('released', len(commands_run())))

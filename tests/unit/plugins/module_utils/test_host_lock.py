@@ -16,6 +16,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -132,11 +133,19 @@ def test_a_lock_held_by_another_process_is_polled_for_the_wait_then_refused_nami
     assert _host_lock._held == {}
 
 
-def test_a_lock_released_during_the_wait_is_taken_then(lock):
+def test_a_lock_released_during_the_wait_is_taken_then_and_the_wait_is_told(lock):
     with other_holder(lock) as other:
         clock = Clock(on_sleep=lambda count: count == 3 and (other.stdin.close(), other.wait(10)))
-        with host_lock('docker_publish', wait=30.0, path=str(lock), clock=clock, sleep=clock.sleep):
+        before = time.time()
+        with host_lock('docker_publish', wait=30.0, path=str(lock), clock=clock, sleep=clock.sleep) as taken:
             assert len(clock.sleeps) >= 3 and lock.read_text().split()[:2] == [str(os.getpid()), 'docker_publish']
+            assert taken['waited'] == pytest.approx(sum(clock.sleeps)) and taken['waited'] >= 3 * _host_lock.POLL
+            assert before <= taken['taken_at'] <= time.time()
+
+
+def test_a_free_lock_is_told_as_taken_without_a_wait(lock):
+    with host_lock('docker_user_chain', path=str(lock), sleep=never_sleeps) as taken:
+        assert taken['waited'] == 0.0
 
 
 def test_a_holder_that_is_killed_releases_the_lock_and_its_record_blocks_nothing(lock):

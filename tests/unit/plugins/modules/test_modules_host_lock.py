@@ -100,9 +100,12 @@ PUBLISH = dict(containers=['kube-web'], daemon_json='/nonexistent/daemon.json')
 
 
 def test_the_iptables_path_with_ipsets_holds_the_lock_from_the_first_read_to_the_sets_read_back(run_module):
+    before = time.time()
     result, table = run_module(docker_user_allowlist.main, ALLOWLIST, first_allowlist_with_a_set())
     assert result['changed'] is True and 'failed' not in result
     assert table.locks == [('taken', 'docker_user_allowlist', 0), ('released', 11)] and len(table.ran) == 11
+    # The run tells how it held the lock: not waited for, taken during the run.
+    assert result['host_lock']['waited'] == 0.0 and before <= result['host_lock']['taken_at'] <= time.time()
 
 
 def test_the_nftables_path_holds_the_lock_from_the_first_read_to_the_read_back(run_module, nftables):
@@ -161,7 +164,7 @@ def test_check_mode_reads_without_waiting_for_the_lock(run_module, monkeypatch, 
         result, table = run_module(main, args, commands(), check_mode=True)
         assert time.monotonic() - started < 10
     assert result['changed'] is True and 'failed' not in result and result['commands'] == []
-    assert table.locks == []
+    assert table.locks == [] and result.get('host_lock') is None
 
 
 def test_the_documentation_names_the_layout_s_lock_and_the_wait():
