@@ -10,9 +10,10 @@ DEST/build/html.
 
 What the generated site gets on top:
 - the front page tests/docs/index.rst (--index-rst-source);
-- docs/*.md and roles/*/README.md as pages, rendered from the Markdown by myst-parser: copied
-  under rst/project/ in the repository's layout, so that their relative links (to each other, to
-  the diagrams' SVGs, to docs/inventory.example.yml) resolve as they do in the repository;
+- docs/*.md, roles/*/README.md and CONTRIBUTING.md as pages, rendered from the Markdown by
+  myst-parser: copied under rst/project/ in the repository's layout, so that their relative links
+  (to each other, to the diagrams' SVGs, to docs/inventory.example.yml) resolve as they do in the
+  repository;
 - no network: intersphinx reads only a local inventory of the few Ansible docsite labels that the
   generated pages reference (ANSIBLE_DOCSITE_LABELS below), linked to docs.ansible.com.
 
@@ -82,11 +83,18 @@ def write_inventory(path):
         out.write(zlib.compress(body.encode('utf-8')))
 
 
+# Markdown pages at the top of the repository that the site renders too (README.md is the
+# collection's first page in the repository and the tarball; the site has index.rst).
+TOP_PAGES = ('CONTRIBUTING.md',)
+
+
 def copy_pages(rst):
-    """docs/ (Markdown pages, diagrams, the sample inventory) and the roles' READMEs under
-    rst/project/, as they lie in the repository. Returns the pages' names, without .md."""
+    """docs/ (Markdown pages, diagrams, the sample inventory), the roles' READMEs and TOP_PAGES
+    under rst/project/, as they lie in the repository. Returns the pages' names, without .md."""
     project = os.path.join(rst, 'project')
     shutil.copytree(os.path.join(ROOT, 'docs'), os.path.join(project, 'docs'))
+    for page in TOP_PAGES:
+        shutil.copy(os.path.join(ROOT, page), os.path.join(project, page))
     for readme in glob.glob(os.path.join(ROOT, 'roles', '*', 'README.md')):
         target = os.path.join(project, os.path.relpath(readme, ROOT))
         os.makedirs(os.path.dirname(target))
