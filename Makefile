@@ -1,6 +1,6 @@
 # netops.docker_firewall: development, test and lab commands. Everything runs from a fresh
 # clone: `make test` (all test stages) and `make demo` (the lab showing the problem and the fix)
-# install what they need themselves. Run as root on a Debian machine (see README.md).
+# install what they need themselves. Run as root on a Debian machine (see CONTRIBUTING.md).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -14,9 +14,10 @@ COLLECTIONS := $(BUILD)/collections
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/netops/docker_firewall
 # ansible-test needs a real copy under .../ansible_collections/netops/docker_firewall.
 SANITY_TREE := $(BUILD)/sanity/ansible_collections/netops/docker_firewall
-# Scenarios `make test` runs (bench and demo are driven by their own targets). A scenario whose
-# molecule.yml has a line `# make-molecule-args: ARGS` runs with those arguments (e.g. one platform).
-SCENARIOS ?= lab docker_user daemon_json router faults nftables kube compliance
+# Scenarios `make test` runs, in this order, on one shared set of platforms (tests/lab/run-molecule.sh;
+# bench and demo are driven by their own targets). A scenario whose molecule.yml has a line
+# `# make-molecule-args: ARGS` runs with those arguments.
+SCENARIOS ?= lab docker_user daemon_json router faults kube compliance replay29
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
@@ -126,13 +127,7 @@ docs: collection $(VENV_DOCS)/bin/.installed
 
 .PHONY: molecule
 molecule: venv collection images
-	@set -e; for s in $(SCENARIOS); do \
-		args=$$(sed -n 's/^# make-molecule-args: //p' molecule/$$s/molecule.yml); \
-		echo "== molecule test -s $$s $$args"; \
-		started=$$(date +%s); \
-		$(BIN)/molecule test -s $$s $$args; \
-		echo "== molecule $$s: $$(( $$(date +%s) - started )) s"; \
-	done
+	tests/lab/run-molecule.sh $(SCENARIOS)
 
 # The packet-flow diagrams: SVGs rendered from docs/diagrams/*.dot (Graphviz), checked to be
 # current and shown by headless Chromium.

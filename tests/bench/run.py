@@ -9,8 +9,9 @@ ansible-playbook runs of:
   - the equivalent ansible.builtin.iptables loop with N = 10, 100 (apply, then converged re-runs),
 and prints the ratios the project targets: at N=100 the module at least 50x faster than the
 loop, and a converged module run at most 1.5x a ping at any N. Then the same module rows on
-BENCH_NFT_HOST (default docker29), whose Docker runs its nftables firewall backend (the bench
-scenario's prepare switches it), where the module writes the collection's nftables table.
+BENCH_NFT_HOST (default replay29-nft), where Docker 29's nftables firewall backend is replayed from
+its captured rulesets (the bench scenario's prepare installs the replay, molecule/replay29), and the
+module writes the collection's nftables table.
 
 Allowlists at scale: N = 100, 1,000, 10,000 and 50,000 sources from a sources_file, apply and
 converged runs against a ping on both hosts, with the DOCKER-USER rule count (ipsets on the
@@ -40,7 +41,7 @@ import tempfile
 import time
 
 HOST = os.environ.get('BENCH_HOST', 'docker28')
-NFT_HOST = os.environ.get('BENCH_NFT_HOST', 'docker29')
+NFT_HOST = os.environ.get('BENCH_NFT_HOST', 'replay29-nft')
 REPEAT = int(os.environ.get('BENCH_REPEAT', '3'))
 MODULE_N = (10, 100, 1000)
 LOOP_N = (10, 100)

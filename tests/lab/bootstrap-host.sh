@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian machine to run the lab: installs what is missing (Docker engine,
-# iptables, debootstrap, make, chromium, graphviz), starts dockerd when it does not answer, and waits for it.
+# iptables, debootstrap, make, curl, xz, chromium, graphviz), starts dockerd when it does not answer, and waits for it.
 # Idempotent: on a prepared machine it only checks. Does not touch daemon.json.
 set -euo pipefail
 
@@ -13,6 +13,9 @@ command -v dockerd >/dev/null || needed+=(docker.io)
 command -v iptables >/dev/null || needed+=(iptables)
 command -v debootstrap >/dev/null || needed+=(debootstrap)
 command -v make >/dev/null || needed+=(make)
+# tests/lab/images/build.sh reads Debian's package index (is there a docker.io 29 yet?).
+command -v curl >/dev/null || needed+=(curl)
+command -v xz >/dev/null || needed+=(xz-utils)
 # The compliance scenario renders its HTML report in headless Chromium.
 command -v chromium >/dev/null || needed+=(chromium)
 # The packet-flow diagrams (docs/diagrams) are rendered with Graphviz, in the DejaVu fonts.

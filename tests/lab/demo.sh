@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# `make demo`: brings up the lab hosts (Docker 20.10, 26.1, 28.5, 29.7), shows what Docker does to a
+# `make demo`: brings up the lab hosts (Docker 20.10, 26.1, 28.5), shows what Docker does to a
 # router, applies the router profile (playbook netops.docker_firewall.docker_on_router), and shows
 # the result. Every probe is a real HTTP request between namespaces inside a lab host.
 # DEMO_KEEP=1 keeps the hosts.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-hosts=(bookworm trixie docker28 docker29)
+hosts=(bookworm trixie docker28)
 log=/tmp/netops-dfw-demo.log
 inventory=$(mktemp)
 vars_file=$(mktemp --suffix .yml)
@@ -51,7 +51,7 @@ echo "client reach the container's own address."
 show
 
 echo
-echo "FIX: the router profile, on all four hosts at once:"
+echo "FIX: the router profile, on all three hosts at once:"
 cat >"$vars_file" <<'VARS'
 docker_on_router_accept:
   - {in_interface: int0, out_interface: ext0}

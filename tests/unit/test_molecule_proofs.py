@@ -360,9 +360,9 @@ RETIRED = """\
 
 def listed_now(tmp_path, tasks, retired=''):
     """The list as --write makes it from a tree with these verify tasks, with retired entries added."""
-    text, vanished = proofs.rewritten(None, proofs.extract(scenario_tree(tmp_path / 'before', {'s': {
+    text, vanished, dropped = proofs.rewritten(None, proofs.extract(scenario_tree(tmp_path / 'before', {'s': {
         'verify.yml': verify_play(tasks)}})))
-    assert vanished == []
+    assert vanished == [] and dropped == []
     return text.replace('retired: []\n', 'retired:\n' + retired if retired else 'retired: []\n')
 
 
@@ -381,7 +381,7 @@ def test_a_proof_that_disappears_is_kept_until_retired(tmp_path):
     one_probe = TWO_PROBES.split('        - {label: denied', maxsplit=1)[0]
     text = listed_now(tmp_path, TWO_PROBES)
     assert findings_after(tmp_path, text, one_probe) == {'missing_from_files': ['s/verify: Probe | denied']}
-    rewritten, vanished = proofs.rewritten(text, proofs.extract(str(tmp_path / 'after')))
+    rewritten, vanished, _dropped = proofs.rewritten(text, proofs.extract(str(tmp_path / 'after')))
     assert vanished == ['s/verify: Probe | denied'] and 'denied' in rewritten
     assert findings_after(tmp_path, listed_now(tmp_path, TWO_PROBES, RETIRED), one_probe) == {}
 
@@ -402,6 +402,29 @@ def test_a_proof_on_fewer_generations_or_with_another_outcome_is_weaker(tmp_path
                      ('s/verify: Probe | denied', 'expect', 'blocked', 'reach')]}
 
 
+def test_a_pattern_retires_every_proof_it_matches(tmp_path):
+    retired = "  - key: 's/verify: Probe | *'\n    reason: the scenario went\n    covered_by: 't/verify: Probe'\n"
+    assert findings_after(tmp_path, listed_now(tmp_path, TWO_PROBES, retired), '') == {}
+    assert findings_after(tmp_path, listed_now(tmp_path, TWO_PROBES, retired), TWO_PROBES) == {
+        'retired_in_files': ['s/verify: Probe | allowed', 's/verify: Probe | denied']}
+
+
+def test_a_generation_lost_is_kept_by_write_until_retired_for_that_generation(tmp_path):
+    text = listed_now(tmp_path, TWO_PROBES)
+    molecule = '# make-molecule-args: --platform-name docker29\n' + SEQUENCE
+    after = proofs.extract(scenario_tree(tmp_path / 'after', {'s': {'verify.yml': verify_play(TWO_PROBES),
+                                                                    'molecule.yml': molecule}}))
+    rewritten, vanished, dropped = proofs.rewritten(text, after)
+    assert vanished == [] and dropped == [('s/verify: Probe | %s' % label, g) for label in ('allowed', 'denied')
+                                          for g in ALL if g != '29.7']
+    assert proofs.listed_entries(rewritten)[0]['s/verify: Probe | denied']['generations'] == ALL
+    retired = ("  - key: 's/verify: Probe | *'\n    generations: %s\n    reason: one platform left\n"
+               "    covered_by: unit tests\n" % [g for g in ALL if g != '29.7'])
+    rewritten, vanished, dropped = proofs.rewritten(listed_now(tmp_path, TWO_PROBES, retired), after)
+    assert dropped == [] and proofs.listed_entries(rewritten)[0]['s/verify: Probe | denied']['generations'] == ['29.7']
+    assert findings_after(tmp_path, rewritten, TWO_PROBES, molecule) == {}
+
+
 def test_a_new_proof_must_be_listed(tmp_path):
     more = TWO_PROBES + '    - name: Assert more\n      ansible.builtin.assert: {that: true}\n'
     assert findings_after(tmp_path, listed_now(tmp_path, TWO_PROBES), more) == {
@@ -410,7 +433,7 @@ def test_a_new_proof_must_be_listed(tmp_path):
 
 def test_write_keeps_the_header_and_the_retired_section(tmp_path):
     text = '# our header\n---\nretired:\n' + RETIRED + '\nproofs:\n  s: []\n'
-    rewritten, _vanished = proofs.rewritten(text, proofs.extract(scenario_tree(tmp_path, {'s': {
+    rewritten, _vanished, _dropped = proofs.rewritten(text, proofs.extract(scenario_tree(tmp_path, {'s': {
         'verify.yml': verify_play(TWO_PROBES)}})))
     assert rewritten.startswith('# our header\n---\nretired:\n' + RETIRED + '\nproofs:\n  s:\n    - key:')
     assert list(proofs.listed_entries(rewritten)[0]) == ['s/verify: Probe | allowed', 's/verify: Probe | denied']

@@ -7,13 +7,15 @@
 # were not in force.
 #
 #   firewalld-probe NS ADDR PORT ACTION...     ACTION: reload | restart
+# Our IPv4 rules as they should be, one per line, on stdin (the kept rules docker_firewall_info reads).
 set -u
-[ $# -ge 4 ] || { echo "usage: firewalld-probe NS ADDR PORT ACTION..." >&2; exit 2; }
+[ $# -ge 4 ] || { echo "usage: firewalld-probe NS ADDR PORT ACTION... <RULES" >&2; exit 2; }
 ns=$1 addr=$2 port=$3
 shift 3
 case "$addr" in 198.51.100.*) ;; *) echo "firewalld-probe: $addr is not a lab address" >&2; exit 2 ;; esac
 work=$(mktemp -d)
-wanted=$(grep -v '^$' /etc/netops-docker-firewall/docker-user.ipv4.rules)
+wanted=$(grep -v '^$')
+[ -n "$wanted" ] || { echo "firewalld-probe: no rules of ours on stdin" >&2; exit 2; }
 count=$(printf '%s\n' "$wanted" | grep -c .)
 
 in_force() {

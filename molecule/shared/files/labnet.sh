@@ -11,6 +11,8 @@
 #   labnet.sh up                    (re)create the namespaces and their servers
 #   labnet.sh down                  remove them
 #   labnet.sh probe NS ADDR PORT    fetch http://ADDR:PORT/ from NS; print the page, rc 0 if it answered
+#   labnet.sh probes                many probes at once: stdin lines "ID NS ADDR PORT TIMEOUT", all sent
+#                                   together; prints "ID RC PAGE" per probe, in input order
 set -eu
 
 WWW=/run/labnet
@@ -69,20 +71,57 @@ up() {
     sysctl -qw net.ipv6.conf.all.forwarding=1
 }
 
-probe() {
-    ns=$1 addr=$2 port=$3
-    case "$addr" in
+lab_address() {
+    case "$1" in
         198.51.100.*|2001:db8:*|172.1[6-9].*|172.2[0-9].*|172.3[01].*) ;;
-        *) echo "labnet: refusing to probe $addr: not a lab address" >&2; exit 2 ;;
+        *) echo "labnet: refusing to probe $1: not a lab address" >&2; exit 2 ;;
     esac
-    case "$addr" in *:*) url="http://[$addr]:$port/" ;; *) url="http://$addr:$port/" ;; esac
+}
+
+# fetch NS ADDR PORT SECONDS: the page, rc 0 when it answered, 124 when the time ran out.
+fetch() {
+    case "$2" in *:*) url="http://[$2]:$3/" ;; *) url="http://$2:$3/" ;; esac
     # busybox wget -T crashes (1.35): bound the probe with timeout instead.
-    ip netns exec "$ns" timeout 3 busybox wget -q -O - "$url"
+    ip netns exec "$1" timeout "$4" busybox wget -q -O - "$url"
+}
+
+probe() {
+    lab_address "$2"
+    fetch "$1" "$2" "$3" 3
+}
+
+# A denied probe costs its whole timeout: sending every probe of a batch at once makes a batch
+# cost its longest timeout instead of their sum. Every address is checked before any is sent.
+probes() {
+    dir=$(mktemp -d)
+    n=0
+    while read -r id ns addr port seconds; do
+        [ -n "$id" ] || continue
+        lab_address "$addr"
+        n=$((n + 1))
+        echo "$id $ns $addr $port $seconds" >"$dir/$n.in"
+    done
+    i=1
+    while [ "$i" -le "$n" ]; do
+        ( read -r id ns addr port seconds <"$dir/$i.in"
+          if fetch "$ns" "$addr" "$port" "$seconds" >"$dir/$i.out" 2>/dev/null; then rc=0; else rc=$?; fi
+          echo "$rc" >"$dir/$i.rc" ) &
+        i=$((i + 1))
+    done
+    wait
+    i=1
+    while [ "$i" -le "$n" ]; do
+        read -r id rest <"$dir/$i.in"
+        echo "$id $(cat "$dir/$i.rc") $(tr '\n' ' ' <"$dir/$i.out" | sed 's/ *$//')"
+        i=$((i + 1))
+    done
+    rm -rf "$dir"
 }
 
 case "${1:-}" in
     up) up ;;
     down) down ;;
     probe) shift; [ $# -eq 3 ] || { echo "usage: labnet.sh probe NS ADDR PORT" >&2; exit 2; }; probe "$@" ;;
-    *) echo "usage: labnet.sh up|down|probe NS ADDR PORT" >&2; exit 2 ;;
+    probes) probes ;;
+    *) echo "usage: labnet.sh up|down|probe NS ADDR PORT|probes" >&2; exit 2 ;;
 esac

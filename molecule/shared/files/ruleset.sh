@@ -7,8 +7,21 @@
 #   lab-ruleset others    only other tools' rules: not Docker's, not the collection's
 #                         NETOPS-DFW-* chains, no rule naming a Docker interface, and no
 #                         built-in chain policies (Docker sets them)
+#   lab-ruleset complete  everything the kernel filters with: every nftables table (in name order,
+#                         so that a table loaded again compares equal), the ipsets, and daemon.json
 set -eu
 mode=${1:-all}
+if [ "$mode" = complete ]; then
+    nft list tables | sort | while read -r _ family name; do nft list table "$family" "$name"; done \
+        | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/g'
+    for save in iptables-legacy-save ip6tables-legacy-save; do
+        echo "## $save"
+        $save | { grep -v '^#' || true; } | sed -E 's/\[[0-9]+:[0-9]+\]$//'
+    done
+    ipset save
+    sha256sum /etc/docker/daemon.json 2>/dev/null || echo "no /etc/docker/daemon.json"
+    exit 0
+fi
 for save in iptables-save ip6tables-save; do
     echo "## $save"
     $save | awk -v mode="$mode" '

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Reference captures of Docker 29 in both firewall backends, taken on lab platforms of the image
-# netops-dfw-lab:trixie-docker29 (tests/lab/images). The files are the unit tests' fixtures in
-# tests/unit/fixtures/docker-iptables/docker29/; this script is how they were made.
+# Reference captures of Docker 29 in both firewall backends. The files in
+# tests/unit/fixtures/docker-iptables/docker29/ (the unit tests' fixtures, and what the replay
+# platforms load: molecule/replay29) were taken with this script from a running Docker 29.7.2.
+# The lab has no Docker 29 image today (Debian ships no docker.io 29; tests/lab/images/build.sh
+# says when it does): with a lab image that runs Docker 29, this script takes the captures again.
 #
-#   tests/lab/reference/capture-docker29.sh OUTDIR
+#   LAB_IMAGE=netops-dfw-lab:PLATFORM tests/lab/reference/capture-docker29.sh OUTDIR
 #
 # Two platform containers, both without a network: one booted with net.ipv4.ip_forward=0 (Docker
 # switches it on and sets the FORWARD policy to DROP), one with 1 (needed to boot dockerd in the
@@ -13,7 +15,7 @@ set -euo pipefail
 out=${1:?usage: capture-docker29.sh OUTDIR}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 mkdir -p "$out"
-image=netops-dfw-lab:trixie-docker29
+image=${LAB_IMAGE:?set LAB_IMAGE to a lab image that runs Docker 29}
 caps=$(sed -n '/capabilities: &lab_capabilities/,/security_opts/p' "$here/../../../.config/molecule/config.yml" \
        | awk '/^ +- [A-Z_]+$/ { printf "--cap-add %s ", $2 }')
 

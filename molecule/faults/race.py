@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Races two writers of the collection's state on each lab host, round after round, as two
+playbooks started at the same moment would (the fault suite's concurrent-writers fault).
+
+    race.py INVENTORY SPEC_JSON
+
+SPEC: {"hosts": [...], "rounds": [{"read": COMMAND, "writers": [WRITER, WRITER],
+"expected": {LABEL: [LINE, ...]}}, ...]}. A WRITER is {"label", "module", "args"} (a DOCKER-USER
+module: they report when they took the host lock) or {"label", "restore_unit"} (a restart of the
+restore unit, which puts the kept policy back, as after a firewalld reload).
+
+For every round, on every host at once: both writers are started together, each as its own
+`ansible` run against that host, and once both are done the host's state is read with the round's
+command. The verdict, per host and round: every run succeeded, and the state is, of the
+declarations the writers wrote, exactly the one written last: the module run that took the host
+lock last, or, when the restore raced a module, the restore if the lock's record names it last.
+`expected` gives each writer's state.
+
+Prints one JSON object {host: [{round, ok, last, matches, why}]}. Writes only through the
+collection's modules and units inside the lab platforms (`ansible` connects with the docker
+connection); sends no packet.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+# The collection's own names for the lock and the restore program's record in it.
+sys.path.insert(0, os.environ.get('ANSIBLE_COLLECTIONS_PATH', '').split(':')[0])
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _restore as restore  # noqa: E402
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host_lock import HOST_LOCK  # noqa: E402
+
+RUN_TIMEOUT = 120
+
+
+def ansible(inventory, host, module, args):
+    """(result of one host, seconds the run took): an ad-hoc run with the JSON callback."""
+    env = {'ANSIBLE_LOAD_CALLBACK_PLUGINS': '1', 'ANSIBLE_STDOUT_CALLBACK': 'ansible.posix.json'}
+    argv = ['ansible', host, '-i', inventory, '-m', module, '-a', json.dumps(args) if isinstance(args, dict) else args]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False,
+                          env=dict(os.environ, **env))
+    try:
+        data = json.loads(proc.stdout)
+        return data['plays'][0]['tasks'][0]['hosts'][host]
+    except (ValueError, KeyError, IndexError):
+        return {'failed': True, 'msg': 'no result from ansible (rc %d): %s %s' % (proc.returncode, proc.stdout[-500:],
+                                                                                   proc.stderr[-500:])}
+
+
+def writer_run(inventory, host, writer):
+    if 'module' in writer:
+        return ansible(inventory, host, writer['module'], writer['args'])
+    return ansible(inventory, host, 'ansible.builtin.command', 'systemctl restart %s' % writer['restore_unit'])
+
+
+def last_writer(results, writers, lock_record):
+    """The label of the writer whose write is the last: the module run that took the host lock last;
+    the restore's, when the lock's record names it last."""
+    restores = [w for w in writers if 'restore_unit' in w]
+    if restores:
+        holder = lock_record.split()[1] if len(lock_record.split()) == 3 else None
+        others = [w for w in writers if 'restore_unit' not in w]
+        return restores[0]['label'] if holder == restore.HOLDER else others[0]['label']
+    taken = [(r.get('host_lock') or {}).get('taken_at', 0.0) for r in results]
+    return writers[taken.index(max(taken))]['label']
+
+
+def verdict(round_no, writers, results, state, lock_record, expected):
+    failed = [(w['label'], r.get('msg')) for w, r in zip(writers, results) if r.get('failed')]
+    if failed:
+        return dict(round=round_no, ok=False, why='a run failed: %s' % failed)
+    last = last_writer(results, writers, lock_record)
+    lines = [line for line in state.splitlines() if line.strip()]
+    matches = [label for label, want in expected.items() if lines == want]
+    return dict(round=round_no, ok=matches == [last], last=last, matches=matches,
+                why='' if matches == [last] else 'in force: %s (lines %s); written last: %s, whose lines are %s'
+                % (matches or 'a mix of declarations', lines, last, expected.get(last)))
+
+
+def race_host(inventory, host, spec):
+    out = []
+    for round_no, spec_round in enumerate(spec['rounds'], 1):
+        writers = spec_round['writers']
+        with ThreadPoolExecutor(len(writers)) as pool:
+            results = list(pool.map(lambda w: writer_run(inventory, host, w), writers))
+        read = ansible(inventory, host, 'ansible.builtin.shell', '%s; echo "LOCK $(cat %s)"' % (spec_round['read'], HOST_LOCK))
+        lines = read.get('stdout', '').splitlines()
+        lock = lines.pop()[len('LOCK '):] if lines and lines[-1].startswith('LOCK ') else ''
+        out.append(verdict(round_no, writers, results, '\n'.join(lines), lock, spec_round['expected']))
+        time.sleep(0.2)
+    return out
+
+
+def main(argv):
+    if len(argv) != 3:
+        sys.stderr.write(__doc__)
+        return 2
+    inventory, spec = argv[1], json.loads(argv[2])
+    with ThreadPoolExecutor(len(spec['hosts'])) as pool:
+        verdicts = dict(zip(spec['hosts'], pool.map(lambda h: race_host(inventory, h, spec), spec['hosts'])))
+    print(json.dumps(verdicts))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
