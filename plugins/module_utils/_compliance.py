@@ -99,8 +99,8 @@ class Host:
     def wanted_sets(self):
         """{name: IpSet} the declared allowlists keep on Docker's iptables backend, in the families
         whose DOCKER-USER exists (the role writes no other)."""
-        return dict((s.name, s) for block in self.blocks.values() for family, s in block.sets.items()
-                    if ((self.families.get(family) or {}).get('docker_user') or {}).get('exists'))
+        return dict((s.name, s) for block in self.blocks.values() for s in block.sets.values()
+                    if ((self.families.get(s.family) or {}).get('docker_user') or {}).get('exists'))
 
     @property
     def firewall(self):
