@@ -406,9 +406,9 @@ def sources_count(block):
 
 
 def _routed_declaration(prefix, declaration):
-    """One validated declaration: {interface, sources (merged Sources, or None: any source), declared
-    (entries given), networks (collapsed networks, or None: any container address), ports, protocol,
-    sets ({family: IpSet} of the families kept in an ipset)}."""
+    """One validated declaration: {interface, sources (merged Sources, or None: any source), networks
+    (collapsed networks, or None: any container address), ports, protocol, sets ({family: IpSet} of
+    the families kept in an ipset)}."""
     interface = check_interface(prefix + 'interface', declaration.get('interface'), container_side_ok=False)
     protocol = declaration.get('protocol') or 'tcp'
     source_sets = declaration.get('source_sets') or 'auto'
@@ -416,8 +416,7 @@ def _routed_declaration(prefix, declaration):
     if declaration.get('sources_file') is not None:
         raise InputError(prefix + 'sources_file', declaration['sources_file'], UNREAD_SOURCES_FILE)
     sources, networks = declaration.get('sources'), declaration.get('networks')
-    parsed = None if sources is None else [parse_source(prefix + 'sources', s) for s in sources]
-    merged = None if parsed is None else merge_sources(parsed)
+    merged = None if sources is None else merge_sources([parse_source(prefix + 'sources', s) for s in sources])
     if networks is not None:
         found = [parse_network(prefix + 'networks', n) for n in networks]
         networks = [n for version in (4, 6) for n in ipaddress.collapse_addresses(
@@ -427,7 +426,7 @@ def _routed_declaration(prefix, declaration):
         spans = [source.span() for source in merged or [] if source.family == family]
         if ipset.uses_set(source_sets, len(spans)):
             sets[family] = ipset.source_set(interface, family, spans, kind='routed')
-    return dict(interface=interface, sources=merged, declared=len(parsed or []), networks=networks,
+    return dict(interface=interface, sources=merged, networks=networks,
                 ports=_port_list(prefix + 'ports', declaration.get('ports')), protocol=protocol, sets=sets)
 
 
