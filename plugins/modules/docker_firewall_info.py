@@ -136,8 +136,8 @@ networks_error:
   type: str
 ipsets:
   description:
-    - The collection's ipsets (C(netops-dfw-*) of the allowlists, C(netops-dfwr-*) of routed access), read only where a C(DOCKER-USER) rule matches one or sets are kept
-      for boot (RV(persistence.kept_sets)).
+    - The collection's ipsets (C(netops-dfw-*) of the allowlists, C(netops-dfwr-*) of routed access), read only where a
+      C(DOCKER-USER) rule matches one or sets are kept for boot (RV(persistence.kept_sets)).
     - C(text) as C(ipset save) prints them (other sets left out), C(error) when they could not be read.
   returned: always
   type: dict
@@ -244,7 +244,6 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._publish im
 )
 
 BRIDGE_OPTION = 'com.docker.network.bridge.'
-
 
 
 def read_text(path):

@@ -172,8 +172,10 @@ rules:
   type: dict
   sample:
     ipv4:
-      - -A DOCKER-USER -i wg0 -o docker+ -m conntrack --ctstate NEW -m conntrack ! --ctstate DNAT -m comment --comment "netops.docker_firewall/routed" -j RETURN
-      - -A DOCKER-USER ! -i docker+ -o docker+ -m conntrack --ctstate NEW -m conntrack ! --ctstate DNAT -m comment --comment "netops.docker_firewall/routed" -j DROP
+      - -A DOCKER-USER -i wg0 -o docker+ -m conntrack --ctstate NEW -m conntrack ! --ctstate DNAT
+        -m comment --comment "netops.docker_firewall/routed" -j RETURN
+      - -A DOCKER-USER ! -i docker+ -o docker+ -m conntrack --ctstate NEW -m conntrack ! --ctstate DNAT
+        -m comment --comment "netops.docker_firewall/routed" -j DROP
 blocks:
   description: Names of the collection's blocks in C(DOCKER-USER) per family, in chain order.
   returned: success

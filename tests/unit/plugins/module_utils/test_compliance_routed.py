@@ -27,7 +27,8 @@ def network(name, bridge, subnets=('172.30.0.0/16',), ipv4='nat', ipv6='nat', tr
                 gateway_mode=dict(ipv4=ipv4, ipv6=ipv6), trusted_host_interfaces=list(trusted), internal=internal)
 
 
-def status(facts, check_id, expected=EXPECTED):
+def status(facts, check_id, expected=None):
+    expected = EXPECTED if expected is None else expected
     return [c['status'] for c in compliance.evaluate('docker_on_router', facts, expected) if c['id'] == check_id][0]
 
 

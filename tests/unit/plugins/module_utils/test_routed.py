@@ -216,8 +216,8 @@ def listed_by_nft(table):
     objects, handles (nft -a), and a set's elements printed another way that holds the same addresses
     (a range and a network, wrapped over two lines)."""
     text = nft.render(table).replace('\t}\n\t', '\t}\n\n\t')
-    text = text.replace('elements = { 198.51.100.0/24 }', 'elements = { 198.51.100.0-198.51.100.127,\n\t\t\t     '
-                                                              '198.51.100.128/25 }')
+    wrapped = 'elements = { 198.51.100.0-198.51.100.127,\n\t\t\t     198.51.100.128/25 }'
+    text = text.replace('elements = { 198.51.100.0/24 }', wrapped)
     return ''.join(line + (' # handle %d' % number if line.startswith('\t\t') and line.endswith(('accept', 'drop'))
                            else '') + '\n' for number, line in enumerate(text.splitlines(), 3))
 
@@ -316,8 +316,8 @@ def packets(draw, family):
     # Mostly new connections from outside for a container bridge: the cases that decide.
     iif = draw(st.one_of(st.sampled_from(INTERFACES), st.sampled_from(INTERFACES + BRIDGES)))
     oif = draw(st.one_of(st.sampled_from(BRIDGES), st.sampled_from(INTERFACES + BRIDGES)))
-    ctstate = draw(st.one_of(st.just('NEW'), st.sampled_from(['NEW', 'ESTABLISHED', 'RELATED', 'NEW+DNAT',
-                                                               'ESTABLISHED+DNAT'])))
+    states = ['NEW', 'ESTABLISHED', 'RELATED', 'NEW+DNAT', 'ESTABLISHED+DNAT']
+    ctstate = draw(st.one_of(st.just('NEW'), st.sampled_from(states)))
     return Packet(iif, oif, draw(addresses[family]), draw(destinations[family]), draw(st.sampled_from(['tcp', 'udp'])),
                   draw(st.sampled_from([80, 443, 8050, 22])), ctstate)
 

@@ -59,8 +59,8 @@ def daemon_json(monkeypatch, tmp_path):
 def test_docker_20_gets_the_block_in_ipv4_and_no_ipv6_chain_is_created(run_module):
     after = INT0 + [DOCKER_RETURN]
     # Docker's RETURN stays where it is; ours go in above it.
-    write = '\n'.join(['*filter'] + ['-I DOCKER-USER %d %s' % (n, line[len('-A DOCKER-USER '):])
-                                      for n, line in enumerate(INT0, 1)] + ['COMMIT']) + '\n'
+    inserted = ['-I DOCKER-USER %d %s' % (n, line[len('-A DOCKER-USER '):]) for n, line in enumerate(INT0, 1)]
+    write = '\n'.join(['*filter'] + inserted + ['COMMIT']) + '\n'
     result, table = run_module(docker_user_routed.main, dict(routed=DECLARED), [
         Command(V4_SAVE, stdout=DOCKER20),
         Command(V6_SAVE, stdout=DOCKER20_V6),
