@@ -144,3 +144,19 @@ def test_elsewhere_a_port_published_twice_is_no_problem():
     assert status(facts, 'ports_published_twice', dict(EXPECTED, allowlists=[])) == 'skip'
     facts['docker']['major'] = 30
     assert status(facts, 'ports_published_twice') == 'skip'
+
+
+def test_a_routed_declaration_s_ipset_is_checked_as_the_allowlists_sets_are():
+    expected = dict(EXPECTED, routed=[{'interface': 'int0', 'sources': ['198.51.100.0/28'], 'source_sets': 'always'}])
+    wanted = compliance.expected_router_rules(expected)
+    facts = router_facts(v4_lines=wanted['ipv4'], v6_lines=wanted['ipv6'])
+    facts['persistence']['kept_rules'] = dict(wanted)
+    facts['nftables']['ours']['text'] = compliance.nft.render(compliance.Host({}, expected).wanted_table)
+    facts['persistence']['kept_table'] = compliance.nft.payload(compliance.Host({}, expected).wanted_table)
+    routed_set = compliance.Host({}, expected).blocks['routed'].sets['netops-dfwr-int0-v4']
+    kept = compliance.ipset.restore_text(compliance.ipset.render(routed_set))
+    facts['persistence']['kept_sets'] = kept
+    facts['ipsets'] = {'text': kept, 'error': None}
+    assert failed('docker_on_router', facts, expected) == []
+    facts['ipsets'] = {'text': '', 'error': None}
+    assert details('docker_on_router', facts, 'ipsets', expected) == ['missing: ipset netops-dfwr-int0-v4 (1 entries)']
