@@ -2,7 +2,8 @@
 # Copyright: contributors to netops.docker_firewall
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""docker_user_chain: each allowlist's sources_file is read on the controller and passed on as sources."""
+"""docker_user_chain: each allowlist's and routed-access declaration's sources_file is read on the
+controller and passed on as sources."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,7 +12,7 @@ __metaclass__ = type
 from ansible_collections.netops.docker_firewall.plugins.plugin_utils._sources_file import (
     SourcesFileAction,
     display,
-    with_file_entries_each,
+    with_file_entries_in,
 )
 
 
@@ -19,6 +20,4 @@ class ActionModule(SourcesFileAction):
     MODULE = 'netops.docker_firewall.docker_user_chain'
 
     def expand(self, args):
-        if 'allowlists' in args:
-            args['allowlists'] = with_file_entries_each(args['allowlists'], self.read, display.warning)
-        return args
+        return with_file_entries_in(args, self.read, display.warning)

@@ -61,8 +61,8 @@ notes:
     out of place.
   - Every rule the collection writes carries the comment C(netops.docker_firewall/BLOCK). Rules
     without it (another tool's, Docker's own C(RETURN)) are kept, in their order, after ours.
-  - "Canonical order of our blocks: router ACCEPT pairs, then allowlists, each sorted by name,
-    whatever order the tasks ran in."
+  - "Canonical order of our blocks: router ACCEPT pairs, then routed access (one block), then allowlists, each
+    sorted by name, whatever order the tasks ran in."
   - A converged run writes nothing and runs no C(iptables-restore).
   - Runs the iptables tools in the C locale and waits up to 10 seconds for the xtables lock.
   - Concurrent writers are serialised by the collection's host lock (C(/run/netops-docker-firewall.lock)), which
@@ -82,7 +82,8 @@ notes:
     Its base chain hooks C(forward) at priority C(filter - 10), before Docker's, so its drops are final. Each
     allowlist is a chain jumped to by input interface, with one interval set per family; ports are matched on
     the original destination port (C(ct original proto-dst)). The whole table is replaced in one C(nft -f)
-    transaction after a C(nft -c) dry run, and read back; a converged run writes nothing."
+    transaction after a C(nft -c) dry run, and read back; a converged run writes nothing. Routed access is one
+    chain C(routed), jumped to per container bridge pattern by new connections without DNAT."
   - Under Docker's nftables backend router pairs are accepted in the table's base chain before any allowlist,
     so that an allowlist on the WAN side does not cut routed traffic (Docker's own nftables rules never drop
     traffic between two non-Docker interfaces, and that backend sets no C(FORWARD) policy). Until the next

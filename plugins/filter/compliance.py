@@ -21,7 +21,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_use
 from ansible_collections.netops.docker_firewall.plugins.plugin_utils._sources_file import (
     display,
     read_text,
-    with_file_entries_each,
+    with_file_entries_in,
 )
 
 
@@ -36,11 +36,11 @@ def _read_absolute(field, path):
 
 def compliance_checks(facts, profile, expected=None):
     """docker_firewall_info's result checked against `profile` and the declared `expected` settings
-    (allowlists' sources files read here, as the modules' action plugins read them)."""
+    (the sources files of allowlists and routed access read here, as the modules' action plugins read
+    them)."""
     try:
-        if expected and expected.get('allowlists'):
-            allowlists = with_file_entries_each(expected['allowlists'], _read_absolute, display.warning)
-            expected = dict(expected, allowlists=allowlists)
+        if expected:
+            expected = with_file_entries_in(expected, _read_absolute, display.warning)
         return evaluate(profile, facts, expected)
     except (ExpectationError, InputError) as exc:
         raise AnsibleFilterError(str(exc))

@@ -14,11 +14,17 @@ import json
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
-from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_config import preset_settings
+from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_config import (
+    DIRECT_ROUTING_SINCE,
+    preset_settings,
+    published_twice_fails,
+)
 from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+    CONTAINER_BRIDGES,
     FAMILIES,
     TAG_PREFIX,
     InputError,
+    bridge_covered,
     declared_blocks,
     plan_chain,
     same_chain,
@@ -67,7 +73,7 @@ class Host:
 
     @property
     def blocks(self):
-        """The declared router pairs and allowlists as blocks, built once."""
+        """The declared router pairs, allowlists and routed access as blocks, built once."""
         if self._blocks is None:
             self._blocks = declared_router_blocks(self.expected)
         return self._blocks
@@ -84,11 +90,12 @@ class Host:
 
     def backstop(self):
         """(the table that should exist on Docker's iptables backend, or a reason the check cannot
-        say): the declarations when the backstop is kept (allowlists declared, nft installed or
-        required), else None: no table of ours may drop beside DOCKER-USER."""
+        say): the declarations when the backstop is kept (allowlists or routed access declared, nft
+        installed or required), else None: no table of ours may drop beside DOCKER-USER."""
         wanted = self.wanted_table
         mode = self.expected.get('backstop', 'auto')
-        if not self.expected.get('allowlists') or mode == 'never':
+        drops = self.expected.get('allowlists') or self.expected.get('routed') is not None
+        if not drops or mode == 'never':
             return None, None
         if (self.facts.get('nftables') or {}).get('installed', True):
             return wanted, None
@@ -99,8 +106,12 @@ class Host:
     def wanted_sets(self):
         """{name: IpSet} the declared allowlists keep on Docker's iptables backend, in the families
         whose DOCKER-USER exists (the role writes no other)."""
-        return dict((s.name, s) for block in self.blocks.values() for family, s in block.sets.items()
-                    if ((self.families.get(family) or {}).get('docker_user') or {}).get('exists'))
+        return dict((s.name, s) for block in self.blocks.values() for s in block.sets.values()
+                    if ((self.families.get(s.family) or {}).get('docker_user') or {}).get('exists'))
+
+    @property
+    def major(self):
+        return (self.facts.get('docker') or {}).get('major')
 
     @property
     def firewall(self):
@@ -128,9 +139,10 @@ def _ours(lines):
 
 
 def declared_router_blocks(expected):
-    """The declared router pairs and allowlists as blocks; a bad declaration is an ExpectationError."""
+    """The declared router pairs, allowlists and routed access (None: not part of the declaration) as
+    blocks; a bad declaration is an ExpectationError."""
     try:
-        return declared_blocks(expected.get('accept') or [], expected.get('allowlists') or [])
+        return declared_blocks(expected.get('accept') or [], expected.get('allowlists') or [], expected.get('routed'))
     except (InputError, KeyError, TypeError) as exc:
         raise ExpectationError('the declared router rules cannot be checked: %s' % exc)
 
@@ -306,6 +318,74 @@ def _proxy_path(host):
                       % ('not set (on by default)' if 'userland-proxy' not in settings
                          else json.dumps(settings['userland-proxy']))]
     return PASS, []
+
+
+_ANY_INTERFACE = 'every interface'
+# Gateway modes in which Docker 28 and later let any interface route to a network's containers.
+_OPEN_MODES = ('routed', 'nat-unprotected')
+
+
+def _families_of(network):
+    return set('ipv6' if ':' in subnet else 'ipv4' for subnet in network['subnets'])
+
+
+def _docker_lets_in(network, major, allowed):
+    """Who Docker itself lets route to a bridge network's containers: every interface, the trusted host
+    interfaces, or nobody (None). Before 28 nothing stops it; from 28 its raw-table drop does, unless
+    allow-direct-routing, a routed or nat-unprotected gateway mode, or trusted interfaces lift it."""
+    if network['internal']:
+        return None  # Docker drops what comes from outside an internal network
+    modes = [network['gateway_mode'].get(family) for family in _families_of(network)]
+    if all(mode == 'isolated' for mode in modes) and modes:
+        return None
+    if major is None or major < DIRECT_ROUTING_SINCE or allowed or any(mode in _OPEN_MODES for mode in modes):
+        return _ANY_INTERFACE
+    return ', '.join(network['trusted_host_interfaces']) or None
+
+
+def _network_line(network, covered):
+    modes = network['gateway_mode']
+    return ('network %s (bridge %s, %s): gateway mode ipv4 %s, ipv6 %s; trusted host interfaces %s; %s'
+            % (network['name'], network['bridge'], ', '.join(network['subnets']) or 'no subnet', modes.get('ipv4'),
+               modes.get('ipv6'), ', '.join(network['trusted_host_interfaces']) or 'none',
+               'internal' if network['internal'] else 'guarded (%s)' % ' '.join(CONTAINER_BRIDGES) if covered
+               else 'NOT covered by the guard (%s)' % ' '.join(CONTAINER_BRIDGES)))
+
+
+@check('direct_routing', 'no Docker network is reachable by direct routing from an interface the routed-access '
+       'declarations do not allow (the routed block itself: router_rules_*, nft_table)', ROUTER)
+def _direct_routing(host):
+    if host.expected.get('routed') is None:
+        return SKIP, ['routed access is not part of the declaration (docker_on_router_routed)']
+    networks = host.facts.get('networks')
+    if networks is None:
+        return FAIL, ['the Docker networks cannot be read: %s' % (host.facts.get('networks_error') or 'not reported')]
+    allowed = (host.facts.get('daemon_json') or {}).get('allow-direct-routing') is True
+    bridges = [network for network in networks if network.get('bridge')]
+    details = []
+    for network in bridges:
+        reach = None if bridge_covered(network['bridge']) else _docker_lets_in(network, host.major, allowed)
+        if reach:
+            details.append('network %s: its bridge %s is not one the guard covers (%s), and Docker lets %s route to '
+                           'its containers: name the bridge docker* or br-* (com.docker.network.bridge.name)'
+                           % (network['name'], network['bridge'], ' '.join(CONTAINER_BRIDGES), reach))
+    info = ['daemon.json %s allow-direct-routing' % ('sets' if allowed else 'does not set')]
+    info += [_network_line(network, bridge_covered(network['bridge'])) for network in bridges]
+    return (FAIL, details + info) if details else (PASS, info)
+
+
+@check('ports_published_twice', 'no running container publishes one container port twice where Docker 29 on its '
+       'nftables backend without docker-proxy cannot start it again', ROUTER)
+def _ports_published_twice(host):
+    settings = host.facts.get('daemon_json') or {}
+    # The profile switches docker-proxy off where allowlists are declared (proxy_path fails otherwise).
+    proxy = False if host.expected.get('allowlists') else settings.get('userland-proxy', True)
+    if not published_twice_fails(host.major, host.firewall, proxy):
+        return SKIP, ['only Docker 29 on its nftables backend without docker-proxy cannot start such a container']
+    return _result(['container %s publishes %s more than once: Docker cannot start it again (MASQ TO OWN PORT ... '
+                    'rule exists); publish each container port once, or keep docker-proxy '
+                    '(docker_on_router_close_proxy_path: false)' % (c['name'], ', '.join(c['ports_published_twice']))
+                    for c in host.facts.get('containers') or [] if c.get('ports_published_twice')])
 
 
 def _program_faults(state, program, engine=True):

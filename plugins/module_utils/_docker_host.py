@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """What docker_publish and docker_firewall_info read from a Docker host: commands in the C
-locale, the running containers, and daemon.json. Private to this collection."""
+locale, the running containers, the networks, and daemon.json. Private to this collection."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -38,6 +38,30 @@ def running_containers(module, docker):
         return json.loads(out)
     except ValueError:
         raise DockerError('docker inspect printed no JSON: %s' % err.strip())
+
+
+def docker_networks(module, docker):
+    """`docker network inspect` of every network. A failed read raises DockerError: never "no
+    networks" (compliance would find no network reachable)."""
+    rc, out, err = run_c(module, [docker, 'network', 'ls', '--quiet', '--no-trunc'])
+    if rc != 0:
+        raise DockerError('docker network ls failed (rc %d): %s' % (rc, err.strip()))
+    ids = out.split()
+    if not ids:
+        return []
+    rc, out, err = run_c(module, [docker, 'network', 'inspect'] + ids)
+    # A network removed since `docker network ls` is not found; the others are still printed.
+    errors = [line for line in err.splitlines()
+              if line.strip() and 'not found' not in line and 'No such network' not in line]
+    if rc != 0 and (errors or not out.strip()):
+        raise DockerError('docker network inspect failed (rc %d): %s' % (rc, err.strip()))
+    try:
+        found = json.loads(out)
+    except ValueError:
+        raise DockerError('docker network inspect printed no JSON: %s' % err.strip())
+    if not isinstance(found, list):
+        raise DockerError('docker network inspect printed no list of networks')
+    return found
 
 
 def read_daemon_json(path):

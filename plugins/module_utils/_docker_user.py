@@ -6,9 +6,10 @@
 iptables-restore payload. Private to this collection. Pure: no host access, no Ansible imports.
 
 Every rule the collection writes carries the comment ``netops.docker_firewall/<block>``. A block
-is the unit a module call owns (one router pair, one allowlist per interface). The chain we write
-is: our blocks in canonical order (router ACCEPTs, then allowlists, each sorted by name), then
-every rule we did not write, in its original order. Docker's own chains are never written.
+is the unit a module call owns (one router pair, one allowlist per interface, the one routed-access
+block for every declaration of who may route to a container's own address). The chain we write is:
+our blocks in canonical order (router ACCEPTs, routed access, then allowlists, each sorted by name),
+then every rule we did not write, in its original order. Docker's own chains are never written.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -30,15 +31,19 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._rules impo
 CHAIN = 'DOCKER-USER'
 FAMILIES = ('ipv4', 'ipv6')
 TAG_PREFIX = 'netops.docker_firewall/'
-KIND_ORDER = {'accept': 0, 'allowlist': 1}
+KIND_ORDER = {'accept': 0, 'routed': 1, 'allowlist': 2}
+ROUTED = 'routed'  # the name of the routed-access block (one for every declaration)
 PROTOCOLS = ('tcp', 'udp', 'sctp')
 
 # Interfaces on the container side: a source allowlist there would cut the containers' own egress.
 _CONTAINER_SIDE = re.compile(r'docker\d+|docker_gwbridge|br-.*|veth.*')
-# Linux interface names: at most 15 bytes, no '/', ':' or white space; '+' only as the final
-# iptables wildcard.
 # The bridges Docker creates (docker0, docker_gwbridge, br-<network id>), as iptables wildcards.
 CONTAINER_BRIDGES = ('docker+', 'br-+')
+# New connections Docker did not DNAT: what routed access and its guard match (replies and published
+# ports, which Docker DNATs, never are).
+_NEW_NOT_DNAT = ['-m', 'conntrack', '--ctstate', 'NEW', '-m', 'conntrack', '!', '--ctstate', 'DNAT']
+# Linux interface names: at most 15 bytes, no '/', ':' or white space; '+' only as the final
+# iptables wildcard.
 _INTERFACE = re.compile(r'[A-Za-z0-9_.@-]{1,15}')
 _INTERFACE_WILDCARD = re.compile(r'[A-Za-z0-9_.@-]{1,14}\+')
 
@@ -67,10 +72,16 @@ def check_interface(field, value, container_side_ok=True):
         raise InputError(field, value, 'an interface name has 1 to 15 characters from A-Z a-z 0-9 _ . @ -, '
                                        'optionally ending in the iptables wildcard +')
     if not container_side_ok and _CONTAINER_SIDE.fullmatch(value.rstrip('+')):
-        raise InputError(field, value, 'this is a container-side interface; an allowlist belongs on the '
-                                       'external interface the clients arrive on (on docker0, br-* or veth* '
-                                       'it would drop the containers\' own outgoing traffic)')
+        raise InputError(field, value, 'this is a container-side interface; allowlists and routed access belong on '
+                                       'the external interface the clients arrive on (on docker0, br-* or veth* '
+                                       'their drops would cut the containers\' own outgoing traffic)')
     return value
+
+
+def bridge_covered(name):
+    """Whether a container bridge (docker0, br-1a2b3c4d5e6f, a name given with
+    com.docker.network.bridge.name) is one the routed-access guard's patterns (CONTAINER_BRIDGES) match."""
+    return any(name.startswith(pattern.rstrip('+')) for pattern in CONTAINER_BRIDGES)
 
 
 class Source:
@@ -234,6 +245,40 @@ def parse_port(field, value):
     return str(numbers[0])
 
 
+def parse_network(field, value):
+    """A destination of routed access: an address or a CIDR network, IPv4 or IPv6 (a container
+    network, e.g. 172.18.0.0/16). 0.0.0.0/0 and ::/0 mean every address of that family."""
+    text = str(value)
+    if not text or any(c.isspace() for c in text) or '"' in text or '%' in text or '-' in text:
+        raise InputError(field, value, 'expected an IP address or a CIDR network (write a range as the networks '
+                                       'that cover it)')
+    try:
+        network = ipaddress.ip_network(text, strict=True)
+    except ValueError as exc:
+        raise InputError(field, value, 'expected an IP address or a CIDR network without host bits (%s)' % exc)
+    if network.version == 6 and network.subnet_of(_IPV4_MAPPED):
+        _refuse_ipv4_mapped(field, value, ipaddress.ip_network('%s/%d' % (_ipv4_form(network.network_address),
+                                                                          network.prefixlen - 96)))
+    return network
+
+
+def _port_list(field, ports):
+    """The ports of a declaration, normalised (8000:8100), duplicates left out, in the order given."""
+    port_list = []
+    for port in ports or []:
+        normal = parse_port(field, port)
+        if normal not in port_list:
+            port_list.append(normal)
+    return port_list
+
+
+def _check_choices(prefix, protocol, source_sets):
+    if protocol not in PROTOCOLS:
+        raise InputError(prefix + 'protocol', protocol, 'one of %s' % ', '.join(PROTOCOLS))
+    if source_sets not in ipset.MODES:
+        raise InputError(prefix + 'source_sets', source_sets, 'one of %s' % ', '.join(ipset.MODES))
+
+
 # ---------------------------------------------------------------------------------------------
 # Blocks
 
@@ -247,8 +292,9 @@ class Block:
     def __init__(self, name, rules, spec=None, sets=None):
         self.name = name
         self.rules = rules  # {'ipv4': [line, ...], 'ipv6': [line, ...]}
-        self.spec = spec or {}  # accept: in/out/bidirectional; allowlist: interface/sources/ports/protocol
-        self.sets = sets or {}  # {family: IpSet} of the families whose sources are kept in a set
+        # accept: in/out/bidirectional; allowlist: interface/sources/ports/protocol; routed: declarations
+        self.spec = spec or {}
+        self.sets = sets or {}  # {name: IpSet}: the ipsets its rules match (IpSet.family says the family)
 
     @property
     def tag(self):
@@ -301,17 +347,10 @@ def allowlist_block(interface, sources, ports=None, protocol='tcp', source_sets=
     The sources of a family are one rule each per port, or (source_sets: always, or auto above
     ipset.SET_THRESHOLD merged entries) one ipset matched by one rule per port."""
     check_interface('interface', interface, container_side_ok=False)
-    if protocol not in PROTOCOLS:
-        raise InputError('protocol', protocol, 'one of %s' % ', '.join(PROTOCOLS))
-    if source_sets not in ipset.MODES:
-        raise InputError('source_sets', source_sets, 'one of %s' % ', '.join(ipset.MODES))
+    _check_choices('', protocol, source_sets)
     parsed = [parse_source('sources', s) for s in sources or []]
     merged = merge_sources(parsed)
-    port_list = []
-    for port in ports or []:
-        normal = parse_port('ports', port)
-        if normal not in port_list:
-            port_list.append(normal)
+    port_list = _port_list('ports', ports)
     name = allowlist_block_name(interface)
     tag = TAG_PREFIX + name
     # Restricted destinations: one per port, or the whole interface.
@@ -324,8 +363,9 @@ def allowlist_block(interface, sources, ports=None, protocol='tcp', source_sets=
     for family in FAMILIES:
         family_sources = [source for source in merged if source.family == family]
         if ipset.uses_set(source_sets, len(family_sources)):
-            sets[family] = ipset.source_set(interface, family, [source.span() for source in family_sources])
-            matches = [([], ['-m', 'set', '--match-set', sets[family].name, 'src'])]
+            kept = ipset.source_set(interface, family, [source.span() for source in family_sources])
+            sets[kept.name] = kept
+            matches = [([], ['-m', 'set', '--match-set', kept.name, 'src'])]
         else:
             matches = [source.match_parts() for source in family_sources]
         lines = [_line(tag, ['-i', interface, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED'], 'RETURN')]
@@ -361,15 +401,131 @@ def sources_count(block):
     return counts
 
 
+# ---------------------------------------------------------------------------------------------
+# Routed access: who may reach a container's own address (no DNAT), in one block for all
+
+
+def _routed_declaration(prefix, declaration):
+    """One validated declaration: {interface, sources (merged Sources, or None: any source), networks
+    (collapsed networks, or None: any container address), ports, protocol, sets ({family: IpSet} of
+    the families kept in an ipset)}."""
+    interface = check_interface(prefix + 'interface', declaration.get('interface'), container_side_ok=False)
+    protocol = declaration.get('protocol') or 'tcp'
+    source_sets = declaration.get('source_sets') or 'auto'
+    _check_choices(prefix, protocol, source_sets)
+    if declaration.get('sources_file') is not None:
+        raise InputError(prefix + 'sources_file', declaration['sources_file'], UNREAD_SOURCES_FILE)
+    sources, networks = declaration.get('sources'), declaration.get('networks')
+    merged = None if sources is None else merge_sources([parse_source(prefix + 'sources', s) for s in sources])
+    if networks is not None:
+        found = [parse_network(prefix + 'networks', n) for n in networks]
+        networks = [n for version in (4, 6) for n in ipaddress.collapse_addresses(
+            [f for f in found if f.version == version])]
+    sets = {}
+    for family in FAMILIES:
+        spans = [source.span() for source in merged or [] if source.family == family]
+        if ipset.uses_set(source_sets, len(spans)):
+            sets[family] = ipset.source_set(interface, family, spans, kind='routed')
+    return dict(interface=interface, sources=merged, networks=networks,
+                ports=_port_list(prefix + 'ports', declaration.get('ports')), protocol=protocol, sets=sets)
+
+
+def _routed_family(declaration, family):
+    """Whether a declaration lets a family through: its sources and its networks (where given) hold
+    addresses of that family."""
+    version = 4 if family == 'ipv4' else 6
+    return (declaration['sources'] is None or any(s.family == family for s in declaration['sources'])) and (
+        declaration['networks'] is None or any(n.version == version for n in declaration['networks']))
+
+
+def _routed_returns(tag, declaration, family):
+    """The RETURN rules of one declaration in one family: none when its sources or its networks leave
+    that family out (the family is denied for it)."""
+    if not _routed_family(declaration, family):
+        return []
+    if declaration['sources'] is None:
+        sources = [([], [])]
+    elif family in declaration['sets']:
+        sources = [([], ['-m', 'set', '--match-set', declaration['sets'][family].name, 'src'])]
+    else:
+        sources = [source.match_parts() for source in declaration['sources'] if source.family == family]
+    version = 4 if family == 'ipv4' else 6
+    destinations = [[]] if declaration['networks'] is None else [
+        ['-d', str(n)] if n.prefixlen else [] for n in declaration['networks'] if n.version == version]
+    protocol = declaration['protocol']
+    ports = [(['-p', protocol], ['-m', protocol, '--dport', port]) for port in declaration['ports']] or [([], [])]
+    lines = []
+    for base, source_match in sources:
+        for destination in destinations:
+            for proto, port_match in ports:
+                for bridges in CONTAINER_BRIDGES:
+                    # iptables-save order: -s, -d, -i, -o, -p, then matches in the order given.
+                    parts = base + destination + ['-i', declaration['interface'], '-o', bridges] + proto
+                    lines.append(_line(tag, parts + source_match + port_match + _NEW_NOT_DNAT, 'RETURN'))
+    return lines
+
+
+def routed_block(declarations):
+    """Who may route to a container's own address (no DNAT), declared per interface, in one block.
+
+    Per family: new connections between the two kinds of container bridges are Docker's business
+    (RETURN); each declaration's new connections, from its sources, to its networks and ports, go on
+    to Docker's rules (RETURN: Docker's filter still decides what a network lets in); then the guard
+    drops every other new connection that arrives on a non-container interface for a container
+    bridge without DNAT. Replies, published ports (DNAT), the host's own traffic and traffic within
+    a bridge are never matched. An empty list is the guard alone."""
+    parsed = []
+    for index, declaration in enumerate(declarations):
+        prefix = 'routed[%d].' % index
+        if not isinstance(declaration, dict):
+            raise InputError('routed[%d]' % index, declaration, 'a declaration is a dict with at least interface')
+        found = _routed_declaration(prefix, declaration)
+        for other in parsed:
+            if interfaces_overlap(found['interface'], other['interface']):
+                raise InputError(prefix + 'interface', found['interface'],
+                                 'one declaration per interface: merge the two into one entry' if
+                                 found['interface'] == other['interface'] else
+                                 'it matches interfaces of the declaration on %s too: in DOCKER-USER the first would '
+                                 'decide; use patterns that do not overlap' % other['interface'])
+        parsed.append(found)
+    parsed.sort(key=lambda found: found['interface'])
+    tag = TAG_PREFIX + ROUTED
+    rules = {}
+    for family in FAMILIES:
+        lines = [_line(tag, ['-i', inside, '-o', outside] + _NEW_NOT_DNAT, 'RETURN')
+                 for inside in CONTAINER_BRIDGES for outside in CONTAINER_BRIDGES if inside != outside]
+        for declaration in parsed:
+            lines.extend(_routed_returns(tag, declaration, family))
+        lines.extend(_line(tag, ['!', '-i', bridges, '-o', bridges] + _NEW_NOT_DNAT, 'DROP')
+                     for bridges in CONTAINER_BRIDGES)
+        rules[family] = lines
+    sets = dict((s.name, s) for declaration in parsed for s in declaration['sets'].values())
+    return Block(ROUTED, rules, spec=dict(declarations=parsed), sets=sets)
+
+
+def routed_summary(block):
+    """Per declaration of a routed block, by interface: the families it lets through (a family its
+    sources or networks leave out is denied for it) and the ipsets that hold its sources."""
+    summary = {}
+    for declaration in block.spec['declarations']:
+        families = [family for family in FAMILIES if _routed_family(declaration, family)]
+        summary[declaration['interface']] = dict(
+            families=families, ipsets=dict((s.name, len(s.entries)) for s in declaration['sets'].values()))
+    return summary
+
+
 UNREAD_SOURCES_FILE = ('a sources file is read on the controller, by the action plugin of the module, which passes '
                        'its entries on as sources; this run did not go through it')
 
 
-def declared_blocks(accept, allowlists):
-    """{block name: Block} of a whole-chain declaration: router pairs and allowlists as the
-    docker_user_chain module and the docker_on_router role take them (missing keys default as
-    there). Used by that module and by the compliance checks alike."""
+def declared_blocks(accept, allowlists, routed=None):
+    """{block name: Block} of a whole-chain declaration: router pairs, allowlists and routed access
+    (None: no routed block; a list, even empty: the block with its guard) as the docker_user_chain
+    module and the docker_on_router role take them (missing keys default as there). Used by that
+    module and by the compliance checks alike."""
     blocks = {}
+    if routed is not None:
+        blocks[ROUTED] = routed_block(routed)
     for index, pair in enumerate(accept):
         block = accept_block(pair['in_interface'], pair['out_interface'], pair.get('bidirectional', True))
         if block.name in blocks:

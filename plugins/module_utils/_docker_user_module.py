@@ -48,6 +48,17 @@ COMMON_ARGUMENT_SPEC = dict(
     firewall_backend=dict(type='str', default='auto', choices=['auto', 'iptables', 'nftables']),
 )
 
+# The options of one routed-access declaration (docker_user_chain's and docker_user_routed's `routed`).
+ROUTED_OPTIONS = dict(
+    interface=dict(type='str', required=True),
+    sources=dict(type='list', elements='str'),
+    sources_file=dict(type='path'),
+    source_sets=dict(type='str', default='auto', choices=['auto', 'always', 'never']),
+    networks=dict(type='list', elements='str'),
+    ports=dict(type='list', elements='str'),
+    protocol=dict(type='str', default='tcp', choices=['tcp', 'udp', 'sctp']),
+)
+
 LEFTOVER_RULES = ('Docker runs its nftables firewall backend, but the iptables DOCKER-USER chain still holds rules '
                   'of this collection (%s), left from the iptables backend. FORWARD still jumps there until the next '
                   'reboot, then nothing does; the nftables table now holds the policy.')
@@ -210,7 +221,7 @@ def plan_sets(sets_host, plans, blocks):
     and sets of ours that no planned rule matches any more are destroyed once the chains are written.
     ipset is read only where a rule read or planned matches a set of ours: other hosts never run it."""
     wanted = dict((s.name, s) for block in blocks.values() if block is not None
-                  for family, s in block.sets.items() if family in plans)
+                  for s in block.sets.values() if s.family in plans)
     if not wanted and not ipset.match_sets(line for before, _after in plans.values() for line in before or []):
         return SetPlan()
     current = ipset.parse_save(sets_host.save())

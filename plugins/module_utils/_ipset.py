@@ -7,9 +7,11 @@ set, so that DOCKER-USER holds the same few rules whatever the number of sources
 merged sources, read `ipset save` back, compare by meaning, plan the `ipset restore` payloads that
 put the sets in place. Private to this collection. Pure: no host access, no Ansible imports.
 
-Names: `netops-dfw-<interface>-v4` and `-v6` (at most 29 characters: ipset allows 31); a set is
-replaced through its staging twin `-t4`/`-t6`, filled aside and swapped in (`ipset swap` exchanges
-the two names at once, so the rules that match the set never see it half filled), then destroyed.
+Names: `netops-dfw-<interface>-v4` and `-v6` for an allowlist's sources, `netops-dfwr-<interface>-v4`
+and `-v6` for a routed-access declaration's (at most 30 characters: ipset allows 31; a prefix of their
+own, so that no interface name makes the two kinds collide); a set is replaced through its staging
+twin `-t4`/`-t6`, filled aside and swapped in (`ipset swap` exchanges the two names at once, so the
+rules that match the set never see it half filled), then destroyed.
 Every set is `hash:net` of its family; ranges are split into networks, the whole address space
 (which `hash:net` cannot hold) into its two halves. The limits come from the entry count.
 """
@@ -22,7 +24,9 @@ import ipaddress
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import merge_spans
 
-PREFIX = 'netops-dfw-'
+PREFIX = 'netops-dfw-'  # an allowlist's sets
+ROUTED_PREFIX = 'netops-dfwr-'  # a routed-access declaration's sets
+_PREFIXES = {'allowlist': PREFIX, 'routed': ROUTED_PREFIX}
 SET_TYPE = 'hash:net'
 MODES = ('auto', 'always', 'never')
 # With source_sets=auto, a family of an allowlist keeps its sources as plain rules up to this many
@@ -80,9 +84,10 @@ def _power_of_two(count, minimum):
     return value
 
 
-def set_name(interface, family):
-    """'ext0', 'ipv4' -> 'netops-dfw-ext0-v4' (interface names have at most 15 characters)."""
-    return '%s%s-v%s' % (PREFIX, interface, _SUFFIX[family])
+def set_name(interface, family, kind='allowlist'):
+    """'ext0', 'ipv4' -> 'netops-dfw-ext0-v4'; of kind 'routed', 'netops-dfwr-ext0-v4' (interface names
+    have at most 15 characters)."""
+    return '%s%s-v%s' % (_PREFIXES[kind], interface, _SUFFIX[family])
 
 
 def staging_name(name):
@@ -92,13 +97,13 @@ def staging_name(name):
 
 def live_family(name):
     """The family of a live set of ours ('ipv4' or 'ipv6'), None for any other name."""
-    if name.startswith(PREFIX) and name[-3:-1] == '-v':
+    if name.startswith((PREFIX, ROUTED_PREFIX)) and name[-3:-1] == '-v':
         return {'4': 'ipv4', '6': 'ipv6'}.get(name[-1])
     return None
 
 
 def is_ours(name):
-    return name.startswith(PREFIX) and name[-3:-1] in ('-v', '-t') and name[-1] in '46'
+    return name.startswith((PREFIX, ROUTED_PREFIX)) and name[-3:-1] in ('-v', '-t') and name[-1] in '46'
 
 
 def uses_set(mode, count):
@@ -123,9 +128,10 @@ def entries(family, spans):
     return found
 
 
-def source_set(interface, family, spans):
-    """The set of an allowlist's sources of one family (`spans`: merged [(first, last)])."""
-    return IpSet(set_name(interface, family), family, entries(family, spans))
+def source_set(interface, family, spans, kind='allowlist'):
+    """The set of the sources of one family (`spans`: merged [(first, last)]) of an allowlist, or of a
+    routed-access declaration (kind 'routed')."""
+    return IpSet(set_name(interface, family, kind), family, entries(family, spans))
 
 
 def same_set(have, want):

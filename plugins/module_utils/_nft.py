@@ -18,10 +18,19 @@ each carrying the block's tag as comment:
                          bridge without DNAT drop); listed sources return; the rest drops (ports
                          mode: only connections whose original destination port is listed)
 
-Router pairs are accepted in the base chain before any allowlist, as in DOCKER-USER: Docker's
-nftables rules never drop traffic between two non-Docker interfaces, but an allowlist on the WAN
-side would. An accept in our base chain only ends our table's verdict; Docker's chains still see
-the packet, and a drop anywhere stays final.
+Routed access (who may reach a container's own address) is one regular chain `routed`, jumped to
+from the base chain, per container bridge pattern, by new connections without DNAT that arrive on
+an interface that is not one of that pattern; it returns what comes from the other kind of
+container bridge (Docker's business), accepts each declaration's connections (sources and
+networks in interval sets per declaration and family) and drops the rest: the guard.
+
+Base chain order: router pairs, the routed jumps, the allowlist jumps (as in DOCKER-USER). Router
+pairs are accepted before any allowlist: Docker's nftables rules never drop traffic between two
+non-Docker interfaces, but an allowlist on the WAN side would. An accept in our base chain (or in a
+chain it jumps to) only ends our table's verdict; Docker's chains still see the packet, and a drop
+anywhere stays final. That is why a declared routed connection is accepted, not returned: as a
+RETURN in DOCKER-USER does, it leaves the collection's rules (the allowlists of its interface,
+which concern published ports, included) and goes on to Docker's.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -31,7 +40,11 @@ __metaclass__ = type
 import ipaddress
 import re
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import CONTAINER_BRIDGES
+from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+    CONTAINER_BRIDGES,
+    ROUTED,
+    block_order,
+)
 from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import merge_spans
 
 TABLE = 'netops-docker-firewall'
@@ -42,6 +55,9 @@ BASE_CHAIN = 'forward'
 BASE_HEADER = 'type filter hook forward priority filter - 10; policy accept;'
 _SET_TYPE = {'ipv4': 'ipv4_addr', 'ipv6': 'ipv6_addr'}
 _SADDR = {'ipv4': 'ip saddr', 'ipv6': 'ip6 saddr'}
+_DADDR = {'ipv4': 'ip daddr', 'ipv6': 'ip6 daddr'}
+_VERSION = {'ipv4': 4, 'ipv6': 6}
+ROUTED_CHAIN = 'routed'
 # Characters kept as they are in our chain and set names; others become _XX (hex).
 _NAME_SAFE = re.compile(r'[A-Za-z0-9-]')
 
@@ -136,33 +152,40 @@ def _intervals(elements):
 # From blocks
 
 
+def _escaped(interface):
+    return ''.join(c if _NAME_SAFE.match(c) else '_%02X' % ord(c) for c in interface)
+
+
 def object_name(block_name):
     """A chain or set name for a block: 'allowlist:eth0.100' -> 'allowlist-eth0_2E100'."""
     kind, _colon, interface = block_name.partition(':')
-    return '%s-%s' % (kind, ''.join(c if _NAME_SAFE.match(c) else '_%02X' % ord(c) for c in interface))
+    return '%s-%s' % (kind, _escaped(interface))
 
 
 def _nft_interface(interface):
     return interface[:-1] + '*' if interface.endswith('+') else interface
 
 
-def _port_match(protocol, ports):
-    """The ports as nft prints them: overlapping and adjacent ranges merged (nft merges an
-    interval set), braces only around more than one value."""
+def _port_values(ports):
+    """Ports or ranges ('8000-8100') as nft prints them: overlapping and adjacent ranges merged (nft
+    merges an interval set), braces only around more than one value."""
     spans = []
-    for first, _dash, last in sorted((p.partition('-') for p in ports), key=lambda t: int(t[0])):
+    for first, _dash, last in sorted((p.replace(':', '-').partition('-') for p in ports), key=lambda t: int(t[0])):
         first, last = int(first), int(last or first)
         if spans and first <= spans[-1][1] + 1:
             spans[-1][1] = max(spans[-1][1], last)
         else:
             spans.append([first, last])
     values = ['%d' % a if a == b else '%d-%d' % (a, b) for a, b in spans]
-    return 'meta l4proto %s ct original proto-dst %s' % (
-        protocol, values[0] if len(values) == 1 else '{ %s }' % ', '.join(values))
+    return values[0] if len(values) == 1 else '{ %s }' % ', '.join(values)
+
+
+def _port_match(protocol, ports):
+    return 'meta l4proto %s ct original proto-dst %s' % (protocol, _port_values(ports))
 
 
 def allowlist_objects(block):
-    """(sets, chain, base chain rule) of one allowlist block."""
+    """(sets, chain, base chain rules) of one allowlist block."""
     spec = block.spec
     tag = TAG_PREFIX + block.name
     name = object_name(block.name)
@@ -179,7 +202,53 @@ def allowlist_objects(block):
     rules += ['%s @%s-%s return' % (_SADDR[family], name, family) for family in ('ipv4', 'ipv6')]
     rules.append('%s drop' % _port_match(spec['protocol'], ports) if ports else 'drop')
     jump = 'iifname "%s" jump %s comment "%s"' % (_nft_interface(spec['interface']), name, tag)
-    return sets, NftChain(name, '', tag, rules), jump
+    return sets, NftChain(name, '', tag, rules), [jump]
+
+
+def _routed_rules(tag, declaration, sets):
+    """The accept rules of one routed-access declaration, adding the interval sets they match to
+    `sets`: one rule for both families when it names neither sources nor networks, else one per
+    family its sources and networks both leave in."""
+    escaped = _escaped(declaration['interface'])
+    head = 'iifname "%s" ' % _nft_interface(declaration['interface'])
+    ports = declaration['ports']
+    tail = ('%s dport %s ' % (declaration['protocol'], _port_values(ports)) if ports else '') + 'accept'
+    if declaration['sources'] is None and declaration['networks'] is None:
+        return [head + tail]
+    rules = []
+    for family in ('ipv4', 'ipv6'):
+        matched = []
+        for what, found, address in (('sources', declaration['sources'], _SADDR),
+                                     ('networks', declaration['networks'], _DADDR)):
+            if found is None:
+                continue
+            if what == 'sources':
+                spans = merge_spans(s.span() for s in found if s.family == family)
+            else:
+                spans = merge_spans((int(n.network_address), int(n.broadcast_address))
+                                    for n in found if n.version == _VERSION[family])
+            name = 'routed-%s-%s-%s' % (escaped, what, family)
+            matched.append((address[family], NftSet(name, _SET_TYPE[family], tag, spans)))
+        if all(found.intervals for _address, found in matched):  # else this family is denied
+            sets.update((found.name, found) for _address, found in matched)
+            rules.append(head + ''.join('%s @%s ' % (address, found.name) for address, found in matched) + tail)
+    return rules
+
+
+def routed_objects(block):
+    """(sets, chain, base chain rules) of the routed-access block: the chain `routed`, jumped to per
+    container bridge pattern by new connections without DNAT from interfaces of another pattern."""
+    tag = TAG_PREFIX + block.name
+    sets = {}
+    patterns = [_nft_interface(bridges) for bridges in CONTAINER_BRIDGES]
+    # From the other kind of container bridge: between containers, Docker's business.
+    rules = ['iifname "%s" return' % pattern for pattern in patterns]
+    for declaration in block.spec['declarations']:
+        rules.extend(_routed_rules(tag, declaration, sets))
+    rules.append('drop')
+    jumps = ['oifname "%s" iifname != "%s" ct state new ct status ! dnat jump %s comment "%s"'
+             % (pattern, pattern, ROUTED_CHAIN, tag) for pattern in patterns]
+    return sets, NftChain(ROUTED_CHAIN, '', tag, rules), jumps
 
 
 def accept_rules(block):
@@ -192,14 +261,11 @@ def accept_rules(block):
             'iifname "%s" oifname "%s" %s comment "%s"' % (outside, inside, reverse, tag)]
 
 
-def _base_order(name):
-    return (0 if name.startswith('accept:') else 1, name)
-
-
 def plan_table(current, blocks, purge=False):
     """Our table after setting `blocks` ({name: Block or None to remove}) on `current` (a Table
     or None). With purge, blocks of ours not named are removed. Returns None when no block
-    remains (the table goes). Base chain: router pairs, then allowlist jumps, each by name."""
+    remains (the table goes). Base chain: router pairs, the routed jumps, then allowlist jumps, each
+    kind by name."""
     current = current or Table()
     keep = set() if purge else set(current.blocks())
     keep -= set(blocks)
@@ -220,14 +286,14 @@ def plan_table(current, blocks, purge=False):
         if name.startswith('accept:'):
             jumps.extend((name, rule) for rule in accept_rules(block))
             continue
-        sets, chain, jump = allowlist_objects(block)
+        sets, chain, block_jumps = routed_objects(block) if name == ROUTED else allowlist_objects(block)
         table.sets.update(sets)
         table.chains[chain.name] = chain
-        jumps.append((name, jump))
+        jumps.extend((name, jump) for jump in block_jumps)
     if not jumps:
         return None
-    # A stable sort: a pair's two rules keep their order.
-    rules = [rule for _name, rule in sorted(jumps, key=lambda item: _base_order(item[0]))]
+    # A stable sort: a pair's two rules keep their order, and so do the routed jumps.
+    rules = [rule for _name, rule in sorted(jumps, key=lambda item: block_order(item[0]))]
     table.chains[BASE_CHAIN] = NftChain(BASE_CHAIN, BASE_HEADER, None, rules)
     return table
 

@@ -111,6 +111,24 @@ def requested_ports(inspect):
     return sorted(requested)
 
 
+def ports_published_twice(inspect):
+    """The container ports ('80/tcp') that `-p` publishes more than once in one address family (on two
+    host ports, say): a host address of one family counts for it, none or 0.0.0.0/:: as Docker has them."""
+    counts = {}
+    for port_proto, host_bindings in ((inspect.get('HostConfig') or {}).get('PortBindings') or {}).items():
+        container_port, _slash, protocol = port_proto.partition('/')
+        for host_binding in host_bindings or []:
+            host_ip = (host_binding or {}).get('HostIp') or ''
+            try:
+                families = {'': FAMILIES, '0.0.0.0': ('ipv4',), '::': ('ipv6',)}.get(host_ip) or (_family_of(host_ip),)
+            except ValueError:
+                families = FAMILIES  # not an address Docker would accept: counted for both
+            for family in families:
+                key = '%s/%s' % (container_port, protocol or 'tcp')
+                counts[(key, family)] = counts.get((key, family), 0) + 1
+    return sorted(set(key for (key, _family), count in counts.items() if count > 1))
+
+
 def bindings(inspect):
     """The Bindings to publish for one container (family by family, as its addresses allow)."""
     name = container_name(inspect)

@@ -154,12 +154,13 @@ def load_sets(sets_host, kept, if_needed, runner):
 def without_missing_sets(rules, present, family, runner):
     """The kept rules of a family less those that match a set not in place (iptables refuses a rule
     that names a missing set, and the whole family would go): the replies guard and the DROPs stay,
-    so the allowlist denies every source until its set is back. Fails closed, never open."""
+    so the allowlist (or routed access, whose guard stays) denies every source until its set is back.
+    Fails closed, never open."""
     kept = [line for line in rules if set(ipset.match_sets([line])) <= present]
     if len(kept) < len(rules):
         missing = sorted(set(ipset.match_sets(rules)) - present)
         runner.warn('%s: the ipsets %s are not in place; the rules that match them are left out, so their allowlists '
-                    'deny every source until the sets are back' % (family, ', '.join(missing)))
+                    'and routed access deny every source until the sets are back' % (family, ', '.join(missing)))
     return kept
 
 

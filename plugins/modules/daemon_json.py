@@ -25,6 +25,12 @@ description:
     C(0644), owner C(root).
   - Does not restart Docker. RV(restart) says whether the change needs a restart or a reload;
     the C(netops.docker_firewall.docker_daemon) role restarts safely and rolls back.
+  - "C(allow-direct-routing) (Docker 28 and later): Docker 28 drops, in C(raw PREROUTING), every packet addressed to
+    a container that arrives on an interface other than the container's bridge; C(true) lifts that drop for every
+    bridge network, so that any interface that routes to a container address reaches the published container ports
+    of NAT-mode networks (Docker's filter still drops the others). The C(docker_on_router) role sets it only with
+    routed access declared, and only after its guard (M(netops.docker_firewall.docker_user_routed)) is in force, which
+    drops direct routing from every interface that is not declared."
 requirements:
   - Docker's engine (C(dockerd)) on the host, for its version and C(dockerd --validate) (23 and later)
   - systemd (C(systemctl)), optional, to read the flags the C(docker.service) unit passes to dockerd
@@ -156,6 +162,13 @@ docker_version:
   returned: success
   type: str
   sample: Docker version 26.1.5+dfsg1, build a72d7cd
+docker_major:
+  description:
+    - The major version of that Docker (the one the version checks used), or null when dockerd is not installed or
+      its version cannot be read. Roles decide from it (the C(docker_on_router) role sets C(allow-direct-routing) from 28 on).
+  returned: success
+  type: int
+  sample: 28
 validated_by:
   description: The checks the new content passed.
   returned: success
@@ -239,7 +252,7 @@ def main():
     result = dict(
         changed=changed, path=p['path'], config=config, previous_config=current, changed_keys=keys,
         restart=needs_restart(keys), restart_needed=needs_restart(keys) == 'restart', existed=text is not None,
-        unknown_keys=unknown, docker_version=version or '', validated_by=validated_by,
+        unknown_keys=unknown, docker_version=version or '', docker_major=major, validated_by=validated_by,
     )
     if module._diff:
         result['diff'] = dict(before=text if text is not None else '', after=content,

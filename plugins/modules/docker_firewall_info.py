@@ -17,9 +17,10 @@ description:
     reports what matters on a Docker host - FORWARD policy and jump order, DOCKER-USER with the
     collection's blocks identified, Docker's chains and rules, kube-proxy's chains, the
     collection's NETOPS-DFW-PUBLISH chains.
-  - Also reads the Docker version, whether Docker manages iptables (from C(daemon.json)),
-    C(ip_forward), running containers with published ports (and which of them cannot work),
-    and whether the collection's persistence and publisher units are installed.
+  - Also reads the Docker version, whether Docker manages iptables and allows direct routing (from C(daemon.json)),
+    C(ip_forward), the Docker networks (what Docker lets route to their containers), running containers with
+    published ports (and which of them cannot work), and whether the collection's persistence and publisher units
+    are installed.
   - Read-only. It creates no table or chain - the legacy backend is read only when the kernel
     already holds legacy tables - and runs the same in check mode. The compliance role builds
     on it.
@@ -27,7 +28,7 @@ requirements:
   - iptables (C(iptables-nft-save) and/or C(iptables-legacy-save))
   - nftables (C(nft)), optional, to report nftables tables
   - ipset, where C(DOCKER-USER) rules match the collection's ipsets
-  - the C(docker) CLI, optional, for the Docker version, the firewall backend and the running containers
+  - the C(docker) CLI, optional, for the Docker version, the firewall backend, the networks and the running containers
 author:
   - netops.docker_firewall maintainers (@netops)
 extends_documentation_fragment:
@@ -65,6 +66,12 @@ docker:
     running: {description: Whether the Docker API answers., type: bool}
     manages_iptables: {description: "Whether Docker writes iptables rules (C(iptables) in daemon.json, default true).", type: bool}
     manages_ip6tables: {description: "Whether Docker writes ip6tables rules (C(ip6tables); default true from Docker 27).", type: bool}
+    allow_direct_routing:
+      description:
+        - Whether daemon.json sets C(allow-direct-routing) (Docker 28 and later) - Docker then no longer drops, in
+          C(raw PREROUTING), packets routed to a container address from another interface than its bridge, in
+          any network.
+      type: bool
     live_restore: {description: What the running dockerd reports for live-restore (null when not running)., type: bool}
     firewall_backend:
       description:
@@ -107,10 +114,30 @@ nftables:
         - C(text) as C(nft list table) prints it, C(blocks) the collection's blocks in it, C(error) when it cannot be read
           (also when C(nft list tables) failed, with C(text) empty).
       type: dict
+networks:
+  description:
+    - Docker's networks, from C(docker network ls) and C(docker network inspect); null when they could not be read
+      (RV(networks_error) says why) - never an empty list for a failed read.
+    - "Each has C(name), C(id) (12 characters), C(driver), C(bridge) (the Linux bridge of a C(bridge) network -
+      C(com.docker.network.bridge.name), else C(br-) and the id; null for other drivers), C(subnets),
+      C(gateway_mode) (C(ipv4) and C(ipv6), from C(com.docker.network.bridge.gateway_mode_ipv4) and C(_ipv6):
+      C(nat) by default, C(nat-unprotected), C(routed), C(isolated); null for other drivers),
+      C(trusted_host_interfaces) (from C(com.docker.network.bridge.trusted_host_interfaces): interfaces Docker 28
+      and later let route to the network's containers) and C(internal)."
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {name: bridge, id: 0123456789ab, driver: bridge, bridge: docker0, subnets: [172.17.0.0/16],
+       gateway_mode: {ipv4: nat, ipv6: nat}, trusted_host_interfaces: [], internal: false}
+networks_error:
+  description: Why the networks could not be read (the docker CLI missing, Docker not answering, a failed inspect), or null.
+  returned: always
+  type: str
 ipsets:
   description:
-    - The collection's ipsets (C(netops-dfw-*)), read only where a C(DOCKER-USER) rule matches one or sets are kept
-      for boot (RV(persistence.kept_sets)).
+    - The collection's ipsets (C(netops-dfw-*) of the allowlists, C(netops-dfwr-*) of routed access), read only where a
+      C(DOCKER-USER) rule matches one or sets are kept for boot (RV(persistence.kept_sets)).
     - C(text) as C(ipset save) prints them (other sets left out), C(error) when they could not be read.
   returned: always
   type: dict
@@ -130,12 +157,16 @@ ip_forward:
   type: dict
   sample: {ipv4: true, ipv6: false}
 containers:
-  description: Running containers that ask for published ports.
+  description:
+    - Running containers that ask for published ports.
+    - C(ports_published_twice) lists the container ports (C(80/tcp)) published more than once in one address
+      family (C(-p 8080:80 -p 8082:80)), which Docker 29's nftables firewall backend without docker-proxy cannot
+      start (see the C(docker_on_router) role).
   returned: always
   type: list
   elements: dict
   sample:
-    - {name: web, network: default, addresses: {}, ports: "8080/tcp->80", standalone: true}
+    - {name: web, network: default, addresses: {}, ports: "8080/tcp->80", standalone: true, ports_published_twice: []}
 findings:
   description: Standalone containers whose published ports cannot work, with the fix (see M(netops.docker_firewall.docker_publish)).
   returned: always
@@ -179,6 +210,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_con
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_host import (
     DockerError,
+    docker_networks,
     read_daemon_json,
     run_c,
     running_containers,
@@ -206,9 +238,12 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._publish im
     container_name,
     finding,
     is_standalone,
+    ports_published_twice,
     ports_text,
     requested_ports,
 )
+
+BRIDGE_OPTION = 'com.docker.network.bridge.'
 
 
 def read_text(path):
@@ -257,6 +292,8 @@ def nftables_state(module):
 
 
 def docker_state(module, settings):
+    """(Docker's state, `docker inspect` of the running containers, its networks (None when they could not
+    be read), why they could not be)."""
     state = dict(installed=False, version=None, major=None, running=False, live_restore=None, firewall_backend=None)
     dockerd = module.get_bin_path('dockerd')
     if dockerd:
@@ -266,10 +303,11 @@ def docker_state(module, settings):
             state['version'] = out.strip()
             state['major'] = docker_major(out)
     docker = module.get_bin_path('docker')
-    inspects = []
+    inspects, networks, networks_error = [], None, 'the docker CLI is not installed'
     if docker:
         rc, out, err = run_c(module, [docker, 'info', '--format', '{{json .}}'])
         state['running'] = rc == 0
+        networks_error = 'docker does not answer: %s' % err.strip()
         if rc == 0:
             info = _json_object(out)
             state['live_restore'] = info.get('LiveRestoreEnabled') is True
@@ -281,10 +319,16 @@ def docker_state(module, settings):
                 inspects = running_containers(module, docker)
             except DockerError as exc:
                 module.warn('%s: containers are not reported' % exc)
+            try:
+                networks, networks_error = [network_summary(n) for n in docker_networks(module, docker)], None
+            except DockerError as exc:
+                networks_error = str(exc)
+                module.warn('%s: the Docker networks are not reported' % exc)
     state['manages_iptables'] = settings.get('iptables', True) is not False
     ip6_default = state['major'] is not None and state['major'] >= IP6TABLES_DEFAULT_ON_SINCE
     state['manages_ip6tables'] = state['manages_iptables'] and bool(settings.get('ip6tables', ip6_default))
-    return state, inspects
+    state['allow_direct_routing'] = settings.get('allow-direct-routing') is True
+    return state, inspects, networks, networks_error
 
 
 def iptables_state(module):
@@ -364,6 +408,26 @@ def container_summary(inspect):
         addresses=container_addresses(inspect),
         ports=ports_text(inspect),
         standalone=is_standalone(inspect),
+        ports_published_twice=ports_published_twice(inspect),
+    )
+
+
+def network_summary(inspect):
+    """What a network lets route to its containers: its bridge, subnets, gateway modes (Docker's default
+    nat where none is set), trusted host interfaces."""
+    options = inspect.get('Options') or {}
+    bridge = inspect.get('Driver') == 'bridge'
+    trusted = options.get(BRIDGE_OPTION + 'trusted_host_interfaces') or ''
+    return dict(
+        name=inspect.get('Name'),
+        id=(inspect.get('Id') or '')[:12],
+        driver=inspect.get('Driver'),
+        bridge=(options.get(BRIDGE_OPTION + 'name') or 'br-' + (inspect.get('Id') or '')[:12]) if bridge else None,
+        subnets=[c['Subnet'] for c in (inspect.get('IPAM') or {}).get('Config') or [] if (c or {}).get('Subnet')],
+        gateway_mode=dict((family, options.get(BRIDGE_OPTION + 'gateway_mode_' + family, 'nat') if bridge else None)
+                          for family in FAMILIES),
+        trusted_host_interfaces=[name for name in trusted.split(':') if name],
+        internal=inspect.get('Internal') is True,
     )
 
 
@@ -373,7 +437,7 @@ def main():
         supports_check_mode=True,
     )
     settings, settings_error = read_daemon_json(module.params['daemon_json'])
-    docker, inspects = docker_state(module, settings)
+    docker, inspects, networks, networks_error = docker_state(module, settings)
     try:
         iptables = iptables_state(module)
     except CommandError as exc:
@@ -402,6 +466,8 @@ def main():
                                if any(f['rule_count'] for f in families.values())),
         ip_forward=dict(ipv4=read_flag('/proc/sys/net/ipv4/ip_forward'),
                         ipv6=read_flag('/proc/sys/net/ipv6/conf/all/forwarding')),
+        networks=networks,
+        networks_error=networks_error,
         containers=[container_summary(inspect) for inspect in with_ports],
         findings=[f for f in (finding(inspect, settings, published) for inspect in with_ports) if f],
         persistence=persistence,

@@ -13,12 +13,12 @@ module: docker_user_chain
 short_description: Declare the collection's complete content of Docker's DOCKER-USER chain
 version_added: 0.1.0
 description:
-  - Whole-chain mode for roles and fleets. Declares every router pair and every allowlist in one
-    task, written in one atomic C(iptables-restore) per address family.
+  - Whole-chain mode for roles and fleets. Declares every router pair, every allowlist and routed
+    access in one task, written in one atomic C(iptables-restore) per address family.
   - With O(purge=true) (the default) blocks of this collection that are not declared here are
     removed. Rules the collection did not write are always kept, in their order.
-  - Router pairs and allowlists behave exactly as in M(netops.docker_firewall.docker_user_accept)
-    and M(netops.docker_firewall.docker_user_allowlist).
+  - Router pairs, allowlists and routed access behave exactly as in M(netops.docker_firewall.docker_user_accept),
+    M(netops.docker_firewall.docker_user_allowlist) and M(netops.docker_firewall.docker_user_routed).
 author:
   - netops.docker_firewall maintainers (@netops)
 extends_documentation_fragment:
@@ -88,6 +88,51 @@ options:
         choices: [auto, always, never]
         default: auto
         version_added: 0.2.0
+  routed:
+    description:
+      - Who may reach a container's own address (routed straight to it, no DNAT), per interface, as
+        O(netops.docker_firewall.docker_user_routed#module:routed) in M(netops.docker_firewall.docker_user_routed).
+      - Unset, this task writes no routed-access block (with O(purge=true) it removes one). A list, even an
+        empty one, writes the block with its guard - every new connection routed to a container address from
+        an interface that is not declared is dropped, on every Docker generation.
+    type: list
+    elements: dict
+    version_added: 0.2.0
+    suboptions:
+      interface:
+        description: The interface the clients arrive on (not C(docker0), C(br-*) or C(veth*)); C(+) ends a wildcard.
+        type: str
+        required: true
+      sources:
+        description:
+          - Who may, as allowlist sources - addresses, CIDR networks and ranges C(a-b), IPv4 and IPv6 mixed, merged
+            per family. Unset (and no O(routed[].sources_file)) means every source; an empty list, none.
+          - A family without sources is denied for this declaration.
+        type: list
+        elements: str
+      sources_file:
+        description: A file B(on the controller) with more sources, one a line, read by the action plugin as for allowlists.
+        type: path
+      source_sets:
+        description: Where the sources of a family are kept on Docker's iptables backend, as for allowlists (C(netops-dfwr-INTERFACE-v4)).
+        type: str
+        choices: [auto, always, never]
+        default: auto
+      networks:
+        description:
+          - To which container addresses - addresses or CIDR networks. Unset means every container address.
+          - A family without networks is denied for this declaration.
+        type: list
+        elements: str
+      ports:
+        description: To which container ports or ranges (C(8000-8100)); unset means every port.
+        type: list
+        elements: str
+      protocol:
+        description: Protocol of O(routed[].ports).
+        type: str
+        choices: [tcp, udp, sctp]
+        default: tcp
   purge:
     description: Remove blocks of this collection that are not declared in this task.
     type: bool
@@ -95,6 +140,7 @@ options:
 seealso:
   - module: netops.docker_firewall.docker_user_accept
   - module: netops.docker_firewall.docker_user_allowlist
+  - module: netops.docker_firewall.docker_user_routed
 '''
 
 EXAMPLES = r'''
@@ -112,6 +158,10 @@ EXAMPLES = r'''
         ports: [443, 8000-8100]
       - interface: eth1
         sources_file: "{{ inventory_dir }}/allowlists/partners.txt"
+    # The VPN may reach container addresses; every other interface may not.
+    routed:
+      - interface: wg0
+        networks: [172.18.0.0/16]
 
 - name: Remove every rule this collection wrote
   netops.docker_firewall.docker_user_chain:
@@ -183,6 +233,13 @@ payload:
   description: The C(nft -f) input that recreates the collection's table as it is after the run (the docker_on_router role keeps it for boot).
   returned: when Docker runs its nftables firewall backend
   type: str
+routed_access:
+  description:
+    - Per routed-access declaration, by interface, the families it lets through (a family its sources or networks
+      leave out is denied for it) and the ipsets that hold its sources; empty without O(routed).
+  returned: success
+  type: dict
+  sample: {"wg0": {families: [ipv4], ipsets: {}}}
 sources_count:
   description:
     - Per allowlist block, how many entries it was given (V(declared), duplicates included) and how
@@ -198,11 +255,14 @@ sources_count:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+    ROUTED,
     declared_blocks,
+    routed_summary,
     sources_count,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user_module import (
     COMMON_ARGUMENT_SPEC,
+    ROUTED_OPTIONS,
     build_blocks,
     run,
 )
@@ -223,14 +283,17 @@ def main():
             protocol=dict(type='str', default='tcp', choices=['tcp', 'udp', 'sctp']),
             source_sets=dict(type='str', default='auto', choices=['auto', 'always', 'never']),
         ), required_one_of=[('sources', 'sources_file')]),
+        routed=dict(type='list', elements='dict', options=ROUTED_OPTIONS),
         purge=dict(type='bool', default=True),
     )
     argument_spec.update(COMMON_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
-    blocks = build_blocks(module, lambda: declared_blocks(p['accept'], p['allowlists']))
+    blocks = build_blocks(module, lambda: declared_blocks(p['accept'], p['allowlists'], p['routed']))
     counts = dict((name, sources_count(block)) for name, block in blocks.items() if name.startswith('allowlist:'))
-    run(module, blocks, 'docker_user_chain', purge=p['purge'], extra_result=dict(sources_count=counts))
+    routed = routed_summary(blocks[ROUTED]) if ROUTED in blocks else {}
+    run(module, blocks, 'docker_user_chain', purge=p['purge'], extra_result=dict(sources_count=counts,
+                                                                                 routed_access=routed))
 
 
 if __name__ == '__main__':

@@ -2,9 +2,9 @@
 # Copyright: contributors to netops.docker_firewall
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Allowlist sources kept in files on the controller (`sources_file`): read there and passed on to
-the module as `sources`, by the action plugins of the allowlist modules and by the compliance
-filter. Private to this collection. The file's lines are checked by the engine
+"""Sources kept in files on the controller (`sources_file`, of an allowlist or a routed-access
+declaration): read there and passed on to the module as `sources`, by the action plugins of the
+DOCKER-USER modules and by the compliance filter. Private to this collection. The file's lines are checked by the engine
 (module_utils/_docker_user.py), so a bad line fails before any module runs."""
 
 from __future__ import absolute_import, division, print_function
@@ -39,9 +39,10 @@ def read_text(field, path):
 
 
 def with_file_entries(params, prefix, read, warn):
-    """One allowlist's parameters with the entries of its sources_file after its sources (a union:
-    the module merges duplicates and overlaps) and no sources_file. `prefix` names the allowlist in
-    messages ('' or 'allowlists[0].'); `read(field, path)` returns (path read, text)."""
+    """One allowlist's (or routed-access declaration's) parameters with the entries of its sources_file
+    after its sources (a union: the module merges duplicates and overlaps) and no sources_file. `prefix`
+    names it in messages ('', 'allowlists[0].' or 'routed[0].'); `read(field, path)` returns (path read,
+    text)."""
     path = params.get('sources_file')
     if path is None:
         return params
@@ -51,7 +52,7 @@ def with_file_entries(params, prefix, read, warn):
     found, text = read(field, path)
     entries = parse_sources_text(field, found, text)
     if not entries:
-        warn('%s %s holds no entry: it adds no source to the allowlist' % (field, found))
+        warn('%s %s holds no entry: it adds no source' % (field, found))
     try:
         sources = check_type_list(params['sources']) if params.get('sources') is not None else []
     except TypeError:
@@ -62,13 +63,27 @@ def with_file_entries(params, prefix, read, warn):
     return expanded
 
 
-def with_file_entries_each(allowlists, read, warn):
-    """`allowlists` (docker_user_chain's, the docker_on_router role's) with every sources_file read;
-    anything that is not a list of dicts is left for the module's argument spec to refuse."""
-    if not isinstance(allowlists, list):
-        return allowlists
-    return [with_file_entries(item, 'allowlists[%d].' % index, read, warn) if isinstance(item, dict) else item
-            for index, item in enumerate(allowlists)]
+def with_file_entries_each(items, read, warn, option='allowlists'):
+    """`items`, the list `option` (allowlists or routed, of docker_user_chain, docker_user_routed, the
+    docker_on_router role), with every sources_file read; anything that is not a list of dicts is left
+    for the module's argument spec to refuse."""
+    if not isinstance(items, list):
+        return items
+    return [with_file_entries(item, '%s[%d].' % (option, index), read, warn) if isinstance(item, dict) else item
+            for index, item in enumerate(items)]
+
+
+# The options of a task that hold lists of declarations with sources files, by module.
+LISTS_WITH_FILES = ('allowlists', 'routed')
+
+
+def with_file_entries_in(args, read, warn):
+    """A task's arguments with the sources files of every list in LISTS_WITH_FILES read."""
+    expanded = dict(args)
+    for option in LISTS_WITH_FILES:
+        if option in expanded:
+            expanded[option] = with_file_entries_each(expanded[option], read, warn, option)
+    return expanded
 
 
 class SourcesFileAction(ActionBase):

@@ -46,10 +46,12 @@ OUR_TABLE = '%s %s' % (nft.FAMILY, nft.TABLE)
 IPTABLES_NFT = os.path.join(CAPTURES, 'docker29', 'q2-published-default.nft-ruleset.txt')
 # nftables' named priorities (the ip/ip6/inet families), as numbers.
 PRIORITIES = {'raw': -300, 'mangle': -150, 'dstnat': -100, 'filter': 0, 'security': 50, 'srcnat': 100}
-# The example the diagrams show: a router pair, an allowlist with ports, one published container.
+# The example the diagrams show: a router pair, routed access from the VPN, an allowlist with ports,
+# one published container.
 EXAMPLE = docker_user.declared_blocks(
     [{'in_interface': 'wg0', 'out_interface': 'eth0'}],
-    [{'interface': 'eth0', 'sources': ['198.51.100.0/24', '2001:db8:10::/48'], 'ports': [8080]}])
+    [{'interface': 'eth0', 'sources': ['198.51.100.0/24', '2001:db8:10::/48'], 'ports': [8080]}],
+    [{'interface': 'wg0'}])
 PUBLISHED = [publish.Binding('registry-mirror', 'ipv4', '198.51.100.130', None, '5000', '5000', 'tcp')]
 
 COMMENT = re.compile(r' -m comment --comment ("[^"]*"|\S+)')
@@ -245,7 +247,7 @@ def test_backstop_is_the_engines_table_before_iptables_forward(name):
         assert chain.owned(OURS) == our_rules[key], (name, key)
         assert (chain.hook.groups() if chain.hook else None) == our_hooks.get(key), (name, key)
         seen.add(key)
-    # The whole table is drawn: its base chain and the allowlist's chain.
+    # The whole table is drawn: its base chain, the routed-access chain and the allowlist's chain.
     assert set(our_rules) == seen, name
     nodes = dict((chain.name, node) for node, chain in chains.items())
     ours, theirs = nodes['%s %s' % (OUR_TABLE, nft.BASE_CHAIN)], nodes['filter FORWARD']
@@ -254,14 +256,41 @@ def test_backstop_is_the_engines_table_before_iptables_forward(name):
     assert priority(chains[ours].hook.group(2)) < priority(chains[theirs].hook.group(2)), name
     assert any(ours in path and theirs in path and path.index(ours) + 1 == path.index(theirs)
                for path in packet_paths(source)), name
-    # Labelled as what the role keeps: the backstop, only with allowlists, where nft is installed.
+    # Labelled as what the role keeps: the backstop, where nft is installed (the routed-access guard is
+    # always declared, so the table always holds something).
     header = text(re.search(r'^  %s \[label=<.*?<TD[^>]*>(.*?)</TD>' % ours, source, re.M | re.S).group(1))
-    assert 'the backstop' in header and 'with allowlists, where nft is installed' in header, (name, header)
+    assert 'the backstop' in header and 'where nft is installed' in header, (name, header)
     with open(os.path.join(ROOT, 'roles', 'docker_on_router', 'vars', 'main.yml'), encoding='utf-8') as handle:
         kept = yaml.safe_load(handle)['__docker_on_router_backstop']
-    for condition in ('not __docker_on_router_nftables', 'docker_on_router_allowlists | length > 0',
-                      '__docker_on_router_nft.stat.exists'):
+    for condition in ('not __docker_on_router_nftables', '__docker_on_router_nft.stat.exists'):
         assert condition in kept, condition
+    assert 'allowlists' not in kept
+
+
+# Direct routing per generation: what Docker does of its own (a raw-table drop from 28 on, which
+# allow-direct-routing lifts) and the routed block that decides then.
+RAW_DROP = {'docker-20-26-iptables.dot': None,
+            'docker-28-iptables.dot': ('raw PREROUTING', '-d 172.18.0.2/32 ! -i docker0 -j DROP'),
+            'docker-29-iptables.dot': ('raw PREROUTING', '-d 172.17.0.2/32 ! -i docker0 -j DROP'),
+            'docker-29-nftables.dot': ('ip docker-bridges raw-PREROUTING',
+                                       'ip daddr 172.17.0.2 iifname != "docker0" drop comment "DROP DIRECT ACCESS"')}
+
+
+@pytest.mark.parametrize('name', sorted(RAW_DROP))
+def test_each_generation_shows_docker_s_direct_routing_drop_and_the_routed_guard(name):
+    source, chains = diagram(name)
+    raw = [chain for chain in chains.values() if 'raw' in chain.name.lower() and chain.hook is not None
+           or chain.name.startswith('raw ')]
+    if RAW_DROP[name] is None:
+        assert raw == [] and "drop none of it" in source, name
+    else:
+        assert [(chain.name, chain.owned(DOCKER)) for chain in raw] == [(RAW_DROP[name][0], [RAW_DROP[name][1]])]
+        assert 'allow-direct-routing' in source, name
+    routed = [chain for chain in chains.values() if chain.chain == nft.ROUTED_CHAIN]
+    assert len(routed) == 1 and routed[0].owned(OURS)[-1] == 'drop', name
+    if name != 'docker-29-nftables.dot':
+        guard = [rule for rule in chains['user_chain'].owned(OURS) if rule.endswith('-j DROP') and '! -i ' in rule]
+        assert guard == [uncommented(line.split(None, 2)[2]) for line in EXAMPLE['routed'].rules['ipv4'][-2:]]
 
 
 @pytest.mark.parametrize('name', sorted(SOURCES))

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The action plugins of the allowlist modules: a sources_file is read on the controller and its
-entries reach the module as sources; bad files and lines fail before any module runs."""
+"""The action plugins of the DOCKER-USER modules: a sources_file (of an allowlist, of a routed-access
+declaration) is read on the controller and its entries reach the module as sources; bad files and
+lines fail before any module runs."""
 
 from unittest.mock import MagicMock
 
@@ -9,7 +10,11 @@ import pytest
 
 from ansible.parsing.dataloader import DataLoader
 
-from ansible_collections.netops.docker_firewall.plugins.action import docker_user_allowlist, docker_user_chain
+from ansible_collections.netops.docker_firewall.plugins.action import (
+    docker_user_allowlist,
+    docker_user_chain,
+    docker_user_routed,
+)
 from ansible_collections.netops.docker_firewall.plugins.plugin_utils import _sources_file
 
 FILE = '''# partners
@@ -198,3 +203,40 @@ def test_sources_that_are_not_a_list_are_refused(tmp_path, warnings):
     result = failure(docker_user_allowlist, dict(interface='eth0', sources={'a': 1}, sources_file='partners.txt'),
                      tmp_path)
     assert result['field'] == 'sources'
+
+
+def test_chain_reads_each_routed_declarations_file_as_it_reads_the_allowlists(tmp_path, warnings):
+    (tmp_path / 'partners.txt').write_text(FILE)
+    (tmp_path / 'vpn.txt').write_text('10.8.0.0/24\n')
+    args = dict(allowlists=[dict(interface='eth0', sources_file='partners.txt')], routed=[
+        dict(interface='wg0', sources_file='vpn.txt', networks=['172.18.0.0/16']),
+        dict(interface='lan0'),
+    ])
+    plugin, calls = action(docker_user_chain, args, tmp_path)
+    plugin.run(task_vars={})
+    assert calls[0]['module_args'] == dict(allowlists=[dict(interface='eth0', sources=ENTRIES)], routed=[
+        dict(interface='wg0', sources=['10.8.0.0/24'], networks=['172.18.0.0/16']),
+        dict(interface='lan0'),
+    ])
+
+
+def test_routed_reads_each_declarations_file_and_absent_reads_none(tmp_path, warnings):
+    (tmp_path / 'vpn.txt').write_text('10.8.0.0/24\n2001:db8:8::/64\n')
+    args = dict(routed=[dict(interface='wg0', sources=['10.9.0.1'], sources_file='vpn.txt')])
+    plugin, calls = action(docker_user_routed, args, tmp_path)
+    plugin.run(task_vars={})
+    assert calls[0]['module_name'] == 'netops.docker_firewall.docker_user_routed'
+    assert calls[0]['module_args'] == dict(routed=[dict(interface='wg0',
+                                                        sources=['10.9.0.1', '10.8.0.0/24', '2001:db8:8::/64'])])
+    absent = dict(routed=[dict(interface='wg0', sources_file='missing.txt')], state='absent')
+    plugin, calls = action(docker_user_routed, absent, tmp_path)
+    plugin.run(task_vars={})
+    assert calls[0]['module_args'] == absent
+
+
+def test_a_bad_line_in_a_routed_file_names_the_declaration(tmp_path, warnings):
+    (tmp_path / 'vpn.txt').write_text('10.8.0.0/24\n10.8.1.1/16\n')
+    result = failure(docker_user_routed, dict(routed=[dict(interface='wg0'), dict(interface='wg1',
+                                                                                  sources_file='vpn.txt')]), tmp_path)
+    assert result['field'] == 'routed[1].sources_file' and result['value'] == '10.8.1.1/16'
+    assert '(%s line 2)' % (tmp_path / 'vpn.txt') in result['msg']

@@ -13,8 +13,16 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._facts impo
 from ansible.errors import AnsibleFilterError
 
 EXPECTED = dict(accept=[{'in_interface': 'int0', 'out_interface': 'ext0'}],
-                allowlists=[{'interface': 'ext0', 'sources': ['198.51.100.18', '2001:db8:2::18']}])
+                allowlists=[{'interface': 'ext0', 'sources': ['198.51.100.18', '2001:db8:2::18']}],
+                routed=[{'interface': 'int0', 'networks': ['172.17.0.0/16']}])
 WANTED = compliance.expected_router_rules(EXPECTED)
+# docker_firewall_info's summary of Docker's default bridge network.
+DOCKER0 = dict(name='bridge', id='f0e1d2c3b4a5', driver='bridge', bridge='docker0', subnets=['172.17.0.0/16'],
+               gateway_mode=dict(ipv4='nat', ipv6='nat'), trusted_host_interfaces=[], internal=False)
+HOST_NETWORK = dict(name='host', id='999999999999', driver='host', bridge=None, subnets=[],
+                    gateway_mode=dict(ipv4=None, ipv6=None), trusted_host_interfaces=[], internal=False)
+# Checks that do not apply to a router on Docker's iptables backend.
+NOT_ON_IPTABLES = ('ports_published_twice',)
 
 
 def capture(suite, name):
@@ -49,7 +57,9 @@ def router_facts(v4_lines=None, v6_lines=None, suite='sid', persist=True, legacy
         iptables['legacy'] = {'ipv4': family_facts(legacy)}
     return dict(
         docker={'major': 28 if suite == 'sid' else 20, 'manages_iptables': True},
-        daemon_json={'userland-proxy': False}, daemon_json_error=None, iptables=iptables, docker_backend='nft',
+        daemon_json={'userland-proxy': False, 'allow-direct-routing': True} if suite == 'sid'
+        else {'userland-proxy': False}, daemon_json_error=None, iptables=iptables, docker_backend='nft',
+        networks=[DOCKER0, HOST_NETWORK], networks_error=None,
         backends_in_use=sorted(iptables), ip_forward={'ipv4': True, 'ipv6': False}, containers=[], findings=[],
         persistence=dict(docker_user_unit=persist, docker_user_unit_enabled=persist, firewalld_watch_unit_enabled=persist,
                          kept_rules=dict(WANTED) if persist else {}, kept_backend='nft', publisher_unit=False,
@@ -74,20 +84,23 @@ def details(profile, facts, check_id, expected=None):
 class TestRouter:
     def test_converged_router_passes_every_router_check(self):
         checks = compliance.evaluate('docker_on_router', router_facts(), EXPECTED)
-        assert [c['id'] for c in checks if c['status'] == 'pass'] == list(compliance.PROFILE_CHECKS['docker_on_router'])
-        assert all(c['status'] == 'skip' for c in checks if c['id'] not in compliance.PROFILE_CHECKS['docker_on_router'])
+        assert [c['id'] for c in checks if c['status'] == 'pass'] == [
+            i for i in compliance.PROFILE_CHECKS['docker_on_router'] if i not in NOT_ON_IPTABLES]
+        assert all(c['status'] == 'skip' for c in checks if c['id'] not in compliance.PROFILE_CHECKS['docker_on_router']
+                   or c['id'] in NOT_ON_IPTABLES)
 
     def test_the_backstop_table_missing_or_drifted_beside_docker_user(self):
         facts = router_facts()
         facts['nftables'] = table_facts(None)
         assert failed('docker_on_router', facts) == ['nft_table']
-        assert details('docker_on_router', facts, 'nft_table') == ['missing: accept:int0:ext0', 'missing: allowlist:ext0']
+        assert details('docker_on_router', facts, 'nft_table') == ['missing: accept:int0:ext0', 'missing: allowlist:ext0',
+                                                                   'missing: routed']
         drifted = compliance.nft.render(WANTED_TABLE).replace('elements = { 198.51.100.18 }',
                                                               'elements = { 198.51.100.18, 198.51.100.19 }')
         assert drifted != compliance.nft.render(WANTED_TABLE)
         facts['nftables'] = table_facts(compliance.nft.parse_table(drifted))
         assert details('docker_on_router', facts, 'nft_table') == [
-            'the sets or rules of accept:int0:ext0, allowlist:ext0 differ from the declared ones']
+            'the sets or rules of accept:int0:ext0, allowlist:ext0, routed differ from the declared ones']
         facts = router_facts()
         facts['persistence']['kept_table'] = None
         assert details('docker_on_router', facts, 'persistence') == [
@@ -113,7 +126,8 @@ class TestRouter:
             assert details('docker_on_router', facts, 'nft_table', expected) == ['nft list tables failed: denied']
 
     def test_a_table_of_ours_where_no_backstop_is_declared_is_drift(self):
-        for expected in (dict(EXPECTED, backstop='never'), dict(EXPECTED, allowlists=[])):
+        # The backstop holds what drops: allowlists, or routed access (its guard, even without declarations).
+        for expected in (dict(EXPECTED, backstop='never'), dict(EXPECTED, allowlists=[], routed=None)):
             facts = router_facts()
             assert 'nft_table' in failed('docker_on_router', facts, expected)
             assert details('docker_on_router', facts, 'nft_table', expected)[-1] == (
@@ -232,15 +246,15 @@ class TestRouter:
         facts = self.nftables_router(compliance.nft.render(wanted))
         checks = dict((c['id'], c['status']) for c in compliance.evaluate('docker_on_router', facts, EXPECTED))
         assert [i for i, status in checks.items() if status == 'pass'] == [
-            'ip_forward', 'firewall_backend', 'nft_table', 'proxy_path', 'persistence', 'docker_chains_clean',
-            'single_backend']
+            'ip_forward', 'firewall_backend', 'nft_table', 'proxy_path', 'direct_routing', 'ports_published_twice',
+            'persistence', 'docker_chains_clean', 'single_backend']
         assert [i for i, status in checks.items() if status == 'skip' and i.startswith(('router_', 'docker_user'))] == [
             'docker_user_first', 'router_rules_ipv4', 'router_rules_ipv6']
 
     def test_nftables_router_without_our_table_or_with_a_hand_added_source(self):
         assert failed('docker_on_router', self.nftables_router('')) == ['nft_table']
         assert details('docker_on_router', self.nftables_router(''), 'nft_table') == [
-            'missing: accept:int0:ext0', 'missing: allowlist:ext0']
+            'missing: accept:int0:ext0', 'missing: allowlist:ext0', 'missing: routed']
         wanted = compliance.Host({}, EXPECTED).wanted_table
         drifted = compliance.nft.render(wanted).replace('elements = { 198.51.100.18 }',
                                                         'elements = { 198.51.100.18, 198.51.100.19 }')

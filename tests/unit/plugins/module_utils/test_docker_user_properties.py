@@ -51,6 +51,11 @@ def block_sets(draw):
         block = engine.allowlist_block(interface, draw(st.lists(sources(), max_size=6)),
                                        draw(st.lists(ports, max_size=3)), draw(st.sampled_from(['tcp', 'udp', 'sctp'])))
         blocks[block.name] = block
+    if draw(st.booleans()):
+        routed = [dict(interface=interface, sources=draw(st.one_of(st.none(), st.lists(sources(), max_size=3))),
+                       ports=draw(st.lists(ports, max_size=2)))
+                  for interface in draw(st.lists(interfaces, max_size=2, unique=True))]
+        blocks[engine.ROUTED] = engine.routed_block(routed)
     return blocks
 
 

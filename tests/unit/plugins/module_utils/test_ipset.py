@@ -370,7 +370,7 @@ def test_at_the_threshold_an_allowlist_keeps_rules_and_above_it_a_set():
     above = engine.allowlist_block('ext0', hosts(65) + ['2001:db8::1'], ['80'])
     assert at.sets == {} and len(at.rules['ipv4']) == 64 + 4
     assert not any('--match-set' in line for line in at.rules['ipv4'])
-    assert list(above.sets) == ['ipv4'] and above.sets['ipv4'].name == V4 and len(above.sets['ipv4'].entries) == 65
+    assert list(above.sets) == [V4] and above.sets[V4].family == 'ipv4' and len(above.sets[V4].entries) == 65
     assert len(above.rules['ipv4']) == 5 and above.rules['ipv4'][3] == (
         '-A DOCKER-USER -i ext0 -p tcp -m set --match-set netops-dfw-ext0-v4 src -m conntrack --ctorigdstport 80 '
         '-m comment --comment "netops.docker_firewall/allowlist:ext0" -j RETURN')
@@ -388,7 +388,7 @@ def test_the_threshold_counts_merged_entries_not_declared_ones():
 
 def test_always_and_never_and_a_family_without_sources():
     always = engine.allowlist_block('ext0', ['198.51.100.7'], source_sets='always')
-    assert list(always.sets) == ['ipv4'] and always.sets['ipv4'].entries == ['198.51.100.7']
+    assert list(always.sets) == [V4] and always.sets[V4].entries == ['198.51.100.7']
     assert always.rules['ipv4'][1] == ('-A DOCKER-USER -i ext0 -m set --match-set netops-dfw-ext0-v4 src -m comment '
                                        '--comment "netops.docker_firewall/allowlist:ext0" -j RETURN')
     # No IPv6 source: no set, the family is denied (replies pass, then a DROP).
@@ -485,8 +485,8 @@ def test_the_set_holds_exactly_the_declared_addresses(entries, probes_v4, probes
                                    source_sets='always')
     for family, family_entries, random_probes in zip(('ipv4', 'ipv6'), entries, (probes_v4, probes_v6)):
         spans = [entry_span for _text, entry_span in family_entries]
-        found = block.sets[family]
-        assert found.name == ipset.set_name('ext0', family) and found.family == family
+        found = block.sets[ipset.set_name('ext0', family)]
+        assert found.family == family
         networks = networks_of(found)
         # Each entry a network of the family as ipset prints it, no /0, none overlapping, in address order.
         for text, network in zip(found.entries, networks):

@@ -105,8 +105,8 @@ def written_again(family):
 # The kept rules less those that match a set: what is written when the sets are not in place (the
 # allowlist's replies guard and DROPs stay, so it denies every source).
 CLOSED = dict((family, [line for line in RULES[family] if '--match-set' not in line]) for family in engine.FAMILIES)
-LEFT_OUT = ('%s: the ipsets %s are not in place; the rules that match them are left out, so their allowlists deny '
-            'every source until the sets are back')
+LEFT_OUT = ('%s: the ipsets %s are not in place; the rules that match them are left out, so their allowlists and '
+            'routed access deny every source until the sets are back')
 
 
 def closed_again(family):
@@ -341,3 +341,13 @@ def test_main_with_if_needed_reads_the_names_only(program):
         saved('ipv6', in_place_on('ipv6')),
     ])
     assert (status, runner.said, runner.warned) == (0, [], [])
+
+
+def test_a_routed_declaration_whose_set_is_missing_loses_its_returns_and_keeps_the_guard():
+    routed = engine.routed_block([{'interface': 'wg0', 'sources': ['10.8.0.1'], 'source_sets': 'always'},
+                                  {'interface': 'lan0'}])
+    runner = FakeRunner([], TOOLS, _restore.NAME)
+    kept_lines = _restore.without_missing_sets(routed.rules['ipv4'], set(), 'ipv4', runner)
+    assert kept_lines == [line for line in routed.rules['ipv4'] if 'netops-dfwr-wg0-v4' not in line]
+    assert kept_lines[-2:] == routed.rules['ipv4'][-2:] and kept_lines[-1].endswith('-j DROP')
+    assert runner.warned == [LEFT_OUT % ('ipv4', 'netops-dfwr-wg0-v4')]

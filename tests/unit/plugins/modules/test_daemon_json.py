@@ -163,3 +163,23 @@ def test_a_failed_write_is_a_clear_error_and_leaves_the_file_and_directory(run_m
     with open(path) as handle:
         assert handle.read() == '{"log-level": "warn"}\n'
     assert sorted(os.listdir(os.path.dirname(path))) == before
+
+
+def test_the_docker_major_it_read_is_returned_for_the_roles_to_decide_from(run_module, path):
+    result, table = run_module(daemon_json.main, dict(path=path), [VERSION_28, UNIT], check_mode=True)
+    assert result['docker_major'] == 28 and result['docker_version'] == 'Docker version 28.5.2+dfsg4, build 1234'
+    result, table = run_module(daemon_json.main, dict(path=path), [VERSION_20, UNIT], check_mode=True)
+    assert result['docker_major'] == 20
+
+
+def test_allow_direct_routing_needs_docker_28_and_its_removal_needs_nothing(run_module, path):
+    result, table = run_module(daemon_json.main, dict(path=path, settings={'allow-direct-routing': True}),
+                               [VERSION_20, UNIT], check_mode=True)
+    assert result['failed'] is True and result['field'] == 'allow-direct-routing'
+    assert result['msg'].endswith('needs Docker 28 or later; this host runs Docker 20')
+    with open(path, 'w') as handle:
+        handle.write('{"allow-direct-routing": true, "userland-proxy": false}')
+    result, table = run_module(daemon_json.main, dict(path=path, remove_keys=['allow-direct-routing']),
+                               [VERSION_28, UNIT, validate()])
+    assert result['changed'] is True and result['changed_keys'] == ['allow-direct-routing']
+    assert result['restart'] == 'restart' and result['config'] == {'userland-proxy': False}

@@ -11,7 +11,8 @@ from conftest import FIXTURES
 from plugins.modules.conftest import Command
 from ansible_collections.netops.docker_firewall.plugins.modules import docker_firewall_info
 
-READ_ONLY = ('--version', 'info', 'ps', 'inspect', 'list')
+READ_ONLY = ('--version', 'info', 'ps', 'inspect', 'list', 'network ls', 'network inspect')
+NETWORK_LS = ['/usr/sbin/docker', 'network', 'ls', '--quiet', '--no-trunc']
 
 
 def capture(suite, name):
@@ -20,7 +21,7 @@ def capture(suite, name):
 
 
 def commands(v4, v6, version='Docker version 28.5.2+dfsg4, build 1', containers=(), legacy=None,
-             info=None, nft_tables=''):
+             info=None, nft_tables='', networks=()):
     info = dict(LiveRestoreEnabled=True, FirewallBackend=dict(Driver='iptables')) if info is None else info
     table = [
         Command(['/usr/sbin/dockerd', '--version'], stdout=version + '\n'),
@@ -31,6 +32,10 @@ def commands(v4, v6, version='Docker version 28.5.2+dfsg4, build 1', containers=
     if containers:
         table.append(Command(['/usr/sbin/docker', 'inspect'] + ['%064d' % n for n in range(len(containers))],
                              stdout=json.dumps(list(containers))))
+    table.append(Command(NETWORK_LS, stdout=''.join(n['Id'] + '\n' for n in networks)))
+    if networks:
+        table.append(Command(['/usr/sbin/docker', 'network', 'inspect'] + [n['Id'] for n in networks],
+                             stdout=json.dumps(list(networks), indent=4) + '\n'))
     table += [Command(['/usr/sbin/iptables-nft-save'], stdout=v4), Command(['/usr/sbin/ip6tables-nft-save'], stdout=v6)]
     if legacy is not None:
         table += [Command(['/usr/sbin/iptables-legacy-save'], stdout=legacy),
@@ -46,7 +51,8 @@ def run(run_module, tmp_path, table, settings=None, legacy_tables=False):
     result, ran = run_module(docker_firewall_info.main, dict(daemon_json=str(path)), table,
                              legacy_tables=legacy_tables)
     for argv, data in ran.ran:
-        assert data is None and (argv[0].endswith('-save') or argv[1] in READ_ONLY), argv
+        assert data is None and (argv[0].endswith('-save') or argv[1] in READ_ONLY
+                                 or ' '.join(argv[1:3]) in READ_ONLY), argv
     return result
 
 
@@ -78,7 +84,7 @@ def test_kube_node_with_the_preset_and_a_lost_container(run_module, tmp_path):
     assert result['iptables']['nft']['ipv4']['kube_chains'] == ['KUBE-SERVICES']
     assert result['iptables']['nft']['ipv4']['docker_rules'] == []
     assert result['containers'] == [{'name': 'web', 'network': 'default', 'addresses': {}, 'ports': '8080/tcp->80',
-                                     'standalone': True}]
+                                     'standalone': True, 'ports_published_twice': []}]
     assert 'bridge: none' in result['findings'][0]['problem']
 
 
@@ -204,3 +210,80 @@ def test_a_failed_nft_read_is_reported_as_unreadable_not_as_no_table(run_module,
     assert result['nftables']['tables'] is None
     assert result['nftables']['ours']['error'] == 'nft list tables failed: Operation not permitted'
     assert 'nft list tables failed: Operation not permitted' in json.dumps(result['warnings'])
+
+
+# --- networks: what Docker lets route to containers ----------------------------------------------
+
+# `docker network inspect` as Docker 28 prints it (the keys the module reads; Docker prints more).
+DEFAULT_BRIDGE = {'Name': 'bridge', 'Id': 'f0e1d2c3b4a5' + '0' * 52, 'Driver': 'bridge', 'Internal': False,
+                  'IPAM': {'Driver': 'default', 'Options': None, 'Config': [{'Subnet': '172.17.0.0/16',
+                                                                            'Gateway': '172.17.0.1'}]},
+                  'Options': {'com.docker.network.bridge.default_bridge': 'true',
+                              'com.docker.network.bridge.enable_icc': 'true',
+                              'com.docker.network.bridge.enable_ip_masquerade': 'true',
+                              'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0',
+                              'com.docker.network.bridge.name': 'docker0',
+                              'com.docker.network.driver.mtu': '1500'}}
+ROUTED_V6 = {'Name': 'app', 'Id': '1a2b3c4d5e6f' + '7' * 52, 'Driver': 'bridge', 'Internal': False,
+             'IPAM': {'Driver': 'default', 'Options': {}, 'Config': [{'Subnet': '172.18.0.0/16', 'Gateway': '172.18.0.1'},
+                                                                     {'Subnet': '2001:db8:18::/64'}]},
+             'Options': {'com.docker.network.bridge.gateway_mode_ipv6': 'routed',
+                         'com.docker.network.bridge.trusted_host_interfaces': 'wg0:eth3'}}
+HOST = {'Name': 'host', 'Id': '9' * 64, 'Driver': 'host', 'Internal': False, 'IPAM': {'Config': []}, 'Options': {}}
+
+
+def test_networks_report_bridge_subnets_gateway_modes_and_trusted_interfaces(run_module, tmp_path):
+    result = run(run_module, tmp_path, commands(capture('sid', 'q2-published-default.iptables-save'), '',
+                                                networks=[DEFAULT_BRIDGE, ROUTED_V6, HOST]),
+                 settings={'allow-direct-routing': True})
+    assert result['networks'] == [
+        {'name': 'bridge', 'id': 'f0e1d2c3b4a5', 'driver': 'bridge', 'bridge': 'docker0', 'subnets': ['172.17.0.0/16'],
+         'gateway_mode': {'ipv4': 'nat', 'ipv6': 'nat'}, 'trusted_host_interfaces': [], 'internal': False},
+        {'name': 'app', 'id': '1a2b3c4d5e6f', 'driver': 'bridge', 'bridge': 'br-1a2b3c4d5e6f',
+         'subnets': ['172.18.0.0/16', '2001:db8:18::/64'], 'gateway_mode': {'ipv4': 'nat', 'ipv6': 'routed'},
+         'trusted_host_interfaces': ['wg0', 'eth3'], 'internal': False},
+        {'name': 'host', 'id': '999999999999', 'driver': 'host', 'bridge': None, 'subnets': [],
+         'gateway_mode': {'ipv4': None, 'ipv6': None}, 'trusted_host_interfaces': [], 'internal': False},
+    ]
+    assert result['networks_error'] is None and result['docker']['allow_direct_routing'] is True
+
+
+def test_a_failed_network_read_is_an_error_with_a_warning_never_no_networks(run_module, tmp_path):
+    table = commands('', '')
+    at = table.index(next(c for c in table if c.argv == NETWORK_LS))
+    table[at] = Command(NETWORK_LS, rc=1, stderr='permission denied while trying to connect to the Docker daemon\n')
+    result = run(run_module, tmp_path, table)
+    assert result['networks'] is None and result['docker']['allow_direct_routing'] is False
+    assert result['networks_error'] == ('docker network ls failed (rc 1): permission denied while trying to connect '
+                                        'to the Docker daemon')
+    assert 'the Docker networks are not reported' in json.dumps(result['warnings'])
+
+
+def test_a_network_removed_between_ls_and_inspect_is_no_failure(run_module, tmp_path):
+    table = commands('', '', networks=[DEFAULT_BRIDGE, ROUTED_V6])
+    at = next(i for i, c in enumerate(table) if c.argv[1:3] == ['network', 'inspect'])
+    table[at] = Command(table[at].argv, rc=1, stdout=json.dumps([DEFAULT_BRIDGE]),
+                        stderr='Error response from daemon: network %s not found\n' % ROUTED_V6['Id'])
+    result = run(run_module, tmp_path, table)
+    assert [n['name'] for n in result['networks']] == ['bridge'] and result['networks_error'] is None
+
+
+def test_without_docker_running_the_networks_are_not_known(run_module, tmp_path):
+    table = commands('', '')
+    table[1] = Command(table[1].argv, rc=1, stderr='Cannot connect to the Docker daemon\n')
+    del table[2:4]  # no docker ps, no docker network ls
+    result = run(run_module, tmp_path, table)
+    assert result['networks'] is None and result['networks_error'] == 'docker does not answer: Cannot connect to the ' \
+                                                                      'Docker daemon'
+
+
+def test_a_container_port_published_twice_is_named(run_module, tmp_path):
+    twice = {'Name': '/web', 'Config': {'Labels': {}},
+             'HostConfig': {'NetworkMode': 'default', 'PortBindings': {
+                 '80/tcp': [{'HostIp': '', 'HostPort': '8080'}, {'HostIp': '', 'HostPort': '8082'}],
+                 '53/udp': [{'HostIp': '0.0.0.0', 'HostPort': '53'}, {'HostIp': '::', 'HostPort': '53'}],
+                 '443/tcp': [{'HostIp': '127.0.0.1', 'HostPort': '8443'}, {'HostIp': '198.51.100.17', 'HostPort': '443'}]}},
+             'NetworkSettings': {'Networks': {'bridge': {'IPAddress': '172.17.0.2'}}}}
+    result = run(run_module, tmp_path, commands('', '', containers=[twice]))
+    # 53/udp once per family is no repetition; 443/tcp twice over IPv4 is.
+    assert result['containers'][0]['ports_published_twice'] == ['443/tcp', '80/tcp']

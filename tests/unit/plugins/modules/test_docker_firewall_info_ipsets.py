@@ -46,7 +46,8 @@ def run(run_module, tmp_path, table, legacy_tables=False):
     result, ran = run_module(docker_firewall_info.main, dict(daemon_json=str(tmp_path / 'daemon.json')), table,
                              legacy_tables=legacy_tables)
     for argv, data in ran.ran:
-        assert data is None and (argv[0].endswith('-save') or argv[1] in READ_ONLY or argv == IPSET_SAVE), argv
+        assert data is None and (argv[0].endswith('-save') or argv[1] in READ_ONLY
+                                 or ' '.join(argv[1:3]) in READ_ONLY or argv == IPSET_SAVE), argv
     assert 'failed' not in result and result['changed'] is False
     return result, [argv for argv, _data in ran.ran]
 
