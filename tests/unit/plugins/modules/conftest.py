@@ -15,7 +15,8 @@ from ansible.module_utils.testing import patch_module_args
 from plugins.module_utils.conftest import record_host_lock
 
 # The modules that hold the host lock (as their own name) around all they run, but in check mode.
-LOCK_HOLDERS = ('docker_user_accept', 'docker_user_allowlist', 'docker_user_chain', 'docker_publish')
+LOCK_HOLDERS = ('docker_user_accept', 'docker_user_allowlist', 'docker_user_chain', 'docker_publish',
+                'docker_leftovers')
 
 
 class Command:
