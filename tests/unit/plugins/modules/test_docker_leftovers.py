@@ -4,6 +4,7 @@
 iptables variants, both families, Docker 29's nftables tables), its refusal while Docker would write
 them again, check mode and diff, and a read back that still shows them."""
 
+import json
 import os
 
 import pytest
@@ -44,7 +45,7 @@ def daemon(tmp_path, monkeypatch):
     """daemon.json with `settings`; dockerd started `started` seconds after it was written (None: not running)."""
     def write(settings=K8S, started=5):
         path = tmp_path / 'daemon.json'
-        path.write_text('%s' % __import__('json').dumps(settings))
+        path.write_text(json.dumps(settings))
         at = None if started is None else os.stat(str(path)).st_mtime + started
         monkeypatch.setattr(docker_host, 'dockerd_started_at', lambda pidfile: at)
         return str(path)
