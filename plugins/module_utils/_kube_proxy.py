@@ -110,8 +110,8 @@ def detect(iptables, nftables, ipvs):
     """kube-proxy's mode and structures on the node.
 
     iptables: docker_firewall_info's {backend: {family: facts}} (facts['kube_proxy'] from
-    family_structures); nftables: {'tables': ['ip kube-proxy', ...] or None when unreadable,
-    'kube_proxy': {'ip kube-proxy': listing or None when unreadable}}; ipvs: {'interface': bool,
+    family_structures); nftables: {'installed': whether nft is, 'tables': ['ip kube-proxy', ...] or None
+    when unreadable, 'kube_proxy': {'ip kube-proxy': listing or None when unreadable}}; ipvs: {'interface': bool,
     'addresses': [...], 'sets': [names] or None when not read, 'error': why a read failed or None}.
 
     mode: iptables, ipvs, nftables, none (nothing of kube-proxy's seen), several (structures of more
@@ -124,6 +124,9 @@ def detect(iptables, nftables, ipvs):
     seen = set(mode for _b, _f, _facts, modes in families for mode in modes)
     seen.update(['nftables'] if nft else [])
     seen.update(['ipvs'] if ipvs.get('interface') or IPVS_SET in (ipvs.get('sets') or []) else [])
+    if not seen and nftables.get('installed') is False:
+        errors.append('nft is not installed on the node: whether kube-proxy runs in nftables mode cannot be told '
+                      '(install the nftables package)')
     missing = _iptables_missing(families) + _nft_missing(nft)
     if 'ipvs' in seen:
         missing += _ipvs_missing(ipvs, any('ipvs' in modes for _b, _f, _facts, modes in families))

@@ -366,7 +366,7 @@ def kube_proxy_state(module, iptables, nftables):
                 tables[name] = NftHost(module, *name.split()).list_table(terse=True)
             except CommandError:
                 tables[name] = None  # detect() reports it: never "no kube-proxy"
-    nft_read = dict(tables=nftables['tables'], kube_proxy=tables)
+    nft_read = dict(installed=nftables['installed'], tables=nftables['tables'], kube_proxy=tables)
     found = kube_proxy.detect(iptables, nft_read, ipvs_state(module, iptables))
     found['forwarding'] = kube_proxy.forwarding(iptables, found['mode'])
     return found

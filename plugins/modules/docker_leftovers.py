@@ -216,9 +216,12 @@ def main():
             tables, nft_payloads = plan_nftables(module)
             changed = bool(nft_payloads) or any(planned.payload for planned in plans.values())
             refused = why_refused(module, module.params['daemon_json']) if changed else None
-            if refused and not module.check_mode:
+            if module.check_mode or not changed:
+                commands = []
+            elif refused:
                 module.fail_json(msg='%s; nothing was changed' % refused, changed=False, refused=refused)
-            commands = write(module, host, plans, nft_payloads, policy) if changed and not module.check_mode else []
+            else:
+                commands = write(module, host, plans, nft_payloads, policy)
         except CommandError as exc:
             module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
     report(module, plans, tables, changed, refused, commands)

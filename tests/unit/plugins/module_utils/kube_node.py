@@ -43,14 +43,15 @@ def ipvs_read():
 
 
 def node_facts(v4, v6='', legacy=None, nft_tables=(), kube_tables=None, ipvs=None, settings=None, major=26,
-               findings=()):
+               findings=(), nft_installed=True):
     """Facts of a node: iptables-nft (and legacy) save texts, the `nft list tables` names with the
     listings of kube-proxy's tables, IPVS's reads, daemon.json."""
     iptables = {'nft': {'ipv4': family(v4), 'ipv6': family(v6)}}
     if legacy is not None:
         iptables['legacy'] = {'ipv4': family(legacy)}
-    nftables = dict(installed=True, tables=None if nft_tables is None else list(nft_tables), ours=None)
-    found = kube_proxy.detect(iptables, dict(tables=nftables['tables'], kube_proxy=kube_tables or {}), ipvs or NO_IPVS)
+    nftables = dict(installed=nft_installed, tables=None if nft_tables is None else list(nft_tables), ours=None)
+    nft_read = dict(installed=nft_installed, tables=nftables['tables'], kube_proxy=kube_tables or {})
+    found = kube_proxy.detect(iptables, nft_read, ipvs or NO_IPVS)
     found['forwarding'] = kube_proxy.forwarding(iptables, found['mode'])
     preset = compliance.preset_settings('k8s', major)
     return dict(docker={'major': major, 'manages_iptables': False}, daemon_json=preset if settings is None else settings,

@@ -87,6 +87,13 @@ class TestModes:
         found = detected(node_facts('', nft_tables=tables, kube_tables=listings))
         assert (found['mode'], found['errors']) == (None, [error])
 
+    def test_without_nft_on_the_node_nftables_mode_cannot_be_told(self):
+        found = detected(node_facts('', nft_tables=[], nft_installed=False))
+        assert (found['mode'], found['errors']) == (None, [
+            'nft is not installed on the node: whether kube-proxy runs in nftables mode cannot be told (install the '
+            'nftables package)'])
+        assert detected(node_facts(IPTABLES_V4, nft_tables=[], nft_installed=False))['mode'] == 'iptables'
+
     def test_a_failed_ipvs_read_is_no_mode_at_all(self):
         found = detected(node_facts(IPVS_V4, ipvs=dict(NO_IPVS, error='ipset is not installed')))
         assert (found['mode'], found['errors']) == (None, ['ipset is not installed'])
