@@ -43,9 +43,9 @@ def written(tool, backend, text, policy='accept'):
 @pytest.fixture
 def daemon(tmp_path, monkeypatch):
     """daemon.json with `settings`; dockerd started `started` seconds after it was written (None: not running)."""
-    def write(settings=K8S, started=5):
+    def write(settings=None, started=5):
         path = tmp_path / 'daemon.json'
-        path.write_text(json.dumps(settings))
+        path.write_text(json.dumps(K8S if settings is None else settings))
         at = None if started is None else os.stat(str(path)).st_mtime + started
         monkeypatch.setattr(docker_host, 'dockerd_started_at', lambda pidfile: at)
         return str(path)
@@ -84,8 +84,8 @@ def test_both_variants_and_both_families(run_module, daemon):
     result = run(run_module, daemon(), commands, legacy_tables=True)
     assert sorted((b, f) for b, families in result['cleared'].items() for f in families) == [
         ('legacy', 'ipv4'), ('nft', 'ipv4'), ('nft', 'ipv6')]
-    assert [c[0] for c in result['commands']] == ['/usr/sbin/iptables-legacy-restore', '/usr/sbin/iptables-nft-restore',
-                                                 '/usr/sbin/ip6tables-nft-restore']
+    assert [c[0] for c in result['commands']] == [
+        '/usr/sbin/iptables-legacy-restore', '/usr/sbin/iptables-nft-restore', '/usr/sbin/ip6tables-nft-restore']
 
 
 def test_docker_29_s_nftables_tables(run_module, daemon):
