@@ -11,7 +11,9 @@ __metaclass__ = type
 
 import json
 
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_leftovers as leftovers
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _kube_proxy as kube_proxy
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
 from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_config import (
@@ -464,20 +466,63 @@ def _k8s_preset(host):
     return _result(details)
 
 
-@check('no_docker_rules', 'Docker writes no iptables rules', KUBE)
+@check('no_docker_rules', 'Docker writes no firewall rules (iptables, or the nftables tables of its nftables backend)',
+       KUBE)
 def _no_docker_rules(host):
-    return _result(['%s %s: %d rules written by Docker, e.g. %s'
-                    % (backend, family, len(f['docker_rules']), f['docker_rules'][0])
-                    for backend, family, f in host.all_families() if f['docker_rules']])
+    details = ['%s %s: %d rules written by Docker, e.g. %s'
+               % (backend, family, len(f['docker_rules']), f['docker_rules'][0])
+               for backend, family, f in host.all_families() if f['docker_rules']]
+    details += ['nftables table %s: Docker\'s nftables backend' % name
+                for name in leftovers.NFT_TABLES if name in ((host.facts.get('nftables') or {}).get('tables') or [])]
+    if details and (host.facts.get('docker') or {}).get('manages_iptables') is False:
+        details.append('left from when Docker managed the firewall: they stay until the next reboot, or '
+                       'docker_beside_kube_proxy_clear_docker_leftovers removes them now')
+    return _result(details)
 
 
-@check('kube_chains', "kube-proxy's KUBE-* chains are present and hold no rule of ours", KUBE)
-def _kube_chains(host):
-    all_families = [f for _backend, _family, f in host.all_families()]
-    if not any(f['kube_chains'] for f in all_families):
-        return FAIL, ['no KUBE-* chain in any backend: kube-proxy is not running in iptables mode']
-    return _result(['a rule of ours in a KUBE-* chain: %s' % line for f in all_families
-                    for line in f['ours_in_kube_chains']])
+# --- kube-proxy's mode (decided by docker_firewall_info with _kube_proxy.detect) -----------------
+
+
+def expected_kube_proxy_mode(expected):
+    """The mode the inventory expects (docker_beside_kube_proxy_kube_proxy_mode), 'auto' by default."""
+    mode = expected.get('kube_proxy_mode') or 'auto'
+    if mode not in kube_proxy.EXPECTED_MODES:
+        raise ExpectationError('kube_proxy_mode %r is not one of %s' % (mode, ', '.join(kube_proxy.EXPECTED_MODES)))
+    return mode
+
+
+@check('kube_proxy', "kube-proxy runs in the expected mode, that mode's structures are there, and none holds a rule "
+       'of ours', KUBE)
+def _kube_proxy(host):
+    found = host.facts.get('kube_proxy')
+    if not found:
+        return FAIL, ['docker_firewall_info reported no kube_proxy: a collection older than this check read the host']
+    if found.get('errors'):
+        return FAIL, list(found['errors'])
+    wanted, mode = expected_kube_proxy_mode(host.expected), found['mode']
+    details = []
+    if mode == 'none':
+        details.append('no structure of kube-proxy in any mode (no KUBE-* chain of its own, no table kube-proxy, '
+                       'no %s): kube-proxy does not run' % kube_proxy.IPVS_INTERFACE)
+    elif mode == 'several':
+        details.append('structures of several modes (%s): leftovers of an earlier mode, or two proxies'
+                       % ', '.join(found['seen']))
+    elif wanted != 'auto' and mode != wanted:
+        details.append('kube-proxy runs in %s mode, the inventory expects %s (docker_beside_kube_proxy_kube_proxy_mode)'
+                       % (mode, wanted))
+    details += ['missing: %s' % item for item in found.get('missing') or []]
+    details += ["a rule of ours in kube-proxy's structures: %s" % line for line in found.get('ours') or []]
+    return _result(details)
+
+
+@check('kube_forwarding', "no FORWARD DROP policy (Docker sets one) drops what the node forwards under kube-proxy's "
+       'mode', KUBE)
+def _kube_forwarding(host):
+    found = host.facts.get('kube_proxy') or {}
+    return _result(['%s %s: %s%s' % (f['backend'], f['family'], f['reason'],
+                                     '; Docker left its chains here: docker_beside_kube_proxy_clear_docker_leftovers '
+                                     'sets the policy back to ACCEPT' if f['docker_left'] else '')
+                    for f in found.get('forwarding') or [] if f['blocked']])
 
 
 @check('standalone_ports', 'no standalone container publishes ports that do not work', KUBE)
@@ -535,6 +580,8 @@ def evaluate(profile, facts, expected):
     host = Host(facts, expected or {})
     if profile == 'docker_on_router':
         host.wanted  # a bad declaration is an error before any check runs
+    if profile == 'docker_beside_kube_proxy':
+        expected_kube_proxy_mode(host.expected)
     results = []
     for registered in REGISTRY:
         if profile in registered.profiles:

@@ -2,14 +2,17 @@
 # Copyright: contributors to netops.docker_firewall
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""What docker_publish and docker_firewall_info read from a Docker host: commands in the C
-locale, the running containers, the networks, and daemon.json. Private to this collection."""
+"""What docker_publish, docker_firewall_info and docker_leftovers read from a Docker host: commands
+in the C locale, the running containers, the networks, daemon.json, and when dockerd started.
+Private to this collection."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 import json
+import os
+import time
 
 
 class DockerError(Exception):
@@ -80,3 +83,21 @@ def read_daemon_json(path):
     if not isinstance(settings, dict):
         return {}, '%s does not hold a JSON object' % path
     return settings, None
+
+
+def dockerd_started_at(pidfile='/var/run/docker.pid'):
+    """When the running dockerd started, as time.time() counts; None when none runs (no pid file, or
+    its process is gone or is not dockerd)."""
+    try:
+        with open(pidfile) as handle:
+            pid = int(handle.read().strip())
+        with open('/proc/%d/comm' % pid) as handle:
+            if handle.read().strip() != 'dockerd':
+                return None
+        with open('/proc/%d/stat' % pid) as handle:
+            fields = handle.read().rsplit(')', 1)[1].split()
+    except (IOError, OSError, ValueError, IndexError):
+        return None
+    # Field 22 of /proc/PID/stat (the 20th after the command): clock ticks from boot to the start.
+    since_boot = int(fields[19]) / float(os.sysconf('SC_CLK_TCK'))
+    return time.time() - time.clock_gettime(time.CLOCK_BOOTTIME) + since_boot

@@ -20,6 +20,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._publish im
     docker_rules,
     jump_target,
 )
+from ansible_collections.netops.docker_firewall.plugins.module_utils._kube_proxy import family_structures
 from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import parse_save
 
 _VERDICTS = frozenset(('ACCEPT', 'DROP', 'REJECT', 'RETURN', 'LOG', 'MASQUERADE', 'DNAT', 'SNAT', 'MARK'))
@@ -28,7 +29,7 @@ _VERDICTS = frozenset(('ACCEPT', 'DROP', 'REJECT', 'RETURN', 'LOG', 'MASQUERADE'
 _ACCEPTING = frozenset(('ACCEPT', 'QUEUE', 'NFQUEUE'))
 
 
-def _is_docker_chain(name):
+def is_docker_chain(name):
     return name.startswith('DOCKER') and name != DOCKER_USER
 
 
@@ -61,6 +62,16 @@ def forward_order(filter_table):
     return None, []
 
 
+def forward_accepting(filter_table, docker_lines):
+    """FORWARD's rules that can end with the packet accepted, Docker's and ours left out (ours accept
+    only the published containers' flows): what gets past a FORWARD DROP policy."""
+    if filter_table is None:
+        return []
+    return [rule.line for rule in filter_table.chain_rules('FORWARD')
+            if rule.line not in docker_lines and TAG_PREFIX not in rule.line
+            and _may_accept(filter_table, jump_target(rule.line))]
+
+
 def family_facts(save_text):
     """Facts of one family from its complete iptables-save output ('' when nothing is there)."""
     tables = parse_save(save_text)
@@ -74,7 +85,8 @@ def family_facts(save_text):
     ours, others = split_chain(user_rules)
     # Docker never writes a comment into its own chains: a commented rule there is someone else's.
     foreign_in_docker = [rule.line for table in tables.values() for rule in table.rules
-                         if _is_docker_chain(rule.chain) and '--comment' in rule.line]
+                         if is_docker_chain(rule.chain) and '--comment' in rule.line]
+    written_by_docker = docker_rules(save_text)
     publish = dict((name, [rule.line for rule in table.chain_rules(PUBLISH_CHAIN)])
                    for name, table in tables.items() if PUBLISH_CHAIN in table.chains)
     return dict(
@@ -91,12 +103,15 @@ def family_facts(save_text):
             blocks=blocks_in([rule.line for rule in user_rules]),
             foreign=others,
         ),
-        docker_chains=[chain for chain in chains if _is_docker_chain(chain)],
-        docker_rules=docker_rules(save_text),
+        docker_chains=[chain for chain in chains if is_docker_chain(chain)],
+        docker_rules=written_by_docker,
         foreign_in_docker_chains=foreign_in_docker,
         kube_chains=[chain for chain in chains if chain.startswith('KUBE-')],
         ours_in_kube_chains=[rule.line for table in tables.values() for rule in table.rules
                              if rule.chain.startswith('KUBE-') and TAG_PREFIX in rule.line],
         publish_rules=publish,
         rule_count=sum(len(table.rules) for table in tables.values()),
+        # kube-proxy's chains and jumps (_kube_proxy), and what gets past a FORWARD DROP.
+        kube_proxy=family_structures(tables),
+        forward_accepting=forward_accepting(filter_table, set(written_by_docker)),
     )

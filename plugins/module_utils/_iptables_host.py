@@ -127,7 +127,8 @@ class IpsetHost:
 
 
 class NftHost:
-    """nft commands on the collection's table (inet netops-docker-firewall), in the C locale."""
+    """nft commands on one table (the collection's inet netops-docker-firewall; kube-proxy's and
+    Docker's, which are only read or deleted whole), in the C locale."""
 
     def __init__(self, module, family, table):
         self._module = module
@@ -142,13 +143,20 @@ class NftHost:
             cmd, data=data, binary_data=True, environ_update={'LC_ALL': 'C', 'LANG': 'C'})
         return cmd, rc, stdout, stderr
 
-    def list_table(self):
-        """`nft list table` of our table; '' when it does not exist."""
-        cmd, rc, stdout, stderr = self._run(['list', 'table'] + self._name)
+    def list_table(self, terse=False):
+        """`nft list table` of the table ('' when it does not exist); terse: sets without elements."""
+        cmd, rc, stdout, stderr = self._run((['-t'] if terse else []) + ['list', 'table'] + self._name)
         if rc != 0:
             if 'No such file or directory' in stderr:
                 return ''
             raise CommandError('reading the nftables table %s failed' % ' '.join(self._name), cmd, rc, stdout, stderr)
+        return stdout
+
+    def list_tables(self):
+        """`nft list tables`: every table of the host, one `table FAMILY NAME` line each."""
+        cmd, rc, stdout, stderr = self._run(['list', 'tables'])
+        if rc != 0:
+            raise CommandError('listing the nftables tables failed', cmd, rc, stdout, stderr)
         return stdout
 
     def apply(self, payload, test=False):

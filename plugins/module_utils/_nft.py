@@ -345,6 +345,12 @@ def payload(table):
 # Reading `nft list table inet netops-docker-firewall`
 
 
+def table_names(text):
+    """The tables of `nft list tables` output, as 'FAMILY NAME'."""
+    return [line.split(None, 1)[1] for line in text.splitlines()
+            if line.startswith('table ') and len(line.split()) == 3]
+
+
 def parse_payload(text):
     """Our table from a payload() text (what the docker_on_router role keeps for boot)."""
     head = 'table %s %s\ndelete table %s %s\n' % (FAMILY, TABLE, FAMILY, TABLE)

@@ -23,6 +23,7 @@ import ipaddress
 import re
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import (
+    BUILTIN_CHAINS,
     parse_save,
     restore_text,
 )
@@ -253,14 +254,16 @@ def jump_target(line):
 
 def docker_rules(save_text):
     """Rules Docker writes when it manages iptables: its chains' rules (DOCKER-USER, where admins
-    and this collection write, excepted), the jumps to them, and rules naming its interfaces."""
+    and this collection write, excepted), the built-in chains' jumps to them, and rules naming its
+    interfaces. Docker never writes a comment: a commented rule is another tool's, and so is a jump
+    from another tool's chain."""
     found = []
     for line in save_text.splitlines():
-        if not line.startswith('-A '):
+        if not line.startswith('-A ') or '--comment' in line:
             continue
         chain, target = line.split()[1], jump_target(line) or ''
         if (chain.startswith('DOCKER') and chain != 'DOCKER-USER') or \
-                (target.startswith('DOCKER') and not chain.startswith('DOCKER')) or \
+                (target.startswith('DOCKER') and chain in BUILTIN_CHAINS) or \
                 line == _DOCKER_USER_DEFAULT or _DOCKER_INTERFACE.search(line) or _DOCKER_HAIRPIN.match(line):
             found.append(line)
     return found

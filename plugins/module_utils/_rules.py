@@ -30,6 +30,10 @@ _ANY_ADDRESS = frozenset(('0.0.0.0/0', '::/0'))
 _ADDRESS_VALUES = frozenset(('--src-range', '--dst-range', '--ctorigsrc', '--ctorigdst', '--ctreplsrc', '--ctrepldst'))
 
 
+# The built-in chains of the filter, nat, raw and mangle tables (the kernel's hooks).
+BUILTIN_CHAINS = frozenset(('PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'))
+
+
 class RuleSyntaxError(ValueError):
     """A line that is not an iptables-save rule we can read."""
 

@@ -15,8 +15,9 @@ version_added: 0.1.0
 description:
   - Reads, per iptables backend and address family, the rule set once (C(iptables-save)), and
     reports what matters on a Docker host - FORWARD policy and jump order, DOCKER-USER with the
-    collection's blocks identified, Docker's chains and rules, kube-proxy's chains, the
-    collection's NETOPS-DFW-PUBLISH chains.
+    collection's blocks identified, Docker's chains and rules (and what of them Docker left from before it
+    kept out of iptables), kube-proxy's chains, the collection's NETOPS-DFW-PUBLISH chains.
+  - Tells which mode kube-proxy runs (iptables, IPVS or nftables) from what is in the kernel (RV(kube_proxy)).
   - Also reads the Docker version, whether Docker manages iptables and allows direct routing (from C(daemon.json)),
     C(ip_forward), the Docker networks (what Docker lets route to their containers), running containers with
     published ports (and which of them cannot work), and whether the collection's persistence and publisher units
@@ -27,7 +28,8 @@ description:
 requirements:
   - iptables (C(iptables-nft-save) and/or C(iptables-legacy-save))
   - nftables (C(nft)), optional, to report nftables tables
-  - ipset, where C(DOCKER-USER) rules match the collection's ipsets
+  - ipset, where C(DOCKER-USER) rules match the collection's ipsets, and on nodes whose kube-proxy runs in IPVS mode
+  - iproute2 (C(ip)), on nodes whose kube-proxy runs in IPVS mode
   - the C(docker) CLI, optional, for the Docker version, the firewall backend, the networks and the running containers
 author:
   - netops.docker_firewall maintainers (@netops)
@@ -99,6 +101,11 @@ iptables:
       C(docker_chains), C(docker_rules) (rules Docker writes), C(foreign_in_docker_chains), C(kube_chains),
       C(ours_in_kube_chains),
       C(publish_rules) (per table) and C(rule_count)."
+    - "Also: C(kube_proxy) (kube-proxy's own C(chains) per table, the C(jumps) the built-in chains make to them as
+      C(TABLE CHAIN TARGET), the KUBE-* ipsets its rules match as C(sets)), C(forward_accepting) (the FORWARD rules,
+      Docker's and the collection's left out, that can accept: what gets past a FORWARD DROP policy) and
+      C(docker_leftovers) (what M(netops.docker_firewall.docker_leftovers) would remove: C(chains), C(rules), C(kept),
+      C(forward_policy))."
   returned: always
   type: dict
 nftables:
@@ -172,6 +179,35 @@ findings:
   returned: always
   type: list
   elements: dict
+kube_proxy:
+  description:
+    - Which mode kube-proxy runs on the node, read from what is in the kernel, and that mode's structures - its
+      C(KUBE-*) chains and their jumps (iptables and IPVS modes), the tables C(ip kube-proxy) and C(ip6 kube-proxy)
+      (nftables mode, listed without their set elements), the interface C(kube-ipvs0) and the C(KUBE-*) ipsets (IPVS
+      mode; C(ip) and C(ipset) run only where IPVS mode's chains or its interface show). Chains kubelet creates in
+      every mode (C(KUBE-IPTABLES-HINT), C(KUBE-KUBELET-CANARY), C(KUBE-FIREWALL)) mark no mode.
+    - The compliance check C(kube_proxy) reads this decision; it never decides again.
+  returned: always
+  type: dict
+  contains:
+    mode:
+      description:
+        - C(iptables), C(ipvs), C(nftables), C(none) (nothing of kube-proxy's), C(several) (structures of more than
+          one mode - leftovers of an earlier mode, or two proxies), or null when a read failed (see RV(kube_proxy.errors)).
+      type: str
+    seen: {description: The modes whose structures are there., type: list, elements: str}
+    missing: {description: "Structures of the mode seen that are not there, e.g. C(nft ipv4: no jump filter FORWARD KUBE-FORWARD).", type: list, elements: str}
+    ours: {description: "Rules of the collection (its tag) in kube-proxy's chains or tables.", type: list, elements: str}
+    errors: {description: What could not be read (then RV(kube_proxy.mode) is null)., type: list, elements: str}
+    nftables: {description: "Per kube-proxy table listed, its C(chains) (name -> C(type hook priority) for base chains) and C(ours).", type: dict}
+    ipvs: {description: "C(interface) (kube-ipvs0 exists), C(addresses) on it, C(sets) (the C(KUBE-*) ipsets, null when not read), C(error).", type: dict}
+    forwarding:
+      description:
+        - Per backend and family whose FORWARD policy is DROP - C(accepting) (rules that can accept past it), C(blocked)
+          (none can - kube-proxy's nftables mode adds none), C(docker_left) (Docker left its chains in that family)
+          and C(reason).
+      type: list
+      elements: dict
 persistence:
   description: The collection's units and files on the host.
   returned: always
@@ -216,6 +252,8 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_hos
     running_containers,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._facts import family_facts
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_leftovers as leftovers
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _kube_proxy as kube_proxy
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _engine_files as engine_files
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
@@ -278,8 +316,7 @@ def nftables_state(module):
         module.warn(message)
         # Not "no table": compliance must say it could not read ours.
         return dict(installed=True, tables=None, ours=dict(text='', blocks=[], error=message))
-    tables = [line.split(None, 1)[1] for line in out.splitlines()
-              if line.startswith('table ') and len(line.split()) == 3]
+    tables = nft.table_names(out)
     ours = None
     if '%s %s' % (nft.FAMILY, nft.TABLE) in tables:
         text = NftHost(module, nft.FAMILY, nft.TABLE).list_table()
@@ -339,7 +376,9 @@ def iptables_state(module):
         for family in FAMILIES:
             if not host.binary(family, backend, 'save'):
                 continue
-            families[family] = family_facts(host.save(family, backend))
+            text = host.save(family, backend)
+            families[family] = family_facts(text)
+            families[family]['docker_leftovers'] = leftovers.plan_family(text).summary()
         if families and any(f['tables'] for f in families.values()):
             found[backend] = families
     return found
@@ -359,6 +398,46 @@ def ipsets_state(module, iptables, persistence):
         return dict(text='', error='%s (%s)' % (exc, stderr) if stderr else str(exc))
     ours = [line for line in text.splitlines() if len(line.split()) > 1 and ipset.is_ours(line.split()[1])]
     return dict(text=''.join(line + '\n' for line in ours), error=None)
+
+
+def kube_proxy_state(module, iptables, nftables):
+    """kube-proxy's mode, its structures and forwarding under a FORWARD DROP (_kube_proxy), read-only.
+    Its nftables tables are listed without set elements; ip and ipset run only where IPVS shows."""
+    tables = {}
+    for name in kube_proxy.NFT_TABLES:
+        if name in (nftables['tables'] or []):
+            try:
+                tables[name] = NftHost(module, *name.split()).list_table(terse=True)
+            except CommandError:
+                tables[name] = None  # detect() reports it: never "no kube-proxy"
+    nft_read = dict(installed=nftables['installed'], tables=nftables['tables'], kube_proxy=tables)
+    found = kube_proxy.detect(iptables, nft_read, ipvs_state(module, iptables))
+    found['forwarding'] = kube_proxy.forwarding(iptables, found['mode'])
+    return found
+
+
+def ipvs_state(module, iptables):
+    """kube-ipvs0 and the KUBE-* ipsets, read where IPVS mode's chains or its interface show."""
+    state = dict(interface=False, addresses=[], sets=None, error=None)
+    if not (kube_proxy.ipvs_chains_seen(iptables)
+            or os.path.exists(os.path.join('/sys/class/net', kube_proxy.IPVS_INTERFACE))):
+        return state
+    ip, errors = module.get_bin_path('ip'), []
+    rc, out, err = (127, '', 'ip is not installed') if not ip else \
+        run_c(module, [ip, 'addr', 'show', 'dev', kube_proxy.IPVS_INTERFACE])
+    if rc == 0:
+        state.update(interface=True, addresses=kube_proxy.interface_addresses(out))
+    elif 'does not exist' not in err:
+        errors.append('ip addr show dev %s failed: %s' % (kube_proxy.IPVS_INTERFACE, err.strip()))
+    if module.get_bin_path('ipset'):
+        try:
+            state['sets'] = [name for name in IpsetHost(module).names() if name.startswith('KUBE-')]
+        except CommandError as exc:
+            errors.append('%s: %s' % (exc, (exc.stderr or '').strip()))
+    else:
+        errors.append('ipset is not installed: IPVS mode\'s sets cannot be read')
+    state['error'] = '; '.join(errors) or None
+    return state
 
 
 def docker_backend(iptables):
@@ -471,6 +550,7 @@ def main():
         containers=[container_summary(inspect) for inspect in with_ports],
         findings=[f for f in (finding(inspect, settings, published) for inspect in with_ports) if f],
         persistence=persistence,
+        kube_proxy=kube_proxy_state(module, iptables, nftables),
     )
 
 

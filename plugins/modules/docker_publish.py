@@ -136,7 +136,8 @@ docker_rules:
   description:
     - Per family, the rules Docker writes when it manages iptables (its chains' rules and the jumps
       to them), found in the backend. Empty on a host where Docker never wrote rules since boot;
-      rules left from before C(iptables) was set to C(false) stay until the next reboot.
+      rules left from before C(iptables) was set to C(false) stay until the next reboot, or until
+      M(netops.docker_firewall.docker_leftovers) removes them.
   returned: always
   type: dict
   sample: {ipv4: [], ipv6: []}
@@ -275,8 +276,8 @@ def main():
     stale = sum(len(lines) for lines in written_by_docker.values())
     if params['warn'] and stale and settings.get('iptables') is False:
         module.warn('Docker runs with "iptables": false but its chains still hold %d rules, left from when it '
-                    'managed iptables; they stay until the next reboot (the collection never touches Docker\'s '
-                    'chains).' % stale)
+                    'managed iptables; they stay until the next reboot, or until netops.docker_firewall.docker_leftovers '
+                    'removes them (docker_beside_kube_proxy_clear_docker_leftovers).' % stale)
     before = dict((family, planned[0]) for family, planned in plans.items())
     after = dict((family, planned[1]) for family, planned in plans.items())
     result = dict(

@@ -36,7 +36,11 @@ SOURCES = {
     'docker-29-nftables.dot': [os.path.join(CAPTURES, 'docker29', 'n3-switched-after-reboot.nft-ruleset.txt')],
     'docker-proxy.dot': [],
     'kube-node-publisher.dot': [os.path.join(ROOT, 'molecule', 'kube', 'files', 'kube-proxy.rules')],
+    'kube-node-nftables.dot': [os.path.join(ROOT, 'molecule', 'kube', 'files', 'kube-proxy-nftables.nft'),
+                               os.path.join(FIXTURES, 'kube-proxy', 'leftovers', 'nftables-node.docker26.iptables-save.txt')],
 }
+# Diagrams of nftables tables, checked by their own tests (rows against nft listings).
+NFTABLES = ['docker-29-nftables.dot', 'kube-node-nftables.dot']
 # Docker's iptables backend, where the docker_on_router role keeps the backstop beside DOCKER-USER.
 BACKSTOP = ['docker-20-26-iptables.dot', 'docker-28-iptables.dot', 'docker-29-iptables.dot']
 OUR_TABLE = '%s %s' % (nft.FAMILY, nft.TABLE)
@@ -61,7 +65,7 @@ NODE = re.compile(r'^  (\w+) \[label=<(<TABLE.*?</TABLE>)>\];', re.M | re.S)
 CELL = re.compile(r'<TD([^>]*)>(.*?)</TD>', re.S)
 EDGE = re.compile(r'^  (\w+):(\w+) -> (\w+) ', re.M)
 PATH = re.compile(r'^  (\w+) -> (\w+) \[penwidth=2\b', re.M)  # the packet's path: bold edges between nodes
-HOOK = re.compile(r'hook (\w+),? priority ([a-z]+(?: [-+] \d+)?)')
+HOOK = re.compile(r'hook (\w+),? priority ([a-z]+(?: [-+] \d+)?|-?\d+)')
 
 
 def uncommented(rule):
@@ -133,7 +137,7 @@ def nft_rules(listing):
         elif chain and line.startswith('type '):
             found = re.match(r'type \w+ hook (\w+) priority ([^;]+);', line)
             hooks[(table, chain)] = (found.group(1), found.group(2))
-        elif chain and line and not line.startswith(('comment ', '}')):
+        elif chain and line and not line.startswith(('comment ', '}', '#')):
             rules[(table, chain)].append(COUNTER.sub('', line))
     return rules, hooks
 
@@ -156,7 +160,9 @@ def our_nft_table():
 
 
 def priority(name):
-    """A priority as nft prints it ('filter - 10') as a number."""
+    """A priority as nft prints it ('filter - 10') or as a number ('-110') as a number."""
+    if re.match(r'-?\d+$', name):
+        return int(name)
     found = re.match(r'([a-z]+)(?: ([-+]) (\d+))?$', name)
     offset = int(found.group(3) or 0) * (-1 if found.group(2) == '-' else 1)
     return PRIORITIES[found.group(1)] + offset
@@ -189,7 +195,7 @@ def test_every_diagram_is_listed_here():
     assert sorted(f for f in os.listdir(DIAGRAMS) if f.endswith('.dot')) == sorted(SOURCES)
 
 
-@pytest.mark.parametrize('name', sorted(n for n in SOURCES if n != 'docker-29-nftables.dot'))
+@pytest.mark.parametrize('name', sorted(n for n in SOURCES if n not in NFTABLES))
 def test_iptables_rows_are_the_captures_and_the_engines(name):
     _source, chains = diagram(name)
     captures = [iptables_capture(path) for path in SOURCES[name]]
@@ -231,6 +237,30 @@ def test_nftables_rows_hooks_and_priorities_are_the_capture_and_the_engine():
     assert set(our_rules) <= seen
     assert {('ip docker-bridges', 'raw-PREROUTING'), ('ip docker-bridges', 'nat-PREROUTING'),
             ('ip docker-bridges', 'filter-FORWARD'), ('ip docker-bridges', 'nat-POSTROUTING')} <= seen
+
+
+def test_kube_proxy_s_nftables_rows_hooks_and_priorities_are_its_ruleset_and_docker_s_the_capture():
+    _source, chains = diagram('kube-node-nftables.dot')
+    ruleset, capture = SOURCES['kube-node-nftables.dot']
+    with open(ruleset, encoding='utf-8') as handle:
+        kube_rules, kube_hooks = nft_rules(handle.read())
+    with open(IPTABLES_NFT, encoding='utf-8') as handle:
+        _rules, iptables_hooks = nft_rules(handle.read())
+    seen = set()
+    for chain in chains.values():
+        key = (chain.table, chain.chain)
+        if chain.table == 'filter':  # iptables: Docker's rows are the capture's, in order
+            assert is_subsequence(chain.owned(DOCKER), iptables_capture(capture)[key]) and chain.owned(DOCKER), key
+            assert chain.hook.groups() == iptables_hooks[('ip filter', chain.chain)]
+            continue
+        assert chain.owned(KUBE) == kube_rules[key], key  # kube-proxy's chains drawn whole
+        hook = kube_hooks.get(key)
+        assert (chain.hook.group(1), priority(chain.hook.group(2))) == (hook[0], priority(hook[1])) if hook \
+            else chain.hook is None, key
+        seen.add(key)
+    # Every base chain of kube-proxy's the packet meets on this path is drawn.
+    assert set(('ip kube-proxy', name) for name in ('filter-prerouting-pre-dnat', 'nat-prerouting', 'filter-forward',
+                                                    'nat-postrouting')) <= seen
 
 
 @pytest.mark.parametrize('name', BACKSTOP)

@@ -10,6 +10,7 @@ from conftest import FIXTURES
 from ansible_collections.netops.docker_firewall.plugins.filter.compliance import compliance_checks, compliance_report
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _compliance as compliance
 from ansible_collections.netops.docker_firewall.plugins.module_utils._facts import family_facts
+from plugins.module_utils import kube_node
 from ansible.errors import AnsibleFilterError
 
 EXPECTED = dict(accept=[{'in_interface': 'int0', 'out_interface': 'ext0'}],
@@ -301,15 +302,10 @@ class TestRouter:
 
 
 def kube_facts(suite='trixie', name='q5b-usernet-published', settings=None, findings=(), major=26):
-    kube = '*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n' \
-           '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\nCOMMIT\n'
-    v4 = capture(suite, name + '.iptables-save') + kube
-    iptables = {'nft': {'ipv4': family_facts(v4), 'ipv6': family_facts(capture(suite, name + '.ip6tables-save'))}}
-    preset = compliance.preset_settings('k8s', major)
-    return dict(docker={'major': major, 'manages_iptables': False}, daemon_json=preset if settings is None else settings,
-                daemon_json_error=None, iptables=iptables, docker_backend=None, backends_in_use=['nft'],
-                ip_forward={'ipv4': True}, containers=[], findings=list(findings),
-                persistence=dict(publisher_unit=False, publisher_unit_enabled=False, published_containers=[]))
+    """A node with kube-proxy in iptables mode (the lab's stand-in) beside Docker's capture `name`."""
+    v4 = capture(suite, name + '.iptables-save') + kube_node.kube('iptables.iptables-save.txt')
+    return kube_node.node_facts(v4, capture(suite, name + '.ip6tables-save'), settings=settings, major=major,
+                                findings=findings)
 
 
 class TestKube:
@@ -332,17 +328,18 @@ class TestKube:
             'k8s_preset']
 
     def test_standalone_container_and_missing_kube_proxy(self):
-        facts = kube_facts(findings=[{'problem': 'web publishes 8080', 'fix': 'do this'}])
-        facts['iptables']['nft']['ipv4']['kube_chains'] = []
-        assert failed('docker_beside_kube_proxy', facts, {}) == ['kube_chains', 'standalone_ports']
+        facts = kube_node.node_facts(capture('trixie', 'q5b-usernet-published.iptables-save'),
+                                     findings=[{'problem': 'web publishes 8080', 'fix': 'do this'}])
+        assert failed('docker_beside_kube_proxy', facts, {}) == ['kube_proxy', 'standalone_ports']
         assert details('docker_beside_kube_proxy', facts, 'standalone_ports', {}) == ['web publishes 8080 Fix: do this.']
 
     def test_a_rule_of_ours_in_a_kube_chain_is_drift(self):
-        facts = kube_facts()
-        facts['iptables']['nft']['ipv4'] = family_facts(
-            '*nat\n:KUBE-SERVICES - [0:0]\n-A KUBE-SERVICES -p tcp -m comment --comment '
-            '"netops.docker_firewall/publish:web" -j RETURN\nCOMMIT\n')
-        assert failed('docker_beside_kube_proxy', facts, {}) == ['kube_chains']
+        ours = '*nat\n-A KUBE-SERVICES -p tcp -m comment --comment "netops.docker_firewall/publish:web" -j RETURN\nCOMMIT\n'
+        facts = kube_node.node_facts(kube_node.kube('iptables.iptables-save.txt') + ours)
+        assert failed('docker_beside_kube_proxy', facts, {}) == ['kube_proxy']
+        assert details('docker_beside_kube_proxy', facts, 'kube_proxy', {}) == [
+            "a rule of ours in kube-proxy's structures: nft ipv4: -A KUBE-SERVICES -p tcp -m comment --comment "
+            '"netops.docker_firewall/publish:web" -j RETURN']
 
     def test_publisher_declared_but_not_installed(self):
         facts = kube_facts()

@@ -16,7 +16,7 @@ from plugins.module_utils.conftest import record_host_lock
 
 # The modules that hold the host lock (as their own name) around all they run, but in check mode.
 LOCK_HOLDERS = ('docker_user_accept', 'docker_user_allowlist', 'docker_user_chain', 'docker_user_routed',
-                'docker_publish')
+                'docker_publish', 'docker_leftovers')
 
 
 class Command:
