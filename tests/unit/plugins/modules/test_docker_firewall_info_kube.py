@@ -12,7 +12,8 @@ from plugins.module_utils import kube_node
 from plugins.module_utils.kube_node import ipvs_read, kube
 from ansible_collections.netops.docker_firewall.plugins.modules import docker_firewall_info
 
-READ_ONLY = (['list', 'tables'], ['-t', 'list', 'table'], ['addr', 'show', 'dev'], ['list', '-n'])
+READ_ONLY = (['list', 'tables'], ['-t', 'list', 'table'], ['addr', 'show', 'dev'], ['list', '-n'], ['network', 'ls'],
+             ['network', 'inspect'])
 DOCKER26 = kube('leftovers/nftables-node.docker26.iptables-save.txt')
 K8S = {'iptables': False, 'ip6tables': False, 'bridge': 'none'}
 
