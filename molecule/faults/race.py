@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Races two writers of the collection's state on each lab host, round after round, as two
 playbooks started at the same moment would (the fault suite's concurrent-writers fault).
 
@@ -46,8 +45,8 @@ def ansible(inventory, host, module, args):
         data = json.loads(proc.stdout)
         return data['plays'][0]['tasks'][0]['hosts'][host]
     except (ValueError, KeyError, IndexError):
-        return {'failed': True, 'msg': 'no result from ansible (rc %d): %s %s' % (proc.returncode, proc.stdout[-500:],
-                                                                                   proc.stderr[-500:])}
+        tail = '%s %s' % (proc.stdout[-500:], proc.stderr[-500:])
+        return {'failed': True, 'msg': 'no result from ansible (rc %d): %s' % (proc.returncode, tail)}
 
 
 def writer_run(inventory, host, writer):

@@ -186,7 +186,7 @@ host_lock:
     - How this run held the collection's host lock, from its first read to its read-back; null in check mode, which
       takes no lock.
     - C(waited) is how long it waited for another writer (seconds), C(taken_at) when it took the lock (seconds since
-      the epoch): of two runs at the same moment, the one that took it later wrote last.
+      the epoch); of two runs at the same moment, the one that took it later wrote last.
   returned: success
   type: dict
   sample: {waited: 0.0, taken_at: 1796600000.123}
