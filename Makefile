@@ -51,15 +51,15 @@ venv: $(BIN)/.installed
 .PHONY: collection
 collection:
 	mkdir -p $(dir $(COLLECTION_LINK))
-	ln -sfn $(CURDIR) $(COLLECTION_LINK)
+	[ "$$(readlink $(COLLECTION_LINK))" = "$(CURDIR)" ] || ln -sfn $(CURDIR) $(COLLECTION_LINK)
 
 .PHONY: images
 images: host
 	tests/lab/images/build.sh
 
 .PHONY: test
-test: host venv
-	tests/lab/run-stages.sh unit sanity lint docs diagrams-check release-check molecule mutations
+test: host venv collection
+	tests/lab/run-stages.sh molecule mutations --beside unit sanity lint docs diagrams-check release-check
 
 .PHONY: unit
 unit: venv collection

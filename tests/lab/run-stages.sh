@@ -1,38 +1,83 @@
 #!/usr/bin/env bash
-# Runs test stages (make targets) one after the other, prints a timing line per stage and a
-# summary, and fails when any stage failed. Every stage runs even after a failure, so that one
-# run shows everything that is wrong.
+# Runs test stages (make targets), prints a timing line per stage and a summary, and fails when
+# any stage failed. Every stage runs even after a failure, so that one run shows everything that
+# is wrong.
 #
-#   tests/lab/run-stages.sh STAGE [STAGE ...]
+#   tests/lab/run-stages.sh LAB_STAGE [...] [--beside STAGE [...]]
+#
+# The lab stages run one after the other in the foreground. The stages after --beside need no lab
+# (unit tests, sanity, lint, docs): they run one after the other at a lower CPU priority while the
+# lab stages run, because the lab mostly waits (reboots, probes that time out); their output goes
+# to .build/stages/STAGE.log and is printed after the lab stages. They must not use the lab's
+# platforms or its Molecule state.
 #
 # The budget (`make test` on a fresh 2-core machine): 45 minutes when the lab images are built from
 # scratch, 35 when they are built already. The summary prints the total against it.
 set -uo pipefail
+cd "$(dirname "$0")/../.."
 BUDGET_FRESH=$((45 * 60))
 BUDGET_BUILT=$((35 * 60))
+LOGS=.build/stages
 
-passed=0
-failed=0
-summary=()
+lab_stages=()
+beside_stages=()
+target=lab_stages
+for arg in "$@"; do
+    if [ "$arg" = --beside ]; then target=beside_stages; continue; fi
+    if [ "$target" = lab_stages ]; then lab_stages+=("$arg"); else beside_stages+=("$arg"); fi
+done
+
+# Runs one stage; prints and records its timing line (to $LOGS/STAGE.result) and returns its result.
+run_stage() {
+    local stage=$1 started=$SECONDS result=ok rc=0
+    echo "===== stage $stage"
+    make --no-print-directory "$stage" || rc=$?
+    [ "$rc" -eq 0 ] || result=FAILED
+    printf 'stage %-14s %-6s %5d s\n' "$stage" "$result" $((SECONDS - started)) | tee "$LOGS/$stage.result"
+    return "$rc"
+}
+
+mkdir -p "$LOGS"
+rm -f "$LOGS"/*.result "$LOGS"/*.log
 # Whether every lab image is built already (then the tighter budget applies).
 images_built=$(tests/lab/images/build.sh --built && echo yes || echo no)
 total_started=$SECONDS
-for stage in "$@"; do
-    echo "===== stage $stage"
-    started=$SECONDS
-    if make --no-print-directory "$stage"; then
-        result=ok
-        passed=$((passed + 1))
+
+beside_pid=
+if [ "${#beside_stages[@]}" -gt 0 ]; then
+    (
+        renice -n 10 -p "$BASHPID" >/dev/null
+        for stage in "${beside_stages[@]}"; do
+            run_stage "$stage" >"$LOGS/$stage.log" 2>&1
+        done
+    ) &
+    beside_pid=$!
+    echo "===== beside the lab stages, at a lower priority: ${beside_stages[*]} (output printed after the lab stages)"
+fi
+
+for stage in "${lab_stages[@]}"; do
+    run_stage "$stage"
+done
+
+if [ -n "$beside_pid" ]; then
+    wait "$beside_pid"
+    for stage in "${beside_stages[@]}"; do
+        cat "$LOGS/$stage.log"
+    done
+fi
+
+echo "===== summary"
+passed=0
+failed=0
+for stage in "${beside_stages[@]}" "${lab_stages[@]}"; do
+    if [ -f "$LOGS/$stage.result" ]; then
+        cat "$LOGS/$stage.result"
+        if grep -q ' ok ' "$LOGS/$stage.result"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
     else
-        result=FAILED
+        printf 'stage %-14s FAILED (did not finish)\n' "$stage"
         failed=$((failed + 1))
     fi
-    line=$(printf 'stage %-10s %-6s %5d s' "$stage" "$result" $((SECONDS - started)))
-    echo "$line"
-    summary+=("$line")
 done
-echo "===== summary"
-printf '%s\n' "${summary[@]}"
 echo "stages: $passed passed, $failed failed"
 total=$((SECONDS - total_started))
 if [ "$images_built" = yes ]; then budget=$BUDGET_BUILT; what="lab images built before the run"
