@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: docker_publish
 short_description: Publish the ports of standalone containers when Docker keeps out of iptables
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - On a Kubernetes node Docker runs with C(iptables) set to C(false) in C(daemon.json), and a container started outside
     Kubernetes with C(-p) publishes nothing. This module writes the NAT and filter rules for the
