@@ -35,6 +35,7 @@ author:
   - netops.docker_firewall maintainers (@netops)
 extends_documentation_fragment:
   - netops.docker_firewall.attributes.INFO_MODULE
+  - netops.docker_firewall.attributes.ACTIONGROUP_DOCKER_FIREWALL
 options:
   daemon_json:
     description: daemon.json to read.

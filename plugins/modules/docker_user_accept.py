@@ -24,6 +24,7 @@ author:
 extends_documentation_fragment:
   - netops.docker_firewall.docker_user
   - netops.docker_firewall.attributes
+  - netops.docker_firewall.attributes.ACTIONGROUP_DOCKER_USER
 options:
   in_interface:
     description: Interface the forwarded traffic arrives on, for example the LAN or VPN side.

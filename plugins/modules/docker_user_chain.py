@@ -24,6 +24,8 @@ author:
 extends_documentation_fragment:
   - netops.docker_firewall.docker_user
   - netops.docker_firewall.attributes
+  - netops.docker_firewall.attributes.ACTIONGROUP_DOCKER_USER
+  - netops.docker_firewall.attributes.ACTION_PLUGIN
 options:
   accept:
     description: Router pairs to forward between.
