@@ -64,7 +64,7 @@ attributes:
   action_group:
     description:
       - Use C(group/netops.docker_firewall.docker_user) in C(module_defaults) to set the options the DOCKER-USER modules
-        share (O(backend), O(firewall_backend), O(daemon_json), O(create_chain)) once for all of them.
+        share (O(iptables_variant), O(firewall_backend), O(daemon_json), O(create_chain)) once for all of them.
       - C(group/netops.docker_firewall.docker_firewall) holds every module of the collection.
     support: full
     membership:

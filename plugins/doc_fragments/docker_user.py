@@ -13,11 +13,14 @@ class ModuleDocFragment(object):
     # Options and behaviour shared by the modules that write DOCKER-USER.
     DOCUMENTATION = r'''
 options:
-  backend:
+  iptables_variant:
     description:
-      - The iptables backend to read and write.
-      - V(auto) uses the backend that holds Docker's C(DOCKER-USER) chain, and fails when both
-        C(nft) and C(legacy) hold one (rules in either backend filter packets).
+      - The iptables variant to read and write, C(iptables-nft) or C(iptables-legacy), on Docker's iptables
+        firewall backend (O(firewall_backend) chooses between Docker's firewall backends).
+      - V(auto) uses the variant that holds Docker's C(DOCKER-USER) chain, and fails when both
+        C(nft) and C(legacy) hold one (rules in either variant filter packets).
+      - The alias C(backend) is deprecated and will be removed in netops.docker_firewall 0.4.0.
+    aliases: [backend]
     type: str
     choices: [auto, nft, legacy]
     default: auto
