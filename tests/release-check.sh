@@ -2,8 +2,9 @@
 # The collection as a user gets it: build the tarball, install it into an empty collections path
 # from a fresh virtualenv holding only ansible-core (the version the test venv runs), then read
 # every module's documentation and syntax-check every playbook from there. Nothing of the working
-# tree is on the path. Then a plain ansible-lint in a fresh checkout, and `ansible-builder create`
-# on execution-environment.yml with that tarball. Usage: tests/release-check.sh PYTHON BUILD_DIR
+# tree is on the path. The tarball must hold no development file, and every link of its README must
+# point at a file it holds. Then a plain ansible-lint in a fresh checkout, and `ansible-builder create`
+# on docs/execution-environment.yml with that tarball. Usage: tests/release-check.sh PYTHON BUILD_DIR
 set -euo pipefail
 python=$1
 work=$2/release
@@ -25,6 +26,29 @@ ansible-galaxy collection install --offline -p "$work/collections" "$tarball" >/
 # No local artefact may ship (virtualenvs, caches, test output).
 if tar -tzf "$tarball" | grep -E '(^|/)(\.venv[^/]*|\.build|\.pytest_cache|\.hypothesis|__pycache__|tests/output)(/|$)'; then
     echo "release-check: the tarball holds local artefacts (above)" >&2
+    exit 1
+fi
+# Nor what only contributors use: tests, the lab, CI, the make targets, the contributor guide, lint
+# configurations (build_ignore in galaxy.yml).
+if tar -tzf "$tarball" | grep -E '^(tests|molecule|\.ci|\.github|\.config|docs/_build)(/|$)|^(Makefile|CONTRIBUTING\.md|\.yamllint|\.ansible-lint|\.gitignore|execution-environment\.yml)$'; then
+    echo "release-check: the tarball holds development files (above); add them to build_ignore in galaxy.yml" >&2
+    exit 1
+fi
+# The installed README points only at what is installed: every relative Markdown link (anchors
+# dropped) names a file or directory of the tarball.
+if ! tar -xzOf "$tarball" README.md | "$python" -c '
+import re, sys
+shipped = set(line.rstrip("/") for line in open(sys.argv[1]).read().split())
+missing = []
+for target in re.findall(r"\]\(([^)\s]+)\)", sys.stdin.read()):
+    path = target.split("#", 1)[0]
+    if path and not re.match(r"[a-z][a-z0-9+.-]*:", path) and path.rstrip("/") not in shipped:
+        missing.append(target)
+for target in missing:
+    print("README.md links to %s, which the tarball does not hold" % target)
+sys.exit(1 if missing else 0)
+' <(tar -tzf "$tarball"); then
+    echo "release-check: README.md links to paths the tarball does not hold (above)" >&2
     exit 1
 fi
 for module in $(tar -tzf "$tarball" | sed -n 's|^plugins/modules/\([a-z_]*\)\.py$|\1|p'); do
@@ -62,7 +86,7 @@ fi
 # is checked for the tarball under the name the galaxy stage installs, and for the pins.
 ee=$work/ee
 mkdir -p "$ee"
-cp "$here/execution-environment.yml" "$tarball" "$ee/"
+cp "$here/docs/execution-environment.yml" "$tarball" "$ee/"
 "$python" -m venv "$work/builder-venv"
 "$work/builder-venv/bin/pip" install -q "$ansible_builder"
 "$work/builder-venv/bin/ansible-builder" create -f "$ee/execution-environment.yml" -c "$ee/context" \
@@ -74,11 +98,22 @@ if ! [[ -f $ee/context/_build/collections/$name ]] \
         || ! grep -qx -- "- name: /build/collections/$name" "$ee/context/_build/requirements.yml" \
         || ! grep -qx "ARG ANSIBLE_INSTALL_REFS=\"ansible-core==$version $runner\"" "$ee/context/Containerfile" \
         || ! grep -qx "$jmespath" "$ee/context/_build/requirements.txt"; then
-    echo "release-check: execution-environment.yml does not install $name with ansible-core $version," \
+    echo "release-check: docs/execution-environment.yml does not install $name with ansible-core $version," \
          "$runner and $jmespath (update it with galaxy.yml and tests/requirements.txt)" >&2
+    exit 1
+fi
+
+# Every execution environment that installs the collection reads its dependencies from the installed
+# meta/execution-environment.yml (a file ansible-builder cannot read fails that build): jmespath.
+if ! introspected=$("$work/builder-venv/bin/ansible-builder" introspect "$work/collections" 2>&1) \
+        || ! grep -q 'jmespath .*# from collection netops.docker_firewall' <<<"$introspected"; then
+    printf '%s\n' "$introspected" >&2
+    echo "release-check: ansible-builder introspect does not read jmespath from the installed collection's" \
+         "meta/execution-environment.yml (above)" >&2
     exit 1
 fi
 
 echo "release-check: $name ($(tar -tzf "$tarball" | wc -l) files) installs from an empty path;" \
      "ansible-doc reads every module and role, every playbook passes --syntax-check (ansible-core $version);" \
-     "ansible-lint passes in a fresh checkout ($lint_net); ansible-builder create takes execution-environment.yml"
+     "ansible-lint passes in a fresh checkout ($lint_net); ansible-builder create takes docs/execution-environment.yml, introspect reads meta/;" \
+     "no development file ships and every README link resolves in the tarball"

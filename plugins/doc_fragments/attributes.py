@@ -22,7 +22,7 @@ attributes:
   platform:
     description: Target OS/families that can be operated against.
     support: N/A
-    platforms: posix
+    platforms: linux
 '''
 
     # Modules that only read.
@@ -37,5 +37,37 @@ attributes:
   platform:
     description: Target OS/families that can be operated against.
     support: N/A
-    platforms: posix
+    platforms: linux
+'''
+
+    # Modules with an action plugin of the same name (it reads files on the controller first).
+    ACTION_PLUGIN = r'''
+attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+'''
+
+    # Modules in the action group docker_firewall only (meta/runtime.yml).
+    ACTIONGROUP_DOCKER_FIREWALL = r'''
+attributes:
+  action_group:
+    description: Use C(group/netops.docker_firewall.docker_firewall) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - netops.docker_firewall.docker_firewall
+'''
+
+    # The DOCKER-USER modules: also in the action group docker_user (meta/runtime.yml).
+    ACTIONGROUP_DOCKER_USER = r'''
+attributes:
+  action_group:
+    description:
+      - Use C(group/netops.docker_firewall.docker_user) in C(module_defaults) to set the options the DOCKER-USER modules
+        share (O(iptables_variant), O(firewall_backend), O(daemon_json), O(create_chain)) once for all of them.
+      - C(group/netops.docker_firewall.docker_firewall) holds every module of the collection.
+    support: full
+    membership:
+      - netops.docker_firewall.docker_firewall
+      - netops.docker_firewall.docker_user
 '''

@@ -13,11 +13,14 @@ class ModuleDocFragment(object):
     # Options and behaviour shared by the modules that write DOCKER-USER.
     DOCUMENTATION = r'''
 options:
-  backend:
+  iptables_variant:
     description:
-      - The iptables backend to read and write.
-      - V(auto) uses the backend that holds Docker's C(DOCKER-USER) chain, and fails when both
-        C(nft) and C(legacy) hold one (rules in either backend filter packets).
+      - The iptables variant to read and write, C(iptables-nft) or C(iptables-legacy), on Docker's iptables
+        firewall backend (O(firewall_backend) chooses between Docker's firewall backends).
+      - V(auto) uses the variant that holds Docker's C(DOCKER-USER) chain, and fails when both
+        C(nft) and C(legacy) hold one (rules in either variant filter packets).
+      - The alias C(backend) is deprecated and will be removed in netops.docker_firewall 0.4.0.
+    aliases: [backend]
     type: str
     choices: [auto, nft, legacy]
     default: auto
@@ -68,10 +71,10 @@ notes:
   - Concurrent writers are serialised by the collection's host lock (C(/run/netops-docker-firewall.lock)), which
     every module and host program that writes the collection's state holds from its first read to its read-back
     (these modules, M(netops.docker_firewall.docker_publish), M(netops.docker_firewall.docker_firewall_persistence),
-    the restore at boot and at dockerd restarts, the firewalld watcher, the publisher watcher). A run waits
-    up to 30 seconds for another writer, then fails naming it (program, pid, since when) with nothing changed. The kernel
-    releases the lock when its holder exits, however it exits, so a crashed or killed run never blocks the next one.
-    What a run reports is what it read back under the lock.
+    the restore at boot and at dockerd restarts, the firewalld watcher, the publisher watcher).
+    A run waits up to 30 seconds for another writer, then fails naming it (program, pid, since when) with nothing
+    changed. The kernel releases the lock when its holder exits, however it exits, so a crashed or killed run never
+    blocks the next one. What a run reports is what it read back under the lock.
   - In check mode, which writes nothing, the module reads without the lock and never waits; its plan may then be
     overtaken by a writer that runs at the same time.
   - When a write fails after the collection's ipsets were swapped in, the sets of the families whose chains were

@@ -166,6 +166,16 @@ def _type_error(key, value, expected):
     return ConfigError(key, value, 'expected a JSON %s' % expected)
 
 
+def _check_string_object(key, value):
+    """An object of strings (log-opts): a bad member is named by its dotted path, with its value."""
+    if not isinstance(value, dict):
+        raise _type_error(key, value, _STR_DICT)
+    for member, member_value in sorted(value.items()):
+        if not isinstance(member_value, str):
+            raise ConfigError('%s.%s' % (key, member), member_value,
+                              'expected a JSON string (dockerd reads every value of "%s" as a string)' % key)
+
+
 def check_types(config):
     """JSON types of the keys we know; returns the keys we do not know."""
     unknown = []
@@ -181,8 +191,8 @@ def check_types(config):
             raise _type_error(key, value, expected)
         elif expected == _STR_LIST and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
             raise _type_error(key, value, expected)
-        elif expected == _STR_DICT and not (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())):
-            raise _type_error(key, value, expected)
+        elif expected == _STR_DICT:
+            _check_string_object(key, value)
         elif expected == _DICT and not isinstance(value, dict):
             raise _type_error(key, value, expected)
         elif expected == _LIST and not isinstance(value, list):

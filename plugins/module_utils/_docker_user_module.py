@@ -41,8 +41,12 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._rules impo
     parse_save,
 )
 
+# The iptables variant was first called `backend`, easily taken for `firewall_backend`: a deprecated alias.
+BACKEND_ALIAS = dict(aliases=['backend'],
+                     deprecated_aliases=[dict(name='backend', version='0.4.0', collection_name='netops.docker_firewall')])
+
 COMMON_ARGUMENT_SPEC = dict(
-    backend=dict(type='str', default='auto', choices=['auto', 'nft', 'legacy']),
+    iptables_variant=dict(type='str', default='auto', choices=['auto', 'nft', 'legacy'], **BACKEND_ALIAS),
     create_chain=dict(type='bool', default=False),
     daemon_json=dict(type='path', default='/etc/docker/daemon.json'),
     firewall_backend=dict(type='str', default='auto', choices=['auto', 'iptables', 'nftables']),
@@ -99,7 +103,7 @@ def choose_backend(host, requested, create_chain):
     if len(found) > 1:
         raise StateError('DOCKER-USER exists in both the nft and the legacy iptables backend; rules in either '
                          'one filter packets, so writing only one would be misleading. Remove the stale chain '
-                         'or set backend=nft or backend=legacy to choose the one Docker uses.')
+                         'or set iptables_variant=nft or iptables_variant=legacy to choose the one Docker uses.')
     if found:
         backend = list(found)[0]
         return backend, found[backend]
@@ -122,7 +126,7 @@ def _chain_text(family, backend, lines):
 def read_chains(host, params, warn):
     """Read each family once: (backend, {family: DOCKER-USER lines or None}). Warns when FORWARD
     does not reach the chain (fail-open): the module writes the chain, never Docker's FORWARD."""
-    backend, ipv4_text = choose_backend(host, params['backend'], params['create_chain'])
+    backend, ipv4_text = choose_backend(host, params['iptables_variant'], params['create_chain'])
     current = {}
     for family, text in (('ipv4', ipv4_text), ('ipv6', host.save('ipv6', backend))):
         current[family] = _chain_lines(text)

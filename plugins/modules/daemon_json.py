@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: daemon_json
 short_description: Manage Docker's daemon.json by key, validated before it reaches disk
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Merges O(settings) (and an optional O(preset)) into C(/etc/docker/daemon.json), key by key.
     Objects such as C(log-opts) are merged by their own keys. Keys nobody mentioned are kept.
@@ -38,6 +38,7 @@ author:
   - netops.docker_firewall maintainers (@netops)
 extends_documentation_fragment:
   - netops.docker_firewall.attributes
+  - netops.docker_firewall.attributes.ACTIONGROUP_DOCKER_FIREWALL
 options:
   path:
     description: The daemon configuration file.

@@ -34,6 +34,7 @@ author:
   - netops.docker_firewall maintainers (@netops)
 extends_documentation_fragment:
   - netops.docker_firewall.attributes
+  - netops.docker_firewall.attributes.ACTIONGROUP_DOCKER_FIREWALL
 requirements:
   - Python 3 on the managed host (the programs run with O(python), by default C(python3) from C(PATH))
   - systemd (C(systemctl))

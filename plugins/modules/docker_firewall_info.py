@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: docker_firewall_info
 short_description: Read how Docker, iptables and this collection stand on a host, changing nothing
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Reads, per iptables backend and address family, the rule set once (C(iptables-save)), and
     reports what matters on a Docker host - FORWARD policy and jump order, DOCKER-USER with the
@@ -35,6 +35,7 @@ author:
   - netops.docker_firewall maintainers (@netops)
 extends_documentation_fragment:
   - netops.docker_firewall.attributes.INFO_MODULE
+  - netops.docker_firewall.attributes.ACTIONGROUP_DOCKER_FIREWALL
 options:
   daemon_json:
     description: daemon.json to read.

@@ -38,6 +38,7 @@ author:
   - netops.docker_firewall maintainers (@netops)
 extends_documentation_fragment:
   - netops.docker_firewall.attributes
+  - netops.docker_firewall.attributes.ACTIONGROUP_DOCKER_FIREWALL
 options:
   state:
     description: V(absent) - Docker's leftovers are removed (the only state).

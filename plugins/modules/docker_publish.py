@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: docker_publish
 short_description: Publish the ports of standalone containers when Docker keeps out of iptables
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - On a Kubernetes node Docker runs with C(iptables) set to C(false) in C(daemon.json), and a container started outside
     Kubernetes with C(-p) publishes nothing. This module writes the NAT and filter rules for the
@@ -34,6 +34,7 @@ author:
   - netops.docker_firewall maintainers (@netops)
 extends_documentation_fragment:
   - netops.docker_firewall.attributes
+  - netops.docker_firewall.attributes.ACTIONGROUP_DOCKER_FIREWALL
 options:
   containers:
     description:
@@ -48,10 +49,12 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  backend:
+  iptables_variant:
     description:
-      - iptables backend to write to. V(auto) picks the one holding kube-proxy's C(KUBE-*) chains,
-        else the one the C(iptables) command uses.
+      - The iptables variant to write to (C(iptables-nft) or C(iptables-legacy)). V(auto) picks the one holding
+        kube-proxy's C(KUBE-*) chains, else the one the C(iptables) command uses.
+      - The alias C(backend) is deprecated and will be removed in netops.docker_firewall 0.4.0.
+    aliases: [backend]
     type: str
     choices: [auto, nft, legacy]
     default: auto
@@ -244,7 +247,9 @@ def main():
         argument_spec=dict(
             containers=dict(type='list', elements='str', default=[]),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
-            backend=dict(type='str', choices=['auto'] + list(iptables_host.BACKENDS), default='auto'),
+            iptables_variant=dict(type='str', choices=['auto'] + list(iptables_host.BACKENDS), default='auto',
+                                  aliases=['backend'], deprecated_aliases=[
+                                      dict(name='backend', version='0.4.0', collection_name='netops.docker_firewall')]),
             daemon_json=dict(type='path', default='/etc/docker/daemon.json'),
             warn=dict(type='bool', default=True),
         ),
@@ -260,7 +265,7 @@ def main():
     with module_lock(module, 'docker_publish'):
         inspects, wanted = read_wanted(module, names)
         try:
-            backend, ipv4_save = choose_backend(module, host, params['backend'])
+            backend, ipv4_save = choose_backend(module, host, params['iptables_variant'])
             plans, written_by_docker = plan_families(host, backend, ipv4_save, wanted, present)
             commands = [] if module.check_mode else write_families(module, host, backend, plans, wanted, present)
         except iptables_host.CommandError as exc:

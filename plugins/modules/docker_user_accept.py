@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: docker_user_accept
 short_description: Let a router forward between two interfaces on a host that runs Docker
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - When Docker switches IP forwarding on, it sets the C(FORWARD) policy to C(DROP), and a host
     that also routes (VPN gateway, router) stops forwarding. This module adds the documented fix,
@@ -24,6 +24,7 @@ author:
 extends_documentation_fragment:
   - netops.docker_firewall.docker_user
   - netops.docker_firewall.attributes
+  - netops.docker_firewall.attributes.ACTIONGROUP_DOCKER_USER
 options:
   in_interface:
     description: Interface the forwarded traffic arrives on, for example the LAN or VPN side.

@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: docker_user_allowlist
 short_description: Restrict who reaches published container ports through an external interface
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Manages one allowlist block in Docker's C(DOCKER-USER) chain, for IPv4 and IPv6 at once.
   - "Traffic arriving on O(interface) is handled in this order: replies to connections already
@@ -27,6 +27,8 @@ author:
 extends_documentation_fragment:
   - netops.docker_firewall.docker_user
   - netops.docker_firewall.attributes
+  - netops.docker_firewall.attributes.ACTIONGROUP_DOCKER_USER
+  - netops.docker_firewall.attributes.ACTION_PLUGIN
 options:
   interface:
     description:

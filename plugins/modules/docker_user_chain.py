@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: docker_user_chain
 short_description: Declare the collection's complete content of Docker's DOCKER-USER chain
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Whole-chain mode for roles and fleets. Declares every router pair, every allowlist and routed
     access in one task, written in one atomic C(iptables-restore) per address family.
@@ -24,6 +24,8 @@ author:
 extends_documentation_fragment:
   - netops.docker_firewall.docker_user
   - netops.docker_firewall.attributes
+  - netops.docker_firewall.attributes.ACTIONGROUP_DOCKER_USER
+  - netops.docker_firewall.attributes.ACTION_PLUGIN
 options:
   accept:
     description: Router pairs to forward between.

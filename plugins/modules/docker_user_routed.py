@@ -37,6 +37,8 @@ author:
 extends_documentation_fragment:
   - netops.docker_firewall.docker_user
   - netops.docker_firewall.attributes
+  - netops.docker_firewall.attributes.ACTIONGROUP_DOCKER_USER
+  - netops.docker_firewall.attributes.ACTION_PLUGIN
 options:
   routed:
     description:

@@ -133,7 +133,7 @@ BAD_SETTINGS = [
     ('mtu', {'mtu': True}),
     ('dns', {'dns': '192.0.2.53'}),
     ('dns', {'dns': [53]}),
-    ('log-opts', {'log-opts': {'max-file': 10}}),
+    ('log-opts.max-file', {'log-opts': {'max-file': 10}}),
     ('log-opts', {'log-opts': 'max-size=10m'}),
     ('log-opts.max-size', {'log-opts': {'max-size': '100 MB'}}),
     ('log-opts.max-size', {'log-opts': {'max-size': '-1m'}}),
@@ -168,6 +168,32 @@ def test_wrong_types_are_refused_naming_the_key(field, settings):
         check_types(settings)
     assert error.value.field == field
     assert str(error.value).startswith(field + ': ')
+
+
+NESTED_BAD = [
+    ({'max-size': 5}, 'max-size', 5),
+    ({'max-size': '10m', 'max-file': 10}, 'max-file', 10),
+    ({'max-size': None}, 'max-size', None),
+    ({'max-size': True}, 'max-size', True),
+    ({'labels': ['a', 'b']}, 'labels', ['a', 'b']),
+    ({'tag': {'name': 'x'}}, 'tag', {'name': 'x'}),
+]
+
+
+@pytest.mark.parametrize('log_opts, member, value', NESTED_BAD, ids=[repr(b[0]) for b in NESTED_BAD])
+def test_a_bad_nested_value_is_named_by_its_dotted_key_with_its_value(log_opts, member, value):
+    with pytest.raises(ConfigError) as error:
+        check_types({'log-opts': log_opts})
+    assert error.value.field == 'log-opts.' + member
+    assert error.value.value == value
+    assert str(error.value).startswith('log-opts.%s: %s is not valid: expected a JSON string' % (member, json.dumps(value)))
+
+
+def test_a_bad_nested_value_in_the_current_file_is_named_after_a_merge():
+    merged = merge({'log-opts': {'max-size': 5}}, {'log-opts': {'max-file': '3'}})
+    with pytest.raises(ConfigError) as error:
+        check_types(merged)
+    assert str(error.value) == 'log-opts.max-size: 5 is not valid: expected a JSON string (dockerd reads every value of "log-opts" as a string)'
 
 
 CONFLICTS = [

@@ -108,10 +108,21 @@ def test_replace_invalid_replaces_it(run_module, path):
     ({'hosts': ['tcp://192.0.2.1:2375']}, 'hosts', [VERSION_20, UNIT]),
     ({'ip-forward-no-drop': True}, 'ip-forward-no-drop', [VERSION_20, UNIT]),
     ({'bridge': 'none', 'bip': '198.51.100.1/24'}, 'bip', [VERSION_20, UNIT]),
+    ({'log-opts': {'max-size': 5}}, 'log-opts.max-size', [VERSION_20]),
+    ({'log-opts': {'max-size': 'invalid'}}, 'log-opts.max-size', [VERSION_20]),
 ])
 def test_bad_settings_fail_naming_the_key_and_write_nothing(run_module, path, settings, field, commands):
     result, table = run_module(daemon_json.main, dict(path=path, settings=settings), commands)
     assert result['failed'] is True and result['field'] == field
+    assert not os.path.exists(path)
+
+
+@pytest.mark.parametrize('max_size, shown', [(5, '5'), ('invalid', '"invalid"')])
+def test_a_bad_log_opts_value_fails_naming_the_dotted_key_and_the_value(run_module, path, max_size, shown):
+    result, table = run_module(daemon_json.main, dict(path=path, settings={'log-opts': {'max-size': max_size}}),
+                               [VERSION_20])
+    assert result['failed'] is True and result['field'] == 'log-opts.max-size'
+    assert result['msg'].startswith('log-opts.max-size: %s is not valid: ' % shown)
     assert not os.path.exists(path)
 
 
