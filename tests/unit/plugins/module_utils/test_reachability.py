@@ -306,3 +306,36 @@ def test_the_answer_is_plain_data():
     assert json.loads(json.dumps(found)) == found
     with pytest.raises(ValueError):
         reachability(v4('sid'), 'inet', [], {})
+
+
+# --- the variants and the walk itself ---------------------------------------------------------
+
+def test_the_legacy_variant_reads_the_same():
+    text = capture('bookworm', 'q7-legacy-alt-after-restart.legacy-save').split('### ip6tables-legacy-save')[0]
+    legacy = dict(binding('bookworm'), address='198.51.100.66')
+    hosts = {'eth0': ['192.0.2.10/24'], 'docker0': ['198.51.100.65/26']}
+    slices = reachability(text, 'ipv4', [legacy], hosts, interfaces=['eth0', 'docker0'])['ports'][0]['slices']
+    assert sources(slices, 'eth0', 'reachable', 'container') == EVERYWHERE
+    text = with_docker_user(text, allowlist().rules['ipv4'] + ['-A DOCKER-USER -j RETURN'])
+    slices = reachability(text, 'ipv4', [legacy], hosts, interfaces=['eth0', 'docker0'])['ports'][0]['slices']
+    assert sources(slices, 'eth0', 'reachable', 'container') == ['198.51.100.18/32', '198.51.100.32/28']
+    assert ranges(slices, 'eth0', 'unreachable') == NOT_ALLOWED
+
+
+@pytest.mark.parametrize('jump, verdict', [('-j', 'unreachable'), ('-g', 'reachable')])
+def test_a_goto_returns_past_its_caller(jump, verdict):
+    # -j: the chain's RETURN (and its end) come back to DOCKER-USER, whose DROP follows; -g: to FORWARD.
+    rules = [':NETOPS-TEST - [0:0]', '-A DOCKER-USER -i eth0 %s NETOPS-TEST' % jump, '-A DOCKER-USER -i eth0 -j DROP',
+             '-A NETOPS-TEST -s 198.51.100.0/24 -j RETURN']
+    slices = ask('sid', v4('sid', rules))
+    assert sources(slices, 'eth0', verdict) == EVERYWHERE
+
+
+def test_mangle_prerouting_drops_and_marks():
+    mangle = '*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n%s\nCOMMIT\n'
+    slices = ask('docker29', v4('docker29') + mangle % '-A PREROUTING -s 203.0.113.0/24 -i eth0 -j DROP')
+    assert sources(slices, 'eth0', 'unreachable') == ['203.0.113.0/24']
+    assert [s['reason']['table'] for s in slices if s['verdict'] == 'unreachable'] == ['mangle']
+    slices = ask('docker29', v4('docker29') + mangle % '-A FORWARD -i eth0 -j MARK --set-xmark 0x1/0xffffffff')
+    assert sources(slices, 'eth0', 'unknown') == EVERYWHERE
+    assert sources(slices, 'docker0', 'reachable', 'host') == EVERYWHERE  # INPUT: the mark is set in FORWARD
