@@ -68,8 +68,8 @@ notes:
   - Concurrent writers are serialised by the collection's host lock (C(/run/netops-docker-firewall.lock)), which
     every module and host program that writes the collection's state holds from its first read to its read-back
     (these modules, M(netops.docker_firewall.docker_publish), M(netops.docker_firewall.docker_firewall_persistence),
-    the restore at boot and at dockerd restarts, the firewalld watcher, the publisher watcher). A run waits up to
-    30 seconds for another writer, then fails naming it (program, pid, since when) with nothing changed. The kernel
+    the restore at boot and at dockerd restarts, the firewalld watcher, the publisher watcher). A run waits
+    up to 30 seconds for another writer, then fails naming it (program, pid, since when) with nothing changed. The kernel
     releases the lock when its holder exits, however it exits, so a crashed or killed run never blocks the next one.
     What a run reports is what it read back under the lock.
   - In check mode, which writes nothing, the module reads without the lock and never waits; its plan may then be
