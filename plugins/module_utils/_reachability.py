@@ -35,7 +35,15 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
+import time
 
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
+from ansible_collections.netops.docker_firewall.plugins.module_utils._publish import (
+    bindings,
+    container_addresses,
+    container_name,
+    requested_ports,
+)
 from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import (
     RuleSyntaxError,
     merge_spans,
@@ -639,13 +647,16 @@ def _arrived(ctx, flow, to, binding, userland_proxy):
     return flow, REACHABLE, 'host', None
 
 
-def _nftables_reason(family, nftables_tables):
+def _beside_reason(family, nftables_tables, beside):
     others = [name for name in nftables_tables or ()
               if name.split(' ', 1)[0] in _NFT_FAMILIES[family]
               and not (name.split(' ', 1)[0] in ('ip', 'ip6') and name.split(' ', 1)[-1] in _XTABLES)]
+    why = []
     if others:
-        return dict(why='nftables tables beside the iptables rules are not modelled: %s' % ', '.join(sorted(others)))
-    return None
+        why.append('nftables tables beside the iptables rules are not modelled: %s' % ', '.join(sorted(others)))
+    if beside:
+        why.append('rules beside these are not modelled: %s' % ', '.join(beside))
+    return dict(why='; '.join(why)) if why else None
 
 
 def _question(ctx, binding, destinations, userland_proxy, forwarding, nftables_reason):
@@ -723,7 +734,7 @@ def _family_of(binding):
 
 
 def reachability(rules, family, bindings, addresses, interfaces=None, ipsets=None, routed=None,
-                 userland_proxy=True, forwarding=True, nftables_tables=None):
+                 userland_proxy=True, forwarding=True, nftables_tables=None, beside=None):
     """Who can open a NEW connection to each published port of one family.
 
     rules: iptables-save (or ip6tables-save) text of the family, or its parse (_rules.parse_save).
@@ -739,6 +750,8 @@ def reachability(rules, family, bindings, addresses, interfaces=None, ipsets=Non
     forwarding: whether the kernel forwards this family (ip_forward).
     nftables_tables: the host's nftables tables ('FAMILY NAME'); one that is not iptables-nft's own
       makes every slice the rules would deliver unknown.
+    beside: names of other rule sets that filter this family's packets and are not given (the other
+      iptables variant's rules, 'iptables-legacy'): each makes every slice the rules would deliver unknown.
 
     Returns {family, ports: [{port, slices}], routed: [{target, slices}]}; a slice is {interface,
     other_interfaces, destinations, sources, source_ranges, source_ports (None: any), verdict
@@ -749,7 +762,7 @@ def reachability(rules, family, bindings, addresses, interfaces=None, ipsets=Non
     tables = parse_save(rules) if isinstance(rules, str) else rules
     names = interfaces if interfaces is not None else sorted(addresses or {})
     ctx = _Context(family, tables, addresses, ipsets, interface_classes(names, tables))
-    nftables_reason = _nftables_reason(family, nftables_tables)
+    nftables_reason = _beside_reason(family, nftables_tables, beside)
     loopback = ipaddress.ip_network(_LOOPBACK[family])
     hosts = [a for a in ctx.local_addresses if not _in(a, ((int(loopback.network_address), int(loopback.broadcast_address)),))]
     ports = []
@@ -768,3 +781,72 @@ def reachability(rules, family, bindings, addresses, interfaces=None, ipsets=Non
         results = _question(ctx, binding, [destination], userland_proxy, forwarding, nftables_reason)
         found_routed.append(dict(target=dict(target), slices=_slices(ctx, results)))
     return dict(family=family, ports=ports, routed=found_routed)
+
+
+# ---------------------------------------------------------------------------------------------
+# A whole host, from what docker_firewall_info read.
+
+# The collection's own table: it only drops (an nftables accept is not final), holding the same
+# declarations as DOCKER-USER; compliance compares it with them (nft_table). Left out of the walk.
+OUR_TABLE = 'inet netops-docker-firewall'
+
+
+def published(inspects, userland_proxy):
+    """(bindings, routed targets) of the running containers (`docker inspect`): each published port in
+    each family the container has an address in, and where docker-proxy runs the ports published on
+    no host address in the family the container has no address in (docker-proxy serves them); each
+    container address with each container port it publishes, for routed access."""
+    found, routed = [], []
+    for inspect in inspects or []:
+        name, addresses = container_name(inspect), container_addresses(inspect)
+        found.extend(binding.as_dict() for binding in bindings(inspect))
+        requested = requested_ports(inspect)
+        for host_ip, host_port, container_port, protocol in requested:
+            if userland_proxy and addresses and host_ip == '':
+                found.extend(dict(container=name, family=family, address=None, host_ip=None, host_port=host_port,
+                                  container_port=container_port, protocol=protocol)
+                             for family in FAMILIES if family not in addresses)
+        ports = sorted(set((container_port, protocol) for _ip, _port, container_port, protocol in requested))
+        routed.extend(dict(container=name, family=family, address=address, port=port, protocol=protocol)
+                      for family, address in sorted(addresses.items()) for port, protocol in ports)
+    return found, routed
+
+
+def host_reachability(saves, backend, addresses, interfaces, inspects, userland_proxy, forwarding,
+                      ipsets_text='', nftables_tables=None, errors=()):
+    """The engine over a whole host: {backend, left_out, errors, families: {family: reachability()},
+    seconds}. saves: {backend: {family: iptables-save text}} of every variant read; backend: the one
+    whose rules are walked (the others' rules, where they hold any, make reachable slices unknown);
+    forwarding: {family: bool or None (unreadable)}; ipsets_text: `ipset save` of the collection's
+    sets; errors: what could not be read (the caller's), kept in the answer."""
+    errors = list(errors)
+    try:
+        sets = ipset.parse_save(ipsets_text or '')
+    except ipset.IpsetSyntaxError as exc:
+        sets = {}
+        errors.append('the ipsets cannot be read: %s' % exc)
+    found, routed = published(inspects, userland_proxy)
+    left_out = [name for name in nftables_tables or () if name == OUR_TABLE]
+    tables = [name for name in nftables_tables or () if name != OUR_TABLE]
+    started = time.monotonic()
+    families = {}
+    for family in FAMILIES:
+        text = (saves.get(backend) or {}).get(family)
+        if text is None:
+            continue
+        beside = ['iptables-%s' % other for other, texts in sorted(saves.items())
+                  if other != backend and _filters(texts.get(family) or '')]
+        if forwarding.get(family) is None:
+            errors.append('%s forwarding is unreadable: taken as on' % family)
+        families[family] = reachability(text, family, found, addresses, interfaces=interfaces, ipsets=sets,
+                                        routed=routed, userland_proxy=userland_proxy,
+                                        forwarding=forwarding.get(family) is not False,
+                                        nftables_tables=tables, beside=beside)
+    return dict(backend=backend, left_out=left_out, errors=errors, families=families,
+                seconds=round(time.monotonic() - started, 6))
+
+
+def _filters(text):
+    """Whether iptables-save text holds a rule, or a built-in chain whose policy is not ACCEPT."""
+    return any(line.startswith('-A ') or (line.startswith(':') and line.split()[1:2] == ['DROP'])
+               for line in text.splitlines())
