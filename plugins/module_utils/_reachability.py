@@ -784,6 +784,47 @@ def reachability(rules, family, bindings, addresses, interfaces=None, ipsets=Non
 
 
 # ---------------------------------------------------------------------------------------------
+# Reading an answer (for compliance): slices by interface, their sources as interval sets.
+
+
+def spans_of(ranges):
+    """The interval set of a slice's source_ranges ('first-last' texts)."""
+    return tuple(merge_spans([tuple(int(ipaddress.ip_address(a)) for a in text.split('-', 1)) for text in ranges]))
+
+
+def intersect(left, right):
+    return _intersect(left, right)
+
+
+def subtract(left, right):
+    return _subtract(left, right)
+
+
+def cidrs(family, spans):
+    """An interval set as the fewest networks of the family."""
+    return _cidrs(family, spans)
+
+
+def slice_interface(found):
+    """The Interface (or class of interfaces) of a slice of an answer."""
+    label = found['interface']
+    return Interface(label[:-1], True) if found['other_interfaces'] else Interface(label)
+
+
+def slices_on(slices, pattern):
+    """The slices of the interfaces an -i `pattern` (a name or a wildcard like `wan+`) matches. An
+    interface no rule names and the host does not have is in the class of the longest wildcard that
+    holds it (`+` at least): that class stands for it, and for a wildcard's unnamed members."""
+    chosen = [s for s in slices if slice_interface(s).matches(pattern)]
+    if any(s['other_interfaces'] for s in chosen) or (chosen and not pattern.endswith('+')):
+        return chosen
+    prefix = pattern.rstrip('+')
+    classes = [s for s in slices if s['other_interfaces'] and prefix.startswith(slice_interface(s).name)]
+    longest = max([slice_interface(s).name for s in classes] or [''], key=len)
+    return chosen + [s for s in classes if slice_interface(s).name == longest]
+
+
+# ---------------------------------------------------------------------------------------------
 # A whole host, from what docker_firewall_info read.
 
 # The collection's own table: it only drops (an nftables accept is not final), holding the same
