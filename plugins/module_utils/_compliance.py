@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import json
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_leftovers as leftovers
@@ -16,14 +17,17 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils import _ips
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _kube_proxy as kube_proxy
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _reachability as reach
 from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_config import (
     DIRECT_ROUTING_SINCE,
     preset_settings,
     published_twice_fails,
 )
+from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import merge_spans
 from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
     CONTAINER_BRIDGES,
     FAMILIES,
+    ROUTED,
     TAG_PREFIX,
     InputError,
     bridge_covered,
@@ -374,6 +378,147 @@ def _direct_routing(host):
     info = ['daemon.json %s allow-direct-routing' % ('sets' if allowed else 'does not set')]
     info += [_network_line(network, bridge_covered(network['bridge'])) for network in bridges]
     return (FAIL, details + info) if details else (PASS, info)
+
+
+# --- reachability (worked out on the host by docker_firewall_info with _reachability) ---------------
+
+_UNKNOWN = 'unknown: '
+_NO_NFTABLES_MODEL = (_UNKNOWN + 'Docker runs its nftables firewall backend, which the reachability engine does not '
+                      'model: who can reach the published ports is not known')
+
+
+def _port_label(binding):
+    via = ' (docker-proxy)' if binding.get('address') is None else ''
+    return '%s %s/%s%s' % (binding.get('container'), binding.get('host_port'), binding.get('protocol'), via)
+
+
+def _path_text(path):
+    return ' -> '.join('%s %s: %s' % (step['table'], step['chain'], step['rule']) for step in path)
+
+
+def _reason_text(reason):
+    reason = reason or {}
+    where = ' (%s %s: %s)' % (reason['table'], reason['chain'], reason['rule']) if reason.get('rule') else ''
+    return (reason.get('why') or 'not known') + where
+
+
+def _spans_text(family, spans):
+    """An interval set as networks where a span is one, else as ranges 'first-last'."""
+    address = ipaddress.IPv4Address if family == 'ipv4' else ipaddress.IPv6Address
+    texts = []
+    for first, last in spans:
+        networks = reach.cidrs(family, [(first, last)])
+        texts.append(networks[0] if len(networks) == 1 else '%s-%s' % (address(first), address(last)))
+    return ', '.join(texts)
+
+
+def _who(family, spans, found):
+    ports = ' from source ports %s' % ', '.join(found['source_ports']) if found['source_ports'] else ''
+    return '%s on %s%s' % (_spans_text(family, spans), found['interface'], ports)
+
+
+def _in_ports(port, protocol, wanted, wanted_protocol):
+    """Whether a port is in a declaration's ports ('8080', '8000-8100' or '8000:8100'), for its protocol."""
+    if not wanted:
+        return True
+    if protocol != wanted_protocol:
+        return False
+    for text in wanted:
+        first, _sep, last = text.replace(':', '-').partition('-')
+        if int(first) <= int(port) <= int(last or first):
+            return True
+    return False
+
+
+def _judge(family, what, found, allowed, lets):
+    """The faults of one slice against the sources a declaration lets on (`allowed`, an interval set):
+    unknown, outside them and reachable, inside them and dropped."""
+    spans = reach.spans_of(found['source_ranges'])
+    if found['verdict'] == reach.UNKNOWN:
+        return ['%s%s %s: %s: %s' % (_UNKNOWN, family, what, _who(family, spans, found), _reason_text(found['reason']))]
+    if found['verdict'] == reach.REACHABLE:
+        outside = reach.subtract(spans, allowed)
+        if outside:
+            return ['%s %s: %s reaches the %s, which %s does not allow; path: %s'
+                    % (family, what, _who(family, outside, found), found['to'], lets, _path_text(found['path']))]
+        return []
+    why = (found['reason'] or {}).get('why') or ''
+    inside = reach.intersect(spans, allowed)
+    if inside and (why == 'dropped' or 'forwarding' in why):
+        return ['%s %s: %s, which %s allows, cannot reach it: %s'
+                % (family, what, _who(family, inside, found), lets, _reason_text(found['reason']))]
+    return []
+
+
+def _allowlist_faults(family, port, spec):
+    binding = port['port']
+    if not _in_ports(binding['host_port'], binding.get('protocol') or 'tcp', spec['ports'], spec['protocol']):
+        return []
+    allowed = tuple(merge_spans([source.span() for source in spec['sources'] if source.family == family]))
+    lets = 'the allowlist of %s' % spec['interface']
+    return [fault for found in reach.slices_on(port['slices'], spec['interface'])
+            for fault in _judge(family, _port_label(binding), found, allowed, lets)]
+
+
+def _container_side(interface, bridges):
+    """Whether an interface (or class) is a container's side: a bridge of Docker's networks, or a veth."""
+    name = interface.name
+    return bridge_covered(name) or name in bridges or name.startswith('veth') or name == 'docker_gwbridge'
+
+
+def _routed_allowed(family, target, interface, declarations):
+    """The sources the routed-access declarations let route from `interface` to the target."""
+    address = ipaddress.ip_address(target['address'])
+    spans = []
+    for declaration in declarations:
+        if not interface.matches(declaration['interface']):
+            continue
+        if declaration['networks'] is not None and not any(address in n for n in declaration['networks']
+                                                           if n.version == address.version):
+            continue
+        if not _in_ports(target['port'], target.get('protocol') or 'tcp', declaration['ports'], declaration['protocol']):
+            continue
+        if declaration['sources'] is None:
+            spans.append((0, 2 ** address.max_prefixlen - 1))
+        else:
+            spans.extend(source.span() for source in declaration['sources'] if source.family == family)
+    return tuple(merge_spans(spans))
+
+
+def _routed_faults(family, answer, declarations, bridges):
+    target = answer['target']
+    what = '%s %s port %s/%s routed' % (target.get('container'), target['address'], target['port'],
+                                        target.get('protocol') or 'tcp')
+    faults = []
+    for found in answer['slices']:
+        interface = reach.slice_interface(found)
+        if _container_side(interface, bridges):
+            continue  # from a container bridge: Docker's business, not the guard's
+        faults += _judge(family, what, found, _routed_allowed(family, target, interface, declarations),
+                         'docker_on_router_routed')
+    return faults
+
+
+@check('reachability', 'who can open a connection to each published port and container address, as worked out from '
+       'the rules in force, is what the allowlists and routed-access declarations say', ROUTER)
+def _reachability(host):
+    found = host.facts.get('reachability')
+    if not found:
+        return SKIP, ['docker_firewall_info did not work out reachability (its option reachability: true)']
+    if host.firewall == 'nftables':
+        return FAIL, [_NO_NFTABLES_MODEL]
+    details = [_UNKNOWN + error for error in found.get('errors') or []]
+    allowlists = [block.spec for name, block in sorted(host.blocks.items()) if name.startswith('allowlist:')]
+    routed = host.blocks.get(ROUTED)
+    bridges = set(network['bridge'] for network in host.facts.get('networks') or [] if network.get('bridge'))
+    for family, answer in sorted((found.get('families') or {}).items()):
+        for port in answer['ports']:
+            for spec in allowlists:
+                details += _allowlist_faults(family, port, spec)
+        if routed is not None:
+            for target in answer['routed']:
+                details += _routed_faults(family, target, routed.spec['declarations'], bridges)
+    return _result(details)
 
 
 @check('ports_published_twice', 'no running container publishes one container port twice where Docker 29 on its '

@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """What docker_publish, docker_firewall_info and docker_leftovers read from a Docker host: commands
-in the C locale, the running containers, the networks, daemon.json, and when dockerd started.
-Private to this collection."""
+in the C locale, the running containers, the networks, daemon.json, when dockerd started, and the
+host's interfaces and addresses. Private to this collection."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -65,6 +65,33 @@ def docker_networks(module, docker):
     if not isinstance(found, list):
         raise DockerError('docker network inspect printed no list of networks')
     return found
+
+
+def host_addresses(module):
+    """(every interface name, {interface: ['192.0.2.10/24', ...]}) from one `ip -j addr show`. A failed
+    read raises DockerError: never "no address" (reachability would find no route)."""
+    ip = module.get_bin_path('ip')
+    if not ip:
+        raise DockerError('ip (iproute2) is not installed: the host\'s addresses cannot be read')
+    rc, out, err = run_c(module, [ip, '-j', 'addr', 'show'])
+    if rc != 0:
+        raise DockerError('ip -j addr show failed (rc %d): %s' % (rc, err.strip()))
+    return parse_addresses(out)
+
+
+def parse_addresses(text):
+    """(interface names, {interface: [address/prefix length]}) of `ip -j addr show` output."""
+    try:
+        links = json.loads(text)
+        names, addresses = [], {}
+        for link in links:
+            name = link['ifname']
+            names.append(name)
+            addresses[name] = ['%s/%d' % (a['local'], a['prefixlen']) for a in link.get('addr_info') or []
+                               if a.get('family') in ('inet', 'inet6') and a.get('local')]
+    except (ValueError, TypeError, KeyError) as exc:
+        raise DockerError('ip -j addr show printed no list of interfaces: %s' % exc)
+    return names, addresses
 
 
 def read_daemon_json(path):

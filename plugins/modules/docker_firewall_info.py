@@ -29,7 +29,7 @@ requirements:
   - iptables (C(iptables-nft-save) and/or C(iptables-legacy-save))
   - nftables (C(nft)), optional, to report nftables tables
   - ipset, where C(DOCKER-USER) rules match the collection's ipsets, and on nodes whose kube-proxy runs in IPVS mode
-  - iproute2 (C(ip)), on nodes whose kube-proxy runs in IPVS mode
+  - iproute2 (C(ip)), on nodes whose kube-proxy runs in IPVS mode, and with O(reachability)
   - the C(docker) CLI, optional, for the Docker version, the firewall backend, the networks and the running containers
 author:
   - netops.docker_firewall maintainers (@netops)
@@ -41,6 +41,16 @@ options:
     description: daemon.json to read.
     type: path
     default: /etc/docker/daemon.json
+  reachability:
+    description:
+      - Also work out, on the host, who can open a connection to each published port and to each container address
+        (routed access) - per family, incoming interface and source addresses, with the rules on the way
+        (RV(reachability)); see C(docs/reachability.md).
+      - Reads besides the rest only the host's addresses (C(ip -j addr show)); the rules, ipsets, nftables tables,
+        forwarding and C(userland-proxy) are those read anyway.
+    type: bool
+    default: false
+    version_added: 0.2.0
 seealso:
   - module: netops.docker_firewall.docker_user_chain
   - module: netops.docker_firewall.docker_publish
@@ -55,6 +65,17 @@ EXAMPLES = r'''
   ansible.builtin.debug:
     msg: "{{ state.iptables[state.docker_backend].ipv4.docker_user_first }}"
   when: state.docker_backend is not none
+
+- name: Read who can reach the published ports
+  netops.docker_firewall.docker_firewall_info:
+    reachability: true
+  register: reach
+
+- name: Show the IPv4 sources that reach a container from outside
+  ansible.builtin.debug:
+    msg: >-
+      {{ reach.reachability.families.ipv4.ports | map(attribute='slices') | flatten
+         | selectattr('verdict', 'eq', 'reachable') | map(attribute='sources') | flatten | unique }}
 '''
 
 RETURN = r'''
@@ -209,6 +230,57 @@ kube_proxy:
           and C(reason).
       type: list
       elements: dict
+reachability:
+  description:
+    - With O(reachability), who can open a new connection to each published port and each container address, worked
+      out on the host by the reachability engine (C(docs/reachability.md)) from the rules of RV(reachability.backend);
+      null otherwise.
+    - A slice of the answer is C(unknown), never C(unreachable), where the engine meets what it does not model - a
+      match or target, an nftables table beside the rules (Docker's nftables firewall backend among them), rules in
+      the other iptables variant.
+  returned: always
+  type: dict
+  contains:
+    backend: {description: "The iptables variant whose rules are walked - C(nft) or C(legacy), Docker's.", type: str}
+    families:
+      description:
+        - Per family read (C(ipv4), C(ipv6)), the engine's answer - C(ports) (per published port C(port) and its
+          C(slices)) and C(routed) (per container address and container port C(target) and its C(slices)).
+        - "A slice is C(interface) (a name, or a class such as C(docker+) or C(+) when C(other_interfaces)),
+          C(destinations), C(sources), C(source_ranges), C(source_ports) (null for any), C(verdict) (C(reachable),
+          C(unreachable) or C(unknown)), C(to) (C(container) or C(host)), C(path) (the rules that took it there) and
+          C(reason) (the rule that dropped it, or what was not understood)."
+      type: dict
+    left_out:
+      description:
+        - The nftables tables not walked although they are there - the collection's own C(inet netops-docker-firewall)
+          (the backstop), which only drops what the declared allowlists drop (the compliance check C(nft_table) holds
+          it to them) - so a slice reachable here may still be dropped by it, never the other way round.
+      type: list
+      elements: str
+    errors:
+      description: What could not be read for the answer (the addresses, the ipsets, forwarding).
+      type: list
+      elements: str
+  sample:
+    backend: nft
+    left_out: []
+    errors: []
+    families:
+      ipv4:
+        family: ipv4
+        ports:
+          - port: {container: web, family: ipv4, address: 172.17.0.2, host_ip: null, host_port: '8080',
+                   container_port: '80', protocol: tcp}
+            slices:
+              - {interface: eth0, other_interfaces: false, destinations: [192.0.2.10], sources: [198.51.100.18/32],
+                 source_ranges: [198.51.100.18-198.51.100.18], source_ports: null, verdict: reachable, to: container,
+                 path: [{table: filter, chain: FORWARD, rule: '-A FORWARD -j DOCKER-USER'}], reason: null}
+        routed: []
+reachability_seconds:
+  description: How long the engine took on the host, in seconds (without the reads); null without O(reachability).
+  returned: always
+  type: float
 persistence:
   description: The collection's units and files on the host.
   returned: always
@@ -248,6 +320,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_con
 from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_host import (
     DockerError,
     docker_networks,
+    host_addresses,
     read_daemon_json,
     run_c,
     running_containers,
@@ -259,6 +332,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils import _eng
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _reachability as reachability
 from ansible_collections.netops.docker_firewall.plugins.module_utils._kept_state import (
     parse_policy,
     published_containers,
@@ -370,19 +444,21 @@ def docker_state(module, settings):
 
 
 def iptables_state(module):
+    """(facts per backend and family, the iptables-save texts read, per backend and family)."""
     host = IptablesHost(module)
-    found = {}
+    found, saves = {}, {}
     for backend in BACKENDS:
         families = {}
         for family in FAMILIES:
             if not host.binary(family, backend, 'save'):
                 continue
             text = host.save(family, backend)
+            saves.setdefault(backend, {})[family] = text
             families[family] = family_facts(text)
             families[family]['docker_leftovers'] = leftovers.plan_family(text).summary()
         if families and any(f['tables'] for f in families.values()):
             found[backend] = families
-    return found
+    return found, saves
 
 
 def ipsets_state(module, iptables, persistence):
@@ -439,6 +515,26 @@ def ipvs_state(module, iptables):
         errors.append('ipset is not installed: IPVS mode\'s sets cannot be read')
     state['error'] = '; '.join(errors) or None
     return state
+
+
+def reachability_state(module, found, saves, settings, inspects, forwarding):
+    """Who can reach each published port and container address (_reachability), from what the module
+    read already and the host's addresses (`ip -j addr show`, read here once)."""
+    errors = []
+    try:
+        names, addresses = host_addresses(module)
+    except DockerError as exc:
+        names, addresses = [], {}
+        errors.append(str(exc))
+    backend = found['docker_backend']
+    if backend in (None, 'both'):
+        backend = (found['backends_in_use'] or ['nft'])[0]
+    ipsets = found['ipsets']
+    if ipsets['error']:
+        errors.append('the ipsets cannot be read: %s' % ipsets['error'])
+    return reachability.host_reachability(
+        saves, backend, addresses, names, inspects, settings.get('userland-proxy', True) is not False, forwarding,
+        ipsets_text=ipsets['text'], nftables_tables=found['nftables']['tables'], errors=errors)
 
 
 def docker_backend(iptables):
@@ -513,13 +609,14 @@ def network_summary(inspect):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(daemon_json=dict(type='path', default='/etc/docker/daemon.json')),
+        argument_spec=dict(daemon_json=dict(type='path', default='/etc/docker/daemon.json'),
+                           reachability=dict(type='bool', default=False)),
         supports_check_mode=True,
     )
     settings, settings_error = read_daemon_json(module.params['daemon_json'])
     docker, inspects, networks, networks_error = docker_state(module, settings)
     try:
-        iptables = iptables_state(module)
+        iptables, saves = iptables_state(module)
     except CommandError as exc:
         module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
     try:
@@ -530,17 +627,15 @@ def main():
         persistence = persistence_state()
     except (IOError, OSError) as exc:  # not "nothing kept": compliance would call a kept policy missing
         module.fail_json(msg='the kept state could not be read: %s' % exc)
-    ipsets = ipsets_state(module, iptables, persistence)
     published = set(persistence['published_containers'])
     with_ports = [inspect for inspect in inspects if requested_ports(inspect)]
-    module.exit_json(
-        changed=False,
+    found = dict(
         docker=docker,
         daemon_json=settings,
         daemon_json_error=settings_error,
         iptables=iptables,
         nftables=nftables,
-        ipsets=ipsets,
+        ipsets=ipsets_state(module, iptables, persistence),
         docker_backend=docker_backend(iptables),
         backends_in_use=sorted(backend for backend, families in iptables.items()
                                if any(f['rule_count'] for f in families.values())),
@@ -552,7 +647,13 @@ def main():
         findings=[f for f in (finding(inspect, settings, published) for inspect in with_ports) if f],
         persistence=persistence,
         kube_proxy=kube_proxy_state(module, iptables, nftables),
+        reachability=None,
+        reachability_seconds=None,
     )
+    if module.params['reachability']:
+        found['reachability'] = reachability_state(module, found, saves, settings, with_ports, found['ip_forward'])
+        found['reachability_seconds'] = found['reachability'].pop('seconds')
+    module.exit_json(changed=False, **found)
 
 
 if __name__ == '__main__':

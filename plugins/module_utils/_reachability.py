@@ -1,0 +1,893 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to netops.docker_firewall
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Who can open a connection to a published port: the first packet of a NEW connection walked
+through one family's iptables rules (iptables-save text of either variant, nft or legacy), exactly,
+for every incoming interface and every source address at once. Private to this collection. Pure: no
+host access, no Ansible imports. docs/reachability.md explains the model and its limits.
+
+The packet space of one question (one published port, or one container address for routed access,
+in one family) is split into slices: (incoming interface, destination address, source addresses as
+an interval set, source ports as an interval set). Interfaces are the host's, named, plus one class
+per wildcard of the rules (`docker+`: an interface not listed whose name starts with `docker`) and
+`+` (any other interface); destinations are the host's own addresses (a published port), or the
+container's address (routed access). Each rule splits a slice into the part its matches hold for and
+the rest, so the answer is exact over that space. The walk:
+
+  raw PREROUTING, mangle PREROUTING, nat PREROUTING (DNAT)   the first packet of the connection
+  routing: a local address -> mangle INPUT, filter INPUT      delivered to the host's socket (docker-proxy)
+           a connected subnet -> mangle FORWARD, filter FORWARD (when forwarding is on)
+                                                                delivered to the container
+
+with ACCEPT, DROP, REJECT, RETURN, jumps, gotos and chain policies. A match or a target this module
+does not model, a jump to a chain that does not exist, a set that was not given, a destination with
+no known route, or a table of nftables beside the rules make the affected slice `unknown`, naming the
+rule: the engine never answers "unreachable" for what it could not read, nor "reachable" where an
+unmodelled table could still drop.
+
+Docker 29's nftables firewall backend (`nft -j list ruleset`) is not modelled: pass its tables in
+`nftables_tables` and every slice that the iptables rules would deliver is `unknown`.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import time
+
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
+from ansible_collections.netops.docker_firewall.plugins.module_utils._publish import (
+    bindings,
+    container_addresses,
+    container_name,
+    requested_ports,
+)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import (
+    RuleSyntaxError,
+    merge_spans,
+    parse_save,
+)
+
+FAMILIES = ('ipv4', 'ipv6')
+_BITS = {'ipv4': 32, 'ipv6': 128}
+_LOOPBACK = {'ipv4': '127.0.0.0/8', 'ipv6': '::1/128'}
+_ALL_PORTS = ((0, 65535),)
+_PROTOCOLS = {'tcp': 6, 'udp': 17, 'sctp': 132}
+# The tables of each hook, in the kernel's priority order (raw -300, mangle -150, nat -100, filter 0).
+_HOOKS = {
+    'PREROUTING': ('raw', 'mangle', 'nat'),
+    'INPUT': ('mangle', 'filter'),
+    'FORWARD': ('mangle', 'filter'),
+}
+# Targets that let the packet go on to the next rule and change nothing the walk depends on.
+_CONTINUE = frozenset(('LOG', 'NFLOG', 'ULOG', 'TRACE', 'TCPMSS', 'CHECKSUM', 'AUDIT'))
+# The tables iptables-nft keeps its rules in (not a table of their own beside the rules).
+_XTABLES = frozenset(('filter', 'nat', 'raw', 'mangle', 'security'))
+_NFT_FAMILIES = {'ipv4': ('ip', 'inet', 'netdev', 'bridge'), 'ipv6': ('ip6', 'inet', 'netdev', 'bridge')}
+# A TCP SYN, the first packet of a NEW connection.
+_TCP_FLAGS = ('FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR')
+REACHABLE, UNKNOWN, UNREACHABLE = 'reachable', 'unknown', 'unreachable'
+
+
+class _Unknown(Exception):
+    """A match or target the walk does not model."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Interval sets: sorted, merged tuples of (first, last) integers.
+
+
+def _intersect(left, right):
+    found, i, j = [], 0, 0
+    while i < len(left) and j < len(right):
+        first, last = max(left[i][0], right[j][0]), min(left[i][1], right[j][1])
+        if first <= last:
+            found.append((first, last))
+        if left[i][1] < right[j][1]:
+            i += 1
+        else:
+            j += 1
+    return tuple(found)
+
+
+def _subtract(left, right):
+    found = []
+    for first, last in left:
+        for cut_first, cut_last in right:
+            if cut_last < first or cut_first > last:
+                continue
+            if cut_first > first:
+                found.append((first, cut_first - 1))
+            first = cut_last + 1
+            if first > last:
+                break
+        if first <= last:
+            found.append((first, last))
+    return tuple(found)
+
+
+def _union(left, right):
+    return tuple(merge_spans(list(left) + list(right)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Interfaces: the host's, named, and representatives of the names no one listed.
+
+
+class Interface:
+    """A named interface, or (other=True) every unlisted interface whose name starts with `name`
+    and with no longer wildcard of the rules: '' is any other interface."""
+
+    __slots__ = ('name', 'other')
+
+    def __init__(self, name, other=False):
+        self.name = name
+        self.other = other
+
+    def matches(self, pattern):
+        if pattern.endswith('+'):
+            return self.name.startswith(pattern[:-1])
+        return not self.other and self.name == pattern
+
+    @property
+    def label(self):
+        return self.name + '+' if self.other else self.name
+
+    def __eq__(self, other):
+        return isinstance(other, Interface) and (self.name, self.other) == (other.name, other.other)
+
+    def __hash__(self):
+        return hash((self.name, self.other))
+
+    def __repr__(self):
+        return 'Interface(%r)' % self.label
+
+
+def interface_classes(names, tables):
+    """The listed interfaces (but lo: the host's own connections are not modelled), the names the
+    rules give that are not listed, a representative of every wildcard of the rules, and '+'."""
+    listed = set(name for name in names if name != 'lo')
+    wildcards = set([''])
+    for table in tables.values():
+        for rule in table.rules:
+            try:
+                base = _key(rule)[0]
+            except RuleSyntaxError:
+                continue  # the walk makes what it matches unknown
+            for name, _negate, value in base:
+                if name in ('i', 'o'):
+                    if value.endswith('+'):
+                        wildcards.add(value[:-1])
+                    elif value != 'lo':
+                        listed.add(value)
+    return [Interface(name) for name in sorted(listed)] + [Interface(prefix, True) for prefix in sorted(wildcards)]
+
+
+# ---------------------------------------------------------------------------------------------
+# The packet and the slices of the space.
+
+
+class Packet:
+    """What is fixed for a slice: destination and port now and before DNAT, whether DNAT happened,
+    the outgoing interface (after routing), whether conntrack has seen the packet (not in raw)."""
+
+    __slots__ = ('protocol', 'dst', 'dport', 'orig_dst', 'orig_dport', 'dnat', 'out', 'tracked')
+
+    def __init__(self, protocol, dst, dport, orig_dst=None, orig_dport=None, dnat=False, out=None, tracked=False):
+        self.protocol = protocol
+        self.dst = dst
+        self.dport = dport
+        self.orig_dst = dst if orig_dst is None else orig_dst
+        self.orig_dport = dport if orig_dport is None else orig_dport
+        self.dnat = dnat
+        self.out = out
+        self.tracked = tracked
+
+    def but(self, **changes):
+        values = dict((name, getattr(self, name)) for name in self.__slots__)
+        values.update(changes)
+        return Packet(**values)
+
+
+class Flow:
+    """One slice on its way: incoming interface, sources and source ports (interval sets), the
+    packet, and the path (the rules that decided so far)."""
+
+    __slots__ = ('interface', 'sources', 'sports', 'packet', 'path')
+
+    def __init__(self, interface, sources, sports, packet, path=()):
+        self.interface = interface
+        self.sources = sources
+        self.sports = sports
+        self.packet = packet
+        self.path = path
+
+    def but(self, **changes):
+        values = dict((name, getattr(self, name)) for name in self.__slots__)
+        values.update(changes)
+        return Flow(**values)
+
+    def step(self, table, chain, text):
+        return self.but(path=self.path + ((table, chain, text),))
+
+
+# ---------------------------------------------------------------------------------------------
+# Matches. Each gives True, False, ('src', spans) or ('sport', spans), or raises _Unknown.
+
+
+def _key(rule):
+    """(base, matches, target, target options) of a rule, from the one parser (_rules)."""
+    return rule.key[1:]
+
+
+class _Context:
+    def __init__(self, family, tables, addresses, ipsets, interfaces):
+        self.family = family
+        self.bits = _BITS[family]
+        self.everything = ((0, 2 ** self.bits - 1),)
+        self.tables = tables
+        self.ipsets = ipsets
+        self.interfaces = interfaces
+        self.routes = []  # (prefix length, network spans, Interface)
+        local = []
+        for name, cidrs in sorted((addresses or {}).items()):
+            for cidr in cidrs:
+                interface = ipaddress.ip_interface(cidr)
+                if interface.version != (4 if family == 'ipv4' else 6):
+                    continue
+                local.append(int(interface.ip))
+                network = interface.network
+                self.routes.append((network.prefixlen, (int(network.network_address), int(network.broadcast_address)),
+                                    Interface(name)))
+        self.local_addresses = sorted(set(local))
+        loopback = ipaddress.ip_network(_LOOPBACK[family])
+        self.local = _union(tuple((a, a) for a in self.local_addresses),
+                            ((int(loopback.network_address), int(loopback.broadcast_address)),))
+        self.routes.sort(key=lambda route: -route[0])
+
+    def spans(self, value):
+        """Interval set of an address, a network or a range 'first-last' of this family."""
+        try:
+            if '-' in value:
+                first, last = (ipaddress.ip_address(v) for v in value.split('-', 1))
+                if first.version != last.version or first > last:
+                    raise ValueError(value)
+                found = ((int(first), int(last)),)
+                version = first.version
+            else:
+                network = ipaddress.ip_network(value, strict=False)
+                found = ((int(network.network_address), int(network.broadcast_address)),)
+                version = network.version
+        except ValueError:
+            raise _Unknown('address %r' % value)
+        if version != (4 if self.family == 'ipv4' else 6):
+            raise _Unknown('address %r of the other family' % value)
+        return found
+
+    def route(self, address):
+        """The interface a destination leaves by: 'local', an Interface, or None (no route known)."""
+        if _intersect(((address, address),), self.local):
+            return 'local'
+        for _length, (first, last), interface in self.routes:
+            if first <= address <= last:
+                return interface
+        return None
+
+
+def _negated(result, negate, ctx, everything_ports=_ALL_PORTS):
+    if not negate:
+        return result
+    if result is True or result is False:
+        return not result
+    kind, spans = result
+    return kind, _subtract(ctx.everything if kind == 'src' else everything_ports, spans)
+
+
+def _port_spans(value):
+    """Interval set of a port '80', a range '1000:2000' or a list '80,443,1000:2000'."""
+    spans = []
+    for part in value.split(','):
+        first, _colon, last = part.partition(':')
+        if not first.isdigit() or (last and not last.isdigit()):
+            raise _Unknown('port %r' % value)
+        spans.append((int(first), int(last or first)))
+    return tuple(merge_spans(spans))
+
+
+def _in(number, spans):
+    return any(first <= number <= last for first, last in spans)
+
+
+def _ctstates(flow, values):
+    if not flow.packet.tracked:
+        raise _Unknown('connection tracking before conntrack has seen the packet (raw table)')
+    states = set(values.upper().split(','))
+    if not states <= set(('NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED', 'DNAT', 'SNAT')):
+        raise _Unknown('state %r' % values)
+    return 'NEW' in states or ('DNAT' in states and flow.packet.dnat)
+
+
+def _base_match(ctx, flow, name, value):
+    packet = flow.packet
+    if name == 's':
+        return 'src', ctx.spans(value)
+    if name == 'd':
+        return _in(packet.dst, ctx.spans(value))
+    if name == 'i':
+        return flow.interface.matches(value)
+    if name == 'o':
+        return packet.out is not None and packet.out.matches(value)
+    if name == 'p':
+        if value in ('all', '0'):
+            return True
+        return value == packet.protocol or value == str(_PROTOCOLS.get(packet.protocol))
+    if name == 'f':
+        return False  # the first packet is no second fragment
+    raise _Unknown('option -%s' % name)
+
+
+def _tcp_flags(values):
+    mask, comp = (set(v.upper().split(',')) for v in values)
+    for group in (mask, comp):
+        if 'ALL' in group:
+            group.update(_TCP_FLAGS)
+        group.discard('ALL')
+        group.discard('NONE')
+    return (set(['SYN']) & mask) == comp
+
+
+def _port_option(ctx, flow, option, values):
+    """--dport, --sport and their multiport forms."""
+    if option in ('--dport', '--destination-port', '--dports', '--destination-ports'):
+        return _in(flow.packet.dport, _port_spans(values[0]))
+    if option in ('--sport', '--source-port', '--sports', '--source-ports'):
+        return 'sport', _port_spans(values[0])
+    if option == '--ports':  # either port in the list
+        spans = _port_spans(values[0])
+        return True if _in(flow.packet.dport, spans) else ('sport', spans)
+    return None
+
+
+def _conntrack_option(ctx, flow, option, values):
+    packet = flow.packet
+    if option in ('--ctstate', '--state'):
+        return _ctstates(flow, values[0])
+    if not packet.tracked:
+        raise _Unknown('connection tracking before conntrack has seen the packet (raw table)')
+    if option == '--ctproto':
+        return values[0] == packet.protocol or values[0] == str(_PROTOCOLS.get(packet.protocol))
+    if option in ('--ctorigsrc', '--ctrepldst'):
+        return 'src', ctx.spans(values[0])
+    if option == '--ctorigdst':
+        return _in(packet.orig_dst, ctx.spans(values[0]))
+    if option == '--ctreplsrc':
+        return _in(packet.dst, ctx.spans(values[0]))
+    if option == '--ctorigdstport':
+        return _in(packet.orig_dport, _port_spans(values[0]))
+    if option == '--ctreplsrcport':
+        return _in(packet.dport, _port_spans(values[0]))
+    if option in ('--ctorigsrcport', '--ctrepldstport'):
+        return 'sport', _port_spans(values[0])
+    if option == '--ctdir':
+        return values[0].upper() == 'ORIGINAL'
+    raise _Unknown('conntrack %s' % option)
+
+
+def _set_option(ctx, flow, option, values):
+    if option != '--match-set' or len(values) != 2:
+        raise _Unknown('set %s' % option)
+    name, flags = values
+    if ctx.ipsets is None or name not in ctx.ipsets:
+        raise _Unknown('ipset %s was not given' % name)
+    ipset = ctx.ipsets[name]
+    if ipset.family != ctx.family or ipset.flagged or ipset.set_type not in ('hash:net', 'hash:ip'):
+        raise _Unknown('ipset %s (%s %s%s)' % (name, ipset.set_type, ipset.family, ', flagged entries' if ipset.flagged else ''))
+    spans = tuple(ipset.spans())
+    if flags == 'src':
+        return 'src', spans
+    if flags == 'dst':
+        return _in(flow.packet.dst, spans)
+    raise _Unknown('ipset %s with %s' % (name, flags))
+
+
+def _addrtype_option(ctx, flow, option, values):
+    types = set(values[0].upper().split(','))
+    if option == '--dst-type' and types <= set(('LOCAL', 'UNICAST')):
+        local = bool(_intersect(((flow.packet.dst, flow.packet.dst),), ctx.local))
+        return ('LOCAL' in types and local) or ('UNICAST' in types and not local)
+    if option == '--src-type' and types == set(['LOCAL']):
+        return 'src', ctx.local
+    raise _Unknown('addrtype %s %s' % (option, values[0]))
+
+
+def _match_option(ctx, flow, match, option, values):
+    if match == 'comment':
+        return True
+    if match in ('tcp', 'udp', 'multiport', 'sctp'):
+        found = _port_option(ctx, flow, option, values)
+        if found is not None:
+            return found
+        if match == 'tcp' and option == '--syn':
+            return True
+        if match == 'tcp' and option == '--tcp-flags':
+            return _tcp_flags(values)
+    if match in ('conntrack', 'state'):
+        return _conntrack_option(ctx, flow, option, values)
+    if match == 'iprange' and option == '--src-range':
+        return 'src', ctx.spans(values[0])
+    if match == 'iprange' and option == '--dst-range':
+        return _in(flow.packet.dst, ctx.spans(values[0]))
+    if match == 'set':
+        return _set_option(ctx, flow, option, values)
+    if match == 'addrtype':
+        return _addrtype_option(ctx, flow, option, values)
+    if match == 'pkttype' and option == '--pkt-type':
+        return values[0].lower() == 'unicast'
+    raise _Unknown('-m %s %s' % (match, option))
+
+
+def _conditions(ctx, flow, rule):
+    """The rule's matches on this flow: (holds, sources, source ports, unknown reason). holds False:
+    no packet of the slice matches; else the rule matches the part within sources and source ports
+    (None: no condition), or an unknown match leaves that part unknown."""
+    base, matches, _target, _options = _key(rule)
+    results, unknown = [], None
+    for name, negate, value in base:
+        try:
+            results.append(_negated(_base_match(ctx, flow, name, value), negate, ctx))
+        except _Unknown as exc:
+            unknown = unknown or str(exc)
+    for match, options in matches:
+        if match in ('tcp', 'udp', 'sctp') and match != flow.packet.protocol:
+            results.append(False)  # iptables takes it only with that -p, which is false already
+            continue
+        if not options and match not in ('tcp', 'udp', 'sctp', 'comment'):
+            unknown = unknown or '-m %s' % match
+        for option, negate, values in options:
+            try:
+                results.append(_negated(_match_option(ctx, flow, match, option, values), negate, ctx))
+            except (_Unknown, ValueError, IndexError) as exc:
+                unknown = unknown or (str(exc) if isinstance(exc, _Unknown) else '-m %s %s' % (match, option))
+    if False in results:
+        return False, None, None, None
+    sources = sports = None
+    for result in results:
+        if isinstance(result, tuple) and result[0] == 'src':
+            sources = result[1] if sources is None else _intersect(sources, result[1])
+        elif isinstance(result, tuple):
+            sports = result[1] if sports is None else _intersect(sports, result[1])
+    return True, sources, sports, unknown
+
+
+def _split(flow, sources, sports):
+    """(the part of the flow within sources and source ports, the parts outside)."""
+    inside_sources = flow.sources if sources is None else _intersect(flow.sources, sources)
+    inside_sports = flow.sports if sports is None else _intersect(flow.sports, sports)
+    inside, outside = None, []
+    if inside_sources and inside_sports:
+        inside = flow.but(sources=inside_sources, sports=inside_sports)
+    if sources is not None and _subtract(flow.sources, sources):
+        outside.append(flow.but(sources=_subtract(flow.sources, sources)))
+    if sports is not None and inside_sources and _subtract(flow.sports, sports):
+        outside.append(flow.but(sources=inside_sources, sports=_subtract(flow.sports, sports)))
+    return inside, outside
+
+
+# ---------------------------------------------------------------------------------------------
+# Targets and chains.
+
+
+def _dnat(ctx, flow, options):
+    to = [values[0] for option, _negate, values in options if option == '--to-destination' and values]
+    if len(to) != 1:
+        raise _Unknown('DNAT without one --to-destination')
+    value = to[0]
+    if value.startswith('['):
+        address, _bracket, rest = value[1:].partition(']')
+        port = rest[1:] if rest.startswith(':') else ''
+    elif ctx.family == 'ipv4' and ':' in value:
+        address, port = value.split(':', 1)
+    else:
+        address, port = value, ''
+    if '-' in address or '-' in port or (port and not port.isdigit()):
+        raise _Unknown('DNAT to a range %s' % value)
+    try:
+        target = ipaddress.ip_address(address)
+    except ValueError:
+        raise _Unknown('DNAT to %s' % value)
+    return flow.but(packet=flow.packet.but(dst=int(target), dport=int(port) if port else flow.packet.dport, dnat=True))
+
+
+def _outcome(ctx, table, flow, rule):
+    """What a matching rule does: ('accept'|'drop'|'return'|'continue', flow), ('jump'|'goto', chain)
+    or raises _Unknown."""
+    _base, _matches, target, options = _key(rule)
+    if target is None:
+        return 'continue', flow
+    goto, name = target
+    if name in table.chains and table.chains[name] == '-':
+        return ('goto' if goto else 'jump'), name
+    if goto:
+        raise _Unknown('goto %s, which is no chain' % name)
+    if name == 'ACCEPT':
+        return 'accept', flow
+    if name in ('DROP', 'REJECT'):
+        return 'drop', flow
+    if name == 'RETURN':
+        return 'return', flow
+    if name in _CONTINUE:
+        return 'continue', flow
+    if name == 'DNAT' and table.name == 'nat':
+        return 'accept', _dnat(ctx, flow, options)
+    raise _Unknown('target %s' % name)
+
+
+def _unknown(flow, table, chain, rule, why):
+    return flow, ('unknown', dict(table=table.name, chain=chain, rule=rule.line, why=why))
+
+
+def _run_chain(ctx, table, chain, flows, depth=0):
+    """Walk flows through one chain: [(flow, outcome)], outcome 'accept', 'drop', 'return' (fell
+    off the end or RETURN) or ('unknown', details)."""
+    if depth > 64:
+        return [(flow, ('unknown', dict(table=table.name, chain=chain, rule='', why='chains nested too deep')))
+                for flow in flows]
+    finished, pending = [], list(flows)
+    for rule in table.chain_rules(chain):
+        going_on = []
+        for flow in pending:
+            try:
+                holds, sources, sports, unknown = _conditions(ctx, flow, rule)
+            except RuleSyntaxError as exc:
+                finished.append(_unknown(flow, table, chain, rule, 'unreadable: %s' % exc))
+                continue
+            if not holds:
+                going_on.append(flow)
+                continue
+            inside, outside = _split(flow, sources, sports)
+            going_on.extend(outside)
+            if inside is None:
+                continue
+            if unknown:
+                finished.append(_unknown(inside, table, chain, rule, unknown))
+                continue
+            try:
+                kind, what = _outcome(ctx, table, inside, rule)
+            except (_Unknown, RuleSyntaxError) as exc:
+                finished.append(_unknown(inside, table, chain, rule, str(exc)))
+                continue
+            if kind == 'continue':
+                going_on.append(what)
+            elif kind in ('jump', 'goto'):
+                for sub_flow, sub_outcome in _run_chain(ctx, table, what, [inside.step(table.name, chain, rule.line)], depth + 1):
+                    if sub_outcome == 'return' and kind == 'jump':
+                        going_on.append(sub_flow)
+                    else:
+                        finished.append((sub_flow, sub_outcome))
+            else:
+                finished.append((what.step(table.name, chain, rule.line), kind))
+        pending = going_on
+    finished.extend((flow, 'return') for flow in pending)
+    return finished
+
+
+def _run_hook(ctx, hook, flows, tables=None):
+    """Walk flows through the tables of a hook (all, or those named): (flows accepted by all of them,
+    [(flow, final outcome)])."""
+    finished = []
+    for name in tables or _HOOKS[hook]:
+        table = ctx.tables.get(name)
+        if table is None or hook not in table.chains:
+            continue
+        accepted = []
+        for flow, outcome in _run_chain(ctx, table, hook, flows):
+            if outcome == 'return':
+                policy = table.chains[hook]
+                flow = flow.step(name, hook, '-P %s %s' % (hook, policy))
+                outcome = 'accept' if policy == 'ACCEPT' else 'drop'
+            if outcome == 'accept':
+                accepted.append(flow)
+            else:
+                finished.append((flow, outcome))
+        flows = accepted
+    return flows, finished
+
+
+# ---------------------------------------------------------------------------------------------
+# The question and the answer.
+
+
+def _deliver(ctx, flow, binding, userland_proxy, forwarding):
+    """The final verdict of a flow that passed PREROUTING: (flow, verdict, to, reason)."""
+    packet = flow.packet
+    where = ctx.route(packet.dst)
+    if where is None:
+        return [(flow, UNKNOWN, None, dict(why='no route known to %s' % ipaddress.ip_address(packet.dst)))]
+    if where == 'local':
+        flows, finished = _run_hook(ctx, 'INPUT', [flow.but(packet=packet.but(tracked=True))])
+        to = 'host'
+    elif not forwarding:
+        return [(flow, UNREACHABLE, None, dict(why='forwarding is off in this family'))]
+    else:
+        flows, finished = _run_hook(ctx, 'FORWARD', [flow.but(packet=packet.but(out=where, tracked=True))])
+        to = 'container'
+    found = [_finished(f, outcome) for f, outcome in finished]
+    for accepted in flows:
+        found.append(_arrived(ctx, accepted, to, binding, userland_proxy))
+    return found
+
+
+def _finished(flow, outcome):
+    if outcome == 'drop':
+        step = flow.path[-1] if flow.path else ('', '', '')
+        return flow, UNREACHABLE, None, dict(why='dropped', table=step[0], chain=step[1], rule=step[2])
+    return flow, UNKNOWN, None, outcome[1]
+
+
+def _arrived(ctx, flow, to, binding, userland_proxy):
+    packet = flow.packet
+    address = binding.get('address')
+    wanted = int(ipaddress.ip_address(address)) if address else None
+    if to == 'container':
+        if packet.dst == wanted and packet.dport == int(binding['container_port']):
+            return flow, REACHABLE, to, None
+        return flow, UNREACHABLE, None, dict(why='sent to %s port %d, not to the container' % (
+            ipaddress.ip_address(packet.dst), packet.dport))
+    if binding.get('host_port') is None:
+        return flow, UNREACHABLE, None, dict(why='delivered to the host, not to the container')
+    host_ip = binding.get('host_ip')
+    bound = not host_ip or ipaddress.ip_address(host_ip).is_unspecified or int(ipaddress.ip_address(host_ip)) == packet.dst
+    if packet.dnat or packet.dport != int(binding['host_port']) or not bound:
+        return flow, UNREACHABLE, None, dict(why='delivered to the host at %s port %d, where the port is not published' % (
+            ipaddress.ip_address(packet.dst), packet.dport))
+    if not userland_proxy:
+        return flow, UNREACHABLE, None, dict(why='delivered to the host, where no docker-proxy listens (userland-proxy off)')
+    return flow, REACHABLE, 'host', None
+
+
+def _beside_reason(family, nftables_tables, beside):
+    others = [name for name in nftables_tables or ()
+              if name.split(' ', 1)[0] in _NFT_FAMILIES[family]
+              and not (name.split(' ', 1)[0] in ('ip', 'ip6') and name.split(' ', 1)[-1] in _XTABLES)]
+    why = []
+    if others:
+        why.append('nftables tables beside the iptables rules are not modelled: %s' % ', '.join(sorted(others)))
+    if beside:
+        why.append('rules beside these are not modelled: %s' % ', '.join(beside))
+    return dict(why='; '.join(why)) if why else None
+
+
+def _question(ctx, binding, destinations, userland_proxy, forwarding, nftables_reason):
+    """[(destination, flow, verdict, to, reason)] for one published port or container address."""
+    protocol = (binding.get('protocol') or 'tcp').lower()
+    port = int(binding['host_port'] if binding.get('host_port') is not None else binding['container_port'])
+    results = []
+    for destination in destinations:
+        flows = [Flow(interface, ctx.everything, _ALL_PORTS, Packet(protocol, destination, port)) for interface in ctx.interfaces]
+        # raw runs before conntrack has seen the packet; mangle and nat after it.
+        passed, finished = _run_hook(ctx, 'PREROUTING', flows, ('raw',))
+        passed = [flow.but(packet=flow.packet.but(tracked=True)) for flow in passed]
+        passed, more = _run_hook(ctx, 'PREROUTING', passed, ('mangle', 'nat'))
+        verdicts = [_finished(flow, outcome) for flow, outcome in finished + more]
+        for flow in passed:
+            verdicts.extend(_deliver(ctx, flow, binding, userland_proxy, forwarding))
+        for flow, verdict, to, reason in verdicts:
+            if verdict == REACHABLE and nftables_reason:
+                verdict, to, reason = UNKNOWN, None, nftables_reason
+            results.append((destination, flow, verdict, to, reason))
+    return results
+
+
+def _text(family, number):
+    return str(ipaddress.ip_address(number) if family == 'ipv4' else ipaddress.IPv6Address(number))
+
+
+def _cidrs(family, spans):
+    address = ipaddress.IPv4Address if family == 'ipv4' else ipaddress.IPv6Address
+    return [str(network) for first, last in spans for network in ipaddress.summarize_address_range(address(first), address(last))]
+
+
+def _ranges(family, spans):
+    return ['%s-%s' % (_text(family, first), _text(family, last)) for first, last in spans]
+
+
+def _slices(ctx, results):
+    """The answer as plain data: slices of equal interface, verdict, path and reason, sources merged,
+    then destinations merged where all else is equal; in the order of the interfaces."""
+    by_destination = {}
+    for destination, flow, verdict, to, reason in results:
+        path = flow.path if verdict == REACHABLE else ()
+        key = (flow.interface, destination, verdict, to, path, tuple(sorted((reason or {}).items())), flow.sports)
+        by_destination[key] = _union(by_destination.get(key, ()), flow.sources)
+    merged = {}
+    for (interface, destination, verdict, to, path, reason, sports), sources in by_destination.items():
+        key = (interface, verdict, to, path, reason, sports, sources)
+        merged.setdefault(key, []).append(destination)
+    order = dict((interface, index) for index, interface in enumerate(ctx.interfaces))
+    slices = []
+    for key in sorted(merged, key=lambda k: (order[k[0]], [k[1] != REACHABLE, k[1]], k[6][0], sorted(merged[k]), k[5], k[3])):
+        interface, verdict, to, path, reason, sports, sources = key
+        slices.append(dict(
+            interface=interface.label,
+            other_interfaces=interface.other,
+            destinations=[_text(ctx.family, d) for d in sorted(merged[key])],
+            sources=_cidrs(ctx.family, sources),
+            source_ranges=_ranges(ctx.family, sources),
+            source_ports=None if sports == _ALL_PORTS else ['%d-%d' % span for span in sports],
+            verdict=verdict,
+            to=to,
+            path=[dict(table=table, chain=chain, rule=rule) for table, chain, rule in path] if verdict == REACHABLE else [],
+            reason=dict(reason) if reason else None,
+        ))
+    return slices
+
+
+def _family_of(binding):
+    if binding.get('family'):
+        return binding['family']
+    for key in ('address', 'host_ip'):
+        if binding.get(key):
+            return 'ipv6' if ipaddress.ip_address(binding[key]).version == 6 else 'ipv4'
+    return None
+
+
+def reachability(rules, family, bindings, addresses, interfaces=None, ipsets=None, routed=None,
+                 userland_proxy=True, forwarding=True, nftables_tables=None, beside=None):
+    """Who can open a NEW connection to each published port of one family.
+
+    rules: iptables-save (or ip6tables-save) text of the family, or its parse (_rules.parse_save).
+    bindings: published ports as _publish.Binding.as_dict() gives them (container, family, address
+      (the container's, None: served by docker-proxy alone), host_ip, host_port, container_port,
+      protocol); those of the other family are left out.
+    addresses: {interface: ['192.0.2.10/24', ...]}: the host's addresses with their prefix length
+      (local addresses, and the connected subnets routing follows); interfaces: every interface name
+      (default: those of addresses); lo is left out.
+    ipsets: {name: _ipset.IpSet} the rules may match (None: every set match is unknown).
+    routed: [{address, port, protocol}] container addresses to ask about for routed access (no DNAT).
+    userland_proxy: whether docker-proxy serves published ports on the host (daemon.json).
+    forwarding: whether the kernel forwards this family (ip_forward).
+    nftables_tables: the host's nftables tables ('FAMILY NAME'); one that is not iptables-nft's own
+      makes every slice the rules would deliver unknown.
+    beside: names of other rule sets that filter this family's packets and are not given (the other
+      iptables variant's rules, 'iptables-legacy'): each makes every slice the rules would deliver unknown.
+
+    Returns {family, ports: [{port, slices}], routed: [{target, slices}]}; a slice is {interface,
+    other_interfaces, destinations, sources, source_ranges, source_ports (None: any), verdict
+    (reachable, unknown, unreachable), to (container or host, when reachable), path (the rules that
+    took it there, when reachable), reason (why unknown or unreachable, naming the rule)}."""
+    if family not in FAMILIES:
+        raise ValueError('family must be one of %s' % ', '.join(FAMILIES))
+    tables = parse_save(rules) if isinstance(rules, str) else rules
+    names = interfaces if interfaces is not None else sorted(addresses or {})
+    ctx = _Context(family, tables, addresses, ipsets, interface_classes(names, tables))
+    nftables_reason = _beside_reason(family, nftables_tables, beside)
+    loopback = ipaddress.ip_network(_LOOPBACK[family])
+    hosts = [a for a in ctx.local_addresses if not _in(a, ((int(loopback.network_address), int(loopback.broadcast_address)),))]
+    ports = []
+    for binding in bindings or []:
+        if _family_of(binding) not in (None, family):
+            continue
+        results = _question(ctx, binding, hosts, userland_proxy, forwarding, nftables_reason)
+        ports.append(dict(port=dict(binding), slices=_slices(ctx, results)))
+    found_routed = []
+    for target in routed or []:
+        if _family_of(target) not in (None, family):
+            continue
+        binding = dict(address=target['address'], container_port=target['port'], host_port=None,
+                       protocol=target.get('protocol') or 'tcp')
+        destination = int(ipaddress.ip_address(target['address']))
+        results = _question(ctx, binding, [destination], userland_proxy, forwarding, nftables_reason)
+        found_routed.append(dict(target=dict(target), slices=_slices(ctx, results)))
+    return dict(family=family, ports=ports, routed=found_routed)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading an answer (for compliance): slices by interface, their sources as interval sets.
+
+
+def spans_of(ranges):
+    """The interval set of a slice's source_ranges ('first-last' texts)."""
+    return tuple(merge_spans([tuple(int(ipaddress.ip_address(a)) for a in text.split('-', 1)) for text in ranges]))
+
+
+def intersect(left, right):
+    return _intersect(left, right)
+
+
+def subtract(left, right):
+    return _subtract(left, right)
+
+
+def cidrs(family, spans):
+    """An interval set as the fewest networks of the family."""
+    return _cidrs(family, spans)
+
+
+def slice_interface(found):
+    """The Interface (or class of interfaces) of a slice of an answer."""
+    label = found['interface']
+    return Interface(label[:-1], True) if found['other_interfaces'] else Interface(label)
+
+
+def slices_on(slices, pattern):
+    """The slices of the interfaces an -i `pattern` (a name or a wildcard like `wan+`) matches. An
+    interface no rule names and the host does not have is in the class of the longest wildcard that
+    holds it (`+` at least): that class stands for it, and for a wildcard's unnamed members."""
+    chosen = [s for s in slices if slice_interface(s).matches(pattern)]
+    if any(s['other_interfaces'] for s in chosen) or (chosen and not pattern.endswith('+')):
+        return chosen
+    prefix = pattern.rstrip('+')
+    classes = [s for s in slices if s['other_interfaces'] and prefix.startswith(slice_interface(s).name)]
+    longest = max([slice_interface(s).name for s in classes] or [''], key=len)
+    return chosen + [s for s in classes if slice_interface(s).name == longest]
+
+
+# ---------------------------------------------------------------------------------------------
+# A whole host, from what docker_firewall_info read.
+
+# The collection's own table: it only drops (an nftables accept is not final), holding the same
+# declarations as DOCKER-USER; compliance compares it with them (nft_table). Left out of the walk.
+OUR_TABLE = 'inet netops-docker-firewall'
+
+
+def published(inspects, userland_proxy):
+    """(bindings, routed targets) of the running containers (`docker inspect`): each published port in
+    each family the container has an address in, and where docker-proxy runs the ports published on
+    no host address in the family the container has no address in (docker-proxy serves them); each
+    container address with each container port it publishes, for routed access."""
+    found, routed = [], []
+    for inspect in inspects or []:
+        name, addresses = container_name(inspect), container_addresses(inspect)
+        found.extend(binding.as_dict() for binding in bindings(inspect))
+        requested = requested_ports(inspect)
+        for host_ip, host_port, container_port, protocol in requested:
+            if userland_proxy and addresses and host_ip == '':
+                found.extend(dict(container=name, family=family, address=None, host_ip=None, host_port=host_port,
+                                  container_port=container_port, protocol=protocol)
+                             for family in FAMILIES if family not in addresses)
+        ports = sorted(set((container_port, protocol) for _ip, _port, container_port, protocol in requested))
+        routed.extend(dict(container=name, family=family, address=address, port=port, protocol=protocol)
+                      for family, address in sorted(addresses.items()) for port, protocol in ports)
+    return found, routed
+
+
+def host_reachability(saves, backend, addresses, interfaces, inspects, userland_proxy, forwarding,
+                      ipsets_text='', nftables_tables=None, errors=()):
+    """The engine over a whole host: {backend, left_out, errors, families: {family: reachability()},
+    seconds}. saves: {backend: {family: iptables-save text}} of every variant read; backend: the one
+    whose rules are walked (the others' rules, where they hold any, make reachable slices unknown);
+    forwarding: {family: bool or None (unreadable)}; ipsets_text: `ipset save` of the collection's
+    sets; errors: what could not be read (the caller's), kept in the answer."""
+    errors = list(errors)
+    try:
+        sets = ipset.parse_save(ipsets_text or '')
+    except ipset.IpsetSyntaxError as exc:
+        sets = {}
+        errors.append('the ipsets cannot be read: %s' % exc)
+    found, routed = published(inspects, userland_proxy)
+    left_out = [name for name in nftables_tables or () if name == OUR_TABLE]
+    tables = [name for name in nftables_tables or () if name != OUR_TABLE]
+    started = time.monotonic()
+    families = {}
+    for family in FAMILIES:
+        text = (saves.get(backend) or {}).get(family)
+        if text is None:
+            continue
+        beside = ['iptables-%s' % other for other, texts in sorted(saves.items())
+                  if other != backend and _filters(texts.get(family) or '')]
+        if forwarding.get(family) is None:
+            errors.append('%s forwarding is unreadable: taken as on' % family)
+        families[family] = reachability(text, family, found, addresses, interfaces=interfaces, ipsets=sets,
+                                        routed=routed, userland_proxy=userland_proxy,
+                                        forwarding=forwarding.get(family) is not False,
+                                        nftables_tables=tables, beside=beside)
+    return dict(backend=backend, left_out=left_out, errors=errors, families=families,
+                seconds=round(time.monotonic() - started, 6))
+
+
+def _filters(text):
+    """Whether iptables-save text holds a rule, or a built-in chain whose policy is not ACCEPT."""
+    return any(line.startswith('-A ') or (line.startswith(':') and line.split()[1:2] == ['DROP'])
+               for line in text.splitlines())

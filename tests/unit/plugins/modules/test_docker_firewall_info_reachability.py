@@ -1,0 +1,180 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""docker_firewall_info with `reachability: true`: the one command it adds (`ip -j addr show`, after
+every other read), what it hands the engine (the rules, sets, tables, forwarding and userland-proxy it
+read anyway) and the answer it returns, on Docker 28.5's capture after `docker run -d -p 8080:80`.
+Expected values are written by hand from the capture's rules."""
+
+import json
+
+import pytest
+
+from plugins.modules.conftest import Command
+from plugins.modules.test_docker_firewall_info import capture, commands
+from plugins.modules.test_docker_firewall_info_ipsets import with_docker_user
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_host import DockerError, parse_addresses
+from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import allowlist_block
+from ansible_collections.netops.docker_firewall.plugins.module_utils._reachability import published
+from ansible_collections.netops.docker_firewall.plugins.modules import docker_firewall_info
+
+IP_ADDR = ['/usr/sbin/ip', '-j', 'addr', 'show']
+DOCKER28_V4 = capture('sid', 'q2-published-default.iptables-save')
+DOCKER28_V6 = capture('sid', 'q2-published-default.ip6tables-save')
+# `ip -j addr show` of the host, trimmed to what the module reads.
+LINKS = [
+    {'ifindex': 1, 'ifname': 'lo', 'addr_info': [{'family': 'inet', 'local': '127.0.0.1', 'prefixlen': 8},
+                                                 {'family': 'inet6', 'local': '::1', 'prefixlen': 128}]},
+    {'ifindex': 2, 'ifname': 'eth0', 'addr_info': [{'family': 'inet', 'local': '192.0.2.10', 'prefixlen': 24},
+                                                   {'family': 'inet6', 'local': '2001:db8::10', 'prefixlen': 64}]},
+    {'ifindex': 3, 'ifname': 'docker0', 'addr_info': [{'family': 'inet', 'local': '172.18.0.1', 'prefixlen': 16}]},
+    {'ifindex': 5, 'ifname': 'veth1', 'addr_info': []},
+]
+WEB = {'Name': '/web', 'Config': {'Labels': {}},
+       'HostConfig': {'NetworkMode': 'default', 'PortBindings': {'80/tcp': [{'HostIp': '', 'HostPort': '8080'}]}},
+       'NetworkSettings': {'Networks': {'bridge': {'IPAddress': '172.18.0.2', 'GlobalIPv6Address': ''}}}}
+ALLOWLIST = allowlist_block('eth0', ['198.51.100.18', '198.51.100.32/28'])
+TAG = '-m comment --comment "netops.docker_firewall/allowlist:eth0"'
+WEB_8080 = dict(container='web', family='ipv4', address='172.18.0.2', host_ip=None, host_port='8080',
+                container_port='80', protocol='tcp')
+
+
+@pytest.fixture(autouse=True)
+def host(monkeypatch, tmp_path):
+    """An empty state directory, and forwarding on in both families (not this machine's /proc)."""
+    directory = tmp_path / 'state'
+    directory.mkdir()
+    monkeypatch.setattr(layout, 'STATE_DIR', str(directory))
+    monkeypatch.setattr(docker_firewall_info, 'read_flag', lambda path: True)
+
+
+def run(run_module, tmp_path, table, reachability=True, settings=None, check_mode=False):
+    path = tmp_path / 'daemon.json'
+    path.write_text(json.dumps({'userland-proxy': False} if settings is None else settings))
+    result, ran = run_module(docker_firewall_info.main, dict(daemon_json=str(path), reachability=reachability), table,
+                             check_mode=check_mode)
+    assert 'failed' not in result and result['changed'] is False
+    assert all(data is None for _argv, data in ran.ran)
+    return result, [argv for argv, _data in ran.ran]
+
+
+def slices_of(answer, interface):
+    return [(s['sources'], s['verdict'], s['to']) for s in answer['slices'] if s['interface'] == interface]
+
+
+def test_without_the_option_nothing_more_is_read_or_returned(run_module, tmp_path):
+    result, ran = run(run_module, tmp_path, commands(DOCKER28_V4, DOCKER28_V6, containers=[WEB]), reachability=False)
+    assert IP_ADDR not in ran
+    assert result['reachability'] is None and result['reachability_seconds'] is None
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_the_allowlist_lets_on_only_its_sources_and_the_answer_names_the_rules(run_module, tmp_path, check_mode):
+    v4 = with_docker_user(DOCKER28_V4, ALLOWLIST.rules['ipv4'])
+    table = commands(v4, DOCKER28_V6, containers=[WEB]) + [Command(IP_ADDR, stdout=json.dumps(LINKS))]
+    result, ran = run(run_module, tmp_path, table, check_mode=check_mode)
+    # The commands of the run without the option, then ip, once; no ipset (no set matched), no nft table listed.
+    assert ran == [c.argv for c in commands(v4, DOCKER28_V6, containers=[WEB])] + [IP_ADDR]
+    found = result['reachability']
+    assert found['backend'] == 'nft' and found['left_out'] == [] and found['errors'] == []
+    assert sorted(found['families']) == ['ipv4', 'ipv6']
+    assert isinstance(result['reachability_seconds'], float) and result['reachability_seconds'] >= 0
+    [port] = found['families']['ipv4']['ports']
+    assert port['port'] == WEB_8080
+    assert [(s['verdict'], s['to']) for s in port['slices'] if s['interface'] == 'eth0'] == [
+        ('reachable', 'container'), ('reachable', 'container'), ('unreachable', None)]
+    assert slices_of(port, 'eth0')[:2] == [(['198.51.100.18/32'], 'reachable', 'container'),
+                                           (['198.51.100.32/28'], 'reachable', 'container')]
+    dropped = [s for s in port['slices'] if s['interface'] == 'eth0' and s['verdict'] == 'unreachable']
+    assert [s['source_ranges'] for s in dropped] == [
+        ['0.0.0.0-198.51.100.17', '198.51.100.19-198.51.100.31', '198.51.100.48-255.255.255.255']]
+    assert dropped[0]['reason'] == dict(why='dropped', table='filter', chain='DOCKER-USER',
+                                        rule='-A DOCKER-USER -i eth0 %s -j DROP' % TAG)
+    # veth1 and any other interface: not the allowlist's business.
+    assert slices_of(port, 'veth1') == slices_of(port, '+') == [(['0.0.0.0/0'], 'reachable', 'container')]
+    # Routed straight to the container's address: Docker 28's raw drop, from every interface but its bridge.
+    [routed] = found['families']['ipv4']['routed']
+    assert routed['target'] == dict(container='web', family='ipv4', address='172.18.0.2', port='80', protocol='tcp')
+    assert [(s['interface'], s['verdict'], (s['reason'] or {}).get('rule')) for s in routed['slices']] == [
+        ('docker0', 'reachable', None),
+        ('eth0', 'unreachable', '-A PREROUTING -d 172.18.0.2/32 ! -i docker0 -j DROP'),
+        ('veth1', 'unreachable', '-A PREROUTING -d 172.18.0.2/32 ! -i docker0 -j DROP'),
+        ('+', 'unreachable', '-A PREROUTING -d 172.18.0.2/32 ! -i docker0 -j DROP')]
+    # IPv4-only container and no docker-proxy: nothing published in IPv6.
+    assert found['families']['ipv6'] == dict(family='ipv6', ports=[], routed=[])
+
+
+def test_docker_proxy_serves_ipv6_clients_of_the_ipv4_only_container(run_module, tmp_path):
+    table = commands(DOCKER28_V4, DOCKER28_V6, containers=[WEB]) + [Command(IP_ADDR, stdout=json.dumps(LINKS))]
+    result, _ran = run(run_module, tmp_path, table, settings={})
+    [port] = result['reachability']['families']['ipv6']['ports']
+    assert port['port'] == dict(WEB_8080, family='ipv6', address=None)
+    assert [(s['interface'], s['destinations'], s['sources'], s['verdict'], s['to']) for s in port['slices']] == [
+        (name, ['2001:db8::10'], ['::/0'], 'reachable', 'host') for name in ('docker0', 'eth0', 'veth1', '+')]
+
+
+def test_our_table_is_left_out_and_docker_s_nftables_tables_make_reachable_unknown(run_module, tmp_path):
+    ours = capture('docker29', 'our-table-listed.nft')
+    tables = 'table ip docker-bridges\ntable inet netops-docker-firewall\n'
+    table = commands(DOCKER28_V4, DOCKER28_V6, containers=[WEB], nft_tables=tables) + [
+        Command(['/usr/sbin/nft', 'list', 'table', 'inet', 'netops-docker-firewall'], stdout=ours),
+        Command(IP_ADDR, stdout=json.dumps(LINKS))]
+    result, _ran = run(run_module, tmp_path, table)
+    found = result['reachability']
+    assert found['left_out'] == ['inet netops-docker-firewall']
+    [port] = found['families']['ipv4']['ports']
+    # From the bridge Docker does not DNAT and no docker-proxy listens (userland-proxy false): unreachable
+    # whatever the tables beside would do; everywhere else the iptables rules deliver: unknown.
+    assert [(s['interface'], s['verdict']) for s in port['slices']] == [
+        ('docker0', 'unreachable'), ('eth0', 'unknown'), ('veth1', 'unknown'), ('+', 'unknown')]
+    assert port['slices'][1]['reason'] == {
+        'why': 'nftables tables beside the iptables rules are not modelled: ip docker-bridges'}
+
+
+def test_rules_in_the_other_variant_make_reachable_unknown(run_module, tmp_path):
+    stale = '*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -s 198.51.100.9/32 -j DROP\nCOMMIT\n'
+    table = commands(DOCKER28_V4, DOCKER28_V6, containers=[WEB], legacy=stale) + [
+        Command(IP_ADDR, stdout=json.dumps(LINKS))]
+    path = tmp_path / 'daemon.json'
+    path.write_text('{"userland-proxy": false}')
+    result, _table = run_module(docker_firewall_info.main, dict(daemon_json=str(path), reachability=True), table,
+                                legacy_tables=True)
+    [port] = result['reachability']['families']['ipv4']['ports']
+    assert slices_of(port, 'eth0') == [(['0.0.0.0/0'], 'unknown', None)]
+    assert port['slices'][1]['reason'] == {'why': 'rules beside these are not modelled: iptables-legacy'}
+
+
+def test_a_failed_ip_is_an_error_in_the_answer_not_no_address(run_module, tmp_path):
+    table = commands(DOCKER28_V4, DOCKER28_V6, containers=[WEB]) + [Command(IP_ADDR, rc=1, stderr='denied\n')]
+    result, _ran = run(run_module, tmp_path, table)
+    assert result['reachability']['errors'] == ['ip -j addr show failed (rc 1): denied']
+
+
+def test_parse_addresses():
+    assert parse_addresses(json.dumps(LINKS)) == (['lo', 'eth0', 'docker0', 'veth1'], {
+        'lo': ['127.0.0.1/8', '::1/128'], 'eth0': ['192.0.2.10/24', '2001:db8::10/64'], 'docker0': ['172.18.0.1/16'],
+        'veth1': []})
+    with pytest.raises(DockerError, match='no list of interfaces'):
+        parse_addresses('{"ifname": "eth0"}')
+
+
+def test_published_bindings_and_routed_targets():
+    dual = {'Name': '/dns', 'HostConfig': {'PortBindings': {
+        '53/udp': [{'HostIp': '192.0.2.10', 'HostPort': '53'}], '53/tcp': [{'HostIp': '', 'HostPort': '53'}]}},
+        'NetworkSettings': {'Networks': {'lan': {'IPAddress': '172.20.0.5', 'GlobalIPv6Address': 'fd00::5'}}}}
+    found, routed = published([WEB, dual], userland_proxy=True)
+    assert found == [
+        WEB_8080, dict(WEB_8080, family='ipv6', address=None),
+        dict(container='dns', family='ipv4', address='172.20.0.5', host_ip=None, host_port='53', container_port='53',
+             protocol='tcp'),
+        dict(container='dns', family='ipv6', address='fd00::5', host_ip=None, host_port='53', container_port='53',
+             protocol='tcp'),
+        dict(container='dns', family='ipv4', address='172.20.0.5', host_ip='192.0.2.10', host_port='53',
+             container_port='53', protocol='udp')]
+    assert routed == [
+        dict(container='web', family='ipv4', address='172.18.0.2', port='80', protocol='tcp'),
+        dict(container='dns', family='ipv4', address='172.20.0.5', port='53', protocol='tcp'),
+        dict(container='dns', family='ipv4', address='172.20.0.5', port='53', protocol='udp'),
+        dict(container='dns', family='ipv6', address='fd00::5', port='53', protocol='tcp'),
+        dict(container='dns', family='ipv6', address='fd00::5', port='53', protocol='udp')]
+    assert published([WEB], userland_proxy=False)[0] == [WEB_8080]
