@@ -4,6 +4,10 @@
 #   lan   198.51.100.2/28   2001:db8:1::2/64   --int0-- platform 198.51.100.1   2001:db8:1::1
 #   wan1  198.51.100.18/28  2001:db8:2::18/64  --ext0-- platform 198.51.100.17  2001:db8:2::1
 #   wan2  198.51.100.19/28  2001:db8:2::19/64  --ext0   (ext0 is a bridge: the external side)
+#   vpn1  198.51.100.34/28  2001:db8:4::34/64  --vpn0-- platform 198.51.100.33  2001:db8:4::1
+#   vpn2  198.51.100.35/28  2001:db8:4::35/64  --vpn0   (vpn0 is a bridge: clients a VPN routes in)
+#   pod   198.51.100.226/28 2001:db8:10::e2/64 --pod0-- platform 198.51.100.225 2001:db8:10::1
+#                                              (a pod network a Kubernetes node routes to)
 #
 # Every namespace serves HTTP on port 8000 with its own name as the page. Only documentation
 # ranges are used, and the platform itself has no network, so no probe can leave it.
@@ -13,6 +17,10 @@
 #   labnet.sh probe NS ADDR PORT    fetch http://ADDR:PORT/ from NS; print the page, rc 0 if it answered
 #   labnet.sh probes                many probes at once: stdin lines "ID NS ADDR PORT TIMEOUT", all sent
 #                                   together; prints "ID RC PAGE" per probe, in input order
+#   labnet.sh watch start LOG NS:ADDR:PORT...   in the background, every 0.2 s until stopped (at most
+#                                   120 s), probe each target (1 s timeout); a line "NS ADDR PORT RESULT"
+#                                   per probe in LOG (RESULT reached or blocked)
+#   labnet.sh watch stop LOG        stop it, and wait until its last probe is written
 set -eu
 
 WWW=/run/labnet
@@ -24,7 +32,7 @@ server() {
 }
 
 down() {
-    for ns in lan wan1 wan2; do
+    for ns in lan wan1 wan2 vpn1 vpn2 pod; do
         if ip netns list | grep -qw "$ns"; then
             for pid in $(ip netns pids "$ns"); do kill "$pid" 2>/dev/null || true; done
             ip netns del "$ns"
@@ -32,17 +40,19 @@ down() {
     done
     ip link del int0 2>/dev/null || true
     ip link del ext0 2>/dev/null || true
+    ip link del vpn0 2>/dev/null || true
+    ip link del pod0 2>/dev/null || true
     rm -rf "$WWW"
 }
 
 # host NS PLATFORM_IF ADDR4 GW4 ADDR6 GW6: a namespace with one veth whose peer is PLATFORM_IF
-# (or a port of the ext0 bridge when PLATFORM_IF is ext0).
+# (or a port of the bridge when PLATFORM_IF is ext0 or vpn0).
 host() {
     ns=$1 peer=$2 addr4=$3 gw4=$4 addr6=$5 gw6=$6
     ip netns add "$ns"
-    if [ "$peer" = ext0 ]; then
+    if [ "$peer" = ext0 ] || [ "$peer" = vpn0 ]; then
         ip link add "v-$ns" type veth peer name eth0 netns "$ns"
-        ip link set "v-$ns" master ext0 up
+        ip link set "v-$ns" master "$peer" up
     else
         ip link add "$peer" type veth peer name eth0 netns "$ns"
     fi
@@ -67,6 +77,16 @@ up() {
     ip -6 addr add 2001:db8:1::1/64 dev int0 nodad
     host wan1 ext0 198.51.100.18/28 198.51.100.17 2001:db8:2::18/64 2001:db8:2::1
     host wan2 ext0 198.51.100.19/28 198.51.100.17 2001:db8:2::19/64 2001:db8:2::1
+    ip link add vpn0 type bridge
+    ip link set vpn0 up
+    ip addr add 198.51.100.33/28 dev vpn0
+    ip -6 addr add 2001:db8:4::1/64 dev vpn0 nodad
+    host vpn1 vpn0 198.51.100.34/28 198.51.100.33 2001:db8:4::34/64 2001:db8:4::1
+    host vpn2 vpn0 198.51.100.35/28 198.51.100.33 2001:db8:4::35/64 2001:db8:4::1
+    host pod pod0 198.51.100.226/28 198.51.100.225 2001:db8:10::e2/64 2001:db8:10::1
+    ip link set pod0 up
+    ip addr add 198.51.100.225/28 dev pod0
+    ip -6 addr add 2001:db8:10::1/64 dev pod0 nodad
     # IPv6 routing is ours to switch on (Docker only ever touches IPv4 forwarding).
     sysctl -qw net.ipv6.conf.all.forwarding=1
 }
@@ -118,10 +138,46 @@ probes() {
     rm -rf "$dir"
 }
 
+watch() {
+    action=$1 log=$2
+    shift 2
+    case $action in
+        start)
+            for target in "$@"; do lab_address "$(echo "$target" | cut -d: -f2- | sed 's/:[0-9]*$//')"; done
+            : >"$log"
+            rm -f "$log.stop"
+            setsid sh -c '
+                log=$1; shift
+                end=$(( $(date +%s) + 120 ))
+                while [ ! -e "$log.stop" ] && [ "$(date +%s)" -lt "$end" ]; do
+                    for target in "$@"; do
+                        ns=${target%%:*} rest=${target#*:} port=${target##*:}
+                        addr=${rest%:*}
+                        case "$addr" in *:*) url="http://[$addr]:$port/" ;; *) url="http://$addr:$port/" ;; esac
+                        if ip netns exec "$ns" timeout 1 busybox wget -q -O /dev/null "$url" 2>/dev/null; then
+                            echo "$ns $addr $port reached" >>"$log"
+                        else
+                            echo "$ns $addr $port blocked" >>"$log"
+                        fi
+                    done
+                    sleep 0.2
+                done
+                echo done >>"$log"' sh "$log" "$@" </dev/null >/dev/null 2>&1 &
+            ;;
+        stop)
+            touch "$log.stop"
+            for _ in $(seq 50); do [ "$(tail -n 1 "$log")" = done ] && break; sleep 0.1; done
+            [ "$(tail -n 1 "$log")" = done ] || { echo "labnet: the watch did not stop" >&2; exit 1; }
+            ;;
+        *) echo "usage: labnet.sh watch start|stop LOG [NS:ADDR:PORT...]" >&2; exit 2 ;;
+    esac
+}
+
 case "${1:-}" in
     up) up ;;
     down) down ;;
     probe) shift; [ $# -eq 3 ] || { echo "usage: labnet.sh probe NS ADDR PORT" >&2; exit 2; }; probe "$@" ;;
     probes) probes ;;
-    *) echo "usage: labnet.sh up|down|probe NS ADDR PORT|probes" >&2; exit 2 ;;
+    watch) shift; [ $# -ge 2 ] || { echo "usage: labnet.sh watch start|stop LOG [NS:ADDR:PORT...]" >&2; exit 2; }; watch "$@" ;;
+    *) echo "usage: labnet.sh up|down|probe NS ADDR PORT|probes|watch" >&2; exit 2 ;;
 esac

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Docker 29's firewall, replayed on a lab platform that runs no Docker engine.
 
 No Docker 29 package exists for the lab's Debian images, so the Docker 29 rows of the lab run on a
@@ -6,8 +5,9 @@ platform whose docker.service is this program: it loads the rulesets a running D
 wrote (the captures in tests/unit/fixtures/docker-iptables/docker29/, byte for byte apart from
 counters) and builds what they act on: the bridges at the captured names and addresses, and a
 network namespace per container at the captured address, serving HTTP on the captured container
-port with busybox httpd. Published ports, Docker's DNAT, its raw-table drop of direct access and
-its filter chains then act on real packets exactly as 29 wrote them, beside the collection's rules.
+port with busybox httpd (and on port 81, which no capture publishes). Published ports, Docker's
+DNAT, its raw-table drop of direct access and its filter chains then act on real packets exactly as
+29 wrote them, beside the collection's rules.
 
 What it does, as dockerd does (each from the captures or measured on a running 29, see
 CONTRIBUTING.md): the firewall backend is daemon.json's "firewall-backend"; on the iptables backend it
@@ -43,6 +43,7 @@ DAEMON_JSON = '/etc/docker/daemon.json'
 NETWORKS_JSON = '/etc/netops-lab/replay29-networks.json'
 PAGE_DIR = '/run/replay29/www'
 PAGE = 'netops-lab nested container\n'
+UNPUBLISHED_PORT = 81
 BUILTIN = {'INPUT', 'FORWARD', 'OUTPUT', 'PREROUTING', 'POSTROUTING'}
 FORWARDING = {4: '/proc/sys/net/ipv4/ip_forward', 6: '/proc/sys/net/ipv6/conf/all/forwarding'}
 
@@ -231,7 +232,8 @@ def build_network(networks):
                     + (['nodad'] if ':' in address else []))
                 run(['ip', '-n', namespace] + (['-6'] if ':' in address else []) + [
                     'route', 'replace', 'default', 'via', gateway(subnet).split('/')[0]])
-        start_container(namespace, sorted(set(net['containers'].values())))
+        # The container ports the captures publish, and one they do not (what Docker filters).
+        start_container(namespace, sorted(set(net['containers'].values())) + [UNPUBLISHED_PORT])
 
 
 def start_container(namespace, ports):
