@@ -206,6 +206,11 @@ payload:
   description: The C(nft -f) input that recreates the collection's table as it is after the run (the docker_on_router role keeps it for boot).
   returned: when Docker runs its nftables firewall backend
   type: str
+firewall_backend:
+  description: C(nftables) when the collection's nftables table was written (the same as RV(backend) then).
+  returned: when Docker runs its nftables firewall backend
+  type: str
+  sample: nftables
 sources_count:
   description:
     - How many entries the allowlist was given and how many went in after merging.

@@ -235,6 +235,11 @@ payload:
   description: The C(nft -f) input that recreates the collection's table as it is after the run (the docker_on_router role keeps it for boot).
   returned: when Docker runs its nftables firewall backend
   type: str
+firewall_backend:
+  description: C(nftables) when the collection's nftables table was written (the same as RV(backend) then).
+  returned: when Docker runs its nftables firewall backend
+  type: str
+  sample: nftables
 routed_access:
   description:
     - Per routed-access declaration, by interface, the families it lets through (a family its sources or networks
