@@ -92,7 +92,9 @@ host_lock:
   type: dict
   sample: {waited: 0.0, taken_at: 1796600000.123}
 backend:
-  description: The iptables backend that was read and written (C(nft) or C(legacy)), or C(nftables) for the collection's nftables table.
+  description:
+    - The iptables variant that was read and written (C(nft) or C(legacy), see O(iptables_variant)), or C(nftables)
+      for the collection's nftables table.
   returned: success
   type: str
   sample: nft
