@@ -28,7 +28,7 @@ export NO_COLOR := 1
 
 .PHONY: help
 help:
-	@echo "make test     all test stages (unit, sanity, lint, molecule), with a timing line each"
+	@echo "make test     all test stages (unit, sanity, lint, docs, diagrams-check, release-check beside molecule, mutations), with a timing line each"
 	@echo "make demo     bring up a lab host and show the problem and the fix, with probes"
 	@echo "make bench    DOCKER-USER benchmarks; make bench-compliance: the fleet compliance run against ping (figures, not pass/fail)"
 	@echo "make unit | sanity | lint | diagrams-check | release-check | molecule [SCENARIOS='lab ...'] | mutations | images | venv | host | clean"

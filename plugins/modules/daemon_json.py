@@ -119,6 +119,11 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+path:
+  description: The daemon.json managed (O(path)).
+  returned: success
+  type: str
+  sample: /etc/docker/daemon.json
 config:
   description: The configuration after the run (planned content in check mode).
   returned: success

@@ -22,7 +22,7 @@ description:
     C(ip_forward), the Docker networks (what Docker lets route to their containers), running containers with
     published ports (and which of them cannot work), and whether the collection's persistence and publisher units
     are installed.
-  - Read-only. It creates no table or chain - the legacy backend is read only when the kernel
+  - Read-only. It creates no table or chain - the legacy variant is read only when the kernel
     already holds legacy tables - and runs the same in check mode. The compliance role builds
     on it.
 requirements:
@@ -113,7 +113,7 @@ daemon_json_error:
   type: str
 iptables:
   description:
-    - Per backend (C(nft), C(legacy)) that is installed and holds tables, per family (C(ipv4), C(ipv6)),
+    - Per iptables variant (C(nft), C(legacy)) that is installed and holds tables, per family (C(ipv4), C(ipv6)),
       the facts read from the rule set.
     - "Each family has: C(tables), C(forward_policy), C(forward_jumps) (user chains FORWARD jumps to, in order),
       C(docker_user_first), C(docker_user_jump) (number of the FORWARD rule that jumps to DOCKER-USER, or null),
@@ -172,11 +172,11 @@ ipsets:
   type: dict
   sample: {text: "create netops-dfw-eth0-v4 hash:net family inet hashsize 1024 maxelem 65536\nadd netops-dfw-eth0-v4 198.51.100.7\n", error: null}
 docker_backend:
-  description: The backend holding Docker's chains or DOCKER-USER, null when none does, C(both) when both do.
+  description: The iptables variant (C(nft), C(legacy)) holding Docker's chains or DOCKER-USER, null when none does, C(both) when both do.
   returned: always
   type: str
 backends_in_use:
-  description: Backends holding at least one rule. More than one means two firewalls that do not see each other.
+  description: iptables variants holding at least one rule. More than one means two firewalls that do not see each other.
   returned: always
   type: list
   elements: str
@@ -225,7 +225,7 @@ kube_proxy:
     ipvs: {description: "C(interface) (kube-ipvs0 exists), C(addresses) on it, C(sets) (the C(KUBE-*) ipsets, null when not read), C(error).", type: dict}
     forwarding:
       description:
-        - Per backend and family whose FORWARD policy is DROP - C(accepting) (rules that can accept past it), C(blocked)
+        - Per iptables variant and family whose FORWARD policy is DROP - C(accepting) (rules that can accept past it), C(blocked)
           (none can - kube-proxy's nftables mode adds none), C(docker_left) (Docker left its chains in that family)
           and C(reason).
       type: list

@@ -86,7 +86,7 @@ EXAMPLES = r'''
 RETURN = r'''
 cleared:
   description:
-    - Per backend and family, what was removed (planned in check mode) - C(chains) as C(TABLE CHAIN), C(rules) (the
+    - Per iptables variant and family, what was removed (planned in check mode) - C(chains) as C(TABLE CHAIN), C(rules) (the
       built-in chains' rules, as saved), C(kept) (Docker chains kept, with why) and C(forward_policy) (C(DROP -> ACCEPT)
       or null). A family Docker left nothing in is absent.
   returned: always

@@ -164,7 +164,9 @@ host_lock:
   type: dict
   sample: {waited: 0.0, taken_at: 1796600000.123}
 backend:
-  description: The iptables backend that was read and written (C(nft) or C(legacy)), or C(nftables) for the collection's nftables table.
+  description:
+    - The iptables variant that was read and written (C(nft) or C(legacy), see O(iptables_variant)), or C(nftables)
+      for the collection's nftables table.
   returned: success
   type: str
   sample: nft
@@ -206,6 +208,11 @@ payload:
   description: The C(nft -f) input that recreates the collection's table as it is after the run (the docker_on_router role keeps it for boot).
   returned: when Docker runs its nftables firewall backend
   type: str
+firewall_backend:
+  description: C(nftables) when the collection's nftables table was written (the same as RV(backend) then).
+  returned: when Docker runs its nftables firewall backend
+  type: str
+  sample: nftables
 sources_count:
   description:
     - How many entries the allowlist was given and how many went in after merging.

@@ -155,8 +155,19 @@ ipset_payload:
   description: The C(ipset restore) input that creates those sets (the docker_on_router role keeps it for boot).
   returned: success
   type: str
+host_lock:
+  description:
+    - How this run held the collection's host lock, from its first read to its read-back; null in check mode, which
+      takes no lock.
+    - C(waited) is how long it waited for another writer (seconds), C(taken_at) when it took the lock (seconds since
+      the epoch); of two runs at the same moment, the one that took it later wrote last.
+  returned: success
+  type: dict
+  sample: {waited: 0.0, taken_at: 1796600000.123}
 backend:
-  description: The iptables backend that was read and written (C(nft) or C(legacy)), or C(nftables) for the collection's nftables table.
+  description:
+    - The iptables variant that was read and written (C(nft) or C(legacy), see O(iptables_variant)), or C(nftables)
+      for the collection's nftables table.
   returned: success
   type: str
   sample: nft
@@ -200,6 +211,11 @@ payload:
   description: The C(nft -f) input that recreates the collection's table as it is after the run (the docker_on_router role keeps it for boot).
   returned: when Docker runs its nftables firewall backend
   type: str
+firewall_backend:
+  description: C(nftables) when the collection's nftables table was written (the same as RV(backend) then).
+  returned: when Docker runs its nftables firewall backend
+  type: str
+  sample: nftables
 routed_access:
   description:
     - Per declaration, by interface, the families it lets through (a family its sources or networks leave out
