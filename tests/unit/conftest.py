@@ -10,7 +10,6 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-FIXTURES = os.path.join(HERE, 'fixtures')
 
 if os.path.basename(os.path.dirname(os.path.dirname(ROOT))) == 'ansible_collections':
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(ROOT))))

@@ -18,7 +18,8 @@ import re
 import pytest
 import yaml
 
-from conftest import FIXTURES, ROOT
+from captures import FIXTURES
+from conftest import ROOT
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user as docker_user
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _publish as publish

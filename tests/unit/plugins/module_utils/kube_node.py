@@ -7,21 +7,13 @@ module's own assembly is held to the same captures by tests/unit/plugins/modules
 Captures: tests/unit/fixtures/kube-proxy (kube-proxy in each mode, Docker's leftovers beside it)
 and tests/unit/fixtures/docker-iptables (Docker's own)."""
 
-import os
-
-from conftest import FIXTURES
+from captures import fixture
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _compliance as compliance
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_leftovers as leftovers
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _kube_proxy as kube_proxy
 from ansible_collections.netops.docker_firewall.plugins.module_utils._facts import family_facts
 
-KUBE = os.path.join(FIXTURES, 'kube-proxy')
 NO_IPVS = dict(interface=False, addresses=[], sets=None, error=None)
-
-
-def fixture(*parts):
-    with open(os.path.join(FIXTURES, *parts)) as handle:
-        return handle.read()
 
 
 def kube(name):

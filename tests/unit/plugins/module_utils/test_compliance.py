@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from conftest import FIXTURES
+from captures import capture
+from conftest import ROOT
 from ansible_collections.netops.docker_firewall.plugins.filter.compliance import compliance_checks, compliance_report
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _compliance as compliance
 from ansible_collections.netops.docker_firewall.plugins.module_utils._facts import family_facts
@@ -25,11 +26,6 @@ HOST_NETWORK = dict(name='host', id='999999999999', driver='host', bridge=None, 
 # Checks that do not apply to a router on Docker's iptables backend, and reachability, skipped where
 # docker_firewall_info did not work it out (these facts; test_compliance_reachability.py gives it).
 NOT_ON_IPTABLES = ('ports_published_twice', 'reachability')
-
-
-def capture(suite, name):
-    with open(os.path.join(FIXTURES, 'docker-iptables', suite, name + '.txt')) as handle:
-        return handle.read()
 
 
 def with_docker_user(save_text, lines):
@@ -375,7 +371,7 @@ def test_every_query_documented_in_docs_compliance_md_runs():
 
     import jmespath
 
-    with open(os.path.join(os.path.dirname(FIXTURES), '..', '..', 'docs', 'compliance.md')) as handle:
+    with open(os.path.join(ROOT, 'docs', 'compliance.md')) as handle:
         queries = [q.replace('\\|', '|') for q in re.findall(r'^\| [^|`]+ \| `(hosts.+)` \|$', handle.read(), re.M)]
     assert len(queries) == 4
     hostvars = {

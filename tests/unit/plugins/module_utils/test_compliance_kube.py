@@ -6,7 +6,8 @@ accepts past) and no_docker_rules (Docker's leftovers), on kube-proxy's layouts 
 
 import pytest
 
-from plugins.module_utils.kube_node import fixture, ipvs_read, kube, node_facts, nftables_mode
+from captures import fixture
+from plugins.module_utils.kube_node import ipvs_read, kube, node_facts, nftables_mode
 from ansible_collections.netops.docker_firewall.plugins.filter.compliance import compliance_checks
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _compliance as compliance
 from ansible.errors import AnsibleFilterError

@@ -5,15 +5,12 @@ kube-proxy's rules (tests/unit/fixtures/kube-proxy/leftovers), both iptables var
 The payloads are applied by a model of `iptables-restore --noflush` (the lines it takes: a policy, -D,
 -F, -X) to show that every line that is not Docker's stays as it was, in its place."""
 
-import glob
-import os
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import FIXTURES
-from plugins.module_utils.kube_node import fixture, kube
+from captures import fixture, fixtures
+from plugins.module_utils.kube_node import kube
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_leftovers as leftovers
 from ansible_collections.netops.docker_firewall.plugins.module_utils._publish import docker_rules
 
@@ -160,8 +157,7 @@ class TestPlans:
 
 # --- every line that is not Docker's stays, byte for byte and in its place -----------------------
 
-CAPTURES = sorted(glob.glob(os.path.join(FIXTURES, 'docker-iptables', '*', '*-save.txt')) +
-                  glob.glob(os.path.join(FIXTURES, 'kube-proxy', 'leftovers', '*-save.txt')))
+CAPTURES = sorted(fixtures('docker-iptables', '*', '*-save.txt') + fixtures('kube-proxy', 'leftovers', '*-save.txt'))
 OTHERS = [
     ('filter', 'FORWARD', '-A FORWARD -s 198.51.100.99/32 -m comment --comment "another tool" -j DROP'),
     ('filter', 'FORWARD', '-A FORWARD -i docker0 -m comment --comment "names docker0, but says whose" -j ACCEPT'),
@@ -189,8 +185,7 @@ def with_rules(text, added):
 @settings(max_examples=60, deadline=None)
 @given(st.sampled_from(CAPTURES), st.lists(st.sampled_from(OTHERS), max_size=4), st.sampled_from(leftovers.POLICIES))
 def test_every_line_that_is_not_docker_s_stays_as_it_was(path, added, policy):
-    with open(path) as handle:
-        text = with_rules(handle.read(), added)
+    text = with_rules(fixture(path), added)
     plan = leftovers.plan_family(text, policy)
     docker = set(docker_rules(text))
     before = [(t, line) for t, lines in restored(text, '') for line in lines]

@@ -2,11 +2,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The DOCKER-USER engine: validation, blocks, planning and the restore payload."""
 
-import os
-
 import pytest
 
-from conftest import FIXTURES
+from captures import capture as read_capture
 from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
     InputError,
     accept_block,
@@ -24,9 +22,8 @@ TAG = '"netops.docker_firewall/%s"'
 
 
 def docker_user(suite, capture, family_file='iptables-save'):
-    path = os.path.join(FIXTURES, 'docker-iptables', suite, '%s.%s.txt' % (capture, family_file))
-    with open(path) as handle:
-        return [rule.line for rule in parse_save(handle.read())['filter'].chain_rules('DOCKER-USER')]
+    save = read_capture(suite, '%s.%s' % (capture, family_file))
+    return [rule.line for rule in parse_save(save)['filter'].chain_rules('DOCKER-USER')]
 
 
 # --- blocks ------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ capture) and Docker's leftovers beside them; and what a FORWARD DROP policy does
 
 import pytest
 
-from plugins.module_utils.kube_node import NO_IPVS, family, fixture, ipvs_read, kube, node_facts, nftables_mode
+from captures import fixture
+from plugins.module_utils.kube_node import NO_IPVS, family, ipvs_read, kube, node_facts, nftables_mode
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _kube_proxy as kube_proxy
 from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import parse_save
 

@@ -3,12 +3,11 @@
 """The nftables table of the collection: render, read back as nft prints it, compare, replace."""
 
 import ipaddress
-import os
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from conftest import FIXTURES
+from captures import capture
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
 from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
     accept_block,
@@ -18,8 +17,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_use
 
 def listed():
     """`nft list table` of a table this engine rendered, as nft 1.1.x printed it in the docker29 lab."""
-    with open(os.path.join(FIXTURES, 'docker-iptables', 'docker29', 'our-table-listed.nft.txt')) as handle:
-        return handle.read()
+    return capture('docker29', 'our-table-listed.nft')
 
 
 LISTED_BLOCKS = {

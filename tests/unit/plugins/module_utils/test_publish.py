@@ -3,13 +3,12 @@
 """The publish engine: bindings from docker inspect, rules as iptables-save prints them, plans,
 Docker's own rules, and the findings for standalone containers."""
 
-import glob
 import os
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from conftest import FIXTURES
+from captures import fixture, fixtures
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _publish as publish
 
 
@@ -155,7 +154,7 @@ def test_replanning_after_applying_is_a_no_op(ports, last_octet):
 
 
 def _captures(pattern):
-    return sorted(glob.glob(os.path.join(FIXTURES, 'docker-iptables', '*', pattern)))
+    return fixtures('docker-iptables', '*', pattern)
 
 
 class TestDockerRules:
@@ -163,8 +162,7 @@ class TestDockerRules:
     def test_docker_with_iptables_false_writes_none(self, path):
         """Captures with "iptables": false only. Docker 28 (sid) still writes its ip6tables rules
         then: that is why the k8s preset adds "ip6tables": false on Docker 27 and later."""
-        with open(path) as handle:
-            found = publish.docker_rules(handle.read())
+        found = publish.docker_rules(fixture(path))
         if '/sid/' in path and 'ip6tables' in path:
             assert '-A FORWARD -j DOCKER-USER' in found
         else:
@@ -172,8 +170,7 @@ class TestDockerRules:
 
     @pytest.mark.parametrize('path', _captures('q2-published-default.iptables-save.txt'), ids=os.path.dirname)
     def test_every_rule_of_a_docker_managed_host_is_found(self, path):
-        with open(path) as handle:
-            text = handle.read()
+        text = fixture(path)
         rules = [line for line in text.splitlines() if line.startswith('-A ')]
         assert publish.docker_rules(text) == rules
 

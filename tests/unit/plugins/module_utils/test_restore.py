@@ -26,7 +26,8 @@ import time
 
 import pytest
 
-from conftest import FIXTURES, ROOT
+from captures import capture
+from conftest import ROOT
 from plugins.module_utils.conftest import Call, FakeRunner, record_host_lock
 from plugins.module_utils.test_host_lock import free, other_holder
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user as engine
@@ -139,24 +140,19 @@ class Save:
         return ''.join(line + '\n' for line in lines)
 
 
-def capture(suite, name):
-    with open(os.path.join(FIXTURES, 'docker-iptables', suite, name)) as handle:
-        return Save(handle.read())
-
-
 # Before dockerd: the built-in chains only; or no table at all (iptables-nft-save prints nothing).
 BOOT = Save('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n')
 NO_TABLES = Save('')
 # The bookworm capture: FORWARD jumps to DOCKER-USER, then to Docker's DOCKER-ISOLATION-STAGE-1;
 # DOCKER-USER holds rules of others.
-ISOLATION = capture('bookworm', 'q4a-after-restart.iptables-save.txt')
+ISOLATION = Save(capture('bookworm', 'q4a-after-restart.iptables-save'))
 JUMP = '-A FORWARD -j DOCKER-USER'
 # Docker re-inserts its isolation jump above the jump to DOCKER-USER when it follows a firewalld reload.
 ISOLATION_FIRST = ISOLATION.set('FORWARD', ISOLATION.rules('FORWARD')[1:2] + [JUMP] + ISOLATION.rules('FORWARD')[2:])
 # The Docker 29 captures (raw, filter and nat tables): FORWARD jumps to DOCKER-USER, then to
 # DOCKER-FORWARD; DOCKER-USER is empty.
-DOCKER29 = {'ipv4': capture('docker29', 'q4a-after-restart.iptables-save.txt'),
-            'ipv6': capture('docker29', 'q4a-after-restart.ip6tables-save.txt')}
+DOCKER29 = {'ipv4': Save(capture('docker29', 'q4a-after-restart.iptables-save')),
+            'ipv6': Save(capture('docker29', 'q4a-after-restart.ip6tables-save'))}
 
 # The kept rules, as the role keeps them: the engine's chain for the declaration, ours only.
 DECLARED = engine.declared_blocks([{'in_interface': 'int0', 'out_interface': 'ext0'}],

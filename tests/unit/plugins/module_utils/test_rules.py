@@ -2,12 +2,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """iptables-save parsing and rule normalisation, on real captures of Docker 20.10, 26.1 and 28.5."""
 
-import glob
 import os
 
 import pytest
 
-from conftest import FIXTURES
+from captures import capture, fixture, fixtures
 from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import (
     Rule,
     RuleSyntaxError,
@@ -17,22 +16,13 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._rules impo
 )
 
 # iptables-save captures (a capture also holds nft rulesets and docker info output, read elsewhere).
-CAPTURES = sorted(path for path in glob.glob(os.path.join(FIXTURES, 'docker-iptables', '*', '*.txt'))
-                  if not path.endswith(('.nft-ruleset.txt', '.docker-info.txt', '.nft.txt')))
-
-
-def read(path):
-    with open(path) as handle:
-        return handle.read()
-
-
-def capture(suite, name):
-    return read(os.path.join(FIXTURES, 'docker-iptables', suite, name + '.txt'))
+CAPTURES = [path for path in fixtures('docker-iptables', '*', '*.txt')
+            if not path.endswith(('.nft-ruleset.txt', '.docker-info.txt', '.nft.txt'))]
 
 
 @pytest.mark.parametrize('path', CAPTURES, ids=lambda p: '/'.join(p.split(os.sep)[-2:]))
 def test_every_capture_parses_and_every_rule_equals_itself_reparsed(path):
-    tables = parse_save(read(path))
+    tables = parse_save(fixture(path))
     rules = [rule for table in tables.values() for rule in table.rules]
     for rule in rules:
         assert Rule(rule.line) == rule

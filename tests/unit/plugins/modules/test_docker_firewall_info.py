@@ -3,21 +3,15 @@
 """docker_firewall_info: only reading commands, and what it makes of real captures."""
 
 import json
-import os
 
 import pytest
 
-from conftest import FIXTURES
+from captures import capture
 from plugins.modules.conftest import Command
 from ansible_collections.netops.docker_firewall.plugins.modules import docker_firewall_info
 
 READ_ONLY = ('--version', 'info', 'ps', 'inspect', 'list', 'network ls', 'network inspect')
 NETWORK_LS = ['/usr/sbin/docker', 'network', 'ls', '--quiet', '--no-trunc']
-
-
-def capture(suite, name):
-    with open(os.path.join(FIXTURES, 'docker-iptables', suite, name + '.txt')) as handle:
-        return handle.read()
 
 
 def commands(v4, v6, version='Docker version 28.5.2+dfsg4, build 1', containers=(), legacy=None,
@@ -178,7 +172,7 @@ def test_whether_docker_user_is_in_force(run_module, tmp_path, forward, jump, in
 ])
 def test_docker_29_captures(run_module, tmp_path, name, policy, jump, docker_chains):
     v4 = capture('docker29', name + '.iptables-save')
-    backend = open(os.path.join(FIXTURES, 'docker-iptables', 'docker29', name + '.docker-info.txt')).read()
+    backend = capture('docker29', name + '.docker-info')
     info = dict(LiveRestoreEnabled=False, FirewallBackend=json.loads(backend))
     result = run(run_module, tmp_path, commands(v4, capture('docker29', name + '.ip6tables-save'),
                                                 version='Docker version 29.7.2, build 6a43e3d', info=info))

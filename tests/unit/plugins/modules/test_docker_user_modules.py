@@ -3,11 +3,10 @@
 """The DOCKER-USER modules: the exact commands they issue, what they return, how they fail."""
 
 import json
-import os
 
 import pytest
 
-from conftest import FIXTURES
+from captures import capture
 from plugins.modules.conftest import Command
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user_module as docker_user_module
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
@@ -36,11 +35,6 @@ def daemon_json(monkeypatch, tmp_path):
     path = tmp_path / 'daemon.json'
     monkeypatch.setitem(docker_user_module.COMMON_ARGUMENT_SPEC['daemon_json'], 'default', str(path))
     return path
-
-
-def capture(suite, name):
-    with open(os.path.join(FIXTURES, 'docker-iptables', suite, name + '.txt')) as handle:
-        return handle.read()
 
 
 def save_with(lines, base):
