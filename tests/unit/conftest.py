@@ -8,6 +8,9 @@ import sys
 
 import pytest
 
+# The shared helpers' asserts show what differs, as a conftest's do (before anything imports them).
+pytest.register_assert_rewrite('fake_runner')
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _firewalld_watch as watcher
-from plugins.module_utils.conftest import FakeRunner, record_host_lock
+from fake_runner import FakeRunner, record_host_lock
 from plugins.module_utils.test_host_lock import free, other_holder
 from plugins.module_utils.test_restore import (
     DOCKER29,

@@ -13,7 +13,7 @@ import subprocess
 import pytest
 from ansible.plugins.filter.core import to_nice_json
 
-from plugins.module_utils.conftest import Call, FakeRunner, record_host_lock
+from fake_runner import Call, FakeRunner, record_host_lock
 from plugins.module_utils.test_host_lock import other_holder
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _publish

@@ -28,7 +28,7 @@ import pytest
 
 from captures import capture
 from conftest import ROOT
-from plugins.module_utils.conftest import Call, FakeRunner, record_host_lock
+from fake_runner import Call, FakeRunner, record_host_lock
 from plugins.module_utils.test_host_lock import free, other_holder
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user as engine
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _engine_files

@@ -11,7 +11,7 @@ message said or warned and the exit status are asserted exactly."""
 
 import pytest
 
-from plugins.module_utils.conftest import Call, FakeRunner
+from fake_runner import Call, FakeRunner
 from plugins.module_utils.test_ipset import saved_by_ipset
 from plugins.module_utils.test_restore import (
     BOOT,

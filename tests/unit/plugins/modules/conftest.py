@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Run a module's main() against an ordered table of the exact commands it must issue, and hold the
+"""Run a module's main() against the one fake runner (tests/unit/fake_runner.py): an ordered script
+of the exact commands it must issue, each a Call (Tool for iptables, ip6tables, ipset and nft). Hold the
 modules that write the collection's state to the host lock: a run that writes nothing (check mode)
 never takes it, any other takes it before its first command and releases it after its last."""
 
@@ -12,44 +13,11 @@ from ansible.module_utils import _internal, basic
 from ansible.module_utils.common import warnings
 from ansible.module_utils.testing import patch_module_args
 
-from plugins.module_utils.conftest import record_host_lock
+from fake_runner import FakeRunner, record_host_lock
 
 # The modules that hold the host lock (as their own name) around all they run, but in check mode.
 LOCK_HOLDERS = ('docker_user_accept', 'docker_user_allowlist', 'docker_user_chain', 'docker_user_routed',
                 'docker_publish', 'docker_leftovers')
-
-
-class Command:
-    """One expected command: argv, the stdin it must receive (None: any), and what it returns."""
-
-    def __init__(self, argv, rc=0, stdout='', stderr='', data=None):
-        self.argv = argv
-        self.rc = rc
-        self.stdout = stdout
-        self.stderr = stderr
-        self.data = data
-
-
-class CommandTable:
-    """ran: the commands run, as (argv, data); locks: the host lock's events (record_host_lock)."""
-
-    def __init__(self, commands):
-        self.pending = list(commands)
-        self.ran = []
-        self.locks = []
-
-    def run_command(self, args, data=None, **kwargs):
-        assert self.pending, 'unexpected command %r' % (args,)
-        expected = self.pending.pop(0)
-        if hasattr(expected, 'matches'):
-            assert expected.matches(list(args)), args
-        else:
-            assert list(args) == expected.argv
-        assert kwargs.get('environ_update', {}).get('LC_ALL') == 'C'
-        if expected.data is not None:
-            assert data == expected.data
-        self.ran.append((list(args), data))
-        return expected.rc, expected.stdout, expected.stderr
 
 
 def held_locks(holder, check_mode, commands):
@@ -68,10 +36,11 @@ def bin_path(module, name, required=False, opt_dirs=None):
 
 @pytest.fixture
 def run_module(monkeypatch, capsys):
-    """run_module(main, args, commands, legacy_tables=False, check_mode=False, diff=False) -> (result, table)"""
+    """run_module(main, args, commands, legacy_tables=False, check_mode=False, diff=False) -> (result, table):
+    table is the FakeRunner, with `locks`, the host lock's events (record_host_lock)."""
 
     def run(main, args, commands, legacy_tables=False, check_mode=False, diff=False):
-        table = CommandTable(commands)
+        table = FakeRunner(commands)
         table.locks = record_host_lock(monkeypatch, lambda: table.ran)
         # A module runs on the target: its warnings go into its result, even when a controller-side
         # test (filters) ran before in this process. And start without the previous run's warnings.
@@ -88,7 +57,7 @@ def run_module(monkeypatch, capsys):
             with pytest.raises(SystemExit):
                 main()
         result = json.loads(capsys.readouterr().out)
-        assert table.pending == [], 'commands not run: %r' % [c.argv for c in table.pending]
+        assert table.pending == [], 'commands not run: %r' % [call.expected[0] for call in table.pending]
         holder = main.__module__.rpartition('.')[2]
         if holder in LOCK_HOLDERS:
             assert table.locks in held_locks(holder, check_mode, len(table.ran)), table.locks

@@ -10,7 +10,7 @@ is printed as ipset v7.17 prints it."""
 import pytest
 
 import plugins.modules.conftest as modules_conftest
-from plugins.modules.conftest import Command
+from fake_runner import Tool, UNSTATED_PAYLOAD
 from plugins.module_utils.test_ipset import saved_by_ipset
 from plugins.modules.test_docker_user_modules import (
     DOCKER20,
@@ -117,11 +117,11 @@ def no_ipset(monkeypatch):
 
 
 def ran(table):
-    return [argv for argv, _data in table.ran]
+    return [argv for argv, _data, _binary_data, _environ in table.ran]
 
 
 def reads_have_no_stdin(table):
-    assert all(data is None for argv, data in table.ran if argv in (V4_SAVE, V6_SAVE, IPSET_SAVE))
+    assert all(data is None for argv, data, _binary_data, _environ in table.ran if argv in (V4_SAVE, V6_SAVE, IPSET_SAVE))
 
 
 def allowlist(**args):
@@ -134,17 +134,17 @@ def allowlist(**args):
 
 def test_first_apply_creates_the_set_then_writes_the_rules_that_match_it_and_reads_both_back(run_module):
     result, table = run_module(docker_user_allowlist.main, allowlist(), [
-        Command(V4_SAVE, stdout=DOCKER28),
-        Command(V6_SAVE, stdout=DOCKER28_V6),
-        Command(IPSET_SAVE, stdout=FOREIGN),
-        Command(IPSET_RESTORE, data=PAYLOAD),
-        Command(V4_TEST, data=payload([], OURS['ipv4'])),
-        Command(V6_TEST, data=payload([], OURS['ipv6'])),
-        Command(V4_RESTORE, data=payload([], OURS['ipv4'])),
-        Command(V6_RESTORE, data=payload([], OURS['ipv6'])),
-        Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
-        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
+        Tool(V4_SAVE, stdout=DOCKER28),
+        Tool(V6_SAVE, stdout=DOCKER28_V6),
+        Tool(IPSET_SAVE, stdout=FOREIGN),
+        Tool(IPSET_RESTORE, data=PAYLOAD),
+        Tool(V4_TEST, data=payload([], OURS['ipv4'])),
+        Tool(V6_TEST, data=payload([], OURS['ipv6'])),
+        Tool(V4_RESTORE, data=payload([], OURS['ipv4'])),
+        Tool(V6_RESTORE, data=payload([], OURS['ipv6'])),
+        Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
+        Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
     ])
     reads_have_no_stdin(table)
     assert result['changed'] is True and 'failed' not in result and result.get('warnings', []) == []
@@ -164,17 +164,17 @@ def test_a_changed_list_and_port_swap_the_set_only_after_the_chains_dry_run_and_
     v4 = payload(OURS['ipv4'], new['ipv4'])
     v6 = payload(OURS['ipv6'], new['ipv6'])
     result, table = run_module(docker_user_allowlist.main, allowlist(sources=CHANGED, ports=['8443']), [
-        Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
-        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
-        Command(IPSET_RESTORE, data=FILL),
-        Command(V4_TEST, data=v4), Command(V6_TEST, data=v6),
-        Command(IPSET_RESTORE, data=SWAP),
-        Command(V4_RESTORE, data=v4), Command(V6_RESTORE, data=v6),
-        Command(V4_SAVE, stdout=save_with(new['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(new['ipv6'], DOCKER28_V6)),
-        Command(IPSET_RESTORE, data=RETIRE),
-        Command(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES})),
+        Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
+        Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
+        Tool(IPSET_RESTORE, data=FILL),
+        Tool(V4_TEST, data=v4), Tool(V6_TEST, data=v6),
+        Tool(IPSET_RESTORE, data=SWAP),
+        Tool(V4_RESTORE, data=v4), Tool(V6_RESTORE, data=v6),
+        Tool(V4_SAVE, stdout=save_with(new['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(new['ipv6'], DOCKER28_V6)),
+        Tool(IPSET_RESTORE, data=RETIRE),
+        Tool(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES})),
     ])
     assert result['changed'] is True and 'failed' not in result
     assert result['commands'] == [IPSET_RESTORE, IPSET_RESTORE, V4_RESTORE, V6_RESTORE, IPSET_RESTORE]
@@ -182,9 +182,9 @@ def test_a_changed_list_and_port_swap_the_set_only_after_the_chains_dry_run_and_
 
 def test_a_converged_run_only_reads(run_module):
     result, table = run_module(docker_user_allowlist.main, allowlist(), [
-        Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
-        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
+        Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
+        Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
     ])
     reads_have_no_stdin(table)
     assert result['changed'] is False and result['commands'] == []
@@ -194,13 +194,13 @@ def test_a_converged_run_only_reads(run_module):
 
 def test_a_changed_source_list_is_filled_aside_and_swapped_in_and_the_chain_left_alone(run_module):
     result, table = run_module(docker_user_allowlist.main, allowlist(sources=CHANGED), [
-        Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
-        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
-        Command(IPSET_RESTORE, data=FILL),
-        Command(IPSET_RESTORE, data=SWAP),
-        Command(IPSET_RESTORE, data=RETIRE),
-        Command(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES})),
+        Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
+        Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
+        Tool(IPSET_RESTORE, data=FILL),
+        Tool(IPSET_RESTORE, data=SWAP),
+        Tool(IPSET_RESTORE, data=RETIRE),
+        Tool(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES})),
     ])
     assert result['changed'] is True and result['commands'] == [IPSET_RESTORE, IPSET_RESTORE, IPSET_RESTORE]
     assert result['ipsets'] == {V4: 116}
@@ -211,9 +211,9 @@ def test_a_changed_source_list_is_filled_aside_and_swapped_in_and_the_chain_left
 
 def test_a_changed_source_list_in_check_mode_is_read_diffed_with_the_entries_and_not_written(run_module):
     result, table = run_module(docker_user_allowlist.main, allowlist(sources=CHANGED), [
-        Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
-        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
+        Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
+        Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
     ], check_mode=True, diff=True)
     assert result['changed'] is True and result['commands'] == []
     assert result['ipsets'] == {V4: 116}
@@ -227,9 +227,9 @@ def test_a_changed_source_list_in_check_mode_is_read_diffed_with_the_entries_and
 
 def test_a_first_apply_in_check_mode_shows_the_new_set_and_runs_no_restore(run_module):
     result, table = run_module(docker_user_allowlist.main, allowlist(), [
-        Command(V4_SAVE, stdout=DOCKER28),
-        Command(V6_SAVE, stdout=DOCKER28_V6),
-        Command(IPSET_SAVE, stdout=FOREIGN),
+        Tool(V4_SAVE, stdout=DOCKER28),
+        Tool(V6_SAVE, stdout=DOCKER28_V6),
+        Tool(IPSET_SAVE, stdout=FOREIGN),
     ], check_mode=True, diff=True)
     assert result['changed'] is True and result['commands'] == [] and result['ipset_payload'] == PAYLOAD
     assert result['diff']['before'] == '# ipv4 (nft) DOCKER-USER\n# ipv6 (nft) DOCKER-USER\n'
@@ -242,14 +242,14 @@ def test_switching_to_never_writes_the_rules_and_then_destroys_the_set(run_modul
     never = allowlist_block('ext0', SOURCES, ['443'], source_sets='never').rules
     assert never['ipv6'] == OURS['ipv6']
     result, table = run_module(docker_user_allowlist.main, allowlist(source_sets='never'), [
-        Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
-        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
-        Command(V4_TEST, data=payload(OURS['ipv4'], never['ipv4'])),
-        Command(V4_RESTORE, data=payload(OURS['ipv4'], never['ipv4'])),
-        Command(V4_SAVE, stdout=save_with(never['ipv4'], DOCKER28)),
-        Command(IPSET_RESTORE, data='destroy netops-dfw-ext0-v4\n'),
-        Command(IPSET_SAVE, stdout=FOREIGN),
+        Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
+        Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
+        Tool(V4_TEST, data=payload(OURS['ipv4'], never['ipv4'])),
+        Tool(V4_RESTORE, data=payload(OURS['ipv4'], never['ipv4'])),
+        Tool(V4_SAVE, stdout=save_with(never['ipv4'], DOCKER28)),
+        Tool(IPSET_RESTORE, data='destroy netops-dfw-ext0-v4\n'),
+        Tool(IPSET_SAVE, stdout=FOREIGN),
     ])
     order = ran(table)
     assert order.index(IPSET_RESTORE) == order.index(V4_RESTORE) + 2  # after the write and its read-back
@@ -264,16 +264,17 @@ def test_switching_to_never_writes_the_rules_and_then_destroys_the_set(run_modul
 def test_switching_back_to_a_set_creates_it_before_the_rules_are_written(run_module):
     never = allowlist_block('ext0', SOURCES, ['443'], source_sets='never').rules
     result, table = run_module(docker_user_allowlist.main, allowlist(source_sets='always'), [
-        Command(V4_SAVE, stdout=save_with(never['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(never['ipv6'], DOCKER28_V6)),
-        Command(IPSET_SAVE, stdout=FOREIGN),
-        Command(IPSET_RESTORE, data=PAYLOAD + 'create netops-dfw-ext0-v6 hash:net family inet6 hashsize 1024 '
-                'maxelem 65536\n' + ''.join('add netops-dfw-ext0-v6 %s\n' % n for n in V6_NETWORKS)),
-        Command(V4_TEST), Command(V6_TEST), Command(V4_RESTORE), Command(V6_RESTORE),
-        Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(allowlist_block('ext0', SOURCES, ['443'], source_sets='always').rules['ipv6'],
-                                          DOCKER28_V6)),
-        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES, 'netops-dfw-ext0-v6': V6_NETWORKS})),
+        Tool(V4_SAVE, stdout=save_with(never['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(never['ipv6'], DOCKER28_V6)),
+        Tool(IPSET_SAVE, stdout=FOREIGN),
+        Tool(IPSET_RESTORE, data=PAYLOAD + 'create netops-dfw-ext0-v6 hash:net family inet6 hashsize 1024 '
+             'maxelem 65536\n' + ''.join('add netops-dfw-ext0-v6 %s\n' % n for n in V6_NETWORKS)),
+        Tool(V4_TEST, data=UNSTATED_PAYLOAD), Tool(V6_TEST, data=UNSTATED_PAYLOAD),
+        Tool(V4_RESTORE, data=UNSTATED_PAYLOAD), Tool(V6_RESTORE, data=UNSTATED_PAYLOAD),
+        Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(allowlist_block('ext0', SOURCES, ['443'], source_sets='always').rules['ipv6'],
+                                       DOCKER28_V6)),
+        Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES, 'netops-dfw-ext0-v6': V6_NETWORKS})),
     ])
     assert result['changed'] is True and result['ipsets'] == {V4: 120, 'netops-dfw-ext0-v6': 10}
     assert result['commands'] == [IPSET_RESTORE, V4_RESTORE, V6_RESTORE]
@@ -281,17 +282,17 @@ def test_switching_back_to_a_set_creates_it_before_the_rules_are_written(run_mod
 
 def test_absent_destroys_the_set_after_the_chain_no_longer_matches_it(run_module):
     result, table = run_module(docker_user_allowlist.main, dict(interface='ext0', state='absent'), [
-        Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
-        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
-        Command(V4_TEST, data=payload(OURS['ipv4'], [])),
-        Command(V6_TEST, data=payload(OURS['ipv6'], [])),
-        Command(V4_RESTORE, data=payload(OURS['ipv4'], [])),
-        Command(V6_RESTORE, data=payload(OURS['ipv6'], [])),
-        Command(V4_SAVE, stdout=DOCKER28),
-        Command(V6_SAVE, stdout=DOCKER28_V6),
-        Command(IPSET_RESTORE, data='destroy netops-dfw-ext0-v4\n'),
-        Command(IPSET_SAVE, stdout=FOREIGN),
+        Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
+        Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
+        Tool(V4_TEST, data=payload(OURS['ipv4'], [])),
+        Tool(V6_TEST, data=payload(OURS['ipv6'], [])),
+        Tool(V4_RESTORE, data=payload(OURS['ipv4'], [])),
+        Tool(V6_RESTORE, data=payload(OURS['ipv6'], [])),
+        Tool(V4_SAVE, stdout=DOCKER28),
+        Tool(V6_SAVE, stdout=DOCKER28_V6),
+        Tool(IPSET_RESTORE, data='destroy netops-dfw-ext0-v4\n'),
+        Tool(IPSET_SAVE, stdout=FOREIGN),
     ])
     assert ran(table)[-2:] == [IPSET_RESTORE, IPSET_SAVE]
     assert result['changed'] is True and result['removed_blocks'] == ['allowlist:ext0']
@@ -310,24 +311,25 @@ def test_a_set_that_cannot_be_destroyed_after_the_write_fails_the_task_with_ipse
 def absent_in_use():
     """state=absent where another rule (outside DOCKER-USER) still matches the set: both chains are
     written, then ipset refuses the destroy, every time it is tried (with the set still there)."""
-    retries = [Command(IPSET_LIST, stdout='f2b-sshd\nnetops-dfw-ext0-v4\n'),
-               Command(IPSET_RESTORE, data='destroy netops-dfw-ext0-v4\n', rc=1, stderr=IN_USE)]
+    retries = [Tool(IPSET_LIST, stdout='f2b-sshd\nnetops-dfw-ext0-v4\n'),
+               Tool(IPSET_RESTORE, data='destroy netops-dfw-ext0-v4\n', rc=1, stderr=IN_USE)]
     return [
-        Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
-        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
-        Command(V4_TEST), Command(V6_TEST), Command(V4_RESTORE), Command(V6_RESTORE),
-        Command(V4_SAVE, stdout=DOCKER28),
-        Command(V6_SAVE, stdout=DOCKER28_V6),
-        Command(IPSET_RESTORE, data='destroy netops-dfw-ext0-v4\n', rc=1, stderr=IN_USE),
+        Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
+        Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
+        Tool(V4_TEST, data=UNSTATED_PAYLOAD), Tool(V6_TEST, data=UNSTATED_PAYLOAD),
+        Tool(V4_RESTORE, data=UNSTATED_PAYLOAD), Tool(V6_RESTORE, data=UNSTATED_PAYLOAD),
+        Tool(V4_SAVE, stdout=DOCKER28),
+        Tool(V6_SAVE, stdout=DOCKER28_V6),
+        Tool(IPSET_RESTORE, data='destroy netops-dfw-ext0-v4\n', rc=1, stderr=IN_USE),
     ] + retries * (DESTROY_ATTEMPTS - 1)
 
 
 def test_a_destroy_refused_as_in_use_is_tried_again_and_done_once_the_set_is_released(run_module):
     table = absent_in_use()[:-2 * (DESTROY_ATTEMPTS - 1)] + [
-        Command(IPSET_LIST, stdout='f2b-sshd\nnetops-dfw-ext0-v4\n'),
-        Command(IPSET_RESTORE, data='destroy netops-dfw-ext0-v4\n'),
-        Command(IPSET_SAVE, stdout=FOREIGN),
+        Tool(IPSET_LIST, stdout='f2b-sshd\nnetops-dfw-ext0-v4\n'),
+        Tool(IPSET_RESTORE, data='destroy netops-dfw-ext0-v4\n'),
+        Tool(IPSET_SAVE, stdout=FOREIGN),
     ]
     result, ran_table = run_module(docker_user_allowlist.main, dict(interface='ext0', state='absent'), table)
     assert result['changed'] is True and result['ipsets'] == {}
@@ -343,11 +345,11 @@ def test_a_set_that_cannot_be_destroyed_after_the_write_reports_the_chains_writt
 def test_a_failing_ipset_restore_fails_the_task_and_iptables_is_not_written(run_module):
     stderr = 'ipset v7.17: Error in line 2: Kernel error received: Cannot allocate memory\n'
     result, table = run_module(docker_user_allowlist.main, allowlist(), [
-        Command(V4_SAVE, stdout=DOCKER28),
-        Command(V6_SAVE, stdout=DOCKER28_V6),
-        Command(IPSET_SAVE, stdout=FOREIGN),
-        Command(IPSET_RESTORE, data=PAYLOAD, rc=1, stderr=stderr),
-        Command(IPSET_SAVE, stdout=FOREIGN),
+        Tool(V4_SAVE, stdout=DOCKER28),
+        Tool(V6_SAVE, stdout=DOCKER28_V6),
+        Tool(IPSET_SAVE, stdout=FOREIGN),
+        Tool(IPSET_RESTORE, data=PAYLOAD, rc=1, stderr=stderr),
+        Tool(IPSET_SAVE, stdout=FOREIGN),
     ])
     assert result['failed'] is True and result['changed'] is False
     assert result['msg'] == ('writing the ipsets failed; the sets rules match were not changed (a live set is changed '
@@ -361,11 +363,11 @@ def fill_then_rejected():
     """A changed list and a changed port: the new content is filled aside, then iptables-restore --test
     refuses the chain; the swap never runs."""
     return [
-        Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
-        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
-        Command(IPSET_RESTORE, data=FILL),
-        Command(V4_TEST, rc=2, stderr='iptables-restore: line 4 failed\n'),
+        Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
+        Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
+        Tool(IPSET_RESTORE, data=FILL),
+        Tool(V4_TEST, rc=2, stderr='iptables-restore: line 4 failed\n', data=UNSTATED_PAYLOAD),
     ]
 
 
@@ -374,7 +376,7 @@ def test_a_rejected_chain_fails_the_task_and_writes_no_chain_and_swaps_no_set(ru
                                fill_then_rejected())
     assert result['failed'] is True and result['cmd'] == V4_TEST
     assert ran(table).count(V4_RESTORE) == 0 and ran(table).count(V6_RESTORE) == 0
-    assert not any('swap ' in (data or '') for _argv, data in table.ran)
+    assert not any('swap ' in (data or '') for _argv, data, _binary_data, _environ in table.ran)
 
 
 def test_a_rejected_chain_after_the_fill_says_the_matched_sets_are_as_they_were(run_module):
@@ -404,30 +406,30 @@ IPSET_FAILED = 'ipset v7.17: Error in line 2: Kernel error received: Cannot allo
 def both_changed_until_the_swap():
     """Both families' chains and sets change: read, fill both staging sets, dry-run both chains, swap both."""
     return [
-        Command(V4_SAVE, stdout=save_with(BOTH_BEFORE['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(BOTH_BEFORE['ipv6'], DOCKER28_V6)),
-        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES, V6: V6_NETWORKS})),
-        Command(IPSET_RESTORE, data=FILL + FILL_V6),
-        Command(V4_TEST, data=payload(BOTH_BEFORE['ipv4'], BOTH_AFTER['ipv4'])),
-        Command(V6_TEST, data=payload(BOTH_BEFORE['ipv6'], BOTH_AFTER['ipv6'])),
-        Command(IPSET_RESTORE, data=SWAP_BOTH),
+        Tool(V4_SAVE, stdout=save_with(BOTH_BEFORE['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(BOTH_BEFORE['ipv6'], DOCKER28_V6)),
+        Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES, V6: V6_NETWORKS})),
+        Tool(IPSET_RESTORE, data=FILL + FILL_V6),
+        Tool(V4_TEST, data=payload(BOTH_BEFORE['ipv4'], BOTH_AFTER['ipv4'])),
+        Tool(V6_TEST, data=payload(BOTH_BEFORE['ipv6'], BOTH_AFTER['ipv6'])),
+        Tool(IPSET_RESTORE, data=SWAP_BOTH),
     ]
 
 
 def test_a_chain_write_that_fails_after_the_swap_swaps_the_set_back_and_says_what_is_in_force(run_module):
     new = allowlist_block('ext0', CHANGED, ['8443']).rules
     result, table = run_module(docker_user_allowlist.main, allowlist(sources=CHANGED, ports=['8443']), [
-        Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
-        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
-        Command(IPSET_RESTORE, data=FILL),
-        Command(V4_TEST, data=payload(OURS['ipv4'], new['ipv4'])),
-        Command(V6_TEST, data=payload(OURS['ipv6'], new['ipv6'])),
-        Command(IPSET_RESTORE, data=SWAP),
-        Command(V4_RESTORE, data=payload(OURS['ipv4'], new['ipv4']), rc=4, stderr=WRITE_FAILED),
-        Command(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES, T4: ENTRIES})),
-        Command(IPSET_RESTORE, data=SWAP),  # the same swap, back
-        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES, T4: CHANGED_ENTRIES})),
+        Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
+        Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
+        Tool(IPSET_RESTORE, data=FILL),
+        Tool(V4_TEST, data=payload(OURS['ipv4'], new['ipv4'])),
+        Tool(V6_TEST, data=payload(OURS['ipv6'], new['ipv6'])),
+        Tool(IPSET_RESTORE, data=SWAP),
+        Tool(V4_RESTORE, data=payload(OURS['ipv4'], new['ipv4']), rc=4, stderr=WRITE_FAILED),
+        Tool(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES, T4: ENTRIES})),
+        Tool(IPSET_RESTORE, data=SWAP),  # the same swap, back
+        Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES, T4: CHANGED_ENTRIES})),
     ])
     assert result['failed'] is True and result['changed'] is True and result['written_families'] == []
     assert (result['cmd'], result['rc'], result['stderr']) == (V4_RESTORE, 4, WRITE_FAILED)
@@ -440,11 +442,11 @@ def test_a_failure_after_one_family_is_written_keeps_its_set_and_swaps_back_the_
     result, table = run_module(docker_user_allowlist.main, allowlist(sources=CHANGED + ['2001:db8:ff::/48'],
                                                                      ports=['8443'], source_sets='always'),
                                both_changed_until_the_swap() + [
-        Command(V4_RESTORE, data=payload(BOTH_BEFORE['ipv4'], BOTH_AFTER['ipv4'])),
-        Command(V6_RESTORE, data=payload(BOTH_BEFORE['ipv6'], BOTH_AFTER['ipv6']), rc=4, stderr=WRITE_FAILED),
-        Command(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES, T4: ENTRIES, V6: NEW_V6, T6: V6_NETWORKS})),
-        Command(IPSET_RESTORE, data='swap netops-dfw-ext0-t6 netops-dfw-ext0-v6\n'),
-        Command(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES, T4: ENTRIES, V6: V6_NETWORKS, T6: NEW_V6})),
+        Tool(V4_RESTORE, data=payload(BOTH_BEFORE['ipv4'], BOTH_AFTER['ipv4'])),
+        Tool(V6_RESTORE, data=payload(BOTH_BEFORE['ipv6'], BOTH_AFTER['ipv6']), rc=4, stderr=WRITE_FAILED),
+        Tool(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES, T4: ENTRIES, V6: NEW_V6, T6: V6_NETWORKS})),
+        Tool(IPSET_RESTORE, data='swap netops-dfw-ext0-t6 netops-dfw-ext0-v6\n'),
+        Tool(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES, T4: ENTRIES, V6: V6_NETWORKS, T6: NEW_V6})),
     ])
     assert result['failed'] is True and result['changed'] is True and result['written_families'] == ['ipv4']
     assert result['msg'] == ('applying the new ipv6 DOCKER-USER chain failed; it was left unchanged; ipv4 was already '
@@ -458,10 +460,10 @@ def test_a_swap_back_that_fails_says_what_each_set_holds_as_read_back(run_module
     result, table = run_module(docker_user_allowlist.main, allowlist(sources=CHANGED + ['2001:db8:ff::/48'],
                                                                      ports=['8443'], source_sets='always'),
                                both_changed_until_the_swap() + [
-        Command(V4_RESTORE, rc=4, stderr=WRITE_FAILED),
-        Command(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES, T4: ENTRIES, V6: NEW_V6, T6: V6_NETWORKS})),
-        Command(IPSET_RESTORE, data=SWAP_BOTH, rc=1, stderr=IPSET_FAILED),  # the first line went through
-        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES, T4: CHANGED_ENTRIES, V6: NEW_V6, T6: V6_NETWORKS})),
+        Tool(V4_RESTORE, rc=4, stderr=WRITE_FAILED, data=UNSTATED_PAYLOAD),
+        Tool(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES, T4: ENTRIES, V6: NEW_V6, T6: V6_NETWORKS})),
+        Tool(IPSET_RESTORE, data=SWAP_BOTH, rc=1, stderr=IPSET_FAILED),  # the first line went through
+        Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES, T4: CHANGED_ENTRIES, V6: NEW_V6, T6: V6_NETWORKS})),
     ])
     assert result['failed'] is True and result['changed'] is True and result['written_families'] == []
     assert result['msg'] == ('applying the new ipv4 DOCKER-USER chain failed; it was left unchanged; putting the ipsets '
@@ -473,14 +475,14 @@ def test_a_swap_that_fails_half_way_swaps_back_only_the_set_it_swapped(run_modul
     """The chains do not change (only the sources); `ipset restore` of the swaps stops at its second line."""
     sources = CHANGED + ['2001:db8:ff::/48']
     result, table = run_module(docker_user_allowlist.main, allowlist(sources=sources, source_sets='always'), [
-        Command(V4_SAVE, stdout=save_with(BOTH_BEFORE['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(BOTH_BEFORE['ipv6'], DOCKER28_V6)),
-        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES, V6: V6_NETWORKS})),
-        Command(IPSET_RESTORE, data=FILL + FILL_V6),
-        Command(IPSET_RESTORE, data=SWAP_BOTH, rc=1, stderr=IPSET_FAILED),
-        Command(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES, T4: ENTRIES, V6: V6_NETWORKS, T6: NEW_V6})),
-        Command(IPSET_RESTORE, data='swap netops-dfw-ext0-t4 netops-dfw-ext0-v4\n'),
-        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES, T4: CHANGED_ENTRIES, V6: V6_NETWORKS, T6: NEW_V6})),
+        Tool(V4_SAVE, stdout=save_with(BOTH_BEFORE['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(BOTH_BEFORE['ipv6'], DOCKER28_V6)),
+        Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES, V6: V6_NETWORKS})),
+        Tool(IPSET_RESTORE, data=FILL + FILL_V6),
+        Tool(IPSET_RESTORE, data=SWAP_BOTH, rc=1, stderr=IPSET_FAILED),
+        Tool(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES, T4: ENTRIES, V6: V6_NETWORKS, T6: NEW_V6})),
+        Tool(IPSET_RESTORE, data='swap netops-dfw-ext0-t4 netops-dfw-ext0-v4\n'),
+        Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES, T4: CHANGED_ENTRIES, V6: V6_NETWORKS, T6: NEW_V6})),
     ])
     assert result['failed'] is True and result['changed'] is True and result['written_families'] == []
     assert (result['cmd'], result['stderr']) == (IPSET_RESTORE, IPSET_FAILED)
@@ -492,15 +494,15 @@ def test_a_swap_that_fails_half_way_swaps_back_only_the_set_it_swapped(run_modul
 def test_a_chain_read_back_otherwise_than_written_after_the_swap_reports_the_change_and_the_sets(run_module):
     new = allowlist_block('ext0', CHANGED, ['8443']).rules
     result, table = run_module(docker_user_allowlist.main, allowlist(sources=CHANGED, ports=['8443']), [
-        Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
-        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
-        Command(IPSET_RESTORE, data=FILL),
-        Command(V4_TEST), Command(V6_TEST),
-        Command(IPSET_RESTORE, data=SWAP),
-        Command(V4_RESTORE), Command(V6_RESTORE),
-        Command(V4_SAVE, stdout=save_with(new['ipv4'][1:], DOCKER28)),  # a rule of ours is missing
-        Command(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES, T4: ENTRIES})),
+        Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
+        Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
+        Tool(IPSET_RESTORE, data=FILL),
+        Tool(V4_TEST, data=UNSTATED_PAYLOAD), Tool(V6_TEST, data=UNSTATED_PAYLOAD),
+        Tool(IPSET_RESTORE, data=SWAP),
+        Tool(V4_RESTORE, data=UNSTATED_PAYLOAD), Tool(V6_RESTORE, data=UNSTATED_PAYLOAD),
+        Tool(V4_SAVE, stdout=save_with(new['ipv4'][1:], DOCKER28)),  # a rule of ours is missing
+        Tool(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES, T4: ENTRIES})),
     ])
     # Both chains were written: the set stays with them.
     assert result['failed'] is True and result['changed'] is True
@@ -512,13 +514,13 @@ def test_a_chain_read_back_otherwise_than_written_after_the_swap_reports_the_cha
 
 def test_a_set_read_back_otherwise_than_written_is_reported(run_module):
     result, table = run_module(docker_user_allowlist.main, allowlist(sources=CHANGED), [
-        Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
-        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
-        Command(IPSET_RESTORE, data=FILL),
-        Command(IPSET_RESTORE, data=SWAP),
-        Command(IPSET_RESTORE, data=RETIRE),
-        Command(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES + ['203.0.114.9'], T4: ENTRIES})),
+        Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
+        Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
+        Tool(IPSET_RESTORE, data=FILL),
+        Tool(IPSET_RESTORE, data=SWAP),
+        Tool(IPSET_RESTORE, data=RETIRE),
+        Tool(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES + ['203.0.114.9'], T4: ENTRIES})),
     ])
     assert result['failed'] is True
     assert result['msg'] == ('the ipsets differ from what was written (did another tool change them at the same '
@@ -528,13 +530,13 @@ def test_a_set_read_back_otherwise_than_written_is_reported(run_module):
 def test_a_destroyed_set_still_there_when_read_back_is_reported(run_module):
     never = allowlist_block('ext0', SOURCES, ['443'], source_sets='never').rules
     result, table = run_module(docker_user_allowlist.main, allowlist(source_sets='never'), [
-        Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
-        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
-        Command(V4_TEST), Command(V4_RESTORE),
-        Command(V4_SAVE, stdout=save_with(never['ipv4'], DOCKER28)),
-        Command(IPSET_RESTORE, data='destroy netops-dfw-ext0-v4\n'),
-        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
+        Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
+        Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
+        Tool(V4_TEST, data=UNSTATED_PAYLOAD), Tool(V4_RESTORE, data=UNSTATED_PAYLOAD),
+        Tool(V4_SAVE, stdout=save_with(never['ipv4'], DOCKER28)),
+        Tool(IPSET_RESTORE, data='destroy netops-dfw-ext0-v4\n'),
+        Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
     ])
     assert result['failed'] is True
     assert result['msg'] == ('the ipsets differ from what was written (did another tool change them at the same '
@@ -543,8 +545,8 @@ def test_a_destroyed_set_still_there_when_read_back_is_reported(run_module):
 
 def test_without_ipset_a_wanted_set_is_a_clear_error_before_anything_is_written(run_module, no_ipset):
     result, table = run_module(docker_user_allowlist.main, allowlist(), [
-        Command(V4_SAVE, stdout=DOCKER28),
-        Command(V6_SAVE, stdout=DOCKER28_V6),
+        Tool(V4_SAVE, stdout=DOCKER28),
+        Tool(V6_SAVE, stdout=DOCKER28_V6),
     ])
     assert result['failed'] is True and result['changed'] is False
     assert result['msg'] == ('ipset is not installed: install the ipset package, or keep the sources as plain rules '
@@ -555,13 +557,13 @@ def test_without_ipset_a_wanted_set_is_a_clear_error_before_anything_is_written(
 def test_without_ipset_source_sets_never_writes_plain_rules(run_module, no_ipset):
     never = allowlist_block('ext0', SOURCES, ['443'], source_sets='never').rules
     result, table = run_module(docker_user_allowlist.main, allowlist(source_sets='never'), [
-        Command(V4_SAVE, stdout=DOCKER28),
-        Command(V6_SAVE, stdout=DOCKER28_V6),
-        Command(V4_TEST), Command(V6_TEST),
-        Command(V4_RESTORE, data=payload([], never['ipv4'])),
-        Command(V6_RESTORE, data=payload([], never['ipv6'])),
-        Command(V4_SAVE, stdout=save_with(never['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(never['ipv6'], DOCKER28_V6)),
+        Tool(V4_SAVE, stdout=DOCKER28),
+        Tool(V6_SAVE, stdout=DOCKER28_V6),
+        Tool(V4_TEST, data=UNSTATED_PAYLOAD), Tool(V6_TEST, data=UNSTATED_PAYLOAD),
+        Tool(V4_RESTORE, data=payload([], never['ipv4'])),
+        Tool(V6_RESTORE, data=payload([], never['ipv6'])),
+        Tool(V4_SAVE, stdout=save_with(never['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(never['ipv6'], DOCKER28_V6)),
     ])
     assert result['changed'] is True and result['ipsets'] == {} and result['ipset_payload'] == ''
 
@@ -571,8 +573,8 @@ def test_a_host_whose_rules_match_no_set_of_ours_never_runs_ipset(run_module, no
     theirs = '-A DOCKER-USER -m set --match-set f2b-sshd src -j DROP'
     few = allowlist_block('ext0', SOURCES[:3]).rules
     result, table = run_module(docker_user_allowlist.main, dict(interface='ext0', sources=SOURCES[:3]), [
-        Command(V4_SAVE, stdout=save_with(few['ipv4'] + [theirs], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(few['ipv6'], DOCKER28_V6)),
+        Tool(V4_SAVE, stdout=save_with(few['ipv4'] + [theirs], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(few['ipv6'], DOCKER28_V6)),
     ])
     assert result['changed'] is False and 'failed' not in result and result['ipsets'] == {}
 
@@ -608,19 +610,19 @@ def test_chain_destroys_a_leftover_staging_set_first_and_unmatched_sets_after(ru
     # An interrupted run left ext0's staging set; an allowlist removed by hand left old0's sets.
     leftovers = {T4: ENTRIES[:3], 'netops-dfw-old0-v4': ['203.0.113.7'], 'netops-dfw-old0-t6': ['2001:db8::9']}
     result, table = run_module(docker_user_chain.main, CHAIN_ARGS, [
-        Command(V4_SAVE, stdout=DOCKER28),
-        Command(V6_SAVE, stdout=DOCKER28_V6),
-        Command(IPSET_SAVE, stdout=kernel(leftovers)),
-        Command(IPSET_RESTORE, data=before),
-        Command(V4_TEST, data=payload([], rules['ipv4'])),
-        Command(V6_TEST, data=payload([], rules['ipv6'])),
-        Command(V4_RESTORE, data=payload([], rules['ipv4'])),
-        Command(V6_RESTORE, data=payload([], rules['ipv6'])),
-        Command(V4_SAVE, stdout=save_with(rules['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(rules['ipv6'], DOCKER28_V6)),
-        Command(IPSET_RESTORE, data='destroy netops-dfw-old0-v4\ndestroy netops-dfw-old0-t6\n'),
-        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES, 'netops-dfw-wan+-v4': WAN[:1],
-                                           'netops-dfw-wan+-v6': WAN[1:]})),
+        Tool(V4_SAVE, stdout=DOCKER28),
+        Tool(V6_SAVE, stdout=DOCKER28_V6),
+        Tool(IPSET_SAVE, stdout=kernel(leftovers)),
+        Tool(IPSET_RESTORE, data=before),
+        Tool(V4_TEST, data=payload([], rules['ipv4'])),
+        Tool(V6_TEST, data=payload([], rules['ipv6'])),
+        Tool(V4_RESTORE, data=payload([], rules['ipv4'])),
+        Tool(V6_RESTORE, data=payload([], rules['ipv6'])),
+        Tool(V4_SAVE, stdout=save_with(rules['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(rules['ipv6'], DOCKER28_V6)),
+        Tool(IPSET_RESTORE, data='destroy netops-dfw-old0-v4\ndestroy netops-dfw-old0-t6\n'),
+        Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES, 'netops-dfw-wan+-v4': WAN[:1],
+                                        'netops-dfw-wan+-v6': WAN[1:]})),
     ])
     assert result['changed'] is True and result['commands'] == [IPSET_RESTORE, V4_RESTORE, V6_RESTORE, IPSET_RESTORE]
     assert result['ipsets'] == {V4: 120, 'netops-dfw-wan+-v4': 1, 'netops-dfw-wan+-v6': 1}
@@ -639,16 +641,16 @@ def test_chain_purging_an_allowlist_destroys_its_sets_and_keeps_the_others(run_m
     wan = dict((family, [line for line in rules[family] if 'allowlist:wan+' in line]) for family in rules)
     sets = {V4: ENTRIES, 'netops-dfw-wan+-v4': WAN[:1], 'netops-dfw-wan+-v6': WAN[1:]}
     result, table = run_module(docker_user_chain.main, dict(allowlists=[allowlist()]), [
-        Command(V4_SAVE, stdout=save_with(rules['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(rules['ipv6'], DOCKER28_V6)),
-        Command(IPSET_SAVE, stdout=kernel(sets)),
-        Command(V4_TEST), Command(V6_TEST),
-        Command(V4_RESTORE, data=payload(rules['ipv4'], OURS['ipv4'])),
-        Command(V6_RESTORE, data=payload(rules['ipv6'], OURS['ipv6'])),
-        Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
-        Command(IPSET_RESTORE, data='destroy netops-dfw-wan+-v4\ndestroy netops-dfw-wan+-v6\n'),
-        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
+        Tool(V4_SAVE, stdout=save_with(rules['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(rules['ipv6'], DOCKER28_V6)),
+        Tool(IPSET_SAVE, stdout=kernel(sets)),
+        Tool(V4_TEST, data=UNSTATED_PAYLOAD), Tool(V6_TEST, data=UNSTATED_PAYLOAD),
+        Tool(V4_RESTORE, data=payload(rules['ipv4'], OURS['ipv4'])),
+        Tool(V6_RESTORE, data=payload(rules['ipv6'], OURS['ipv6'])),
+        Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
+        Tool(IPSET_RESTORE, data='destroy netops-dfw-wan+-v4\ndestroy netops-dfw-wan+-v6\n'),
+        Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
     ])
     assert wan['ipv4'] and wan['ipv6']
     assert result['changed'] is True and result['removed_blocks'] == ['allowlist:wan+']
@@ -659,14 +661,14 @@ def test_accept_keeps_the_set_another_block_matches(run_module):
     # A module that owns no allowlist reads the sets the chain matches, and neither writes nor destroys them.
     accept = docker_user_accept.accept_block('int0', 'ext0').rules
     result, table = run_module(docker_user_accept.main, dict(in_interface='int0', out_interface='ext0'), [
-        Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
-        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
-        Command(V4_TEST), Command(V6_TEST),
-        Command(V4_RESTORE, data=payload(OURS['ipv4'], accept['ipv4'] + OURS['ipv4'])),
-        Command(V6_RESTORE, data=payload(OURS['ipv6'], accept['ipv6'] + OURS['ipv6'])),
-        Command(V4_SAVE, stdout=save_with(accept['ipv4'] + OURS['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(accept['ipv6'] + OURS['ipv6'], DOCKER28_V6)),
+        Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
+        Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
+        Tool(V4_TEST, data=UNSTATED_PAYLOAD), Tool(V6_TEST, data=UNSTATED_PAYLOAD),
+        Tool(V4_RESTORE, data=payload(OURS['ipv4'], accept['ipv4'] + OURS['ipv4'])),
+        Tool(V6_RESTORE, data=payload(OURS['ipv6'], accept['ipv6'] + OURS['ipv6'])),
+        Tool(V4_SAVE, stdout=save_with(accept['ipv4'] + OURS['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(accept['ipv6'] + OURS['ipv6'], DOCKER28_V6)),
     ])
     assert result['changed'] is True and result['commands'] == [V4_RESTORE, V6_RESTORE]
     assert result['ipsets'] == {} and result['ipset_payload'] == ''
@@ -677,14 +679,14 @@ def test_docker_20_without_an_ipv6_chain_creates_only_the_ipv4_set(run_module):
     always = allowlist_block('ext0', SOURCES, ['443'], source_sets='always')
     after = always.rules['ipv4'] + ['-A DOCKER-USER -j RETURN']
     result, table = run_module(docker_user_allowlist.main, allowlist(source_sets='always'), [
-        Command(V4_SAVE, stdout=DOCKER20),
-        Command(V6_SAVE, stdout=DOCKER20_V6),
-        Command(IPSET_SAVE, stdout=''),
-        Command(IPSET_RESTORE, data=PAYLOAD),
-        Command(V4_TEST, data=payload(['-A DOCKER-USER -j RETURN'], after)),
-        Command(V4_RESTORE, data=payload(['-A DOCKER-USER -j RETURN'], after)),
-        Command(V4_SAVE, stdout=save_with(after, DOCKER20)),
-        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
+        Tool(V4_SAVE, stdout=DOCKER20),
+        Tool(V6_SAVE, stdout=DOCKER20_V6),
+        Tool(IPSET_SAVE, stdout=''),
+        Tool(IPSET_RESTORE, data=PAYLOAD),
+        Tool(V4_TEST, data=payload(['-A DOCKER-USER -j RETURN'], after)),
+        Tool(V4_RESTORE, data=payload(['-A DOCKER-USER -j RETURN'], after)),
+        Tool(V4_SAVE, stdout=save_with(after, DOCKER20)),
+        Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
     ])
     assert result['changed'] is True and result['families'] == ['ipv4']
     assert result['ipsets'] == {V4: 120} and result['ipset_payload'] == PAYLOAD
@@ -698,11 +700,11 @@ def test_under_docker_s_nftables_backend_no_ipset_is_run_or_returned(run_module,
     daemon_json.write_text('{"firewall-backend": "nftables", "userland-proxy": false}')
     table = nft.plan_table(None, {'allowlist:ext0': allowlist_block('ext0', SOURCES, ['443'], source_sets='always')})
     result, ran = run_module(docker_user_allowlist.main, allowlist(source_sets='always'), [
-        Command(NFT_LIST, rc=1, stderr='Error: No such file or directory\n'),
-        Command(V4_SAVE, stdout=capture('docker29', 'n3-switched-after-reboot.iptables-save')),
-        Command(NFT_TEST, data=nft.payload(table)),
-        Command(NFT_APPLY, data=nft.payload(table)),
-        Command(NFT_LIST, stdout=nft.render(table)),
+        Tool(NFT_LIST, rc=1, stderr='Error: No such file or directory\n'),
+        Tool(V4_SAVE, stdout=capture('docker29', 'n3-switched-after-reboot.iptables-save')),
+        Tool(NFT_TEST, data=nft.payload(table)),
+        Tool(NFT_APPLY, data=nft.payload(table)),
+        Tool(NFT_LIST, stdout=nft.render(table)),
     ])
     assert result['changed'] is True and result['backend'] == 'nftables'
     assert result['ipsets'] == {} and result['ipset_payload'] == ''

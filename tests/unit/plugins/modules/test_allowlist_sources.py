@@ -6,7 +6,7 @@ refused before anything is read."""
 
 import pytest
 
-from plugins.modules.conftest import Command
+from fake_runner import Tool
 from plugins.modules.test_docker_user_modules import (
     DOCKER28,
     DOCKER28_V6,
@@ -39,14 +39,14 @@ def daemon_json(monkeypatch, tmp_path):
 
 def test_merged_rules_are_written_and_counted(run_module):
     result, table = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=DECLARED, ports=['443']), [
-        Command(V4_SAVE, stdout=DOCKER28),
-        Command(V6_SAVE, stdout=DOCKER28_V6),
-        Command(V4_TEST, data=payload([], OURS['ipv4'])),
-        Command(V6_TEST, data=payload([], OURS['ipv6'])),
-        Command(V4_RESTORE, data=payload([], OURS['ipv4'])),
-        Command(V6_RESTORE, data=payload([], OURS['ipv6'])),
-        Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
+        Tool(V4_SAVE, stdout=DOCKER28),
+        Tool(V6_SAVE, stdout=DOCKER28_V6),
+        Tool(V4_TEST, data=payload([], OURS['ipv4'])),
+        Tool(V6_TEST, data=payload([], OURS['ipv6'])),
+        Tool(V4_RESTORE, data=payload([], OURS['ipv4'])),
+        Tool(V6_RESTORE, data=payload([], OURS['ipv6'])),
+        Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
     ])
     assert result['changed'] is True and result['sources_count'] == COUNT
     sources = [line for line in result['rules']['ipv4'] if '--ctorigdstport 443' in line and line.endswith('RETURN')]
@@ -57,8 +57,8 @@ def test_merged_rules_are_written_and_counted(run_module):
 
 def test_check_mode_counts_without_writing(run_module):
     result, table = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=DECLARED, ports=['443']), [
-        Command(V4_SAVE, stdout=DOCKER28),
-        Command(V6_SAVE, stdout=DOCKER28_V6),
+        Tool(V4_SAVE, stdout=DOCKER28),
+        Tool(V6_SAVE, stdout=DOCKER28_V6),
     ], check_mode=True)
     assert result['changed'] is True and result['commands'] == [] and result['sources_count'] == COUNT
     assert result['rules']['ipv4'][:len(OURS['ipv4'])] == OURS['ipv4']
@@ -66,8 +66,8 @@ def test_check_mode_counts_without_writing(run_module):
 
 def test_the_same_addresses_reordered_and_respelt_are_converged(run_module):
     result, table = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=RESPELT, ports=['443']), [
-        Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
+        Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
     ])
     assert result['changed'] is False and result['commands'] == []
     assert result['sources_count'] == dict(declared=3, ipv4=2, ipv6=1, ipsets={})
@@ -77,8 +77,8 @@ def test_chain_counts_per_allowlist(run_module):
     result, table = run_module(docker_user_chain.main, dict(allowlists=[
         dict(interface='eth0', sources=RESPELT, ports=['443']),
         dict(interface='eth1', sources=[])]), [
-        Command(V4_SAVE, stdout=DOCKER28),
-        Command(V6_SAVE, stdout=DOCKER28_V6),
+        Tool(V4_SAVE, stdout=DOCKER28),
+        Tool(V6_SAVE, stdout=DOCKER28_V6),
     ], check_mode=True)
     assert result['sources_count'] == {'allowlist:eth0': dict(declared=3, ipv4=2, ipv6=1, ipsets={}),
                                        'allowlist:eth1': dict(declared=0, ipv4=0, ipv6=0, ipsets={})}
@@ -86,8 +86,8 @@ def test_chain_counts_per_allowlist(run_module):
 
 def test_absent_reports_no_count(run_module):
     result, table = run_module(docker_user_allowlist.main, dict(interface='eth0', state='absent'), [
-        Command(V4_SAVE, stdout=DOCKER28),
-        Command(V6_SAVE, stdout=DOCKER28_V6),
+        Tool(V4_SAVE, stdout=DOCKER28),
+        Tool(V6_SAVE, stdout=DOCKER28_V6),
     ], check_mode=True)
     assert 'sources_count' not in result and result['changed'] is False
 

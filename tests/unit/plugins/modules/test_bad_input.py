@@ -10,7 +10,7 @@ import pytest
 
 from plugins.module_utils.test_daemon_config import BAD_FILES, BAD_SETTINGS, CONFLICTS
 from plugins.module_utils.test_docker_user import BAD_ALLOWLISTS
-from plugins.modules.conftest import Command
+from fake_runner import Call
 from plugins.modules.test_daemon_json import UNIT, VERSION_20, VERSION_28
 from ansible_collections.netops.docker_firewall.plugins.modules import (
     daemon_json,
@@ -19,7 +19,7 @@ from ansible_collections.netops.docker_firewall.plugins.modules import (
     docker_user_chain,
 )
 
-VERSION_26 = Command(['/usr/sbin/dockerd', '--version'], stdout='Docker version 26.1.5+dfsg1, build a72d7cd\n')
+VERSION_26 = Call(['/usr/sbin/dockerd', '--version'], stdout='Docker version 26.1.5+dfsg1, build a72d7cd\n')
 VERSIONS = {20: VERSION_20, 26: VERSION_26, 28: VERSION_28}
 
 

@@ -7,21 +7,19 @@ import os
 
 import pytest
 
-from plugins.modules.conftest import Command
+from fake_runner import Call, Unstated
 from ansible_collections.netops.docker_firewall.plugins.modules import daemon_json
 
-VERSION_20 = Command(['/usr/sbin/dockerd', '--version'], stdout='Docker version 20.10.24+dfsg1, build 5d6db84\n')
-VERSION_28 = Command(['/usr/sbin/dockerd', '--version'], stdout='Docker version 28.5.2+dfsg4, build 1234\n')
-UNIT = Command(['/usr/sbin/systemctl', 'show', '--property=ExecStart', 'docker.service'],
-               stdout='ExecStart={ path=/usr/sbin/dockerd ; argv[]=/usr/sbin/dockerd -H fd:// '
-                      '--containerd=/run/containerd/containerd.sock ; ignore_errors=no }\n')
+VERSION_20 = Call(['/usr/sbin/dockerd', '--version'], stdout='Docker version 20.10.24+dfsg1, build 5d6db84\n')
+VERSION_28 = Call(['/usr/sbin/dockerd', '--version'], stdout='Docker version 28.5.2+dfsg4, build 1234\n')
+UNIT = Call(['/usr/sbin/systemctl', 'show', '--property=ExecStart', 'docker.service'],
+            stdout='ExecStart={ path=/usr/sbin/dockerd ; argv[]=/usr/sbin/dockerd -H fd:// '
+                   '--containerd=/run/containerd/containerd.sock ; ignore_errors=no }\n')
 
 
 def validate(rc=0, stdout='configuration OK\n'):
     """dockerd --validate on a temporary file whose name the module chooses."""
-    command = Command(None, rc=rc, stdout=stdout)
-    command.matches = lambda argv: argv[:3] == ['/usr/sbin/dockerd', '--validate', '--config-file']
-    return command
+    return Call(['/usr/sbin/dockerd', '--validate', '--config-file', Unstated('a temporary file')], rc=rc, stdout=stdout)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils import _dae
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _units as units
 from ansible_collections.netops.docker_firewall.plugins.modules import docker_firewall_engine
-from plugins.modules.conftest import Command
+from fake_runner import Call
 
 MODULE_UTILS = os.path.join(ROOT, 'plugins', 'module_utils')
 SYSTEMCTL = '/usr/sbin/systemctl'
@@ -31,7 +31,7 @@ def enable(unit):
 
 def installing(unit):
     """What a first install runs: systemd reloaded for the new unit file, the unit enabled."""
-    return [Command(RELOAD), Command(enable(unit))]
+    return [Call(RELOAD), Call(enable(unit))]
 
 
 @pytest.fixture
@@ -167,7 +167,7 @@ def test_stale_and_retired_files_are_removed(run_module, host):
 
 
 def removing(unit):
-    return [Command([SYSTEMCTL, 'stop', unit]), Command([SYSTEMCTL, 'disable', unit]), Command(RELOAD)]
+    return [Call([SYSTEMCTL, 'stop', unit]), Call([SYSTEMCTL, 'disable', unit]), Call(RELOAD)]
 
 
 def test_the_engine_stays_while_another_program_uses_it(run_module, host):
@@ -226,7 +226,7 @@ def test_a_unit_file_changed_by_hand_is_rewritten_and_systemd_reloaded_only(run_
     install(run_module, 'restore')
     unit = host['units'] / 'netops-docker-user.service'
     unit.write_text(unit.read_text().replace('Before=docker.service\n', ''))
-    result = run(run_module, program='restore', commands=[Command(RELOAD)])
+    result = run(run_module, program='restore', commands=[Call(RELOAD)])
     assert result['changed'] and result['unit_changed'] and result['written'] == [str(unit)]
     assert unit.read_text() == units.unit_text('restore')
 
@@ -234,19 +234,13 @@ def test_a_unit_file_changed_by_hand_is_rewritten_and_systemd_reloaded_only(run_
 def test_a_disabled_unit_is_enabled_again_without_a_reload(run_module, host):
     install(run_module, 'restore')
     os.unlink(units.enabled_link('restore'))
-    result = run(run_module, program='restore', commands=[Command(enable('netops-docker-user.service'))])
+    result = run(run_module, program='restore', commands=[Call(enable('netops-docker-user.service'))])
     assert result['changed'] and not result['unit_changed'] and result['written'] == []
 
 
-class StoppedWhileInstalled(Command):
+def stopped_while_installed(argv, paths):
     """systemctl stop/disable: the unit file and the program must still be there when it runs."""
-
-    def __init__(self, argv, paths):
-        super().__init__(argv)
-        self.paths = paths
-
-    def matches(self, args):
-        return args == self.argv and all(os.path.exists(path) for path in self.paths)
+    return Call(argv, holds=lambda: all(os.path.exists(path) for path in paths))
 
 
 def test_absent_stops_and_disables_the_unit_before_its_files_go_then_reloads(run_module, host):
@@ -254,8 +248,8 @@ def test_absent_stops_and_disables_the_unit_before_its_files_go_then_reloads(run
     unit = 'netops-docker-publish.service'
     paths = [str(host['units'] / unit), host['programs']['publish'][0]]
     result = run(run_module, program='publish', state='absent',
-                 commands=[StoppedWhileInstalled([SYSTEMCTL, 'stop', unit], paths),
-                           StoppedWhileInstalled([SYSTEMCTL, 'disable', unit], paths), Command(RELOAD)])
+                 commands=[stopped_while_installed([SYSTEMCTL, 'stop', unit], paths),
+                           stopped_while_installed([SYSTEMCTL, 'disable', unit], paths), Call(RELOAD)])
     assert result['changed'] and result['unit_changed']
     assert not any(os.path.exists(path) for path in paths)
 
@@ -276,6 +270,6 @@ def test_absent_where_nothing_was_installed_runs_nothing(run_module, host):
 def test_a_failed_systemctl_fails_the_task_with_its_output(run_module, host):
     unit = 'netops-docker-user.service'
     result = run(run_module, program='restore',
-                 commands=[Command(RELOAD), Command(enable(unit), rc=1, stderr='Failed to enable unit: Access denied\n')])
+                 commands=[Call(RELOAD), Call(enable(unit), rc=1, stderr='Failed to enable unit: Access denied\n')])
     assert result['failed'] and result['msg'] == 'enable %s failed: Failed to enable unit: Access denied' % unit
     assert (result['cmd'], result['rc']) == (enable(unit), 1)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from captures import capture
-from plugins.modules.conftest import Command
+from fake_runner import Call, Tool
 from ansible_collections.netops.docker_firewall.plugins.modules import docker_firewall_info
 
 READ_ONLY = ('--version', 'info', 'ps', 'inspect', 'list', 'network ls', 'network inspect')
@@ -18,23 +18,23 @@ def commands(v4, v6, version='Docker version 28.5.2+dfsg4, build 1', containers=
              info=None, nft_tables='', networks=()):
     info = dict(LiveRestoreEnabled=True, FirewallBackend=dict(Driver='iptables')) if info is None else info
     table = [
-        Command(['/usr/sbin/dockerd', '--version'], stdout=version + '\n'),
-        Command(['/usr/sbin/docker', 'info', '--format', '{{json .}}'], stdout=json.dumps(info) + '\n'),
-        Command(['/usr/sbin/docker', 'ps', '--quiet', '--no-trunc'],
-                stdout=''.join('%064d\n' % n for n in range(len(containers)))),
+        Call(['/usr/sbin/dockerd', '--version'], stdout=version + '\n'),
+        Call(['/usr/sbin/docker', 'info', '--format', '{{json .}}'], stdout=json.dumps(info) + '\n'),
+        Call(['/usr/sbin/docker', 'ps', '--quiet', '--no-trunc'],
+             stdout=''.join('%064d\n' % n for n in range(len(containers)))),
     ]
     if containers:
-        table.append(Command(['/usr/sbin/docker', 'inspect'] + ['%064d' % n for n in range(len(containers))],
-                             stdout=json.dumps(list(containers))))
-    table.append(Command(NETWORK_LS, stdout=''.join(n['Id'] + '\n' for n in networks)))
+        table.append(Call(['/usr/sbin/docker', 'inspect'] + ['%064d' % n for n in range(len(containers))],
+                          stdout=json.dumps(list(containers))))
+    table.append(Call(NETWORK_LS, stdout=''.join(n['Id'] + '\n' for n in networks)))
     if networks:
-        table.append(Command(['/usr/sbin/docker', 'network', 'inspect'] + [n['Id'] for n in networks],
-                             stdout=json.dumps(list(networks), indent=4) + '\n'))
-    table += [Command(['/usr/sbin/iptables-nft-save'], stdout=v4), Command(['/usr/sbin/ip6tables-nft-save'], stdout=v6)]
+        table.append(Call(['/usr/sbin/docker', 'network', 'inspect'] + [n['Id'] for n in networks],
+                          stdout=json.dumps(list(networks), indent=4) + '\n'))
+    table += [Tool(['/usr/sbin/iptables-nft-save'], stdout=v4), Tool(['/usr/sbin/ip6tables-nft-save'], stdout=v6)]
     if legacy is not None:
-        table += [Command(['/usr/sbin/iptables-legacy-save'], stdout=legacy),
-                  Command(['/usr/sbin/ip6tables-legacy-save'], stdout='')]
-    table.append(Command(['/usr/sbin/nft', 'list', 'tables'], stdout=nft_tables))
+        table += [Tool(['/usr/sbin/iptables-legacy-save'], stdout=legacy),
+                  Tool(['/usr/sbin/ip6tables-legacy-save'], stdout='')]
+    table.append(Call(['/usr/sbin/nft', 'list', 'tables'], stdout=nft_tables))
     return table
 
 
@@ -44,7 +44,7 @@ def run(run_module, tmp_path, table, settings=None, legacy_tables=False):
         path.write_text(json.dumps(settings))
     result, ran = run_module(docker_firewall_info.main, dict(daemon_json=str(path)), table,
                              legacy_tables=legacy_tables)
-    for argv, data in ran.ran:
+    for argv, data, _binary_data, _environ in ran.ran:
         assert data is None and (argv[0].endswith('-save') or argv[1] in READ_ONLY
                                  or ' '.join(argv[1:3]) in READ_ONLY), argv
     return result
@@ -118,7 +118,7 @@ def test_docker_29_on_its_nftables_backend(run_module, tmp_path):
     ours = capture('docker29', 'our-table-listed.nft')
     table = commands(leftover, '', version='Docker version 29.7.2, build 6a43e3d', info=info,
                      nft_tables='table ip docker-bridges\ntable ip6 docker-bridges\ntable inet netops-docker-firewall\n')
-    table.append(Command(['/usr/sbin/nft', 'list', 'table', 'inet', 'netops-docker-firewall'], stdout=ours))
+    table.append(Tool(['/usr/sbin/nft', 'list', 'table', 'inet', 'netops-docker-firewall'], stdout=ours))
     result = run(run_module, tmp_path, table, settings={'firewall-backend': 'nftables'})
     assert result['docker']['firewall_backend'] == 'nftables' and result['docker']['live_restore'] is False
     assert result['nftables']['tables'] == ['ip docker-bridges', 'ip6 docker-bridges', 'inet netops-docker-firewall']
@@ -199,7 +199,7 @@ def test_firewalld_suffix_is_not_part_of_the_backend(run_module, tmp_path):
 
 def test_a_failed_nft_read_is_reported_as_unreadable_not_as_no_table(run_module, tmp_path):
     table = commands(capture('sid', 'q2-published-default.iptables-save'), '')
-    table[-1] = Command(['/usr/sbin/nft', 'list', 'tables'], rc=1, stderr='Operation not permitted\n')
+    table[-1] = Call(['/usr/sbin/nft', 'list', 'tables'], rc=1, stderr='Operation not permitted\n')
     result = run(run_module, tmp_path, table)
     assert result['nftables']['tables'] is None
     assert result['nftables']['ours']['error'] == 'nft list tables failed: Operation not permitted'
@@ -245,7 +245,7 @@ def test_networks_report_bridge_subnets_gateway_modes_and_trusted_interfaces(run
 def test_a_failed_network_read_is_an_error_with_a_warning_never_no_networks(run_module, tmp_path):
     table = commands('', '')
     at = table.index(next(c for c in table if c.argv == NETWORK_LS))
-    table[at] = Command(NETWORK_LS, rc=1, stderr='permission denied while trying to connect to the Docker daemon\n')
+    table[at] = Call(NETWORK_LS, rc=1, stderr='permission denied while trying to connect to the Docker daemon\n')
     result = run(run_module, tmp_path, table)
     assert result['networks'] is None and result['docker']['allow_direct_routing'] is False
     assert result['networks_error'] == ('docker network ls failed (rc 1): permission denied while trying to connect '
@@ -256,15 +256,15 @@ def test_a_failed_network_read_is_an_error_with_a_warning_never_no_networks(run_
 def test_a_network_removed_between_ls_and_inspect_is_no_failure(run_module, tmp_path):
     table = commands('', '', networks=[DEFAULT_BRIDGE, ROUTED_V6])
     at = next(i for i, c in enumerate(table) if c.argv[1:3] == ['network', 'inspect'])
-    table[at] = Command(table[at].argv, rc=1, stdout=json.dumps([DEFAULT_BRIDGE]),
-                        stderr='Error response from daemon: network %s not found\n' % ROUTED_V6['Id'])
+    table[at] = Call(table[at].argv, rc=1, stdout=json.dumps([DEFAULT_BRIDGE]),
+                     stderr='Error response from daemon: network %s not found\n' % ROUTED_V6['Id'])
     result = run(run_module, tmp_path, table)
     assert [n['name'] for n in result['networks']] == ['bridge'] and result['networks_error'] is None
 
 
 def test_without_docker_running_the_networks_are_not_known(run_module, tmp_path):
     table = commands('', '')
-    table[1] = Command(table[1].argv, rc=1, stderr='Cannot connect to the Docker daemon\n')
+    table[1] = Call(table[1].argv, rc=1, stderr='Cannot connect to the Docker daemon\n')
     del table[2:4]  # no docker ps, no docker network ls
     result = run(run_module, tmp_path, table)
     assert result['networks'] is None and result['networks_error'] == 'docker does not answer: Cannot connect to the ' \

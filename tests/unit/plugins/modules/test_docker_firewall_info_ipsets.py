@@ -8,7 +8,7 @@ an error in the result, not a failed task."""
 import pytest
 
 import plugins.modules.conftest as modules_conftest
-from plugins.modules.conftest import Command
+from fake_runner import Tool
 from plugins.modules.test_docker_firewall_info import READ_ONLY, capture, commands
 from plugins.module_utils.test_ipset import saved_by_ipset
 from plugins.modules.test_allowlist_ipsets import FOREIGN
@@ -45,11 +45,11 @@ def state_dir(monkeypatch, tmp_path):
 def run(run_module, tmp_path, table, legacy_tables=False):
     result, ran = run_module(docker_firewall_info.main, dict(daemon_json=str(tmp_path / 'daemon.json')), table,
                              legacy_tables=legacy_tables)
-    for argv, data in ran.ran:
+    for argv, data, _binary_data, _environ in ran.ran:
         assert data is None and (argv[0].endswith('-save') or argv[1] in READ_ONLY
                                  or ' '.join(argv[1:3]) in READ_ONLY or argv == IPSET_SAVE), argv
     assert 'failed' not in result and result['changed'] is False
-    return result, [argv for argv, _data in ran.ran]
+    return result, [argv for argv, _data, _binary_data, _environ in ran.ran]
 
 
 def test_ipset_is_not_run_where_no_rule_matches_a_set_of_ours(run_module, tmp_path):
@@ -61,7 +61,7 @@ def test_ipset_is_not_run_where_no_rule_matches_a_set_of_ours(run_module, tmp_pa
 def test_a_rule_matching_a_set_of_ours_reads_the_sets_after_everything_else_and_keeps_ours(run_module, tmp_path):
     table = commands(with_docker_user(DOCKER28_V4, [THEIRS] + BLOCK.rules['ipv4']),
                      with_docker_user(DOCKER28_V6, BLOCK.rules['ipv6']))
-    table.append(Command(IPSET_SAVE, stdout=FOREIGN + OURS))
+    table.append(Tool(IPSET_SAVE, stdout=FOREIGN + OURS))
     result, ran = run(run_module, tmp_path, table)
     assert ran[-1] == IPSET_SAVE and ran.count(IPSET_SAVE) == 1
     # Every set of ours, also one no rule matches (the staging set), as ipset printed it.
@@ -72,14 +72,14 @@ def test_a_rule_matching_a_set_of_ours_reads_the_sets_after_everything_else_and_
 def test_a_rule_of_ours_in_the_legacy_backend_also_reads_the_sets(run_module, tmp_path):
     legacy = with_docker_user(capture('bookworm', 'q2-published-default.iptables-save'), BLOCK.rules['ipv4'])
     table = commands(DOCKER28_V4, DOCKER28_V6, legacy=legacy)
-    table.append(Command(IPSET_SAVE, stdout=OURS))
+    table.append(Tool(IPSET_SAVE, stdout=OURS))
     result, ran = run(run_module, tmp_path, table, legacy_tables=True)
     assert result['ipsets'] == {'text': OURS, 'error': None}
 
 
 def test_a_failed_read_is_reported_as_an_error_and_the_rest_of_the_facts_stand(run_module, tmp_path):
     table = commands(with_docker_user(DOCKER28_V4, BLOCK.rules['ipv4']), DOCKER28_V6)
-    table.append(Command(IPSET_SAVE, rc=1, stderr='ipset v7.17: Kernel error received: Operation not permitted\n'))
+    table.append(Tool(IPSET_SAVE, rc=1, stderr='ipset v7.17: Kernel error received: Operation not permitted\n'))
     result, ran = run(run_module, tmp_path, table)
     assert result['ipsets'] == {'text': '', 'error': 'reading the ipsets failed (ipset v7.17: Kernel error received: '
                                                      'Operation not permitted)'}
@@ -104,7 +104,7 @@ def test_the_kept_sets_are_reported_under_persistence_and_the_sets_read_where_th
     (state_dir / layout.KEPT_SETS).write_text(kept)
     # No rule matches a set (DOCKER-USER flushed, say), but sets are kept for boot: they are read.
     table = commands(DOCKER28_V4, DOCKER28_V6)
-    table.append(Command(IPSET_SAVE, stdout=FOREIGN + OURS))
+    table.append(Tool(IPSET_SAVE, stdout=FOREIGN + OURS))
     result, ran = run(run_module, tmp_path, table)
     assert result['persistence']['kept_sets'] == kept
     assert result['ipsets'] == {'text': OURS, 'error': None}

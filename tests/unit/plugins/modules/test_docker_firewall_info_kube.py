@@ -6,7 +6,7 @@ family; and the same facts the compliance tests build (plugins/module_utils/kube
 
 import json
 
-from plugins.modules.conftest import Command
+from fake_runner import Call, Tool
 from plugins.modules.test_docker_firewall_info import commands
 from plugins.module_utils import kube_node
 from plugins.module_utils.kube_node import ipvs_read, kube
@@ -27,15 +27,15 @@ def run(run_module, tmp_path, table):
     path = tmp_path / 'daemon.json'
     path.write_text(json.dumps(K8S))
     result, ran = run_module(docker_firewall_info.main, dict(daemon_json=str(path)), table)
-    for argv, data in ran.ran:
+    for argv, data, _binary_data, _environ in ran.ran:
         assert data is None and read_only(argv), argv
     return result
 
 
 def nft_listings():
-    return [Command(['/usr/sbin/nft', '-t', 'list', 'table', 'ip', 'kube-proxy'], stdout=kube('nftables.ip.nft-terse.txt')),
-            Command(['/usr/sbin/nft', '-t', 'list', 'table', 'ip6', 'kube-proxy'],
-                    stdout=kube('nftables.ip6.nft-terse.txt'))]
+    return [Tool(['/usr/sbin/nft', '-t', 'list', 'table', 'ip', 'kube-proxy'], stdout=kube('nftables.ip.nft-terse.txt')),
+            Tool(['/usr/sbin/nft', '-t', 'list', 'table', 'ip6', 'kube-proxy'],
+                 stdout=kube('nftables.ip6.nft-terse.txt'))]
 
 
 def test_nftables_mode_beside_docker_s_leftovers(run_module, tmp_path):
@@ -54,8 +54,8 @@ def test_nftables_mode_beside_docker_s_leftovers(run_module, tmp_path):
 def test_ipvs_mode_reads_its_interface_and_sets(run_module, tmp_path):
     names = ''.join(name + '\n' for name in ipvs_read()['sets'])
     table = commands(kube('ipvs.iptables-save.txt'), '') + [
-        Command(['/usr/sbin/ip', 'addr', 'show', 'dev', 'kube-ipvs0'], stdout=kube('ipvs.ip-addr-kube-ipvs0.txt')),
-        Command(['/usr/sbin/ipset', 'list', '-n'], stdout=names)]
+        Call(['/usr/sbin/ip', 'addr', 'show', 'dev', 'kube-ipvs0'], stdout=kube('ipvs.ip-addr-kube-ipvs0.txt')),
+        Tool(['/usr/sbin/ipset', 'list', '-n'], stdout=names)]
     found = run(run_module, tmp_path, table)['kube_proxy']
     assert (found['mode'], found['missing'], found['errors']) == ('ipvs', [], [])
     assert found['ipvs'] == ipvs_read()
@@ -63,9 +63,9 @@ def test_ipvs_mode_reads_its_interface_and_sets(run_module, tmp_path):
 
 def test_ipvs_chains_without_the_interface(run_module, tmp_path):
     table = commands(kube('ipvs.iptables-save.txt'), '') + [
-        Command(['/usr/sbin/ip', 'addr', 'show', 'dev', 'kube-ipvs0'], rc=1,
-                stderr='Device "kube-ipvs0" does not exist.\n'),
-        Command(['/usr/sbin/ipset', 'list', '-n'], rc=1, stderr='ipset v7.17: Kernel error received: Operation not permitted\n')]
+        Call(['/usr/sbin/ip', 'addr', 'show', 'dev', 'kube-ipvs0'], rc=1,
+             stderr='Device "kube-ipvs0" does not exist.\n'),
+        Tool(['/usr/sbin/ipset', 'list', '-n'], rc=1, stderr='ipset v7.17: Kernel error received: Operation not permitted\n')]
     found = run(run_module, tmp_path, table)['kube_proxy']
     assert found['mode'] is None
     assert found['errors'] == ['listing the ipsets failed: ipset v7.17: Kernel error received: Operation not permitted']
@@ -79,6 +79,6 @@ def test_iptables_mode_reads_neither_nft_tables_nor_ipvs(run_module, tmp_path):
 
 def test_a_table_kube_proxy_that_cannot_be_listed(run_module, tmp_path):
     table = commands('', '', nft_tables='table ip kube-proxy\n') + [
-        Command(['/usr/sbin/nft', '-t', 'list', 'table', 'ip', 'kube-proxy'], rc=1, stderr='Operation not permitted\n')]
+        Tool(['/usr/sbin/nft', '-t', 'list', 'table', 'ip', 'kube-proxy'], rc=1, stderr='Operation not permitted\n')]
     found = run(run_module, tmp_path, table)['kube_proxy']
     assert (found['mode'], found['errors']) == (None, ['table ip kube-proxy could not be listed'])

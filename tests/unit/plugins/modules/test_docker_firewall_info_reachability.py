@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from plugins.modules.conftest import Command
+from fake_runner import Call, Tool
 from plugins.modules.test_docker_firewall_info import capture, commands
 from plugins.modules.test_docker_firewall_info_ipsets import with_docker_user
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
@@ -54,8 +54,8 @@ def run(run_module, tmp_path, table, reachability=True, settings=None, check_mod
     result, ran = run_module(docker_firewall_info.main, dict(daemon_json=str(path), reachability=reachability), table,
                              check_mode=check_mode)
     assert 'failed' not in result and result['changed'] is False
-    assert all(data is None for _argv, data in ran.ran)
-    return result, [argv for argv, _data in ran.ran]
+    assert all(data is None for _argv, data, _binary_data, _environ in ran.ran)
+    return result, [argv for argv, _data, _binary_data, _environ in ran.ran]
 
 
 def slices_of(answer, interface):
@@ -71,7 +71,7 @@ def test_without_the_option_nothing_more_is_read_or_returned(run_module, tmp_pat
 @pytest.mark.parametrize('check_mode', [False, True])
 def test_the_allowlist_lets_on_only_its_sources_and_the_answer_names_the_rules(run_module, tmp_path, check_mode):
     v4 = with_docker_user(DOCKER28_V4, ALLOWLIST.rules['ipv4'])
-    table = commands(v4, DOCKER28_V6, containers=[WEB]) + [Command(IP_ADDR, stdout=json.dumps(LINKS))]
+    table = commands(v4, DOCKER28_V6, containers=[WEB]) + [Call(IP_ADDR, stdout=json.dumps(LINKS))]
     result, ran = run(run_module, tmp_path, table, check_mode=check_mode)
     # The commands of the run without the option, then ip, once; no ipset (no set matched), no nft table listed.
     assert ran == [c.argv for c in commands(v4, DOCKER28_V6, containers=[WEB])] + [IP_ADDR]
@@ -105,7 +105,7 @@ def test_the_allowlist_lets_on_only_its_sources_and_the_answer_names_the_rules(r
 
 
 def test_docker_proxy_serves_ipv6_clients_of_the_ipv4_only_container(run_module, tmp_path):
-    table = commands(DOCKER28_V4, DOCKER28_V6, containers=[WEB]) + [Command(IP_ADDR, stdout=json.dumps(LINKS))]
+    table = commands(DOCKER28_V4, DOCKER28_V6, containers=[WEB]) + [Call(IP_ADDR, stdout=json.dumps(LINKS))]
     result, _ran = run(run_module, tmp_path, table, settings={})
     [port] = result['reachability']['families']['ipv6']['ports']
     assert port['port'] == dict(WEB_8080, family='ipv6', address=None)
@@ -117,8 +117,8 @@ def test_our_table_is_left_out_and_docker_s_nftables_tables_make_reachable_unkno
     ours = capture('docker29', 'our-table-listed.nft')
     tables = 'table ip docker-bridges\ntable inet netops-docker-firewall\n'
     table = commands(DOCKER28_V4, DOCKER28_V6, containers=[WEB], nft_tables=tables) + [
-        Command(['/usr/sbin/nft', 'list', 'table', 'inet', 'netops-docker-firewall'], stdout=ours),
-        Command(IP_ADDR, stdout=json.dumps(LINKS))]
+        Tool(['/usr/sbin/nft', 'list', 'table', 'inet', 'netops-docker-firewall'], stdout=ours),
+        Call(IP_ADDR, stdout=json.dumps(LINKS))]
     result, _ran = run(run_module, tmp_path, table)
     found = result['reachability']
     assert found['left_out'] == ['inet netops-docker-firewall']
@@ -134,7 +134,7 @@ def test_our_table_is_left_out_and_docker_s_nftables_tables_make_reachable_unkno
 def test_rules_in_the_other_variant_make_reachable_unknown(run_module, tmp_path):
     stale = '*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -s 198.51.100.9/32 -j DROP\nCOMMIT\n'
     table = commands(DOCKER28_V4, DOCKER28_V6, containers=[WEB], legacy=stale) + [
-        Command(IP_ADDR, stdout=json.dumps(LINKS))]
+        Call(IP_ADDR, stdout=json.dumps(LINKS))]
     path = tmp_path / 'daemon.json'
     path.write_text('{"userland-proxy": false}')
     result, _table = run_module(docker_firewall_info.main, dict(daemon_json=str(path), reachability=True), table,
@@ -145,7 +145,7 @@ def test_rules_in_the_other_variant_make_reachable_unknown(run_module, tmp_path)
 
 
 def test_a_failed_ip_is_an_error_in_the_answer_not_no_address(run_module, tmp_path):
-    table = commands(DOCKER28_V4, DOCKER28_V6, containers=[WEB]) + [Command(IP_ADDR, rc=1, stderr='denied\n')]
+    table = commands(DOCKER28_V4, DOCKER28_V6, containers=[WEB]) + [Call(IP_ADDR, rc=1, stderr='denied\n')]
     result, _ran = run(run_module, tmp_path, table)
     assert result['reachability']['errors'] == ['ip -j addr show failed (rc 1): denied']
 

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from plugins.modules.conftest import Command
+from fake_runner import Call, Tool
 from plugins.module_utils.kube_node import kube
 from plugins.module_utils.test_docker_leftovers import restored
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_host as docker_host
@@ -27,8 +27,8 @@ KUBE_TABLES = 'table ip kube-proxy\ntable ip6 kube-proxy\n'
 
 
 def restore(tool, backend, payload, test=False):
-    return Command(['/usr/sbin/%s-%s-restore' % (tool, backend), '-w', '10', '--noflush'] + (['--test'] if test else []),
-                   data=payload)
+    return Tool(['/usr/sbin/%s-%s-restore' % (tool, backend), '-w', '10', '--noflush'] + (['--test'] if test else []),
+                data=payload)
 
 
 def written(tool, backend, text, policy='accept'):
@@ -37,7 +37,7 @@ def written(tool, backend, text, policy='accept'):
     after = ''.join('*%s\n%s\nCOMMIT\n' % (table, '\n'.join(
         line + (' [0:0]' if line.startswith(':') else '') for line in lines)) for table, lines in restored(text, payload))
     return [restore(tool, backend, payload, test=True)], [restore(tool, backend, payload)], \
-        [Command(SAVE[(tool, backend)], stdout=after)]
+        [Tool(SAVE[(tool, backend)], stdout=after)]
 
 
 @pytest.fixture
@@ -60,8 +60,8 @@ def run(run_module, path, commands, **kwargs):
 
 def test_docker_26_beside_nftables_mode_kube_proxy(run_module, daemon):
     tests, writes, reads = written('iptables', 'nft', DOCKER26)
-    commands = [Command(SAVE[('iptables', 'nft')], stdout=DOCKER26), Command(SAVE[('ip6tables', 'nft')]),
-                Command(NFT_TABLES, stdout=KUBE_TABLES), Command(DOCKERD, stdout='Docker version 26.1.5+dfsg1, build a\n')]
+    commands = [Tool(SAVE[('iptables', 'nft')], stdout=DOCKER26), Tool(SAVE[('ip6tables', 'nft')]),
+                Tool(NFT_TABLES, stdout=KUBE_TABLES), Call(DOCKERD, stdout='Docker version 26.1.5+dfsg1, build a\n')]
     result = run(run_module, daemon(), commands + tests + writes + reads)
     assert result['changed'] is True and result['refused'] is None and result['nftables'] == []
     assert result['cleared']['nft']['ipv4']['forward_policy'] == 'DROP -> ACCEPT'
@@ -75,9 +75,9 @@ def test_both_variants_and_both_families(run_module, daemon):
     legacy = kube('leftovers/nftables-node.docker20-legacy.legacy-save.txt')
     plans = [written('iptables', 'legacy', legacy), written('iptables', 'nft', DOCKER26),
              written('ip6tables', 'nft', v6)]  # by backend, then family
-    commands = [Command(SAVE[('iptables', 'nft')], stdout=DOCKER26), Command(SAVE[('ip6tables', 'nft')], stdout=v6),
-                Command(SAVE[('iptables', 'legacy')], stdout=legacy), Command(SAVE[('ip6tables', 'legacy')]),
-                Command(NFT_TABLES, stdout=KUBE_TABLES), Command(DOCKERD, stdout='Docker version 28.5.2, build 1\n')]
+    commands = [Tool(SAVE[('iptables', 'nft')], stdout=DOCKER26), Tool(SAVE[('ip6tables', 'nft')], stdout=v6),
+                Tool(SAVE[('iptables', 'legacy')], stdout=legacy), Tool(SAVE[('ip6tables', 'legacy')]),
+                Tool(NFT_TABLES, stdout=KUBE_TABLES), Call(DOCKERD, stdout='Docker version 28.5.2, build 1\n')]
     # Every family tested before the first write, each written once, then each read back.
     commands += [c for plan in plans for c in plan[0]] + [c for plan in plans for c in plan[1]]
     commands += [c for plan in plans for c in plan[2]]
@@ -93,11 +93,11 @@ def test_docker_29_s_nftables_tables(run_module, daemon):
     tests, writes, reads = written('iptables', 'nft', v4)
     tables = 'table ip filter\ntable ip docker-bridges\ntable ip6 docker-bridges\n' + KUBE_TABLES
     delete = dict((name, 'delete table %s\n' % name) for name in ('ip docker-bridges', 'ip6 docker-bridges'))
-    commands = [Command(SAVE[('iptables', 'nft')], stdout=v4), Command(SAVE[('ip6tables', 'nft')]),
-                Command(NFT_TABLES, stdout=tables), Command(DOCKERD, stdout='Docker version 29.7.2, build 1\n')]
-    commands += tests + [Command(['/usr/sbin/nft', '-c', '-f', '-'], data=delete[name]) for name in sorted(delete)]
-    commands += writes + [Command(['/usr/sbin/nft', '-f', '-'], data=delete[name]) for name in sorted(delete)]
-    commands += reads + [Command(NFT_TABLES, stdout='table ip filter\n' + KUBE_TABLES)]
+    commands = [Tool(SAVE[('iptables', 'nft')], stdout=v4), Tool(SAVE[('ip6tables', 'nft')]),
+                Tool(NFT_TABLES, stdout=tables), Call(DOCKERD, stdout='Docker version 29.7.2, build 1\n')]
+    commands += tests + [Tool(['/usr/sbin/nft', '-c', '-f', '-'], data=delete[name]) for name in sorted(delete)]
+    commands += writes + [Tool(['/usr/sbin/nft', '-f', '-'], data=delete[name]) for name in sorted(delete)]
+    commands += reads + [Tool(NFT_TABLES, stdout='table ip filter\n' + KUBE_TABLES)]
     result = run(run_module, daemon(), commands)
     assert result['nftables'] == ['ip docker-bridges', 'ip6 docker-bridges']
     assert result['cleared']['nft']['ipv4']['chains'] == ['filter DOCKER-USER']
@@ -108,16 +108,16 @@ def test_docker_29_s_nftables_tables(run_module, daemon):
     (K8S, -5, 'dockerd runs since before daemon.json last changed'),
 ])
 def test_refuses_while_docker_would_write_them_again(run_module, daemon, settings, started, reason):
-    commands = [Command(SAVE[('iptables', 'nft')], stdout=DOCKER26), Command(SAVE[('ip6tables', 'nft')]),
-                Command(NFT_TABLES, stdout=KUBE_TABLES), Command(DOCKERD, stdout='Docker version 28.5.2, build 1\n')]
+    commands = [Tool(SAVE[('iptables', 'nft')], stdout=DOCKER26), Tool(SAVE[('ip6tables', 'nft')]),
+                Tool(NFT_TABLES, stdout=KUBE_TABLES), Call(DOCKERD, stdout='Docker version 28.5.2, build 1\n')]
     result = run(run_module, daemon(settings, started), commands)
     assert result['failed'] is True and result['changed'] is False
     assert reason in result['msg'] and result['msg'].endswith('nothing was changed')
 
 
 def test_check_mode_and_diff_show_what_would_go_and_change_nothing(run_module, daemon):
-    commands = [Command(SAVE[('iptables', 'nft')], stdout=DOCKER26), Command(SAVE[('ip6tables', 'nft')]),
-                Command(NFT_TABLES, stdout=KUBE_TABLES), Command(DOCKERD, stdout='Docker version 26.1.5, build 1\n')]
+    commands = [Tool(SAVE[('iptables', 'nft')], stdout=DOCKER26), Tool(SAVE[('ip6tables', 'nft')]),
+                Tool(NFT_TABLES, stdout=KUBE_TABLES), Call(DOCKERD, stdout='Docker version 26.1.5, build 1\n')]
     result = run(run_module, daemon({'iptables': True}), commands, check_mode=True, diff=True)
     assert result['changed'] is True and result['commands'] == []
     assert 'daemon.json does not say "iptables": false' in result['refused']
@@ -130,17 +130,17 @@ def test_check_mode_and_diff_show_what_would_go_and_change_nothing(run_module, d
 
 
 def test_nothing_left_nothing_done(run_module, daemon):
-    commands = [Command(SAVE[('iptables', 'nft')], stdout=CLEARED26), Command(SAVE[('ip6tables', 'nft')]),
-                Command(NFT_TABLES, stdout=KUBE_TABLES)]
+    commands = [Tool(SAVE[('iptables', 'nft')], stdout=CLEARED26), Tool(SAVE[('ip6tables', 'nft')]),
+                Tool(NFT_TABLES, stdout=KUBE_TABLES)]
     result = run(run_module, daemon({}), commands)  # not even daemon.json is read: nothing to refuse
     assert (result['changed'], result['cleared'], result['refused']) == (False, {}, None)
 
 
 def test_a_read_back_that_still_shows_them_fails(run_module, daemon):
     tests, writes, _reads = written('iptables', 'nft', DOCKER26)
-    commands = [Command(SAVE[('iptables', 'nft')], stdout=DOCKER26), Command(SAVE[('ip6tables', 'nft')]),
-                Command(NFT_TABLES, stdout=KUBE_TABLES), Command(DOCKERD, stdout='Docker version 26.1.5, build 1\n')]
-    commands += tests + writes + [Command(SAVE[('iptables', 'nft')], stdout=DOCKER26)]
+    commands = [Tool(SAVE[('iptables', 'nft')], stdout=DOCKER26), Tool(SAVE[('ip6tables', 'nft')]),
+                Tool(NFT_TABLES, stdout=KUBE_TABLES), Call(DOCKERD, stdout='Docker version 26.1.5, build 1\n')]
+    commands += tests + writes + [Tool(SAVE[('iptables', 'nft')], stdout=DOCKER26)]
     result = run(run_module, daemon(), commands)
     assert result['failed'] is True and result['changed'] is True
     assert 'read back after the write' in result['msg']
@@ -148,16 +148,16 @@ def test_a_read_back_that_still_shows_them_fails(run_module, daemon):
 
 def test_a_failed_dry_run_writes_nothing(run_module, daemon):
     payload = leftovers.plan_family(DOCKER26).payload
-    commands = [Command(SAVE[('iptables', 'nft')], stdout=DOCKER26), Command(SAVE[('ip6tables', 'nft')]),
-                Command(NFT_TABLES, stdout=KUBE_TABLES), Command(DOCKERD, stdout='Docker version 26.1.5, build 1\n'),
-                Command(restore('iptables', 'nft', payload, test=True).argv, rc=2, stderr='line 4 failed', data=payload)]
+    commands = [Tool(SAVE[('iptables', 'nft')], stdout=DOCKER26), Tool(SAVE[('ip6tables', 'nft')]),
+                Tool(NFT_TABLES, stdout=KUBE_TABLES), Call(DOCKERD, stdout='Docker version 26.1.5, build 1\n'),
+                Tool(restore('iptables', 'nft', payload, test=True).argv, rc=2, stderr='line 4 failed', data=payload)]
     result = run(run_module, daemon(), commands)
     assert result['failed'] is True and 'nothing was changed' in result['msg'] and result['stderr'] == 'line 4 failed'
 
 
 def test_keep_leaves_the_forward_policy(run_module, daemon):
     tests, writes, reads = written('iptables', 'nft', DOCKER26, policy='keep')
-    commands = [Command(SAVE[('iptables', 'nft')], stdout=DOCKER26), Command(SAVE[('ip6tables', 'nft')]),
-                Command(NFT_TABLES, stdout=KUBE_TABLES), Command(DOCKERD, stdout='Docker version 26.1.5, build 1\n')]
+    commands = [Tool(SAVE[('iptables', 'nft')], stdout=DOCKER26), Tool(SAVE[('ip6tables', 'nft')]),
+                Tool(NFT_TABLES, stdout=KUBE_TABLES), Call(DOCKERD, stdout='Docker version 26.1.5, build 1\n')]
     result = run(run_module, daemon(), commands + tests + writes + reads, args=dict(forward_policy='keep'))
     assert result['cleared']['nft']['ipv4']['forward_policy'] is None and ':FORWARD' not in tests[0].data

@@ -4,7 +4,7 @@
 
 import json
 
-from plugins.modules.conftest import Command
+from fake_runner import Call, Tool, UNSTATED_PAYLOAD
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _publish as publish
 from ansible_collections.netops.docker_firewall.plugins.modules import docker_publish
 
@@ -30,9 +30,9 @@ def inspect(name, address, port='8081', network='lab-standalone', mode=None):
 
 def docker_commands(*containers):
     ids = ['%064d' % n for n in range(len(containers))]
-    commands = [Command(DOCKER_PS, stdout='\n'.join(ids) + '\n')]
+    commands = [Call(DOCKER_PS, stdout='\n'.join(ids) + '\n')]
     if ids:
-        commands.append(Command(['/usr/sbin/docker', 'inspect'] + ids, stdout=json.dumps(list(containers))))
+        commands.append(Call(['/usr/sbin/docker', 'inspect'] + ids, stdout=json.dumps(list(containers))))
     return commands
 
 
@@ -54,10 +54,10 @@ WEB = inspect('kube-web', '198.51.100.130')
 
 def test_publishes_a_listed_container_in_one_tested_restore(run_module, tmp_path):
     commands = docker_commands(WEB) + [
-        Command(V4_SAVE, stdout=KUBE_V4),  # auto: the backend holding KUBE-*; read once
-        Command(V6_SAVE, stdout=''),
-        Command(V4_TEST), Command(V4_RESTORE),
-        Command(V4_SAVE, stdout=applied(KUBE_V4, [WEB])),  # read back
+        Tool(V4_SAVE, stdout=KUBE_V4),  # auto: the backend holding KUBE-*; read once
+        Tool(V6_SAVE, stdout=''),
+        Tool(V4_TEST, data=UNSTATED_PAYLOAD), Tool(V4_RESTORE, data=UNSTATED_PAYLOAD),
+        Tool(V4_SAVE, stdout=applied(KUBE_V4, [WEB])),  # read back
     ]
     result, table = run_module(docker_publish.main, dict(containers=['kube-web'], daemon_json=str(tmp_path / 'none')),
                                commands, diff=True)
@@ -72,7 +72,7 @@ def test_publishes_a_listed_container_in_one_tested_restore(run_module, tmp_path
 
 
 def test_converged_host_is_read_and_not_written(run_module, tmp_path):
-    commands = docker_commands(WEB) + [Command(V4_SAVE, stdout=applied(KUBE_V4, [WEB])), Command(V6_SAVE)]
+    commands = docker_commands(WEB) + [Tool(V4_SAVE, stdout=applied(KUBE_V4, [WEB])), Tool(V6_SAVE)]
     result, table = run_module(docker_publish.main, dict(containers=['kube-web'], daemon_json=str(tmp_path / 'x')),
                                commands)
     assert not result['changed'] and result['commands'] == []
@@ -80,7 +80,7 @@ def test_converged_host_is_read_and_not_written(run_module, tmp_path):
 
 def test_check_mode_reports_the_new_address_and_writes_nothing(run_module, tmp_path):
     moved = inspect('kube-web', '198.51.100.131')
-    commands = docker_commands(moved) + [Command(V4_SAVE, stdout=applied(KUBE_V4, [WEB])), Command(V6_SAVE)]
+    commands = docker_commands(moved) + [Tool(V4_SAVE, stdout=applied(KUBE_V4, [WEB])), Tool(V6_SAVE)]
     result, table = run_module(docker_publish.main, dict(containers=['kube-web'], daemon_json=str(tmp_path / 'x')),
                                commands, check_mode=True)
     assert result['changed'] and result['commands'] == []
@@ -88,7 +88,7 @@ def test_check_mode_reports_the_new_address_and_writes_nothing(run_module, tmp_p
 
 
 def test_listed_container_that_does_not_run_is_waiting(run_module, tmp_path):
-    commands = docker_commands() + [Command(V4_SAVE, stdout=KUBE_V4), Command(V6_SAVE)]
+    commands = docker_commands() + [Tool(V4_SAVE, stdout=KUBE_V4), Tool(V6_SAVE)]
     result, table = run_module(docker_publish.main, dict(containers=['kube-web'], daemon_json=str(tmp_path / 'x')),
                                commands)
     assert result['waiting'] == ['kube-web'] and not result['changed']
@@ -98,7 +98,7 @@ def test_findings_follow_daemon_json_and_are_warned(run_module, tmp_path):
     daemon_json = tmp_path / 'daemon.json'
     daemon_json.write_text(json.dumps({'iptables': False, 'bridge': 'none', 'userland-proxy': False}))
     lost = inspect('web-default', '', port='8080', network='bridge', mode='default')
-    commands = docker_commands(WEB, lost) + [Command(V4_SAVE, stdout=KUBE_V4), Command(V6_SAVE)]
+    commands = docker_commands(WEB, lost) + [Tool(V4_SAVE, stdout=KUBE_V4), Tool(V6_SAVE)]
     result, table = run_module(docker_publish.main, dict(containers=[], daemon_json=str(daemon_json)), commands)
     assert [f['container'] for f in result['findings']] == ['kube-web', 'web-default']
     assert len(result['warnings']) == 2
@@ -106,8 +106,8 @@ def test_findings_follow_daemon_json_and_are_warned(run_module, tmp_path):
 
 def test_absent_removes_only_our_chains_and_jumps(run_module, tmp_path):
     commands = docker_commands(WEB) + [
-        Command(V4_SAVE, stdout=applied(KUBE_V4, [WEB])), Command(V6_SAVE), Command(V4_TEST), Command(V4_RESTORE),
-        Command(V4_SAVE, stdout=KUBE_V4)]  # read back: nothing of ours
+        Tool(V4_SAVE, stdout=applied(KUBE_V4, [WEB])), Tool(V6_SAVE), Tool(V4_TEST, data=UNSTATED_PAYLOAD), Tool(V4_RESTORE, data=UNSTATED_PAYLOAD),
+        Tool(V4_SAVE, stdout=KUBE_V4)]  # read back: nothing of ours
     result, table = run_module(docker_publish.main, dict(state='absent', daemon_json=str(tmp_path / 'x')), commands)
     payload = table.ran[-2][1].splitlines()
     assert result['changed'] and '-X NETOPS-DFW-PUBLISH' in payload
@@ -122,17 +122,17 @@ def test_bad_container_name_fails_before_any_command(run_module):
 
 def test_rejected_payload_changes_nothing(run_module, tmp_path):
     commands = docker_commands(WEB) + [
-        Command(V4_SAVE, stdout=KUBE_V4), Command(V6_SAVE), Command(V4_TEST, rc=2, stderr='line 3 failed')]
+        Tool(V4_SAVE, stdout=KUBE_V4), Tool(V6_SAVE), Tool(V4_TEST, rc=2, stderr='line 3 failed', data=UNSTATED_PAYLOAD)]
     result, table = run_module(docker_publish.main, dict(containers=['kube-web'], daemon_json=str(tmp_path / 'x')),
                                commands)
     assert result['failed'] and 'nothing was changed' in result['msg'] and result['stderr'] == 'line 3 failed'
-    assert V4_RESTORE not in [argv for argv, data in table.ran]
+    assert V4_RESTORE not in [argv for argv, data, _binary_data, _environ in table.ran]
 
 
 def test_findings_are_returned_without_warnings_on_request(run_module, tmp_path):
     daemon_json = tmp_path / 'daemon.json'
     daemon_json.write_text(json.dumps({'iptables': False, 'bridge': 'none', 'userland-proxy': False}))
-    commands = docker_commands(WEB) + [Command(V4_SAVE, stdout=KUBE_V4), Command(V6_SAVE)]
+    commands = docker_commands(WEB) + [Tool(V4_SAVE, stdout=KUBE_V4), Tool(V6_SAVE)]
     result, table = run_module(docker_publish.main, dict(containers=[], daemon_json=str(daemon_json), warn=False),
                                commands)
     assert [f['container'] for f in result['findings']] == ['kube-web'] and 'warnings' not in result

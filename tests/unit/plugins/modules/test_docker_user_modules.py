@@ -7,7 +7,7 @@ import json
 import pytest
 
 from captures import capture
-from plugins.modules.conftest import Command
+from fake_runner import Tool, UNSTATED_PAYLOAD
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user_module as docker_user_module
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
 from ansible_collections.netops.docker_firewall.plugins.modules import (
@@ -75,11 +75,11 @@ DOCKER28_V6 = capture('sid', 'q2-published-default.ip6tables-save')
 def test_accept_on_docker_20_writes_ipv4_once_and_skips_missing_ipv6(run_module):
     after = ACCEPT_LINES + ['-A DOCKER-USER -j RETURN']
     result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
-        Command(V4_SAVE, stdout=DOCKER20),
-        Command(V6_SAVE, stdout=DOCKER20_V6),
-        Command(V4_TEST, data=payload([DOCKER_RETURN], after)),
-        Command(V4_RESTORE, data=payload([DOCKER_RETURN], after)),
-        Command(V4_SAVE, stdout=save_with(after, DOCKER20)),
+        Tool(V4_SAVE, stdout=DOCKER20),
+        Tool(V6_SAVE, stdout=DOCKER20_V6),
+        Tool(V4_TEST, data=payload([DOCKER_RETURN], after)),
+        Tool(V4_RESTORE, data=payload([DOCKER_RETURN], after)),
+        Tool(V4_SAVE, stdout=save_with(after, DOCKER20)),
     ])
     assert result['changed'] is True
     assert result['backend'] == 'nft'
@@ -94,8 +94,8 @@ def test_accept_on_docker_20_writes_ipv4_once_and_skips_missing_ipv6(run_module)
 def test_converged_run_reads_and_writes_nothing(run_module):
     after = ACCEPT_LINES + ['-A DOCKER-USER -j RETURN']
     result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
-        Command(V4_SAVE, stdout=save_with(after, DOCKER20)),
-        Command(V6_SAVE, stdout=DOCKER20_V6),
+        Tool(V4_SAVE, stdout=save_with(after, DOCKER20)),
+        Tool(V6_SAVE, stdout=DOCKER20_V6),
     ])
     assert result['changed'] is False
     assert result['commands'] == []
@@ -106,14 +106,14 @@ def accept_on_docker_28(read_back_v4=None):
     (by default as written)."""
     read_back_v4 = ACCEPT_LINES if read_back_v4 is None else read_back_v4
     return [
-        Command(V4_SAVE, stdout=DOCKER28),
-        Command(V6_SAVE, stdout=DOCKER28_V6),
-        Command(V4_TEST, data=payload([], ACCEPT_LINES)),
-        Command(V6_TEST, data=payload([], ACCEPT_LINES)),
-        Command(V4_RESTORE, data=payload([], ACCEPT_LINES)),
-        Command(V6_RESTORE, data=payload([], ACCEPT_LINES)),
-        Command(V4_SAVE, stdout=save_with(read_back_v4, DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28_V6)),
+        Tool(V4_SAVE, stdout=DOCKER28),
+        Tool(V6_SAVE, stdout=DOCKER28_V6),
+        Tool(V4_TEST, data=payload([], ACCEPT_LINES)),
+        Tool(V6_TEST, data=payload([], ACCEPT_LINES)),
+        Tool(V4_RESTORE, data=payload([], ACCEPT_LINES)),
+        Tool(V6_RESTORE, data=payload([], ACCEPT_LINES)),
+        Tool(V4_SAVE, stdout=save_with(read_back_v4, DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28_V6)),
     ]
 
 
@@ -143,8 +143,8 @@ def test_a_rule_of_ours_lost_after_the_write_is_reported(run_module):
 
 def test_check_mode_reads_plans_and_diffs_but_writes_nothing(run_module):
     result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
-        Command(V4_SAVE, stdout=DOCKER28),
-        Command(V6_SAVE, stdout=DOCKER28_V6),
+        Tool(V4_SAVE, stdout=DOCKER28),
+        Tool(V6_SAVE, stdout=DOCKER28_V6),
     ], check_mode=True, diff=True)
     assert result['changed'] is True
     assert result['commands'] == []
@@ -155,10 +155,10 @@ def test_check_mode_reads_plans_and_diffs_but_writes_nothing(run_module):
 
 def test_a_rejected_dry_run_changes_no_family(run_module):
     result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
-        Command(V4_SAVE, stdout=DOCKER28),
-        Command(V6_SAVE, stdout=DOCKER28_V6),
-        Command(V4_TEST, data=payload([], ACCEPT_LINES)),
-        Command(V6_TEST, rc=2, stderr='ip6tables-restore: line 3 failed'),
+        Tool(V4_SAVE, stdout=DOCKER28),
+        Tool(V6_SAVE, stdout=DOCKER28_V6),
+        Tool(V4_TEST, data=payload([], ACCEPT_LINES)),
+        Tool(V6_TEST, rc=2, stderr='ip6tables-restore: line 3 failed', data=UNSTATED_PAYLOAD),
     ])
     assert result['failed'] is True
     assert result['msg'] == 'checking the new ipv6 DOCKER-USER chain failed; nothing was changed'
@@ -169,12 +169,12 @@ def test_a_rejected_dry_run_changes_no_family(run_module):
 
 def test_a_failed_ipv6_write_after_ipv4_says_ipv4_was_written(run_module):
     result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
-        Command(V4_SAVE, stdout=DOCKER28),
-        Command(V6_SAVE, stdout=DOCKER28_V6),
-        Command(V4_TEST),
-        Command(V6_TEST),
-        Command(V4_RESTORE, data=payload([], ACCEPT_LINES)),
-        Command(V6_RESTORE, rc=4, stderr='ip6tables-restore: Resource temporarily unavailable'),
+        Tool(V4_SAVE, stdout=DOCKER28),
+        Tool(V6_SAVE, stdout=DOCKER28_V6),
+        Tool(V4_TEST, data=UNSTATED_PAYLOAD),
+        Tool(V6_TEST, data=UNSTATED_PAYLOAD),
+        Tool(V4_RESTORE, data=payload([], ACCEPT_LINES)),
+        Tool(V6_RESTORE, rc=4, stderr='ip6tables-restore: Resource temporarily unavailable', data=UNSTATED_PAYLOAD),
     ])
     assert result['failed'] is True and result['changed'] is True
     assert result['written_families'] == ['ipv4']
@@ -185,11 +185,11 @@ def test_a_failed_ipv6_write_after_ipv4_says_ipv4_was_written(run_module):
 
 def test_a_chain_changed_underneath_is_reported(run_module):
     result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
-        Command(V4_SAVE, stdout=DOCKER20),
-        Command(V6_SAVE, stdout=DOCKER20_V6),
-        Command(V4_TEST),
-        Command(V4_RESTORE),
-        Command(V4_SAVE, stdout=DOCKER20),
+        Tool(V4_SAVE, stdout=DOCKER20),
+        Tool(V6_SAVE, stdout=DOCKER20_V6),
+        Tool(V4_TEST, data=UNSTATED_PAYLOAD),
+        Tool(V4_RESTORE, data=UNSTATED_PAYLOAD),
+        Tool(V4_SAVE, stdout=DOCKER20),
     ])
     assert result['failed'] is True
     assert 'differs from what was written' in result['msg']
@@ -197,7 +197,7 @@ def test_a_chain_changed_underneath_is_reported(run_module):
 
 def test_missing_chain_names_the_likely_cause_and_writes_nothing(run_module):
     result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
-        Command(V4_SAVE, stdout=capture('bookworm', 'q5a-start.iptables-save')),
+        Tool(V4_SAVE, stdout=capture('bookworm', 'q5a-start.iptables-save')),
     ], legacy_tables=False)
     assert result['failed'] is True
     assert '"iptables": false' in result['msg'] and 'create_chain=true' in result['msg']
@@ -209,14 +209,14 @@ def test_create_chain_inserts_the_forward_jump(run_module):
     created = empty.replace(':OUTPUT ACCEPT [0:0]\n', ':OUTPUT ACCEPT [0:0]\n:DOCKER-USER - [0:0]\n'
                             '-A FORWARD -j DOCKER-USER\n' + '\n'.join(ACCEPT_LINES) + '\n')
     result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0', create_chain=True), [
-        Command(V4_SAVE, stdout=empty),
-        Command(V6_SAVE, stdout=''),
-        Command(V4_TEST, data=create),
-        Command(V6_TEST, data=create),
-        Command(V4_RESTORE, data=create),
-        Command(V6_RESTORE, data=create),
-        Command(V4_SAVE, stdout=created),
-        Command(V6_SAVE, stdout=created),
+        Tool(V4_SAVE, stdout=empty),
+        Tool(V6_SAVE, stdout=''),
+        Tool(V4_TEST, data=create),
+        Tool(V6_TEST, data=create),
+        Tool(V4_RESTORE, data=create),
+        Tool(V6_RESTORE, data=create),
+        Tool(V4_SAVE, stdout=created),
+        Tool(V6_SAVE, stdout=created),
     ])
     assert result['changed'] is True
 
@@ -224,8 +224,8 @@ def test_create_chain_inserts_the_forward_jump(run_module):
 def test_chains_in_both_backends_are_refused(run_module):
     legacy = LEGACY20
     result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
-        Command(V4_SAVE, stdout=DOCKER20),
-        Command(['/usr/sbin/iptables-legacy-save'], stdout=legacy),
+        Tool(V4_SAVE, stdout=DOCKER20),
+        Tool(['/usr/sbin/iptables-legacy-save'], stdout=legacy),
     ], legacy_tables=True)
     assert result['failed'] is True
     assert 'both the nft and the legacy' in result['msg']
@@ -237,11 +237,11 @@ def test_explicit_legacy_variant_reads_and_writes_legacy(run_module, option):
     legacy = LEGACY20
     after = ACCEPT_LINES + ['-A DOCKER-USER -j RETURN']
     result, table = run_module(docker_user_accept.main, dict({option: 'legacy'}, in_interface='wg0', out_interface='eth0'), [
-        Command(['/usr/sbin/iptables-legacy-save'], stdout=legacy),
-        Command(['/usr/sbin/ip6tables-legacy-save'], stdout=''),
-        Command(['/usr/sbin/iptables-legacy-restore', '-w', '10', '--noflush', '--test'], data=payload([DOCKER_RETURN], after)),
-        Command(['/usr/sbin/iptables-legacy-restore', '-w', '10', '--noflush'], data=payload([DOCKER_RETURN], after)),
-        Command(['/usr/sbin/iptables-legacy-save'], stdout=save_with(after, legacy)),
+        Tool(['/usr/sbin/iptables-legacy-save'], stdout=legacy),
+        Tool(['/usr/sbin/ip6tables-legacy-save'], stdout=''),
+        Tool(['/usr/sbin/iptables-legacy-restore', '-w', '10', '--noflush', '--test'], data=payload([DOCKER_RETURN], after)),
+        Tool(['/usr/sbin/iptables-legacy-restore', '-w', '10', '--noflush'], data=payload([DOCKER_RETURN], after)),
+        Tool(['/usr/sbin/iptables-legacy-save'], stdout=save_with(after, legacy)),
     ], legacy_tables=True)
     assert result['backend'] == 'legacy' and result['changed'] is True
     # `backend`, the option's first name, still works, and says it goes in 0.4.0.
@@ -256,11 +256,11 @@ def test_explicit_legacy_variant_reads_and_writes_legacy(run_module, option):
 
 def test_allowlist_warns_when_ipv6_is_not_enforced(run_module):
     result, table = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=['198.51.100.0/24']), [
-        Command(V4_SAVE, stdout=DOCKER20),
-        Command(V6_SAVE, stdout=DOCKER20_V6),
-        Command(V4_TEST),
-        Command(V4_RESTORE),
-        Command(V4_SAVE, stdout=save_with(
+        Tool(V4_SAVE, stdout=DOCKER20),
+        Tool(V6_SAVE, stdout=DOCKER20_V6),
+        Tool(V4_TEST, data=UNSTATED_PAYLOAD),
+        Tool(V4_RESTORE, data=UNSTATED_PAYLOAD),
+        Tool(V4_SAVE, stdout=save_with(
             docker_user_allowlist.allowlist_block('eth0', ['198.51.100.0/24']).rules['ipv4'] + ['-A DOCKER-USER -j RETURN'],
             DOCKER20)),
     ])
@@ -275,16 +275,16 @@ def test_allowlist_does_not_warn_about_the_proxy_once_it_is_off(run_module, daem
     daemon_json.write_text('{"userland-proxy": false}')
     ours = docker_user_allowlist.allowlist_block('eth0', ['198.51.100.0/24']).rules
     result, table = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=['198.51.100.0/24']), [
-        Command(V4_SAVE, stdout=save_with(ours['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(ours['ipv6'], DOCKER28_V6)),
+        Tool(V4_SAVE, stdout=save_with(ours['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(ours['ipv6'], DOCKER28_V6)),
     ])
     assert result['changed'] is False and result.get('warnings', []) == []
 
 
 def test_accept_pairs_alone_do_not_warn_about_the_proxy(run_module):
     result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
-        Command(V4_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28_V6)),
+        Tool(V4_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28_V6)),
     ])
     assert result['changed'] is False and result.get('warnings', []) == []
 
@@ -294,7 +294,7 @@ def test_accept_pairs_alone_do_not_warn_about_the_proxy(run_module):
 NFT_LIST = ['/usr/sbin/nft', 'list', 'table', 'inet', 'netops-docker-firewall']
 NFT_TEST = ['/usr/sbin/nft', '-c', '-f', '-']
 NFT_APPLY = ['/usr/sbin/nft', '-f', '-']
-NO_TABLE = Command(NFT_LIST, rc=1, stderr='Error: No such file or directory\nlist table inet netops-docker-firewall\n')
+NO_TABLE = Tool(NFT_LIST, rc=1, stderr='Error: No such file or directory\nlist table inet netops-docker-firewall\n')
 SWITCHED = capture('docker29', 'n1-switched-fwd0.iptables-save')  # iptables after the switch, before a reboot
 REBOOTED = capture('docker29', 'n3-switched-after-reboot.iptables-save')
 
@@ -313,10 +313,10 @@ def test_nftables_allowlist_writes_our_table_in_one_tested_transaction(run_modul
     table = nft_table(eth0=['198.51.100.0/24'])
     result, ran = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=['198.51.100.0/24']), [
         NO_TABLE,
-        Command(V4_SAVE, stdout=SWITCHED),
-        Command(NFT_TEST, data=nft.payload(table)),
-        Command(NFT_APPLY, data=nft.payload(table)),
-        Command(NFT_LIST, stdout=nft.render(table)),
+        Tool(V4_SAVE, stdout=SWITCHED),
+        Tool(NFT_TEST, data=nft.payload(table)),
+        Tool(NFT_APPLY, data=nft.payload(table)),
+        Tool(NFT_LIST, stdout=nft.render(table)),
     ], diff=True)
     assert result['changed'] is True and result['backend'] == 'nftables'
     assert result['blocks'] == {'nftables': ['allowlist:eth0']} and result['commands'] == [NFT_APPLY]
@@ -332,8 +332,8 @@ def test_nftables_converged_table_printed_by_nft_is_left_alone(run_module, nftab
                                         '2001:db8:2::18', '198.51.100.1'], ports=['8080', '9000-9010']),
         dict(interface='eth0.100', sources=[]),
         dict(interface='wg+', sources=['::/0'])]), [
-        Command(NFT_LIST, stdout=listed),
-        Command(V4_SAVE, stdout=REBOOTED),
+        Tool(NFT_LIST, stdout=listed),
+        Tool(V4_SAVE, stdout=REBOOTED),
     ])
     assert result['changed'] is False and result['commands'] == [] and result.get('warnings', []) == []
     assert result['blocks']['nftables'] == current.blocks()
@@ -343,11 +343,11 @@ def test_nftables_block_module_keeps_the_other_blocks(run_module, nftables):
     current = nft_table(eth1=['198.51.100.7'])
     wanted = nft_table(eth1=['198.51.100.7'], eth0=['2001:db8::/48'])
     result, ran = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=['2001:db8::/48']), [
-        Command(NFT_LIST, stdout=nft.render(current)),
-        Command(V4_SAVE, stdout=REBOOTED),
-        Command(NFT_TEST, data=nft.payload(wanted)),
-        Command(NFT_APPLY, data=nft.payload(wanted)),
-        Command(NFT_LIST, stdout=nft.render(wanted)),
+        Tool(NFT_LIST, stdout=nft.render(current)),
+        Tool(V4_SAVE, stdout=REBOOTED),
+        Tool(NFT_TEST, data=nft.payload(wanted)),
+        Tool(NFT_APPLY, data=nft.payload(wanted)),
+        Tool(NFT_LIST, stdout=nft.render(wanted)),
     ])
     assert result['blocks'] == {'nftables': ['allowlist:eth0', 'allowlist:eth1']}
 
@@ -355,10 +355,10 @@ def test_nftables_block_module_keeps_the_other_blocks(run_module, nftables):
 def test_nftables_removing_the_last_allowlist_removes_the_table(run_module, nftables):
     current = nft_table(eth0=['198.51.100.7'])
     result, ran = run_module(docker_user_allowlist.main, dict(interface='eth0', state='absent'), [
-        Command(NFT_LIST, stdout=nft.render(current)),
-        Command(V4_SAVE, stdout=REBOOTED),
-        Command(NFT_TEST, data=nft.payload(None)),
-        Command(NFT_APPLY, data=nft.payload(None)),
+        Tool(NFT_LIST, stdout=nft.render(current)),
+        Tool(V4_SAVE, stdout=REBOOTED),
+        Tool(NFT_TEST, data=nft.payload(None)),
+        Tool(NFT_APPLY, data=nft.payload(None)),
         NO_TABLE,
     ])
     assert result['changed'] is True and result['removed_blocks'] == ['allowlist:eth0']
@@ -370,11 +370,11 @@ def test_nftables_router_pairs_are_accepted_before_the_allowlists(run_module, nf
     pair = docker_user_accept.accept_block('wg0', 'eth0')
     wanted = nft.plan_table(current, {pair.name: pair})
     result, ran = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
-        Command(NFT_LIST, stdout=nft.render(current)),
-        Command(V4_SAVE, stdout=SWITCHED),
-        Command(NFT_TEST, data=nft.payload(wanted)),
-        Command(NFT_APPLY, data=nft.payload(wanted)),
-        Command(NFT_LIST, stdout=nft.render(wanted)),
+        Tool(NFT_LIST, stdout=nft.render(current)),
+        Tool(V4_SAVE, stdout=SWITCHED),
+        Tool(NFT_TEST, data=nft.payload(wanted)),
+        Tool(NFT_APPLY, data=nft.payload(wanted)),
+        Tool(NFT_LIST, stdout=nft.render(wanted)),
     ])
     assert result['changed'] is True and result['blocks'] == {'nftables': ['accept:wg0:eth0', 'allowlist:eth0']}
     assert result['rules']['nftables'][result['rules']['nftables'].index('\tchain forward {') + 2:][:3] == [
@@ -388,7 +388,7 @@ def test_nftables_router_pairs_are_accepted_before_the_allowlists(run_module, nf
 def test_nftables_check_mode_reads_and_plans_but_writes_nothing(run_module, nftables):
     result, ran = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=['198.51.100.7']), [
         NO_TABLE,
-        Command(V4_SAVE, stdout=REBOOTED),
+        Tool(V4_SAVE, stdout=REBOOTED),
     ], check_mode=True, diff=True)
     assert result['changed'] is True and result['commands'] == []
     assert '198.51.100.7' in result['diff']['after']  # the table above: only reads ran
@@ -399,8 +399,8 @@ def test_nftables_leftover_rules_of_ours_in_docker_user_are_reported(run_module,
     pair = docker_user_accept.accept_block('wg0', 'eth0')
     current = nft.plan_table(None, {pair.name: pair})
     result, ran = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
-        Command(NFT_LIST, stdout=nft.render(current)),
-        Command(V4_SAVE, stdout=leftover),
+        Tool(NFT_LIST, stdout=nft.render(current)),
+        Tool(V4_SAVE, stdout=leftover),
     ])
     messages = [w['event']['msg'] for w in result['warnings']]
     assert result['changed'] is False
@@ -410,10 +410,10 @@ def test_nftables_leftover_rules_of_ours_in_docker_user_are_reported(run_module,
 def test_nftables_table_changed_underneath_is_reported(run_module, nftables):
     result, ran = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=['198.51.100.7']), [
         NO_TABLE,
-        Command(V4_SAVE, stdout=REBOOTED),
-        Command(NFT_TEST),
-        Command(NFT_APPLY),
-        Command(NFT_LIST, stdout=nft.render(nft_table(eth0=['198.51.100.8']))),
+        Tool(V4_SAVE, stdout=REBOOTED),
+        Tool(NFT_TEST, data=UNSTATED_PAYLOAD),
+        Tool(NFT_APPLY, data=UNSTATED_PAYLOAD),
+        Tool(NFT_LIST, stdout=nft.render(nft_table(eth0=['198.51.100.8']))),
     ])
     assert result['failed'] is True and 'differs from what was written' in result['msg']
 
@@ -421,8 +421,8 @@ def test_nftables_table_changed_underneath_is_reported(run_module, nftables):
 def test_nftables_rejected_dry_run_changes_nothing(run_module, nftables):
     result, ran = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=['198.51.100.7']), [
         NO_TABLE,
-        Command(V4_SAVE, stdout=REBOOTED),
-        Command(NFT_TEST, rc=1, stderr='Error: Could not process rule'),
+        Tool(V4_SAVE, stdout=REBOOTED),
+        Tool(NFT_TEST, rc=1, stderr='Error: Could not process rule', data=UNSTATED_PAYLOAD),
     ])
     assert result['failed'] is True and result['msg'].endswith('failed; nothing was changed')
     assert result['cmd'] == NFT_TEST
@@ -431,8 +431,8 @@ def test_nftables_rejected_dry_run_changes_nothing(run_module, nftables):
 def test_unreadable_daemon_json_is_a_warning_with_the_defaults(run_module, daemon_json):
     daemon_json.write_text('{"userland-proxy": false,}')
     result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
-        Command(V4_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28_V6)),
+        Tool(V4_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28_V6)),
     ])
     assert result['changed'] is False
     assert 'is not valid JSON' in result['warnings'][0]['event']['msg']
@@ -464,11 +464,11 @@ def docker20_ipv4_write(current, after):
     """The commands of a run on Docker 20.10 (no IPv6 DOCKER-USER) that takes the IPv4 chain from
     `current` to `after`: both families read, a dry run, the write, the read-back."""
     return [
-        Command(V4_SAVE, stdout=save_with(current, DOCKER20)),
-        Command(V6_SAVE, stdout=DOCKER20_V6),
-        Command(V4_TEST, data=payload(current, after)),
-        Command(V4_RESTORE, data=payload(current, after)),
-        Command(V4_SAVE, stdout=save_with(after, DOCKER20)),
+        Tool(V4_SAVE, stdout=save_with(current, DOCKER20)),
+        Tool(V6_SAVE, stdout=DOCKER20_V6),
+        Tool(V4_TEST, data=payload(current, after)),
+        Tool(V4_RESTORE, data=payload(current, after)),
+        Tool(V4_SAVE, stdout=save_with(after, DOCKER20)),
     ]
 
 
@@ -496,8 +496,8 @@ def test_a_chain_nothing_jumps_to_is_warned_about_and_written_all_the_same(run_m
     accepting = save_with(ACCEPT_LINES, DOCKER28_V6).replace(
         '-A FORWARD -j DOCKER-USER\n', '-A FORWARD -i eth0 -j ACCEPT\n-A FORWARD -j DOCKER-USER\n')
     result, ran = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
-        Command(V4_SAVE, stdout=no_jump),
-        Command(V6_SAVE, stdout=accepting),
+        Tool(V4_SAVE, stdout=no_jump),
+        Tool(V6_SAVE, stdout=accepting),
     ])
     messages = [w['event']['msg'] for w in result['warnings']]
     assert result['changed'] is False and len(messages) == 2
@@ -510,14 +510,14 @@ def test_firewall_backend_names_the_backend_to_write_for_whatever_docker_runs(ru
     after = ACCEPT_LINES
     result, ran = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0',
                                                            firewall_backend='iptables', create_chain=True), [
-        Command(V4_SAVE, stdout=REBOOTED),
-        Command(V6_SAVE, stdout=''),
-        Command(V4_TEST), Command(V6_TEST),
-        Command(V4_RESTORE, data='\n'.join(['*filter', ':DOCKER-USER - [0:0]', '-I FORWARD 1 -j DOCKER-USER']
-                                           + after + ['COMMIT']) + '\n'),
-        Command(V6_RESTORE),
-        Command(V4_SAVE, stdout=save_with(after, DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(after, DOCKER28_V6)),
+        Tool(V4_SAVE, stdout=REBOOTED),
+        Tool(V6_SAVE, stdout=''),
+        Tool(V4_TEST, data=UNSTATED_PAYLOAD), Tool(V6_TEST, data=UNSTATED_PAYLOAD),
+        Tool(V4_RESTORE, data='\n'.join(['*filter', ':DOCKER-USER - [0:0]', '-I FORWARD 1 -j DOCKER-USER']
+                                        + after + ['COMMIT']) + '\n'),
+        Tool(V6_RESTORE, data=UNSTATED_PAYLOAD),
+        Tool(V4_SAVE, stdout=save_with(after, DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(after, DOCKER28_V6)),
     ])
     assert result['changed'] is True and result['backend'] == 'nft' and result['families'] == ['ipv4', 'ipv6']
 
@@ -529,9 +529,9 @@ def test_nftables_written_ahead_of_a_switch_reports_no_leftovers_yet(run_module,
     result, ran = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=['198.51.100.0/24'],
                                                               firewall_backend='nftables'), [
         NO_TABLE,
-        Command(NFT_TEST, data=nft.payload(table)),
-        Command(NFT_APPLY, data=nft.payload(table)),
-        Command(NFT_LIST, stdout=nft.render(table)),
+        Tool(NFT_TEST, data=nft.payload(table)),
+        Tool(NFT_APPLY, data=nft.payload(table)),
+        Tool(NFT_LIST, stdout=nft.render(table)),
     ])
     assert result['changed'] is True and result['backend'] == 'nftables'
     assert [w['event']['msg'] for w in result['warnings']] == [
@@ -541,8 +541,8 @@ def test_nftables_written_ahead_of_a_switch_reports_no_leftovers_yet(run_module,
 def test_a_daemon_json_that_is_not_utf8_is_a_warning_not_a_traceback(run_module, daemon_json):
     daemon_json.write_bytes(b'{"labels": ["caf\xe9"]}')
     result, ran = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
-        Command(V4_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28_V6)),
+        Tool(V4_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28_V6)),
     ])
     assert result['changed'] is False
     assert 'is not UTF-8 text' in result['warnings'][0]['event']['msg']

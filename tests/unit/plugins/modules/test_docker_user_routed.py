@@ -7,7 +7,7 @@ and the collection's nftables table."""
 
 import pytest
 
-from plugins.modules.conftest import Command
+from fake_runner import Tool
 from plugins.modules.test_allowlist_ipsets import IPSET_RESTORE, IPSET_SAVE, kernel
 from plugins.modules.test_docker_user_modules import (
     ACCEPT_LINES,
@@ -62,11 +62,11 @@ def test_docker_20_gets_the_block_in_ipv4_and_no_ipv6_chain_is_created(run_modul
     inserted = ['-I DOCKER-USER %d %s' % (n, line[len('-A DOCKER-USER '):]) for n, line in enumerate(INT0, 1)]
     write = '\n'.join(['*filter'] + inserted + ['COMMIT']) + '\n'
     result, table = run_module(docker_user_routed.main, dict(routed=DECLARED), [
-        Command(V4_SAVE, stdout=DOCKER20),
-        Command(V6_SAVE, stdout=DOCKER20_V6),
-        Command(V4_TEST, data=write),
-        Command(V4_RESTORE, data=write),
-        Command(V4_SAVE, stdout=save_with(after, DOCKER20)),
+        Tool(V4_SAVE, stdout=DOCKER20),
+        Tool(V6_SAVE, stdout=DOCKER20_V6),
+        Tool(V4_TEST, data=write),
+        Tool(V4_RESTORE, data=write),
+        Tool(V4_SAVE, stdout=save_with(after, DOCKER20)),
     ])
     assert result['changed'] is True and result['families'] == ['ipv4']
     assert result['rules'] == {'ipv4': after} and result['blocks'] == {'ipv4': ['routed']}
@@ -83,14 +83,14 @@ def test_docker_28_chain_puts_routed_access_between_the_pairs_and_the_allowlist(
                 for family in ('ipv4', 'ipv6'))
     result, table = run_module(docker_user_chain.main, dict(
         accept=[dict(in_interface='wg0', out_interface='eth0')], allowlists=[allowlist], routed=DECLARED), [
-        Command(V4_SAVE, stdout=DOCKER28),
-        Command(V6_SAVE, stdout=DOCKER28_V6),
-        Command(V4_TEST, data=payload([], ours['ipv4'])),
-        Command(V6_TEST, data=payload([], ours['ipv6'])),
-        Command(V4_RESTORE, data=payload([], ours['ipv4'])),
-        Command(V6_RESTORE, data=payload([], ours['ipv6'])),
-        Command(V4_SAVE, stdout=save_with(ours['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(ours['ipv6'], DOCKER28_V6)),
+        Tool(V4_SAVE, stdout=DOCKER28),
+        Tool(V6_SAVE, stdout=DOCKER28_V6),
+        Tool(V4_TEST, data=payload([], ours['ipv4'])),
+        Tool(V6_TEST, data=payload([], ours['ipv6'])),
+        Tool(V4_RESTORE, data=payload([], ours['ipv4'])),
+        Tool(V6_RESTORE, data=payload([], ours['ipv6'])),
+        Tool(V4_SAVE, stdout=save_with(ours['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(ours['ipv6'], DOCKER28_V6)),
     ])
     assert result['changed'] is True and result['rules'] == ours
     assert result['blocks'] == {'ipv4': ['accept:wg0:eth0', 'routed', 'allowlist:ext0'],
@@ -100,8 +100,8 @@ def test_docker_28_chain_puts_routed_access_between_the_pairs_and_the_allowlist(
 
 def test_check_mode_reads_plans_and_diffs_but_writes_nothing(run_module):
     result, table = run_module(docker_user_routed.main, dict(routed=DECLARED), [
-        Command(V4_SAVE, stdout=DOCKER28),
-        Command(V6_SAVE, stdout=DOCKER28_V6),
+        Tool(V4_SAVE, stdout=DOCKER28),
+        Tool(V6_SAVE, stdout=DOCKER28_V6),
     ], check_mode=True, diff=True)
     assert result['changed'] is True and result['commands'] == []
     assert result['rules'] == {'ipv4': INT0, 'ipv6': INT0_V6}
@@ -111,8 +111,8 @@ def test_check_mode_reads_plans_and_diffs_but_writes_nothing(run_module):
 
 def test_a_converged_block_is_left_alone(run_module):
     result, table = run_module(docker_user_routed.main, dict(routed=DECLARED), [
-        Command(V4_SAVE, stdout=save_with(INT0, DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(INT0_V6, DOCKER28_V6)),
+        Tool(V4_SAVE, stdout=save_with(INT0, DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(INT0_V6, DOCKER28_V6)),
     ])
     assert result['changed'] is False and result['commands'] == []
 
@@ -121,11 +121,11 @@ def test_absent_removes_the_block_guard_included_and_keeps_the_pairs(run_module)
     current = ACCEPT_LINES + INT0 + [DOCKER_RETURN]
     after = ACCEPT_LINES + [DOCKER_RETURN]
     result, table = run_module(docker_user_routed.main, dict(state='absent'), [
-        Command(V4_SAVE, stdout=save_with(current, DOCKER20)),
-        Command(V6_SAVE, stdout=DOCKER20_V6),
-        Command(V4_TEST, data=payload(current, after)),
-        Command(V4_RESTORE, data=payload(current, after)),
-        Command(V4_SAVE, stdout=save_with(after, DOCKER20)),
+        Tool(V4_SAVE, stdout=save_with(current, DOCKER20)),
+        Tool(V6_SAVE, stdout=DOCKER20_V6),
+        Tool(V4_TEST, data=payload(current, after)),
+        Tool(V4_RESTORE, data=payload(current, after)),
+        Tool(V4_SAVE, stdout=save_with(after, DOCKER20)),
     ])
     assert result['removed_blocks'] == ['routed'] and result['blocks'] == {'ipv4': ['accept:wg0:eth0']}
     assert 'routed_access' not in result
@@ -134,16 +134,16 @@ def test_absent_removes_the_block_guard_included_and_keeps_the_pairs(run_module)
 def test_a_chain_without_routed_removes_the_block_with_purge_and_keeps_it_without(run_module):
     current = INT0 + [DOCKER_RETURN]
     result, table = run_module(docker_user_chain.main, dict(purge=False), [
-        Command(V4_SAVE, stdout=save_with(current, DOCKER20)),
-        Command(V6_SAVE, stdout=DOCKER20_V6),
+        Tool(V4_SAVE, stdout=save_with(current, DOCKER20)),
+        Tool(V6_SAVE, stdout=DOCKER20_V6),
     ])
     assert result['changed'] is False and result['routed_access'] == {}
     result, table = run_module(docker_user_chain.main, dict(), [
-        Command(V4_SAVE, stdout=save_with(current, DOCKER20)),
-        Command(V6_SAVE, stdout=DOCKER20_V6),
-        Command(V4_TEST, data=payload(current, [DOCKER_RETURN])),
-        Command(V4_RESTORE, data=payload(current, [DOCKER_RETURN])),
-        Command(V4_SAVE, stdout=DOCKER20),
+        Tool(V4_SAVE, stdout=save_with(current, DOCKER20)),
+        Tool(V6_SAVE, stdout=DOCKER20_V6),
+        Tool(V4_TEST, data=payload(current, [DOCKER_RETURN])),
+        Tool(V4_RESTORE, data=payload(current, [DOCKER_RETURN])),
+        Tool(V4_SAVE, stdout=DOCKER20),
     ])
     assert result['removed_blocks'] == ['routed']
 
@@ -157,17 +157,17 @@ def test_long_sources_go_into_a_routed_set_filled_before_the_chains(run_module, 
             + ''.join('add %s %s\n' % (name, source) for source in sorted(sources, key=lambda a: tuple(
                 int(p) for p in a.split('.')))))
     result, table = run_module(docker_user_routed.main, dict(routed=[dict(interface='wg0', sources=sources)]), [
-        Command(V4_SAVE, stdout=DOCKER28),
-        Command(V6_SAVE, stdout=DOCKER28_V6),
-        Command(IPSET_SAVE, stdout=kernel()),
-        Command(IPSET_RESTORE, data=fill),
-        Command(V4_TEST, data=payload([], lines['ipv4'])),
-        Command(V6_TEST, data=payload([], lines['ipv6'])),
-        Command(V4_RESTORE, data=payload([], lines['ipv4'])),
-        Command(V6_RESTORE, data=payload([], lines['ipv6'])),
-        Command(V4_SAVE, stdout=save_with(lines['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(lines['ipv6'], DOCKER28_V6)),
-        Command(IPSET_SAVE, stdout=kernel({name: sources})),
+        Tool(V4_SAVE, stdout=DOCKER28),
+        Tool(V6_SAVE, stdout=DOCKER28_V6),
+        Tool(IPSET_SAVE, stdout=kernel()),
+        Tool(IPSET_RESTORE, data=fill),
+        Tool(V4_TEST, data=payload([], lines['ipv4'])),
+        Tool(V6_TEST, data=payload([], lines['ipv6'])),
+        Tool(V4_RESTORE, data=payload([], lines['ipv4'])),
+        Tool(V6_RESTORE, data=payload([], lines['ipv6'])),
+        Tool(V4_SAVE, stdout=save_with(lines['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(lines['ipv6'], DOCKER28_V6)),
+        Tool(IPSET_SAVE, stdout=kernel({name: sources})),
     ])
     assert result['changed'] is True and result['ipsets'] == {name: 70}
     assert result['ipset_payload'] == fill
@@ -196,11 +196,11 @@ def test_nftables_the_routed_chain_is_written_in_our_table_after_the_pairs(run_m
     current = nft.plan_table(None, pair)
     wanted = nft.plan_table(current, declared_blocks([], [], DECLARED))
     result, ran = run_module(docker_user_routed.main, dict(routed=DECLARED), [
-        Command(NFT_LIST, stdout=nft.render(current)),
-        Command(V4_SAVE, stdout=REBOOTED),
-        Command(NFT_TEST, data=nft.payload(wanted)),
-        Command(NFT_APPLY, data=nft.payload(wanted)),
-        Command(NFT_LIST, stdout=nft.render(wanted)),
+        Tool(NFT_LIST, stdout=nft.render(current)),
+        Tool(V4_SAVE, stdout=REBOOTED),
+        Tool(NFT_TEST, data=nft.payload(wanted)),
+        Tool(NFT_APPLY, data=nft.payload(wanted)),
+        Tool(NFT_LIST, stdout=nft.render(wanted)),
     ])
     assert result['changed'] is True and result['blocks'] == {'nftables': ['accept:wg0:eth0', 'routed']}
     rules = result['rules']['nftables']
@@ -218,7 +218,7 @@ def test_nftables_the_routed_chain_is_written_in_our_table_after_the_pairs(run_m
                           '\t\tiifname "br-*" return', '\t\tiifname "int0" ip daddr @routed-int0-networks-ipv4 accept',
                           '\t\tdrop', '\t}']
     result, ran = run_module(docker_user_routed.main, dict(routed=DECLARED), [
-        Command(NFT_LIST, stdout=nft.render(wanted)),
-        Command(V4_SAVE, stdout=REBOOTED),
+        Tool(NFT_LIST, stdout=nft.render(wanted)),
+        Tool(V4_SAVE, stdout=REBOOTED),
     ], check_mode=True)
     assert result['changed'] is False

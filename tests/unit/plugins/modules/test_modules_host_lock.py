@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from plugins.modules.conftest import Command
+from fake_runner import Tool, UNSTATED_PAYLOAD
 from plugins.module_utils.test_host_lock import other_holder
 from plugins.modules.test_allowlist_ipsets import (
     ENTRIES,
@@ -74,24 +74,25 @@ def nftables(daemon_json):
 def first_allowlist_with_a_set():
     """docker_user_allowlist's first apply of 100 sources on Docker 28 (test_allowlist_ipsets)."""
     return [
-        Command(V4_SAVE, stdout=DOCKER28), Command(V6_SAVE, stdout=DOCKER28_V6), Command(IPSET_SAVE, stdout=FOREIGN),
-        Command(IPSET_RESTORE, data=PAYLOAD),
-        Command(V4_TEST), Command(V6_TEST), Command(V4_RESTORE), Command(V6_RESTORE),
-        Command(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
-        Command(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
-        Command(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
+        Tool(V4_SAVE, stdout=DOCKER28), Tool(V6_SAVE, stdout=DOCKER28_V6), Tool(IPSET_SAVE, stdout=FOREIGN),
+        Tool(IPSET_RESTORE, data=PAYLOAD),
+        Tool(V4_TEST, data=UNSTATED_PAYLOAD), Tool(V6_TEST, data=UNSTATED_PAYLOAD),
+        Tool(V4_RESTORE, data=UNSTATED_PAYLOAD), Tool(V6_RESTORE, data=UNSTATED_PAYLOAD),
+        Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
+        Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
     ]
 
 
 def first_nftables_allowlist():
     table = nft_table(eth0=['198.51.100.0/24'])
-    return [NO_TABLE, Command(V4_SAVE, stdout=REBOOTED), Command(NFT_TEST, data=nft.payload(table)),
-            Command(NFT_APPLY, data=nft.payload(table)), Command(NFT_LIST, stdout=nft.render(table))]
+    return [NO_TABLE, Tool(V4_SAVE, stdout=REBOOTED), Tool(NFT_TEST, data=nft.payload(table)),
+            Tool(NFT_APPLY, data=nft.payload(table)), Tool(NFT_LIST, stdout=nft.render(table))]
 
 
 def first_publish():
-    return docker_commands(WEB) + [Command(V4_SAVE, stdout=KUBE_V4), Command(PUBLISH_V6_SAVE), Command(V4_TEST),
-                                   Command(V4_RESTORE), Command(V4_SAVE, stdout=applied(KUBE_V4, [WEB]))]
+    return docker_commands(WEB) + [Tool(V4_SAVE, stdout=KUBE_V4), Tool(PUBLISH_V6_SAVE), Tool(V4_TEST, data=UNSTATED_PAYLOAD),
+                                   Tool(V4_RESTORE, data=UNSTATED_PAYLOAD), Tool(V4_SAVE, stdout=applied(KUBE_V4, [WEB]))]
 
 
 ALLOWLIST = dict(interface='ext0', sources=SOURCES, ports=['443'])
@@ -122,7 +123,7 @@ def test_docker_publish_holds_the_lock_from_docker_ps_to_the_read_back(run_modul
 
 
 def test_a_failed_write_releases_the_lock_after_its_last_command(run_module):
-    commands = first_allowlist_with_a_set()[:6] + [Command(V4_RESTORE, rc=4, stderr='iptables-restore: line 2 failed\n')]
+    commands = first_allowlist_with_a_set()[:6] + [Tool(V4_RESTORE, rc=4, stderr='iptables-restore: line 2 failed\n', data=UNSTATED_PAYLOAD)]
     result, table = run_module(docker_user_allowlist.main, ALLOWLIST, commands)
     assert result['failed'] is True and result['cmd'] == V4_RESTORE
     assert table.locks == [('taken', 'docker_user_allowlist', 0), ('released', 7)]

@@ -1,16 +1,15 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The one fake host runner of the host programs' tests (the boot-time restore, the publisher
-watcher): HostRunner's interface (plugins/module_utils/_host_runner.py: get_bin_path, run_command,
-warn, say) over an ordered script of the exact commands a program must run. Each Call gives the
-argv, the exact stdin the command is fed, how it is run (binary_data, environ_update) and what it
-answers; a command nobody scripted, or the next one run with another argv, stdin, option or
-environment, fails the test at once. What the program said and warned is recorded.
+"""The one fake runner of the unit tests: an ordered script of the exact commands a module (through
+AnsibleModule.run_command, tests/unit/plugins/modules/conftest.py) or a host program (through
+HostRunner, plugins/module_utils/_host_runner.py: get_bin_path, run_command, warn, say) must run.
+Each Call gives the argv, the exact stdin the command is fed, how it is run (binary_data,
+environ_update), what it answers and, if need be, what must hold on the host when it runs; a
+command nobody scripted, or the next one run with another argv, stdin, option or environment, fails
+the test at once, naming it. What a program said and warned is recorded.
 
-Plain classes and one helper, no fixtures. This directory is a package, so the tests import them as
-`from plugins.module_utils.conftest import Call, FakeRunner` (as the module tests import
-plugins.modules.conftest); `from conftest import ...` is tests/unit/conftest.py. Being a conftest,
-its asserts are rewritten by pytest, which shows what differs."""
+Plain classes and one helper, no fixtures, imported as `from fake_runner import Call, FakeRunner`.
+tests/unit/conftest.py has pytest rewrite its asserts, which shows what differs."""
 
 import time
 
@@ -29,12 +28,47 @@ class Call:
 
     Unless given, binary_data is False (run_command's default) and environ_update the C locale:
     a command run otherwise (an iptables-save with binary_data, systemctl with no environ_update)
-    says so."""
+    says so. holds: a function of no argument, true when the host is as the command needs it (a unit
+    file still there when systemctl stops it)."""
 
-    def __init__(self, argv, data=None, rc=0, stdout='', stderr='', binary_data=False, environ_update=_IN_THE_C_LOCALE):
+    def __init__(self, argv, data=None, rc=0, stdout='', stderr='', binary_data=False, environ_update=_IN_THE_C_LOCALE,
+                 holds=None):
         environ = dict(C_LOCALE) if environ_update is _IN_THE_C_LOCALE else environ_update
         self.expected = (list(argv), data, binary_data, environ)
         self.answer = (rc, stdout, stderr)
+        self.holds = holds
+
+    @property
+    def argv(self):
+        return self.expected[0]
+
+    @property
+    def data(self):
+        return self.expected[1]
+
+
+class Unstated:
+    """A value a Call leaves unstated, said so where it stands: an argument the module chooses (a
+    temporary file's name), or a payload another test states. Equal to any value `test` accepts."""
+
+    def __init__(self, what, test=lambda value: True):
+        self.what = what
+        self.test = test
+
+    def __eq__(self, other):
+        return self.test(other)
+
+    def __ne__(self, other):
+        return not self.test(other)
+
+    def __repr__(self):
+        return '<%s>' % self.what
+
+
+def Tool(argv, **call):
+    """A Call of iptables, ip6tables, ipset or nft as the modules run them (IptablesHost): stdin and
+    output as bytes (binary_data), in the C locale."""
+    return Call(argv, binary_data=True, **call)
 
 
 class FakeRunner:
@@ -46,9 +80,9 @@ class FakeRunner:
     (argv, data, binary_data, environ_update), the form of Call.expected; first_call_at: when the
     first one was run (time.monotonic()); said, warned: the messages, in order."""
 
-    def __init__(self, script, tools, name, missing=()):
+    def __init__(self, script, tools=None, name=None, missing=()):
         self.pending = list(script)
-        self.tools = tools
+        self.tools = tools or {}
         self.name = name
         self.missing = missing
         self.ran = []
@@ -71,6 +105,8 @@ class FakeRunner:
         assert self.pending, 'a command nobody scripted: %r' % (call,)
         expected = self.pending.pop(0)
         assert call == expected.expected
+        if expected.holds is not None:
+            assert expected.holds(), 'the host is not as %r needs it' % (call[0],)
         return expected.answer
 
     def warn(self, message):
@@ -102,3 +138,8 @@ def record_host_lock(monkeypatch, commands_run):
     monkeypatch.setattr(_host_lock, '_take', taken)
     monkeypatch.setattr(_host_lock, '_release', released)
     return events
+
+
+# The stdin of a write whose payload a test does not state (it is about something else); a test
+# that runs a write and leaves its payload out says so with it, never by omission.
+UNSTATED_PAYLOAD = Unstated('a payload this test leaves unstated')
