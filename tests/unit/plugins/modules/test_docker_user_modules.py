@@ -27,6 +27,11 @@ ACCEPT_LINES = [
     '-A DOCKER-USER -i wg0 -o eth0 -m comment --comment %s -j ACCEPT' % TAG,
     '-A DOCKER-USER -i eth0 -o wg0 -m comment --comment %s -j ACCEPT' % TAG,
 ]
+# The restore input that writes ACCEPT_LINES where none of ours is: inserted at the top, in order.
+ACCEPT_PAYLOAD = ('*filter\n'
+                  '-I DOCKER-USER 1 -i wg0 -o eth0 -m comment --comment "netops.docker_firewall/accept:wg0:eth0" -j ACCEPT\n'
+                  '-I DOCKER-USER 2 -i eth0 -o wg0 -m comment --comment "netops.docker_firewall/accept:wg0:eth0" -j ACCEPT\n'
+                  'COMMIT\n')
 
 
 @pytest.fixture(autouse=True)
@@ -77,8 +82,8 @@ def test_accept_on_docker_20_writes_ipv4_once_and_skips_missing_ipv6(run_module)
     result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
         Tool(V4_SAVE, stdout=DOCKER20),
         Tool(V6_SAVE, stdout=DOCKER20_V6),
-        Tool(V4_TEST, data=payload([DOCKER_RETURN], after)),
-        Tool(V4_RESTORE, data=payload([DOCKER_RETURN], after)),
+        Tool(V4_TEST, data=ACCEPT_PAYLOAD),
+        Tool(V4_RESTORE, data=ACCEPT_PAYLOAD),
         Tool(V4_SAVE, stdout=save_with(after, DOCKER20)),
     ])
     assert result['changed'] is True
@@ -108,10 +113,10 @@ def accept_on_docker_28(read_back_v4=None):
     return [
         Tool(V4_SAVE, stdout=DOCKER28),
         Tool(V6_SAVE, stdout=DOCKER28_V6),
-        Tool(V4_TEST, data=payload([], ACCEPT_LINES)),
-        Tool(V6_TEST, data=payload([], ACCEPT_LINES)),
-        Tool(V4_RESTORE, data=payload([], ACCEPT_LINES)),
-        Tool(V6_RESTORE, data=payload([], ACCEPT_LINES)),
+        Tool(V4_TEST, data=ACCEPT_PAYLOAD),
+        Tool(V6_TEST, data=ACCEPT_PAYLOAD),
+        Tool(V4_RESTORE, data=ACCEPT_PAYLOAD),
+        Tool(V6_RESTORE, data=ACCEPT_PAYLOAD),
         Tool(V4_SAVE, stdout=save_with(read_back_v4, DOCKER28)),
         Tool(V6_SAVE, stdout=save_with(ACCEPT_LINES, DOCKER28_V6)),
     ]
@@ -157,7 +162,7 @@ def test_a_rejected_dry_run_changes_no_family(run_module):
     result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
         Tool(V4_SAVE, stdout=DOCKER28),
         Tool(V6_SAVE, stdout=DOCKER28_V6),
-        Tool(V4_TEST, data=payload([], ACCEPT_LINES)),
+        Tool(V4_TEST, data=ACCEPT_PAYLOAD),
         Tool(V6_TEST, rc=2, stderr='ip6tables-restore: line 3 failed', data=UNSTATED_PAYLOAD),
     ])
     assert result['failed'] is True
@@ -173,7 +178,7 @@ def test_a_failed_ipv6_write_after_ipv4_says_ipv4_was_written(run_module):
         Tool(V6_SAVE, stdout=DOCKER28_V6),
         Tool(V4_TEST, data=UNSTATED_PAYLOAD),
         Tool(V6_TEST, data=UNSTATED_PAYLOAD),
-        Tool(V4_RESTORE, data=payload([], ACCEPT_LINES)),
+        Tool(V4_RESTORE, data=ACCEPT_PAYLOAD),
         Tool(V6_RESTORE, rc=4, stderr='ip6tables-restore: Resource temporarily unavailable', data=UNSTATED_PAYLOAD),
     ])
     assert result['failed'] is True and result['changed'] is True
@@ -239,8 +244,8 @@ def test_explicit_legacy_variant_reads_and_writes_legacy(run_module, option):
     result, table = run_module(docker_user_accept.main, dict({option: 'legacy'}, in_interface='wg0', out_interface='eth0'), [
         Tool(['/usr/sbin/iptables-legacy-save'], stdout=legacy),
         Tool(['/usr/sbin/ip6tables-legacy-save'], stdout=''),
-        Tool(['/usr/sbin/iptables-legacy-restore', '-w', '10', '--noflush', '--test'], data=payload([DOCKER_RETURN], after)),
-        Tool(['/usr/sbin/iptables-legacy-restore', '-w', '10', '--noflush'], data=payload([DOCKER_RETURN], after)),
+        Tool(['/usr/sbin/iptables-legacy-restore', '-w', '10', '--noflush', '--test'], data=ACCEPT_PAYLOAD),
+        Tool(['/usr/sbin/iptables-legacy-restore', '-w', '10', '--noflush'], data=ACCEPT_PAYLOAD),
         Tool(['/usr/sbin/iptables-legacy-save'], stdout=save_with(after, legacy)),
     ], legacy_tables=True)
     assert result['backend'] == 'legacy' and result['changed'] is True
