@@ -7,9 +7,8 @@ import json
 import pytest
 
 from captures import capture
-from fake_runner import Tool, UNSTATED_PAYLOAD
+from fake_runner import Tool
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user_module as docker_user_module
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
 from ansible_collections.netops.docker_firewall.plugins.modules import (
     docker_user_accept,
     docker_user_allowlist,
@@ -32,6 +31,27 @@ ACCEPT_PAYLOAD = ('*filter\n'
                   '-I DOCKER-USER 1 -i wg0 -o eth0 -m comment --comment "netops.docker_firewall/accept:wg0:eth0" -j ACCEPT\n'
                   '-I DOCKER-USER 2 -i eth0 -o wg0 -m comment --comment "netops.docker_firewall/accept:wg0:eth0" -j ACCEPT\n'
                   'COMMIT\n')
+# The restore input that creates DOCKER-USER with ACCEPT_LINES, and the FORWARD jump to it.
+CREATE_ACCEPT_PAYLOAD = ('*filter\n'
+                         ':DOCKER-USER - [0:0]\n'
+                         '-I FORWARD 1 -j DOCKER-USER\n'
+                         '-A DOCKER-USER -i wg0 -o eth0 -m comment --comment "netops.docker_firewall/accept:wg0:eth0" -j ACCEPT\n'
+                         '-A DOCKER-USER -i eth0 -o wg0 -m comment --comment "netops.docker_firewall/accept:wg0:eth0" -j ACCEPT\n'
+                         'COMMIT\n')
+# The IPv4 rules of the allowlist of eth0 for 198.51.100.0/24: replies, the source, the rest dropped.
+ALLOWLIST_LINES = [
+    '-A DOCKER-USER -i eth0 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "netops.docker_firewall/allowlist:eth0"'
+    ' -j RETURN',
+    '-A DOCKER-USER -s 198.51.100.0/24 -i eth0 -m comment --comment "netops.docker_firewall/allowlist:eth0" -j RETURN',
+    '-A DOCKER-USER -i eth0 -m comment --comment "netops.docker_firewall/allowlist:eth0" -j DROP',
+]
+# The restore input that writes ALLOWLIST_LINES where none of ours is.
+ALLOWLIST_PAYLOAD = ('*filter\n'
+                     '-I DOCKER-USER 1 -i eth0 -m conntrack --ctstate RELATED,ESTABLISHED'
+                     ' -m comment --comment "netops.docker_firewall/allowlist:eth0" -j RETURN\n'
+                     '-I DOCKER-USER 2 -s 198.51.100.0/24 -i eth0 -m comment --comment "netops.docker_firewall/allowlist:eth0" -j RETURN\n'
+                     '-I DOCKER-USER 3 -i eth0 -m comment --comment "netops.docker_firewall/allowlist:eth0" -j DROP\n'
+                     'COMMIT\n')
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +77,9 @@ def save_with(lines, base):
 
 def payload(before, after):
     """The restore input expected for DOCKER-USER going from `before` to `after`: rules of ours (and
-    rules purged) deleted by spec, ours inserted at the top, nothing flushed."""
+    rules purged) deleted by spec, ours inserted at the top, nothing flushed. (The tests of this file
+    state theirs literally; test_allowlist_ipsets, test_allowlist_sources and test_docker_user_routed
+    still build theirs with it.)"""
     def ours(line):
         return 'netops.docker_firewall/' in line
     lines = ['-D' + line[2:] for line in before if ours(line) or line not in after]
@@ -163,7 +185,7 @@ def test_a_rejected_dry_run_changes_no_family(run_module):
         Tool(V4_SAVE, stdout=DOCKER28),
         Tool(V6_SAVE, stdout=DOCKER28_V6),
         Tool(V4_TEST, data=ACCEPT_PAYLOAD),
-        Tool(V6_TEST, rc=2, stderr='ip6tables-restore: line 3 failed', data=UNSTATED_PAYLOAD),
+        Tool(V6_TEST, rc=2, stderr='ip6tables-restore: line 3 failed', data=ACCEPT_PAYLOAD),
     ])
     assert result['failed'] is True
     assert result['msg'] == 'checking the new ipv6 DOCKER-USER chain failed; nothing was changed'
@@ -176,10 +198,10 @@ def test_a_failed_ipv6_write_after_ipv4_says_ipv4_was_written(run_module):
     result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
         Tool(V4_SAVE, stdout=DOCKER28),
         Tool(V6_SAVE, stdout=DOCKER28_V6),
-        Tool(V4_TEST, data=UNSTATED_PAYLOAD),
-        Tool(V6_TEST, data=UNSTATED_PAYLOAD),
+        Tool(V4_TEST, data=ACCEPT_PAYLOAD),
+        Tool(V6_TEST, data=ACCEPT_PAYLOAD),
         Tool(V4_RESTORE, data=ACCEPT_PAYLOAD),
-        Tool(V6_RESTORE, rc=4, stderr='ip6tables-restore: Resource temporarily unavailable', data=UNSTATED_PAYLOAD),
+        Tool(V6_RESTORE, rc=4, stderr='ip6tables-restore: Resource temporarily unavailable', data=ACCEPT_PAYLOAD),
     ])
     assert result['failed'] is True and result['changed'] is True
     assert result['written_families'] == ['ipv4']
@@ -192,8 +214,8 @@ def test_a_chain_changed_underneath_is_reported(run_module):
     result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
         Tool(V4_SAVE, stdout=DOCKER20),
         Tool(V6_SAVE, stdout=DOCKER20_V6),
-        Tool(V4_TEST, data=UNSTATED_PAYLOAD),
-        Tool(V4_RESTORE, data=UNSTATED_PAYLOAD),
+        Tool(V4_TEST, data=ACCEPT_PAYLOAD),
+        Tool(V4_RESTORE, data=ACCEPT_PAYLOAD),
         Tool(V4_SAVE, stdout=DOCKER20),
     ])
     assert result['failed'] is True
@@ -210,16 +232,15 @@ def test_missing_chain_names_the_likely_cause_and_writes_nothing(run_module):
 
 def test_create_chain_inserts_the_forward_jump(run_module):
     empty = '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n'
-    create = '\n'.join(['*filter', ':DOCKER-USER - [0:0]', '-I FORWARD 1 -j DOCKER-USER'] + ACCEPT_LINES + ['COMMIT']) + '\n'
     created = empty.replace(':OUTPUT ACCEPT [0:0]\n', ':OUTPUT ACCEPT [0:0]\n:DOCKER-USER - [0:0]\n'
                             '-A FORWARD -j DOCKER-USER\n' + '\n'.join(ACCEPT_LINES) + '\n')
     result, table = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0', create_chain=True), [
         Tool(V4_SAVE, stdout=empty),
         Tool(V6_SAVE, stdout=''),
-        Tool(V4_TEST, data=create),
-        Tool(V6_TEST, data=create),
-        Tool(V4_RESTORE, data=create),
-        Tool(V6_RESTORE, data=create),
+        Tool(V4_TEST, data=CREATE_ACCEPT_PAYLOAD),
+        Tool(V6_TEST, data=CREATE_ACCEPT_PAYLOAD),
+        Tool(V4_RESTORE, data=CREATE_ACCEPT_PAYLOAD),
+        Tool(V6_RESTORE, data=CREATE_ACCEPT_PAYLOAD),
         Tool(V4_SAVE, stdout=created),
         Tool(V6_SAVE, stdout=created),
     ])
@@ -263,11 +284,9 @@ def test_allowlist_warns_when_ipv6_is_not_enforced(run_module):
     result, table = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=['198.51.100.0/24']), [
         Tool(V4_SAVE, stdout=DOCKER20),
         Tool(V6_SAVE, stdout=DOCKER20_V6),
-        Tool(V4_TEST, data=UNSTATED_PAYLOAD),
-        Tool(V4_RESTORE, data=UNSTATED_PAYLOAD),
-        Tool(V4_SAVE, stdout=save_with(
-            docker_user_allowlist.allowlist_block('eth0', ['198.51.100.0/24']).rules['ipv4'] + ['-A DOCKER-USER -j RETURN'],
-            DOCKER20)),
+        Tool(V4_TEST, data=ALLOWLIST_PAYLOAD),
+        Tool(V4_RESTORE, data=ALLOWLIST_PAYLOAD),
+        Tool(V4_SAVE, stdout=save_with(ALLOWLIST_LINES + ['-A DOCKER-USER -j RETURN'], DOCKER20)),
     ])
     assert result['changed'] is True
     messages = [w['event']['msg'] for w in result['warnings']]
@@ -278,10 +297,10 @@ def test_allowlist_warns_when_ipv6_is_not_enforced(run_module):
 
 def test_allowlist_does_not_warn_about_the_proxy_once_it_is_off(run_module, daemon_json):
     daemon_json.write_text('{"userland-proxy": false}')
-    ours = docker_user_allowlist.allowlist_block('eth0', ['198.51.100.0/24']).rules
+    ipv6 = [ALLOWLIST_LINES[0], ALLOWLIST_LINES[2]]  # no IPv6 source: replies, the rest dropped
     result, table = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=['198.51.100.0/24']), [
-        Tool(V4_SAVE, stdout=save_with(ours['ipv4'], DOCKER28)),
-        Tool(V6_SAVE, stdout=save_with(ours['ipv6'], DOCKER28_V6)),
+        Tool(V4_SAVE, stdout=save_with(ALLOWLIST_LINES, DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(ipv6, DOCKER28_V6)),
     ])
     assert result['changed'] is False and result.get('warnings', []) == []
 
@@ -303,10 +322,176 @@ NO_TABLE = Tool(NFT_LIST, rc=1, stderr='Error: No such file or directory\nlist t
 SWITCHED = capture('docker29', 'n1-switched-fwd0.iptables-save')  # iptables after the switch, before a reboot
 REBOOTED = capture('docker29', 'n3-switched-after-reboot.iptables-save')
 
-
-def nft_table(**allowlists):
-    blocks = dict((b.name, b) for b in (docker_user_allowlist.allowlist_block(i, s) for i, s in allowlists.items()))
-    return nft.plan_table(None, blocks)
+# Our table as nft input (and as `nft list table` prints it, in these tests), written out by hand.
+# What the modules feed `nft -f` declares the table, deletes it and writes it whole: NFT_HEAD + table.
+NFT_HEAD = 'table inet netops-docker-firewall\ndelete table inet netops-docker-firewall\n'
+# The allowlist of eth0 for 198.51.100.0/24.
+TABLE_ETH0_NET = (
+    'table inet netops-docker-firewall {\n'
+    '\tcomment "netops.docker_firewall"\n'
+    '\tset allowlist-eth0-ipv4 {\n'
+    '\t\ttype ipv4_addr\n'
+    '\t\tflags interval\n'
+    '\t\tcomment "netops.docker_firewall/allowlist:eth0"\n'
+    '\t\telements = { 198.51.100.0/24 }\n'
+    '\t}\n'
+    '\tset allowlist-eth0-ipv6 {\n'
+    '\t\ttype ipv6_addr\n'
+    '\t\tflags interval\n'
+    '\t\tcomment "netops.docker_firewall/allowlist:eth0"\n'
+    '\t}\n'
+    '\tchain forward {\n'
+    '\t\ttype filter hook forward priority filter - 10; policy accept;\n'
+    '\t\tiifname "eth0" jump allowlist-eth0 comment "netops.docker_firewall/allowlist:eth0"\n'
+    '\t}\n'
+    '\tchain allowlist-eth0 {\n'
+    '\t\tcomment "netops.docker_firewall/allowlist:eth0"\n'
+    '\t\tct state established,related return\n'
+    '\t\tip saddr @allowlist-eth0-ipv4 return\n'
+    '\t\tip6 saddr @allowlist-eth0-ipv6 return\n'
+    '\t\tdrop\n'
+    '\t}\n'
+    '}\n')
+# The allowlist of eth0 for 198.51.100.7.
+TABLE_ETH0_HOST = (
+    'table inet netops-docker-firewall {\n'
+    '\tcomment "netops.docker_firewall"\n'
+    '\tset allowlist-eth0-ipv4 {\n'
+    '\t\ttype ipv4_addr\n'
+    '\t\tflags interval\n'
+    '\t\tcomment "netops.docker_firewall/allowlist:eth0"\n'
+    '\t\telements = { 198.51.100.7 }\n'
+    '\t}\n'
+    '\tset allowlist-eth0-ipv6 {\n'
+    '\t\ttype ipv6_addr\n'
+    '\t\tflags interval\n'
+    '\t\tcomment "netops.docker_firewall/allowlist:eth0"\n'
+    '\t}\n'
+    '\tchain forward {\n'
+    '\t\ttype filter hook forward priority filter - 10; policy accept;\n'
+    '\t\tiifname "eth0" jump allowlist-eth0 comment "netops.docker_firewall/allowlist:eth0"\n'
+    '\t}\n'
+    '\tchain allowlist-eth0 {\n'
+    '\t\tcomment "netops.docker_firewall/allowlist:eth0"\n'
+    '\t\tct state established,related return\n'
+    '\t\tip saddr @allowlist-eth0-ipv4 return\n'
+    '\t\tip6 saddr @allowlist-eth0-ipv6 return\n'
+    '\t\tdrop\n'
+    '\t}\n'
+    '}\n')
+# The allowlist of eth1 for 198.51.100.7.
+TABLE_ETH1_HOST = (
+    'table inet netops-docker-firewall {\n'
+    '\tcomment "netops.docker_firewall"\n'
+    '\tset allowlist-eth1-ipv4 {\n'
+    '\t\ttype ipv4_addr\n'
+    '\t\tflags interval\n'
+    '\t\tcomment "netops.docker_firewall/allowlist:eth1"\n'
+    '\t\telements = { 198.51.100.7 }\n'
+    '\t}\n'
+    '\tset allowlist-eth1-ipv6 {\n'
+    '\t\ttype ipv6_addr\n'
+    '\t\tflags interval\n'
+    '\t\tcomment "netops.docker_firewall/allowlist:eth1"\n'
+    '\t}\n'
+    '\tchain forward {\n'
+    '\t\ttype filter hook forward priority filter - 10; policy accept;\n'
+    '\t\tiifname "eth1" jump allowlist-eth1 comment "netops.docker_firewall/allowlist:eth1"\n'
+    '\t}\n'
+    '\tchain allowlist-eth1 {\n'
+    '\t\tcomment "netops.docker_firewall/allowlist:eth1"\n'
+    '\t\tct state established,related return\n'
+    '\t\tip saddr @allowlist-eth1-ipv4 return\n'
+    '\t\tip6 saddr @allowlist-eth1-ipv6 return\n'
+    '\t\tdrop\n'
+    '\t}\n'
+    '}\n')
+# TABLE_ETH1_HOST and the allowlist of eth0 for 2001:db8::/48: sets by name, then the base chain
+# (jumps by block name), then the allowlist chains by name.
+TABLE_ETH0_V6_ETH1_HOST = (
+    'table inet netops-docker-firewall {\n'
+    '\tcomment "netops.docker_firewall"\n'
+    '\tset allowlist-eth0-ipv4 {\n'
+    '\t\ttype ipv4_addr\n'
+    '\t\tflags interval\n'
+    '\t\tcomment "netops.docker_firewall/allowlist:eth0"\n'
+    '\t}\n'
+    '\tset allowlist-eth0-ipv6 {\n'
+    '\t\ttype ipv6_addr\n'
+    '\t\tflags interval\n'
+    '\t\tcomment "netops.docker_firewall/allowlist:eth0"\n'
+    '\t\telements = { 2001:db8::/48 }\n'
+    '\t}\n'
+    '\tset allowlist-eth1-ipv4 {\n'
+    '\t\ttype ipv4_addr\n'
+    '\t\tflags interval\n'
+    '\t\tcomment "netops.docker_firewall/allowlist:eth1"\n'
+    '\t\telements = { 198.51.100.7 }\n'
+    '\t}\n'
+    '\tset allowlist-eth1-ipv6 {\n'
+    '\t\ttype ipv6_addr\n'
+    '\t\tflags interval\n'
+    '\t\tcomment "netops.docker_firewall/allowlist:eth1"\n'
+    '\t}\n'
+    '\tchain forward {\n'
+    '\t\ttype filter hook forward priority filter - 10; policy accept;\n'
+    '\t\tiifname "eth0" jump allowlist-eth0 comment "netops.docker_firewall/allowlist:eth0"\n'
+    '\t\tiifname "eth1" jump allowlist-eth1 comment "netops.docker_firewall/allowlist:eth1"\n'
+    '\t}\n'
+    '\tchain allowlist-eth0 {\n'
+    '\t\tcomment "netops.docker_firewall/allowlist:eth0"\n'
+    '\t\tct state established,related return\n'
+    '\t\tip saddr @allowlist-eth0-ipv4 return\n'
+    '\t\tip6 saddr @allowlist-eth0-ipv6 return\n'
+    '\t\tdrop\n'
+    '\t}\n'
+    '\tchain allowlist-eth1 {\n'
+    '\t\tcomment "netops.docker_firewall/allowlist:eth1"\n'
+    '\t\tct state established,related return\n'
+    '\t\tip saddr @allowlist-eth1-ipv4 return\n'
+    '\t\tip6 saddr @allowlist-eth1-ipv6 return\n'
+    '\t\tdrop\n'
+    '\t}\n'
+    '}\n')
+# The router pair wg0 <-> eth0 alone: two accepts in the base chain.
+TABLE_PAIR = (
+    'table inet netops-docker-firewall {\n'
+    '\tcomment "netops.docker_firewall"\n'
+    '\tchain forward {\n'
+    '\t\ttype filter hook forward priority filter - 10; policy accept;\n'
+    '\t\tiifname "wg0" oifname "eth0" accept comment "netops.docker_firewall/accept:wg0:eth0"\n'
+    '\t\tiifname "eth0" oifname "wg0" accept comment "netops.docker_firewall/accept:wg0:eth0"\n'
+    '\t}\n'
+    '}\n')
+# TABLE_ETH0_HOST and the router pair, accepted in the base chain before the allowlist's jump.
+TABLE_PAIR_ETH0_HOST = (
+    'table inet netops-docker-firewall {\n'
+    '\tcomment "netops.docker_firewall"\n'
+    '\tset allowlist-eth0-ipv4 {\n'
+    '\t\ttype ipv4_addr\n'
+    '\t\tflags interval\n'
+    '\t\tcomment "netops.docker_firewall/allowlist:eth0"\n'
+    '\t\telements = { 198.51.100.7 }\n'
+    '\t}\n'
+    '\tset allowlist-eth0-ipv6 {\n'
+    '\t\ttype ipv6_addr\n'
+    '\t\tflags interval\n'
+    '\t\tcomment "netops.docker_firewall/allowlist:eth0"\n'
+    '\t}\n'
+    '\tchain forward {\n'
+    '\t\ttype filter hook forward priority filter - 10; policy accept;\n'
+    '\t\tiifname "wg0" oifname "eth0" accept comment "netops.docker_firewall/accept:wg0:eth0"\n'
+    '\t\tiifname "eth0" oifname "wg0" accept comment "netops.docker_firewall/accept:wg0:eth0"\n'
+    '\t\tiifname "eth0" jump allowlist-eth0 comment "netops.docker_firewall/allowlist:eth0"\n'
+    '\t}\n'
+    '\tchain allowlist-eth0 {\n'
+    '\t\tcomment "netops.docker_firewall/allowlist:eth0"\n'
+    '\t\tct state established,related return\n'
+    '\t\tip saddr @allowlist-eth0-ipv4 return\n'
+    '\t\tip6 saddr @allowlist-eth0-ipv6 return\n'
+    '\t\tdrop\n'
+    '\t}\n'
+    '}\n')
 
 
 @pytest.fixture
@@ -315,23 +500,21 @@ def nftables(daemon_json):
 
 
 def test_nftables_allowlist_writes_our_table_in_one_tested_transaction(run_module, nftables):
-    table = nft_table(eth0=['198.51.100.0/24'])
     result, ran = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=['198.51.100.0/24']), [
         NO_TABLE,
         Tool(V4_SAVE, stdout=SWITCHED),
-        Tool(NFT_TEST, data=nft.payload(table)),
-        Tool(NFT_APPLY, data=nft.payload(table)),
-        Tool(NFT_LIST, stdout=nft.render(table)),
+        Tool(NFT_TEST, data=NFT_HEAD + TABLE_ETH0_NET),
+        Tool(NFT_APPLY, data=NFT_HEAD + TABLE_ETH0_NET),
+        Tool(NFT_LIST, stdout=TABLE_ETH0_NET),
     ], diff=True)
     assert result['changed'] is True and result['backend'] == 'nftables'
     assert result['blocks'] == {'nftables': ['allowlist:eth0']} and result['commands'] == [NFT_APPLY]
-    assert result['diff']['before'] == '' and result['diff']['after'] == nft.render(table)
+    assert result['diff']['before'] == '' and result['diff']['after'] == TABLE_ETH0_NET
     assert [w['event']['msg'][:40] for w in result['warnings']] == [docker_user_module.LEFTOVER_DROP[:40]]
 
 
 def test_nftables_converged_table_printed_by_nft_is_left_alone(run_module, nftables):
     listed = capture('docker29', 'our-table-listed.nft')
-    current = nft.parse_table(listed)
     result, ran = run_module(docker_user_chain.main, dict(allowlists=[
         dict(interface='ext0', sources=['198.51.100.18', '198.51.100.0/28', '198.51.100.40-198.51.100.50',
                                         '2001:db8:2::18', '198.51.100.1'], ports=['8080', '9000-9010']),
@@ -341,45 +524,38 @@ def test_nftables_converged_table_printed_by_nft_is_left_alone(run_module, nftab
         Tool(V4_SAVE, stdout=REBOOTED),
     ])
     assert result['changed'] is False and result['commands'] == [] and result.get('warnings', []) == []
-    assert result['blocks']['nftables'] == current.blocks()
+    assert result['blocks']['nftables'] == ['allowlist:eth0.100', 'allowlist:ext0', 'allowlist:wg+']
 
 
 def test_nftables_block_module_keeps_the_other_blocks(run_module, nftables):
-    current = nft_table(eth1=['198.51.100.7'])
-    wanted = nft_table(eth1=['198.51.100.7'], eth0=['2001:db8::/48'])
     result, ran = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=['2001:db8::/48']), [
-        Tool(NFT_LIST, stdout=nft.render(current)),
+        Tool(NFT_LIST, stdout=TABLE_ETH1_HOST),
         Tool(V4_SAVE, stdout=REBOOTED),
-        Tool(NFT_TEST, data=nft.payload(wanted)),
-        Tool(NFT_APPLY, data=nft.payload(wanted)),
-        Tool(NFT_LIST, stdout=nft.render(wanted)),
+        Tool(NFT_TEST, data=NFT_HEAD + TABLE_ETH0_V6_ETH1_HOST),
+        Tool(NFT_APPLY, data=NFT_HEAD + TABLE_ETH0_V6_ETH1_HOST),
+        Tool(NFT_LIST, stdout=TABLE_ETH0_V6_ETH1_HOST),
     ])
     assert result['blocks'] == {'nftables': ['allowlist:eth0', 'allowlist:eth1']}
 
 
 def test_nftables_removing_the_last_allowlist_removes_the_table(run_module, nftables):
-    current = nft_table(eth0=['198.51.100.7'])
     result, ran = run_module(docker_user_allowlist.main, dict(interface='eth0', state='absent'), [
-        Tool(NFT_LIST, stdout=nft.render(current)),
+        Tool(NFT_LIST, stdout=TABLE_ETH0_HOST),
         Tool(V4_SAVE, stdout=REBOOTED),
-        Tool(NFT_TEST, data=nft.payload(None)),
-        Tool(NFT_APPLY, data=nft.payload(None)),
+        Tool(NFT_TEST, data=NFT_HEAD),
+        Tool(NFT_APPLY, data=NFT_HEAD),
         NO_TABLE,
     ])
     assert result['changed'] is True and result['removed_blocks'] == ['allowlist:eth0']
-    assert nft.payload(None) == 'table inet netops-docker-firewall\ndelete table inet netops-docker-firewall\n'
 
 
 def test_nftables_router_pairs_are_accepted_before_the_allowlists(run_module, nftables):
-    current = nft_table(eth0=['198.51.100.7'])
-    pair = docker_user_accept.accept_block('wg0', 'eth0')
-    wanted = nft.plan_table(current, {pair.name: pair})
     result, ran = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
-        Tool(NFT_LIST, stdout=nft.render(current)),
+        Tool(NFT_LIST, stdout=TABLE_ETH0_HOST),
         Tool(V4_SAVE, stdout=SWITCHED),
-        Tool(NFT_TEST, data=nft.payload(wanted)),
-        Tool(NFT_APPLY, data=nft.payload(wanted)),
-        Tool(NFT_LIST, stdout=nft.render(wanted)),
+        Tool(NFT_TEST, data=NFT_HEAD + TABLE_PAIR_ETH0_HOST),
+        Tool(NFT_APPLY, data=NFT_HEAD + TABLE_PAIR_ETH0_HOST),
+        Tool(NFT_LIST, stdout=TABLE_PAIR_ETH0_HOST),
     ])
     assert result['changed'] is True and result['blocks'] == {'nftables': ['accept:wg0:eth0', 'allowlist:eth0']}
     assert result['rules']['nftables'][result['rules']['nftables'].index('\tchain forward {') + 2:][:3] == [
@@ -401,10 +577,8 @@ def test_nftables_check_mode_reads_and_plans_but_writes_nothing(run_module, nfta
 
 def test_nftables_leftover_rules_of_ours_in_docker_user_are_reported(run_module, nftables):
     leftover = save_with(ACCEPT_LINES, SWITCHED)
-    pair = docker_user_accept.accept_block('wg0', 'eth0')
-    current = nft.plan_table(None, {pair.name: pair})
     result, ran = run_module(docker_user_accept.main, dict(in_interface='wg0', out_interface='eth0'), [
-        Tool(NFT_LIST, stdout=nft.render(current)),
+        Tool(NFT_LIST, stdout=TABLE_PAIR),
         Tool(V4_SAVE, stdout=leftover),
     ])
     messages = [w['event']['msg'] for w in result['warnings']]
@@ -416,9 +590,9 @@ def test_nftables_table_changed_underneath_is_reported(run_module, nftables):
     result, ran = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=['198.51.100.7']), [
         NO_TABLE,
         Tool(V4_SAVE, stdout=REBOOTED),
-        Tool(NFT_TEST, data=UNSTATED_PAYLOAD),
-        Tool(NFT_APPLY, data=UNSTATED_PAYLOAD),
-        Tool(NFT_LIST, stdout=nft.render(nft_table(eth0=['198.51.100.8']))),
+        Tool(NFT_TEST, data=NFT_HEAD + TABLE_ETH0_HOST),
+        Tool(NFT_APPLY, data=NFT_HEAD + TABLE_ETH0_HOST),
+        Tool(NFT_LIST, stdout=TABLE_ETH0_HOST.replace('198.51.100.7', '198.51.100.8')),
     ])
     assert result['failed'] is True and 'differs from what was written' in result['msg']
 
@@ -427,7 +601,7 @@ def test_nftables_rejected_dry_run_changes_nothing(run_module, nftables):
     result, ran = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=['198.51.100.7']), [
         NO_TABLE,
         Tool(V4_SAVE, stdout=REBOOTED),
-        Tool(NFT_TEST, rc=1, stderr='Error: Could not process rule', data=UNSTATED_PAYLOAD),
+        Tool(NFT_TEST, rc=1, stderr='Error: Could not process rule', data=NFT_HEAD + TABLE_ETH0_HOST),
     ])
     assert result['failed'] is True and result['msg'].endswith('failed; nothing was changed')
     assert result['cmd'] == NFT_TEST
@@ -465,24 +639,35 @@ def test_allowlist_present_requires_sources(run_module):
     assert result['failed'] is True and 'sources' in result['msg']
 
 
-def docker20_ipv4_write(current, after):
+def docker20_ipv4_write(current, written, after):
     """The commands of a run on Docker 20.10 (no IPv6 DOCKER-USER) that takes the IPv4 chain from
-    `current` to `after`: both families read, a dry run, the write, the read-back."""
+    `current` to `after` with the restore input `written`: both families read, a dry run, the write,
+    the read-back."""
     return [
         Tool(V4_SAVE, stdout=save_with(current, DOCKER20)),
         Tool(V6_SAVE, stdout=DOCKER20_V6),
-        Tool(V4_TEST, data=payload(current, after)),
-        Tool(V4_RESTORE, data=payload(current, after)),
+        Tool(V4_TEST, data=written),
+        Tool(V4_RESTORE, data=written),
         Tool(V4_SAVE, stdout=save_with(after, DOCKER20)),
     ]
 
 
 def test_allowlist_absent_removes_its_block_only(run_module):
-    ours = docker_user_allowlist.allowlist_block('eth0', ['198.51.100.0/24']).rules['ipv4']
-    current = ACCEPT_LINES + ours + ['-A DOCKER-USER -j RETURN']
+    current = ACCEPT_LINES + ALLOWLIST_LINES + ['-A DOCKER-USER -j RETURN']
     after = ACCEPT_LINES + ['-A DOCKER-USER -j RETURN']
+    # Every rule of ours is deleted by its spec and the pair inserted again; Docker's RETURN stays.
+    written = ('*filter\n'
+               '-D DOCKER-USER -i wg0 -o eth0 -m comment --comment "netops.docker_firewall/accept:wg0:eth0" -j ACCEPT\n'
+               '-D DOCKER-USER -i eth0 -o wg0 -m comment --comment "netops.docker_firewall/accept:wg0:eth0" -j ACCEPT\n'
+               '-D DOCKER-USER -i eth0 -m conntrack --ctstate RELATED,ESTABLISHED'
+               ' -m comment --comment "netops.docker_firewall/allowlist:eth0" -j RETURN\n'
+               '-D DOCKER-USER -s 198.51.100.0/24 -i eth0 -m comment --comment "netops.docker_firewall/allowlist:eth0" -j RETURN\n'
+               '-D DOCKER-USER -i eth0 -m comment --comment "netops.docker_firewall/allowlist:eth0" -j DROP\n'
+               '-I DOCKER-USER 1 -i wg0 -o eth0 -m comment --comment "netops.docker_firewall/accept:wg0:eth0" -j ACCEPT\n'
+               '-I DOCKER-USER 2 -i eth0 -o wg0 -m comment --comment "netops.docker_firewall/accept:wg0:eth0" -j ACCEPT\n'
+               'COMMIT\n')
     result, table = run_module(docker_user_allowlist.main, dict(interface='eth0', state='absent'),
-                               docker20_ipv4_write(current, after))
+                               docker20_ipv4_write(current, written, after))
     assert result['removed_blocks'] == ['allowlist:eth0']
     assert result['blocks'] == {'ipv4': ['accept:wg0:eth0']}
 
@@ -491,7 +676,11 @@ def test_chain_purge_keeps_rules_of_others(run_module):
     foreign = '-A DOCKER-USER -s 198.51.100.99/32 -m comment --comment other-tool -j DROP'
     current = ACCEPT_LINES + [foreign, '-A DOCKER-USER -j RETURN']
     after = [foreign, '-A DOCKER-USER -j RETURN']
-    result, table = run_module(docker_user_chain.main, dict(), docker20_ipv4_write(current, after))
+    written = ('*filter\n'
+               '-D DOCKER-USER -i wg0 -o eth0 -m comment --comment "netops.docker_firewall/accept:wg0:eth0" -j ACCEPT\n'
+               '-D DOCKER-USER -i eth0 -o wg0 -m comment --comment "netops.docker_firewall/accept:wg0:eth0" -j ACCEPT\n'
+               'COMMIT\n')
+    result, table = run_module(docker_user_chain.main, dict(), docker20_ipv4_write(current, written, after))
     assert result['removed_blocks'] == ['accept:wg0:eth0']
     assert result['rules'] == {'ipv4': after}
 
@@ -517,10 +706,8 @@ def test_firewall_backend_names_the_backend_to_write_for_whatever_docker_runs(ru
                                                            firewall_backend='iptables', create_chain=True), [
         Tool(V4_SAVE, stdout=REBOOTED),
         Tool(V6_SAVE, stdout=''),
-        Tool(V4_TEST, data=UNSTATED_PAYLOAD), Tool(V6_TEST, data=UNSTATED_PAYLOAD),
-        Tool(V4_RESTORE, data='\n'.join(['*filter', ':DOCKER-USER - [0:0]', '-I FORWARD 1 -j DOCKER-USER']
-                                        + after + ['COMMIT']) + '\n'),
-        Tool(V6_RESTORE, data=UNSTATED_PAYLOAD),
+        Tool(V4_TEST, data=CREATE_ACCEPT_PAYLOAD), Tool(V6_TEST, data=CREATE_ACCEPT_PAYLOAD),
+        Tool(V4_RESTORE, data=CREATE_ACCEPT_PAYLOAD), Tool(V6_RESTORE, data=CREATE_ACCEPT_PAYLOAD),
         Tool(V4_SAVE, stdout=save_with(after, DOCKER28)),
         Tool(V6_SAVE, stdout=save_with(after, DOCKER28_V6)),
     ])
@@ -530,13 +717,12 @@ def test_firewall_backend_names_the_backend_to_write_for_whatever_docker_runs(ru
 def test_nftables_written_ahead_of_a_switch_reports_no_leftovers_yet(run_module, daemon_json):
     # Docker still runs iptables (daemon.json has no firewall-backend): the docker_on_router role
     # writes the table first, then switches; nothing is "left over" at that point.
-    table = nft_table(eth0=['198.51.100.0/24'])
     result, ran = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=['198.51.100.0/24'],
                                                               firewall_backend='nftables'), [
         NO_TABLE,
-        Tool(NFT_TEST, data=nft.payload(table)),
-        Tool(NFT_APPLY, data=nft.payload(table)),
-        Tool(NFT_LIST, stdout=nft.render(table)),
+        Tool(NFT_TEST, data=NFT_HEAD + TABLE_ETH0_NET),
+        Tool(NFT_APPLY, data=NFT_HEAD + TABLE_ETH0_NET),
+        Tool(NFT_LIST, stdout=TABLE_ETH0_NET),
     ])
     assert result['changed'] is True and result['backend'] == 'nftables'
     assert [w['event']['msg'] for w in result['warnings']] == [

@@ -29,6 +29,7 @@ from plugins.modules.test_docker_user_modules import (
     DOCKER28,
     DOCKER28_V6,
     NFT_APPLY,
+    NFT_HEAD,
     NFT_LIST,
     NFT_TEST,
     NO_TABLE,
@@ -38,14 +39,13 @@ from plugins.modules.test_docker_user_modules import (
     V4_TEST,
     V6_RESTORE,
     V6_SAVE,
+    TABLE_ETH0_NET,
     V6_TEST,
-    nft_table,
     save_with,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user_module as docker_user_module
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _host_lock
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
 from ansible_collections.netops.docker_firewall.plugins.doc_fragments.docker_user import ModuleDocFragment
 from ansible_collections.netops.docker_firewall.plugins.modules import (
     docker_publish,
@@ -85,9 +85,8 @@ def first_allowlist_with_a_set():
 
 
 def first_nftables_allowlist():
-    table = nft_table(eth0=['198.51.100.0/24'])
-    return [NO_TABLE, Tool(V4_SAVE, stdout=REBOOTED), Tool(NFT_TEST, data=nft.payload(table)),
-            Tool(NFT_APPLY, data=nft.payload(table)), Tool(NFT_LIST, stdout=nft.render(table))]
+    return [NO_TABLE, Tool(V4_SAVE, stdout=REBOOTED), Tool(NFT_TEST, data=NFT_HEAD + TABLE_ETH0_NET),
+            Tool(NFT_APPLY, data=NFT_HEAD + TABLE_ETH0_NET), Tool(NFT_LIST, stdout=TABLE_ETH0_NET)]
 
 
 def first_publish():
