@@ -10,7 +10,7 @@ is printed as ipset v7.17 prints it."""
 import pytest
 
 import plugins.modules.conftest as modules_conftest
-from fake_runner import Tool, UNSTATED_PAYLOAD
+from fake_runner import Tool
 from plugins.module_utils.test_ipset import saved_by_ipset
 from plugins.modules.test_docker_user_modules import (
     DOCKER20,
@@ -18,6 +18,7 @@ from plugins.modules.test_docker_user_modules import (
     DOCKER28,
     DOCKER28_V6,
     NFT_APPLY,
+    NFT_HEAD,
     NFT_LIST,
     NFT_TEST,
     V4_RESTORE,
@@ -27,16 +28,10 @@ from plugins.modules.test_docker_user_modules import (
     V6_SAVE,
     V6_TEST,
     capture,
-    payload,
     save_with,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user_module as docker_user_module
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
-    allowlist_block,
-    declared_blocks,
-    plan_chain,
-)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import allowlist_block
 from ansible_collections.netops.docker_firewall.plugins.module_utils._ipset import IpSet
 from ansible_collections.netops.docker_firewall.plugins.modules import (
     docker_user_accept,
@@ -73,8 +68,79 @@ SET_RULE = ('-A DOCKER-USER -i ext0 -p tcp -m set --match-set netops-dfw-ext0-v4
             '--ctorigdstport 443 -m comment --comment %s -j RETURN' % TAG)
 PAYLOAD = ('create netops-dfw-ext0-v4 hash:net family inet hashsize 1024 maxelem 65536\n'
            + ''.join('add netops-dfw-ext0-v4 %s\n' % entry for entry in ENTRIES))
-OURS = allowlist_block('ext0', SOURCES, ['443']).rules
 COUNT = dict(declared=100, ipv4=90, ipv6=10, ipsets={V4: 120})
+# The rules above, written out: replies, new connections into a container bridge without DNAT, the
+# sources (IPv4: the set; IPv6: one rule per network), the rest to port 443 dropped.
+OURS_IPV4 = [
+    '-A DOCKER-USER -i ext0 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment %s -j RETURN' % TAG,
+    '-A DOCKER-USER -i ext0 -o docker+ -m conntrack ! --ctstate DNAT -m comment --comment %s -j DROP' % TAG,
+    '-A DOCKER-USER -i ext0 -o br-+ -m conntrack ! --ctstate DNAT -m comment --comment %s -j DROP' % TAG,
+    SET_RULE,
+    '-A DOCKER-USER -i ext0 -p tcp -m conntrack --ctorigdstport 443 -m comment --comment %s -j DROP' % TAG,
+]
+OURS_IPV6 = OURS_IPV4[:3] + [
+    '-A DOCKER-USER -s %s -i ext0 -p tcp -m conntrack --ctorigdstport 443 -m comment --comment %s -j RETURN' % (network, TAG)
+    for network in V6_NETWORKS] + OURS_IPV4[4:]
+OURS = dict(ipv4=OURS_IPV4, ipv6=OURS_IPV6)
+# The restore inputs that write them where none of ours is: inserted at the top, in order.
+FIRST_IPV4 = ('*filter\n'
+              '-I DOCKER-USER 1 -i ext0 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment %s -j RETURN\n'
+              '-I DOCKER-USER 2 -i ext0 -o docker+ -m conntrack ! --ctstate DNAT -m comment --comment %s -j DROP\n'
+              '-I DOCKER-USER 3 -i ext0 -o br-+ -m conntrack ! --ctstate DNAT -m comment --comment %s -j DROP\n'
+              '-I DOCKER-USER 4 -i ext0 -p tcp -m set --match-set netops-dfw-ext0-v4 src -m conntrack --ctorigdstport 443'
+              ' -m comment --comment %s -j RETURN\n'
+              '-I DOCKER-USER 5 -i ext0 -p tcp -m conntrack --ctorigdstport 443 -m comment --comment %s -j DROP\n'
+              'COMMIT\n') % ((TAG,) * 5)
+FIRST_IPV6 = ('*filter\n'
+              '-I DOCKER-USER 1 -i ext0 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment %s -j RETURN\n'
+              '-I DOCKER-USER 2 -i ext0 -o docker+ -m conntrack ! --ctstate DNAT -m comment --comment %s -j DROP\n'
+              '-I DOCKER-USER 3 -i ext0 -o br-+ -m conntrack ! --ctstate DNAT -m comment --comment %s -j DROP\n'
+              % ((TAG,) * 3)
+              + ''.join('-I DOCKER-USER %d -s %s -i ext0 -p tcp -m conntrack --ctorigdstport 443 -m comment --comment %s -j RETURN\n'
+                        % (4 + k, network, TAG) for k, network in enumerate(V6_NETWORKS))
+              + '-I DOCKER-USER 14 -i ext0 -p tcp -m conntrack --ctorigdstport 443 -m comment --comment %s -j DROP\n' % TAG
+              + 'COMMIT\n')
+# The restore inputs that remove them: each deleted by its spec.
+REMOVE_IPV4 = ('*filter\n'
+               '-D DOCKER-USER -i ext0 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment %s -j RETURN\n'
+               '-D DOCKER-USER -i ext0 -o docker+ -m conntrack ! --ctstate DNAT -m comment --comment %s -j DROP\n'
+               '-D DOCKER-USER -i ext0 -o br-+ -m conntrack ! --ctstate DNAT -m comment --comment %s -j DROP\n'
+               '-D DOCKER-USER -i ext0 -p tcp -m set --match-set netops-dfw-ext0-v4 src -m conntrack --ctorigdstport 443'
+               ' -m comment --comment %s -j RETURN\n'
+               '-D DOCKER-USER -i ext0 -p tcp -m conntrack --ctorigdstport 443 -m comment --comment %s -j DROP\n'
+               'COMMIT\n') % ((TAG,) * 5)
+REMOVE_IPV6 = ('*filter\n'
+               '-D DOCKER-USER -i ext0 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment %s -j RETURN\n'
+               '-D DOCKER-USER -i ext0 -o docker+ -m conntrack ! --ctstate DNAT -m comment --comment %s -j DROP\n'
+               '-D DOCKER-USER -i ext0 -o br-+ -m conntrack ! --ctstate DNAT -m comment --comment %s -j DROP\n'
+               % ((TAG,) * 3)
+               + ''.join('-D DOCKER-USER -s %s -i ext0 -p tcp -m conntrack --ctorigdstport 443 -m comment --comment %s -j RETURN\n'
+                         % (network, TAG) for network in V6_NETWORKS)
+               + '-D DOCKER-USER -i ext0 -p tcp -m conntrack --ctorigdstport 443 -m comment --comment %s -j DROP\n' % TAG
+               + 'COMMIT\n')
+# The same list with source_sets=never: IPv4 one rule per host (as /32) and per range, in address order.
+NEVER_IPV4 = OURS_IPV4[:3] + [
+    '-A DOCKER-USER -s %s/32 -i ext0 -p tcp -m conntrack --ctorigdstport 443 -m comment --comment %s -j RETURN' % (host, TAG)
+    for host in HOSTS] + [
+    '-A DOCKER-USER -i ext0 -p tcp -m iprange --src-range %s -m conntrack --ctorigdstport 443 -m comment --comment %s -j RETURN'
+    % (span, TAG) for span in RANGES] + OURS_IPV4[4:]
+# With source_sets=always, IPv6 matches its set as IPv4 does.
+ALWAYS_IPV6 = OURS_IPV4[:3] + [
+    '-A DOCKER-USER -i ext0 -p tcp -m set --match-set netops-dfw-ext0-v6 src -m conntrack --ctorigdstport 443'
+    ' -m comment --comment %s -j RETURN' % TAG] + OURS_IPV4[4:]
+
+
+def to_8443(lines):
+    return [line.replace('--ctorigdstport 443 ', '--ctorigdstport 8443 ') for line in lines]
+
+
+def restore(deleted=(), inserted=()):
+    """The iptables-restore input that deletes the rules `deleted` by their spec, then inserts the
+    rules `inserted` at the top of DOCKER-USER, in order (both as save lines)."""
+    lines = ['-D DOCKER-USER ' + line[len('-A DOCKER-USER '):] for line in deleted]
+    lines += ['-I DOCKER-USER %d %s' % (n, line[len('-A DOCKER-USER '):]) for n, line in enumerate(inserted, 1)]
+    return '*filter\n' + ''.join(line + '\n' for line in lines) + 'COMMIT\n'
+
 
 # The list changed: five hosts gone, a network added (still a set, the same rules).
 CHANGED = HOSTS[5:] + RANGES + V6_NETWORKS + ['203.0.113.0/24']
@@ -138,10 +204,10 @@ def test_first_apply_creates_the_set_then_writes_the_rules_that_match_it_and_rea
         Tool(V6_SAVE, stdout=DOCKER28_V6),
         Tool(IPSET_SAVE, stdout=FOREIGN),
         Tool(IPSET_RESTORE, data=PAYLOAD),
-        Tool(V4_TEST, data=payload([], OURS['ipv4'])),
-        Tool(V6_TEST, data=payload([], OURS['ipv6'])),
-        Tool(V4_RESTORE, data=payload([], OURS['ipv4'])),
-        Tool(V6_RESTORE, data=payload([], OURS['ipv6'])),
+        Tool(V4_TEST, data=FIRST_IPV4),
+        Tool(V6_TEST, data=FIRST_IPV6),
+        Tool(V4_RESTORE, data=FIRST_IPV4),
+        Tool(V6_RESTORE, data=FIRST_IPV6),
         Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
         Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
         Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
@@ -160,9 +226,9 @@ def test_first_apply_creates_the_set_then_writes_the_rules_that_match_it_and_rea
 
 
 def test_a_changed_list_and_port_swap_the_set_only_after_the_chains_dry_run_and_before_their_write(run_module):
-    new = allowlist_block('ext0', CHANGED, ['8443']).rules
-    v4 = payload(OURS['ipv4'], new['ipv4'])
-    v6 = payload(OURS['ipv6'], new['ipv6'])
+    new = dict(ipv4=to_8443(OURS_IPV4), ipv6=to_8443(OURS_IPV6))
+    v4 = restore(OURS_IPV4, new['ipv4'])
+    v6 = restore(OURS_IPV6, new['ipv6'])
     result, table = run_module(docker_user_allowlist.main, allowlist(sources=CHANGED, ports=['8443']), [
         Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
         Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
@@ -239,15 +305,13 @@ def test_a_first_apply_in_check_mode_shows_the_new_set_and_runs_no_restore(run_m
 
 
 def test_switching_to_never_writes_the_rules_and_then_destroys_the_set(run_module):
-    never = allowlist_block('ext0', SOURCES, ['443'], source_sets='never').rules
-    assert never['ipv6'] == OURS['ipv6']
     result, table = run_module(docker_user_allowlist.main, allowlist(source_sets='never'), [
         Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
         Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
         Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
-        Tool(V4_TEST, data=payload(OURS['ipv4'], never['ipv4'])),
-        Tool(V4_RESTORE, data=payload(OURS['ipv4'], never['ipv4'])),
-        Tool(V4_SAVE, stdout=save_with(never['ipv4'], DOCKER28)),
+        Tool(V4_TEST, data=restore(OURS_IPV4, NEVER_IPV4)),
+        Tool(V4_RESTORE, data=restore(OURS_IPV4, NEVER_IPV4)),
+        Tool(V4_SAVE, stdout=save_with(NEVER_IPV4, DOCKER28)),
         Tool(IPSET_RESTORE, data='destroy netops-dfw-ext0-v4\n'),
         Tool(IPSET_SAVE, stdout=FOREIGN),
     ])
@@ -262,18 +326,16 @@ def test_switching_to_never_writes_the_rules_and_then_destroys_the_set(run_modul
 
 
 def test_switching_back_to_a_set_creates_it_before_the_rules_are_written(run_module):
-    never = allowlist_block('ext0', SOURCES, ['443'], source_sets='never').rules
     result, table = run_module(docker_user_allowlist.main, allowlist(source_sets='always'), [
-        Tool(V4_SAVE, stdout=save_with(never['ipv4'], DOCKER28)),
-        Tool(V6_SAVE, stdout=save_with(never['ipv6'], DOCKER28_V6)),
+        Tool(V4_SAVE, stdout=save_with(NEVER_IPV4, DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(OURS_IPV6, DOCKER28_V6)),
         Tool(IPSET_SAVE, stdout=FOREIGN),
         Tool(IPSET_RESTORE, data=PAYLOAD + 'create netops-dfw-ext0-v6 hash:net family inet6 hashsize 1024 '
              'maxelem 65536\n' + ''.join('add netops-dfw-ext0-v6 %s\n' % n for n in V6_NETWORKS)),
-        Tool(V4_TEST, data=UNSTATED_PAYLOAD), Tool(V6_TEST, data=UNSTATED_PAYLOAD),
-        Tool(V4_RESTORE, data=UNSTATED_PAYLOAD), Tool(V6_RESTORE, data=UNSTATED_PAYLOAD),
+        Tool(V4_TEST, data=restore(NEVER_IPV4, OURS_IPV4)), Tool(V6_TEST, data=restore(OURS_IPV6, ALWAYS_IPV6)),
+        Tool(V4_RESTORE, data=restore(NEVER_IPV4, OURS_IPV4)), Tool(V6_RESTORE, data=restore(OURS_IPV6, ALWAYS_IPV6)),
         Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
-        Tool(V6_SAVE, stdout=save_with(allowlist_block('ext0', SOURCES, ['443'], source_sets='always').rules['ipv6'],
-                                       DOCKER28_V6)),
+        Tool(V6_SAVE, stdout=save_with(ALWAYS_IPV6, DOCKER28_V6)),
         Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES, 'netops-dfw-ext0-v6': V6_NETWORKS})),
     ])
     assert result['changed'] is True and result['ipsets'] == {V4: 120, 'netops-dfw-ext0-v6': 10}
@@ -285,10 +347,10 @@ def test_absent_destroys_the_set_after_the_chain_no_longer_matches_it(run_module
         Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
         Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
         Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
-        Tool(V4_TEST, data=payload(OURS['ipv4'], [])),
-        Tool(V6_TEST, data=payload(OURS['ipv6'], [])),
-        Tool(V4_RESTORE, data=payload(OURS['ipv4'], [])),
-        Tool(V6_RESTORE, data=payload(OURS['ipv6'], [])),
+        Tool(V4_TEST, data=REMOVE_IPV4),
+        Tool(V6_TEST, data=REMOVE_IPV6),
+        Tool(V4_RESTORE, data=REMOVE_IPV4),
+        Tool(V6_RESTORE, data=REMOVE_IPV6),
         Tool(V4_SAVE, stdout=DOCKER28),
         Tool(V6_SAVE, stdout=DOCKER28_V6),
         Tool(IPSET_RESTORE, data='destroy netops-dfw-ext0-v4\n'),
@@ -317,8 +379,8 @@ def absent_in_use():
         Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
         Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
         Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
-        Tool(V4_TEST, data=UNSTATED_PAYLOAD), Tool(V6_TEST, data=UNSTATED_PAYLOAD),
-        Tool(V4_RESTORE, data=UNSTATED_PAYLOAD), Tool(V6_RESTORE, data=UNSTATED_PAYLOAD),
+        Tool(V4_TEST, data=REMOVE_IPV4), Tool(V6_TEST, data=REMOVE_IPV6),
+        Tool(V4_RESTORE, data=REMOVE_IPV4), Tool(V6_RESTORE, data=REMOVE_IPV6),
         Tool(V4_SAVE, stdout=DOCKER28),
         Tool(V6_SAVE, stdout=DOCKER28_V6),
         Tool(IPSET_RESTORE, data='destroy netops-dfw-ext0-v4\n', rc=1, stderr=IN_USE),
@@ -367,7 +429,7 @@ def fill_then_rejected():
         Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
         Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
         Tool(IPSET_RESTORE, data=FILL),
-        Tool(V4_TEST, rc=2, stderr='iptables-restore: line 4 failed\n', data=UNSTATED_PAYLOAD),
+        Tool(V4_TEST, rc=2, stderr='iptables-restore: line 4 failed\n', data=restore(OURS_IPV4, to_8443(OURS_IPV4))),
     ]
 
 
@@ -394,8 +456,8 @@ T6 = 'netops-dfw-ext0-t6'
 V6 = 'netops-dfw-ext0-v6'
 NEW_V6 = V6_NETWORKS + ['2001:db8:ff::/48']
 # Both families in sets (source_sets=always); then both lists changed, and the port.
-BOTH_BEFORE = allowlist_block('ext0', SOURCES, ['443'], source_sets='always').rules
-BOTH_AFTER = allowlist_block('ext0', CHANGED + ['2001:db8:ff::/48'], ['8443'], source_sets='always').rules
+BOTH_BEFORE = dict(ipv4=OURS_IPV4, ipv6=ALWAYS_IPV6)
+BOTH_AFTER = dict(ipv4=to_8443(OURS_IPV4), ipv6=to_8443(ALWAYS_IPV6))
 FILL_V6 = ('create netops-dfw-ext0-t6 hash:net family inet6 hashsize 1024 maxelem 65536\n'
            + ''.join('add netops-dfw-ext0-t6 %s\n' % network for network in NEW_V6))
 SWAP_BOTH = 'swap netops-dfw-ext0-t4 netops-dfw-ext0-v4\nswap netops-dfw-ext0-t6 netops-dfw-ext0-v6\n'
@@ -410,23 +472,23 @@ def both_changed_until_the_swap():
         Tool(V6_SAVE, stdout=save_with(BOTH_BEFORE['ipv6'], DOCKER28_V6)),
         Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES, V6: V6_NETWORKS})),
         Tool(IPSET_RESTORE, data=FILL + FILL_V6),
-        Tool(V4_TEST, data=payload(BOTH_BEFORE['ipv4'], BOTH_AFTER['ipv4'])),
-        Tool(V6_TEST, data=payload(BOTH_BEFORE['ipv6'], BOTH_AFTER['ipv6'])),
+        Tool(V4_TEST, data=restore(BOTH_BEFORE['ipv4'], BOTH_AFTER['ipv4'])),
+        Tool(V6_TEST, data=restore(BOTH_BEFORE['ipv6'], BOTH_AFTER['ipv6'])),
         Tool(IPSET_RESTORE, data=SWAP_BOTH),
     ]
 
 
 def test_a_chain_write_that_fails_after_the_swap_swaps_the_set_back_and_says_what_is_in_force(run_module):
-    new = allowlist_block('ext0', CHANGED, ['8443']).rules
+    new = dict(ipv4=to_8443(OURS_IPV4), ipv6=to_8443(OURS_IPV6))
     result, table = run_module(docker_user_allowlist.main, allowlist(sources=CHANGED, ports=['8443']), [
         Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
         Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
         Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
         Tool(IPSET_RESTORE, data=FILL),
-        Tool(V4_TEST, data=payload(OURS['ipv4'], new['ipv4'])),
-        Tool(V6_TEST, data=payload(OURS['ipv6'], new['ipv6'])),
+        Tool(V4_TEST, data=restore(OURS_IPV4, new['ipv4'])),
+        Tool(V6_TEST, data=restore(OURS_IPV6, new['ipv6'])),
         Tool(IPSET_RESTORE, data=SWAP),
-        Tool(V4_RESTORE, data=payload(OURS['ipv4'], new['ipv4']), rc=4, stderr=WRITE_FAILED),
+        Tool(V4_RESTORE, data=restore(OURS_IPV4, new['ipv4']), rc=4, stderr=WRITE_FAILED),
         Tool(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES, T4: ENTRIES})),
         Tool(IPSET_RESTORE, data=SWAP),  # the same swap, back
         Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES, T4: CHANGED_ENTRIES})),
@@ -442,8 +504,8 @@ def test_a_failure_after_one_family_is_written_keeps_its_set_and_swaps_back_the_
     result, table = run_module(docker_user_allowlist.main, allowlist(sources=CHANGED + ['2001:db8:ff::/48'],
                                                                      ports=['8443'], source_sets='always'),
                                both_changed_until_the_swap() + [
-        Tool(V4_RESTORE, data=payload(BOTH_BEFORE['ipv4'], BOTH_AFTER['ipv4'])),
-        Tool(V6_RESTORE, data=payload(BOTH_BEFORE['ipv6'], BOTH_AFTER['ipv6']), rc=4, stderr=WRITE_FAILED),
+        Tool(V4_RESTORE, data=restore(BOTH_BEFORE['ipv4'], BOTH_AFTER['ipv4'])),
+        Tool(V6_RESTORE, data=restore(BOTH_BEFORE['ipv6'], BOTH_AFTER['ipv6']), rc=4, stderr=WRITE_FAILED),
         Tool(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES, T4: ENTRIES, V6: NEW_V6, T6: V6_NETWORKS})),
         Tool(IPSET_RESTORE, data='swap netops-dfw-ext0-t6 netops-dfw-ext0-v6\n'),
         Tool(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES, T4: ENTRIES, V6: V6_NETWORKS, T6: NEW_V6})),
@@ -460,7 +522,7 @@ def test_a_swap_back_that_fails_says_what_each_set_holds_as_read_back(run_module
     result, table = run_module(docker_user_allowlist.main, allowlist(sources=CHANGED + ['2001:db8:ff::/48'],
                                                                      ports=['8443'], source_sets='always'),
                                both_changed_until_the_swap() + [
-        Tool(V4_RESTORE, rc=4, stderr=WRITE_FAILED, data=UNSTATED_PAYLOAD),
+        Tool(V4_RESTORE, rc=4, stderr=WRITE_FAILED, data=restore(BOTH_BEFORE['ipv4'], BOTH_AFTER['ipv4'])),
         Tool(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES, T4: ENTRIES, V6: NEW_V6, T6: V6_NETWORKS})),
         Tool(IPSET_RESTORE, data=SWAP_BOTH, rc=1, stderr=IPSET_FAILED),  # the first line went through
         Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES, T4: CHANGED_ENTRIES, V6: NEW_V6, T6: V6_NETWORKS})),
@@ -492,15 +554,15 @@ def test_a_swap_that_fails_half_way_swaps_back_only_the_set_it_swapped(run_modul
 
 
 def test_a_chain_read_back_otherwise_than_written_after_the_swap_reports_the_change_and_the_sets(run_module):
-    new = allowlist_block('ext0', CHANGED, ['8443']).rules
+    new = dict(ipv4=to_8443(OURS_IPV4), ipv6=to_8443(OURS_IPV6))
     result, table = run_module(docker_user_allowlist.main, allowlist(sources=CHANGED, ports=['8443']), [
         Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
         Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
         Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
         Tool(IPSET_RESTORE, data=FILL),
-        Tool(V4_TEST, data=UNSTATED_PAYLOAD), Tool(V6_TEST, data=UNSTATED_PAYLOAD),
+        Tool(V4_TEST, data=restore(OURS_IPV4, new['ipv4'])), Tool(V6_TEST, data=restore(OURS_IPV6, new['ipv6'])),
         Tool(IPSET_RESTORE, data=SWAP),
-        Tool(V4_RESTORE, data=UNSTATED_PAYLOAD), Tool(V6_RESTORE, data=UNSTATED_PAYLOAD),
+        Tool(V4_RESTORE, data=restore(OURS_IPV4, new['ipv4'])), Tool(V6_RESTORE, data=restore(OURS_IPV6, new['ipv6'])),
         Tool(V4_SAVE, stdout=save_with(new['ipv4'][1:], DOCKER28)),  # a rule of ours is missing
         Tool(IPSET_SAVE, stdout=kernel({V4: CHANGED_ENTRIES, T4: ENTRIES})),
     ])
@@ -528,13 +590,12 @@ def test_a_set_read_back_otherwise_than_written_is_reported(run_module):
 
 
 def test_a_destroyed_set_still_there_when_read_back_is_reported(run_module):
-    never = allowlist_block('ext0', SOURCES, ['443'], source_sets='never').rules
     result, table = run_module(docker_user_allowlist.main, allowlist(source_sets='never'), [
         Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
         Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
         Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
-        Tool(V4_TEST, data=UNSTATED_PAYLOAD), Tool(V4_RESTORE, data=UNSTATED_PAYLOAD),
-        Tool(V4_SAVE, stdout=save_with(never['ipv4'], DOCKER28)),
+        Tool(V4_TEST, data=restore(OURS_IPV4, NEVER_IPV4)), Tool(V4_RESTORE, data=restore(OURS_IPV4, NEVER_IPV4)),
+        Tool(V4_SAVE, stdout=save_with(NEVER_IPV4, DOCKER28)),
         Tool(IPSET_RESTORE, data='destroy netops-dfw-ext0-v4\n'),
         Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
     ])
@@ -555,15 +616,13 @@ def test_without_ipset_a_wanted_set_is_a_clear_error_before_anything_is_written(
 
 
 def test_without_ipset_source_sets_never_writes_plain_rules(run_module, no_ipset):
-    never = allowlist_block('ext0', SOURCES, ['443'], source_sets='never').rules
     result, table = run_module(docker_user_allowlist.main, allowlist(source_sets='never'), [
         Tool(V4_SAVE, stdout=DOCKER28),
         Tool(V6_SAVE, stdout=DOCKER28_V6),
-        Tool(V4_TEST, data=UNSTATED_PAYLOAD), Tool(V6_TEST, data=UNSTATED_PAYLOAD),
-        Tool(V4_RESTORE, data=payload([], never['ipv4'])),
-        Tool(V6_RESTORE, data=payload([], never['ipv6'])),
-        Tool(V4_SAVE, stdout=save_with(never['ipv4'], DOCKER28)),
-        Tool(V6_SAVE, stdout=save_with(never['ipv6'], DOCKER28_V6)),
+        Tool(V4_TEST, data=restore(inserted=NEVER_IPV4)), Tool(V6_TEST, data=FIRST_IPV6),
+        Tool(V4_RESTORE, data=restore(inserted=NEVER_IPV4)), Tool(V6_RESTORE, data=FIRST_IPV6),
+        Tool(V4_SAVE, stdout=save_with(NEVER_IPV4, DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(OURS_IPV6, DOCKER28_V6)),
     ])
     assert result['changed'] is True and result['ipsets'] == {} and result['ipset_payload'] == ''
 
@@ -597,11 +656,17 @@ def test_a_bad_source_sets_value_is_refused_by_the_argument_spec(run_module, mai
 
 WAN = ['198.51.100.250', '2001:db8:ff::1']
 CHAIN_ARGS = dict(allowlists=[allowlist(), dict(interface='wan+', sources=WAN, source_sets='always')])
+# DOCKER-USER of CHAIN_ARGS: ext0's rules, then those of wan+ (no ports: replies, its set, the rest dropped).
+WAN_TAG = '"netops.docker_firewall/allowlist:wan+"'
+CHAIN_RULES = dict((family, rules + [
+    '-A DOCKER-USER -i wan+ -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment %s -j RETURN' % WAN_TAG,
+    '-A DOCKER-USER -i wan+ -m set --match-set netops-dfw-wan+-%s src -m comment --comment %s -j RETURN' % (set_family, WAN_TAG),
+    '-A DOCKER-USER -i wan+ -m comment --comment %s -j DROP' % WAN_TAG,
+]) for family, rules, set_family in (('ipv4', OURS_IPV4, 'v4'), ('ipv6', OURS_IPV6, 'v6')))
 
 
 def test_chain_destroys_a_leftover_staging_set_first_and_unmatched_sets_after(run_module):
-    blocks = declared_blocks([], CHAIN_ARGS['allowlists'])
-    rules = dict((family, plan_chain([], family, blocks, purge=True)) for family in ('ipv4', 'ipv6'))
+    rules = CHAIN_RULES
     before = ('destroy netops-dfw-ext0-t4\n' + PAYLOAD
               + 'create netops-dfw-wan+-v4 hash:net family inet hashsize 1024 maxelem 65536\n'
               + 'add netops-dfw-wan+-v4 198.51.100.250\n'
@@ -614,10 +679,10 @@ def test_chain_destroys_a_leftover_staging_set_first_and_unmatched_sets_after(ru
         Tool(V6_SAVE, stdout=DOCKER28_V6),
         Tool(IPSET_SAVE, stdout=kernel(leftovers)),
         Tool(IPSET_RESTORE, data=before),
-        Tool(V4_TEST, data=payload([], rules['ipv4'])),
-        Tool(V6_TEST, data=payload([], rules['ipv6'])),
-        Tool(V4_RESTORE, data=payload([], rules['ipv4'])),
-        Tool(V6_RESTORE, data=payload([], rules['ipv6'])),
+        Tool(V4_TEST, data=restore(inserted=rules['ipv4'])),
+        Tool(V6_TEST, data=restore(inserted=rules['ipv6'])),
+        Tool(V4_RESTORE, data=restore(inserted=rules['ipv4'])),
+        Tool(V6_RESTORE, data=restore(inserted=rules['ipv6'])),
         Tool(V4_SAVE, stdout=save_with(rules['ipv4'], DOCKER28)),
         Tool(V6_SAVE, stdout=save_with(rules['ipv6'], DOCKER28_V6)),
         Tool(IPSET_RESTORE, data='destroy netops-dfw-old0-v4\ndestroy netops-dfw-old0-t6\n'),
@@ -636,17 +701,16 @@ def test_chain_destroys_a_leftover_staging_set_first_and_unmatched_sets_after(ru
 
 
 def test_chain_purging_an_allowlist_destroys_its_sets_and_keeps_the_others(run_module):
-    blocks = declared_blocks([], CHAIN_ARGS['allowlists'])
-    rules = dict((family, plan_chain([], family, blocks, purge=True)) for family in ('ipv4', 'ipv6'))
+    rules = CHAIN_RULES
     wan = dict((family, [line for line in rules[family] if 'allowlist:wan+' in line]) for family in rules)
     sets = {V4: ENTRIES, 'netops-dfw-wan+-v4': WAN[:1], 'netops-dfw-wan+-v6': WAN[1:]}
     result, table = run_module(docker_user_chain.main, dict(allowlists=[allowlist()]), [
         Tool(V4_SAVE, stdout=save_with(rules['ipv4'], DOCKER28)),
         Tool(V6_SAVE, stdout=save_with(rules['ipv6'], DOCKER28_V6)),
         Tool(IPSET_SAVE, stdout=kernel(sets)),
-        Tool(V4_TEST, data=UNSTATED_PAYLOAD), Tool(V6_TEST, data=UNSTATED_PAYLOAD),
-        Tool(V4_RESTORE, data=payload(rules['ipv4'], OURS['ipv4'])),
-        Tool(V6_RESTORE, data=payload(rules['ipv6'], OURS['ipv6'])),
+        Tool(V4_TEST, data=restore(rules['ipv4'], OURS_IPV4)), Tool(V6_TEST, data=restore(rules['ipv6'], OURS_IPV6)),
+        Tool(V4_RESTORE, data=restore(rules['ipv4'], OURS_IPV4)),
+        Tool(V6_RESTORE, data=restore(rules['ipv6'], OURS_IPV6)),
         Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
         Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
         Tool(IPSET_RESTORE, data='destroy netops-dfw-wan+-v4\ndestroy netops-dfw-wan+-v6\n'),
@@ -659,14 +723,16 @@ def test_chain_purging_an_allowlist_destroys_its_sets_and_keeps_the_others(run_m
 
 def test_accept_keeps_the_set_another_block_matches(run_module):
     # A module that owns no allowlist reads the sets the chain matches, and neither writes nor destroys them.
-    accept = docker_user_accept.accept_block('int0', 'ext0').rules
+    pair = ['-A DOCKER-USER -i int0 -o ext0 -m comment --comment "netops.docker_firewall/accept:int0:ext0" -j ACCEPT',
+            '-A DOCKER-USER -i ext0 -o int0 -m comment --comment "netops.docker_firewall/accept:int0:ext0" -j ACCEPT']
+    accept = dict(ipv4=pair, ipv6=pair)
     result, table = run_module(docker_user_accept.main, dict(in_interface='int0', out_interface='ext0'), [
         Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
         Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
         Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
-        Tool(V4_TEST, data=UNSTATED_PAYLOAD), Tool(V6_TEST, data=UNSTATED_PAYLOAD),
-        Tool(V4_RESTORE, data=payload(OURS['ipv4'], accept['ipv4'] + OURS['ipv4'])),
-        Tool(V6_RESTORE, data=payload(OURS['ipv6'], accept['ipv6'] + OURS['ipv6'])),
+        Tool(V4_TEST, data=restore(OURS_IPV4, pair + OURS_IPV4)), Tool(V6_TEST, data=restore(OURS_IPV6, pair + OURS_IPV6)),
+        Tool(V4_RESTORE, data=restore(OURS_IPV4, pair + OURS_IPV4)),
+        Tool(V6_RESTORE, data=restore(OURS_IPV6, pair + OURS_IPV6)),
         Tool(V4_SAVE, stdout=save_with(accept['ipv4'] + OURS['ipv4'], DOCKER28)),
         Tool(V6_SAVE, stdout=save_with(accept['ipv6'] + OURS['ipv6'], DOCKER28_V6)),
     ])
@@ -676,15 +742,14 @@ def test_accept_keeps_the_set_another_block_matches(run_module):
 
 
 def test_docker_20_without_an_ipv6_chain_creates_only_the_ipv4_set(run_module):
-    always = allowlist_block('ext0', SOURCES, ['443'], source_sets='always')
-    after = always.rules['ipv4'] + ['-A DOCKER-USER -j RETURN']
+    after = OURS_IPV4 + ['-A DOCKER-USER -j RETURN']
     result, table = run_module(docker_user_allowlist.main, allowlist(source_sets='always'), [
         Tool(V4_SAVE, stdout=DOCKER20),
         Tool(V6_SAVE, stdout=DOCKER20_V6),
         Tool(IPSET_SAVE, stdout=''),
         Tool(IPSET_RESTORE, data=PAYLOAD),
-        Tool(V4_TEST, data=payload(['-A DOCKER-USER -j RETURN'], after)),
-        Tool(V4_RESTORE, data=payload(['-A DOCKER-USER -j RETURN'], after)),
+        Tool(V4_TEST, data=FIRST_IPV4),  # Docker's RETURN stays, below ours
+        Tool(V4_RESTORE, data=FIRST_IPV4),
         Tool(V4_SAVE, stdout=save_with(after, DOCKER20)),
         Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
     ])
@@ -698,13 +763,42 @@ def test_docker_20_without_an_ipv6_chain_creates_only_the_ipv4_set(run_module):
 def test_under_docker_s_nftables_backend_no_ipset_is_run_or_returned(run_module, daemon_json):
     # The sources are in the nftables sets of the collection's table, whatever source_sets says.
     daemon_json.write_text('{"firewall-backend": "nftables", "userland-proxy": false}')
-    table = nft.plan_table(None, {'allowlist:ext0': allowlist_block('ext0', SOURCES, ['443'], source_sets='always')})
+    # ext0's table: its sets hold the sources (IPv4 as the ipset would); ports mode drops only to 443.
+    table = (
+        'table inet netops-docker-firewall {\n'
+        '\tcomment "netops.docker_firewall"\n'
+        '\tset allowlist-ext0-ipv4 {\n'
+        '\t\ttype ipv4_addr\n'
+        '\t\tflags interval\n'
+        '\t\tcomment "netops.docker_firewall/allowlist:ext0"\n'
+        '\t\telements = { %s }\n'
+        '\t}\n'
+        '\tset allowlist-ext0-ipv6 {\n'
+        '\t\ttype ipv6_addr\n'
+        '\t\tflags interval\n'
+        '\t\tcomment "netops.docker_firewall/allowlist:ext0"\n'
+        '\t\telements = { %s }\n'
+        '\t}\n'
+        '\tchain forward {\n'
+        '\t\ttype filter hook forward priority filter - 10; policy accept;\n'
+        '\t\tiifname "ext0" jump allowlist-ext0 comment "netops.docker_firewall/allowlist:ext0"\n'
+        '\t}\n'
+        '\tchain allowlist-ext0 {\n'
+        '\t\tcomment "netops.docker_firewall/allowlist:ext0"\n'
+        '\t\tct state established,related return\n'
+        '\t\toifname "docker*" ct status ! dnat drop\n'
+        '\t\toifname "br-*" ct status ! dnat drop\n'
+        '\t\tip saddr @allowlist-ext0-ipv4 return\n'
+        '\t\tip6 saddr @allowlist-ext0-ipv6 return\n'
+        '\t\tmeta l4proto tcp ct original proto-dst 443 drop\n'
+        '\t}\n'
+        '}\n') % (', '.join(ENTRIES), ', '.join(V6_NETWORKS))
     result, ran = run_module(docker_user_allowlist.main, allowlist(source_sets='always'), [
         Tool(NFT_LIST, rc=1, stderr='Error: No such file or directory\n'),
         Tool(V4_SAVE, stdout=capture('docker29', 'n3-switched-after-reboot.iptables-save')),
-        Tool(NFT_TEST, data=nft.payload(table)),
-        Tool(NFT_APPLY, data=nft.payload(table)),
-        Tool(NFT_LIST, stdout=nft.render(table)),
+        Tool(NFT_TEST, data=NFT_HEAD + table),
+        Tool(NFT_APPLY, data=NFT_HEAD + table),
+        Tool(NFT_LIST, stdout=table),
     ])
     assert result['changed'] is True and result['backend'] == 'nftables'
     assert result['ipsets'] == {} and result['ipset_payload'] == ''

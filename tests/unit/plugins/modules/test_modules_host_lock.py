@@ -15,6 +15,8 @@ from fake_runner import Tool, UNSTATED_PAYLOAD
 from plugins.module_utils.test_host_lock import other_holder
 from plugins.modules.test_allowlist_ipsets import (
     ENTRIES,
+    FIRST_IPV4,
+    FIRST_IPV6,
     FOREIGN,
     IPSET_RESTORE,
     IPSET_SAVE,
@@ -76,8 +78,8 @@ def first_allowlist_with_a_set():
     return [
         Tool(V4_SAVE, stdout=DOCKER28), Tool(V6_SAVE, stdout=DOCKER28_V6), Tool(IPSET_SAVE, stdout=FOREIGN),
         Tool(IPSET_RESTORE, data=PAYLOAD),
-        Tool(V4_TEST, data=UNSTATED_PAYLOAD), Tool(V6_TEST, data=UNSTATED_PAYLOAD),
-        Tool(V4_RESTORE, data=UNSTATED_PAYLOAD), Tool(V6_RESTORE, data=UNSTATED_PAYLOAD),
+        Tool(V4_TEST, data=FIRST_IPV4), Tool(V6_TEST, data=FIRST_IPV6),
+        Tool(V4_RESTORE, data=FIRST_IPV4), Tool(V6_RESTORE, data=FIRST_IPV6),
         Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
         Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
         Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
@@ -122,7 +124,7 @@ def test_docker_publish_holds_the_lock_from_docker_ps_to_the_read_back(run_modul
 
 
 def test_a_failed_write_releases_the_lock_after_its_last_command(run_module):
-    commands = first_allowlist_with_a_set()[:6] + [Tool(V4_RESTORE, rc=4, stderr='iptables-restore: line 2 failed\n', data=UNSTATED_PAYLOAD)]
+    commands = first_allowlist_with_a_set()[:6] + [Tool(V4_RESTORE, rc=4, stderr='iptables-restore: line 2 failed\n', data=FIRST_IPV4)]
     result, table = run_module(docker_user_allowlist.main, ALLOWLIST, commands)
     assert result['failed'] is True and result['cmd'] == V4_RESTORE
     assert table.locks == [('taken', 'docker_user_allowlist', 0), ('released', 7)]
