@@ -49,7 +49,8 @@ class Call:
 
 class Unstated:
     """A value a Call leaves unstated, said so where it stands: an argument the module chooses (a
-    temporary file's name), or a payload another test states. Equal to any value `test` accepts."""
+    temporary file's name). Equal to any value `test` accepts. A payload is never one: every write
+    states its stdin."""
 
     def __init__(self, what, test=lambda value: True):
         self.what = what
@@ -138,8 +139,3 @@ def record_host_lock(monkeypatch, commands_run):
     monkeypatch.setattr(_host_lock, '_take', taken)
     monkeypatch.setattr(_host_lock, '_release', released)
     return events
-
-
-# The stdin of a write whose payload a test does not state (it is about something else); a test
-# that runs a write and leaves its payload out says so with it, never by omission.
-UNSTATED_PAYLOAD = Unstated('a payload this test leaves unstated')

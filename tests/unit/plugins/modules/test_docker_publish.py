@@ -4,8 +4,7 @@
 
 import json
 
-from fake_runner import Call, Tool, UNSTATED_PAYLOAD
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _publish as publish
+from fake_runner import Call, Tool
 from ansible_collections.netops.docker_firewall.plugins.modules import docker_publish
 
 DOCKER_PS = ['/usr/sbin/docker', 'ps', '--quiet', '--no-trunc']
@@ -36,28 +35,64 @@ def docker_commands(*containers):
     return commands
 
 
-def applied(base, containers):
-    """`base` with what the module writes for `containers` in place (as iptables-save shows it)."""
-    found = [b for c in containers for b in publish.bindings(c)]
-    after = publish.plan_family(base, found, 'ipv4')[1]
-    lines = []
-    for line in base.splitlines():
-        lines.append(line)
-        if line == ':OUTPUT ACCEPT [0:0]' or line == ':FORWARD ACCEPT [0:0]':
-            lines.append(':NETOPS-DFW-PUBLISH - [0:0]')
-            lines.extend(after['nat' if line.startswith(':OUTPUT') else 'filter'])
-    return '\n'.join(lines) + '\n'
-
-
 WEB = inspect('kube-web', '198.51.100.130')
+# What docker_publish writes for WEB on KUBE_V4 (host port 8081 to 198.51.100.130:80): our chain in
+# nat (the DNAT) and in filter (the DNATed connections and their replies), each jumped to first.
+PUBLISH_WEB = (
+    '*nat\n'
+    ':NETOPS-DFW-PUBLISH - [0:0]\n'
+    '-A NETOPS-DFW-PUBLISH -p tcp -m tcp --dport 8081 -m comment --comment "netops.docker_firewall/publish:kube-web"'
+    ' -j DNAT --to-destination 198.51.100.130:80\n'
+    '-I PREROUTING 1 -m addrtype --dst-type LOCAL -m comment --comment "netops.docker_firewall/publish" -j NETOPS-DFW-PUBLISH\n'
+    '-I OUTPUT 1 ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -m comment --comment "netops.docker_firewall/publish"'
+    ' -j NETOPS-DFW-PUBLISH\n'
+    'COMMIT\n'
+    '*filter\n'
+    ':NETOPS-DFW-PUBLISH - [0:0]\n'
+    '-A NETOPS-DFW-PUBLISH -d 198.51.100.130/32 -p tcp -m tcp --dport 80 -m conntrack --ctstate DNAT'
+    ' -m comment --comment "netops.docker_firewall/publish:kube-web" -j ACCEPT\n'
+    '-A NETOPS-DFW-PUBLISH -s 198.51.100.130/32 -p tcp -m tcp --sport 80 -m conntrack --ctstate RELATED,ESTABLISHED'
+    ' -m comment --comment "netops.docker_firewall/publish:kube-web" -j ACCEPT\n'
+    '-I FORWARD 1 -m comment --comment "netops.docker_firewall/publish" -j NETOPS-DFW-PUBLISH\n'
+    'COMMIT\n')
+# KUBE_V4 with PUBLISH_WEB written, as iptables-save prints it.
+KUBE_V4_WEB = '\n'.join([
+    '*nat', ':PREROUTING ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':KUBE-SERVICES - [0:0]', ':NETOPS-DFW-PUBLISH - [0:0]',
+    '-A PREROUTING -m addrtype --dst-type LOCAL -m comment --comment "netops.docker_firewall/publish" -j NETOPS-DFW-PUBLISH',
+    '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+    '-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -m comment --comment "netops.docker_firewall/publish" -j NETOPS-DFW-PUBLISH',
+    '-A NETOPS-DFW-PUBLISH -p tcp -m tcp --dport 8081 -m comment --comment "netops.docker_firewall/publish:kube-web"'
+    ' -j DNAT --to-destination 198.51.100.130:80',
+    'COMMIT',
+    '*filter', ':FORWARD ACCEPT [0:0]', ':NETOPS-DFW-PUBLISH - [0:0]',
+    '-A FORWARD -m comment --comment "netops.docker_firewall/publish" -j NETOPS-DFW-PUBLISH',
+    '-A NETOPS-DFW-PUBLISH -d 198.51.100.130/32 -p tcp -m tcp --dport 80 -m conntrack --ctstate DNAT'
+    ' -m comment --comment "netops.docker_firewall/publish:kube-web" -j ACCEPT',
+    '-A NETOPS-DFW-PUBLISH -s 198.51.100.130/32 -p tcp -m tcp --sport 80 -m conntrack --ctstate RELATED,ESTABLISHED'
+    ' -m comment --comment "netops.docker_firewall/publish:kube-web" -j ACCEPT',
+    'COMMIT', ''])
+# What state=absent writes on KUBE_V4_WEB: our jumps deleted, our chains flushed and removed.
+UNPUBLISH = (
+    '*nat\n'
+    '-D PREROUTING -m addrtype --dst-type LOCAL -m comment --comment "netops.docker_firewall/publish" -j NETOPS-DFW-PUBLISH\n'
+    '-D OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -m comment --comment "netops.docker_firewall/publish"'
+    ' -j NETOPS-DFW-PUBLISH\n'
+    '-F NETOPS-DFW-PUBLISH\n'
+    '-X NETOPS-DFW-PUBLISH\n'
+    'COMMIT\n'
+    '*filter\n'
+    '-D FORWARD -m comment --comment "netops.docker_firewall/publish" -j NETOPS-DFW-PUBLISH\n'
+    '-F NETOPS-DFW-PUBLISH\n'
+    '-X NETOPS-DFW-PUBLISH\n'
+    'COMMIT\n')
 
 
 def test_publishes_a_listed_container_in_one_tested_restore(run_module, tmp_path):
     commands = docker_commands(WEB) + [
         Tool(V4_SAVE, stdout=KUBE_V4),  # auto: the backend holding KUBE-*; read once
         Tool(V6_SAVE, stdout=''),
-        Tool(V4_TEST, data=UNSTATED_PAYLOAD), Tool(V4_RESTORE, data=UNSTATED_PAYLOAD),
-        Tool(V4_SAVE, stdout=applied(KUBE_V4, [WEB])),  # read back
+        Tool(V4_TEST, data=PUBLISH_WEB), Tool(V4_RESTORE, data=PUBLISH_WEB),
+        Tool(V4_SAVE, stdout=KUBE_V4_WEB),  # read back
     ]
     result, table = run_module(docker_publish.main, dict(containers=['kube-web'], daemon_json=str(tmp_path / 'none')),
                                commands, diff=True)
@@ -72,7 +107,7 @@ def test_publishes_a_listed_container_in_one_tested_restore(run_module, tmp_path
 
 
 def test_converged_host_is_read_and_not_written(run_module, tmp_path):
-    commands = docker_commands(WEB) + [Tool(V4_SAVE, stdout=applied(KUBE_V4, [WEB])), Tool(V6_SAVE)]
+    commands = docker_commands(WEB) + [Tool(V4_SAVE, stdout=KUBE_V4_WEB), Tool(V6_SAVE)]
     result, table = run_module(docker_publish.main, dict(containers=['kube-web'], daemon_json=str(tmp_path / 'x')),
                                commands)
     assert not result['changed'] and result['commands'] == []
@@ -80,7 +115,7 @@ def test_converged_host_is_read_and_not_written(run_module, tmp_path):
 
 def test_check_mode_reports_the_new_address_and_writes_nothing(run_module, tmp_path):
     moved = inspect('kube-web', '198.51.100.131')
-    commands = docker_commands(moved) + [Tool(V4_SAVE, stdout=applied(KUBE_V4, [WEB])), Tool(V6_SAVE)]
+    commands = docker_commands(moved) + [Tool(V4_SAVE, stdout=KUBE_V4_WEB), Tool(V6_SAVE)]
     result, table = run_module(docker_publish.main, dict(containers=['kube-web'], daemon_json=str(tmp_path / 'x')),
                                commands, check_mode=True)
     assert result['changed'] and result['commands'] == []
@@ -106,7 +141,7 @@ def test_findings_follow_daemon_json_and_are_warned(run_module, tmp_path):
 
 def test_absent_removes_only_our_chains_and_jumps(run_module, tmp_path):
     commands = docker_commands(WEB) + [
-        Tool(V4_SAVE, stdout=applied(KUBE_V4, [WEB])), Tool(V6_SAVE), Tool(V4_TEST, data=UNSTATED_PAYLOAD), Tool(V4_RESTORE, data=UNSTATED_PAYLOAD),
+        Tool(V4_SAVE, stdout=KUBE_V4_WEB), Tool(V6_SAVE), Tool(V4_TEST, data=UNPUBLISH), Tool(V4_RESTORE, data=UNPUBLISH),
         Tool(V4_SAVE, stdout=KUBE_V4)]  # read back: nothing of ours
     result, table = run_module(docker_publish.main, dict(state='absent', daemon_json=str(tmp_path / 'x')), commands)
     payload = table.ran[-2][1].splitlines()
@@ -122,7 +157,7 @@ def test_bad_container_name_fails_before_any_command(run_module):
 
 def test_rejected_payload_changes_nothing(run_module, tmp_path):
     commands = docker_commands(WEB) + [
-        Tool(V4_SAVE, stdout=KUBE_V4), Tool(V6_SAVE), Tool(V4_TEST, rc=2, stderr='line 3 failed', data=UNSTATED_PAYLOAD)]
+        Tool(V4_SAVE, stdout=KUBE_V4), Tool(V6_SAVE), Tool(V4_TEST, rc=2, stderr='line 3 failed', data=PUBLISH_WEB)]
     result, table = run_module(docker_publish.main, dict(containers=['kube-web'], daemon_json=str(tmp_path / 'x')),
                                commands)
     assert result['failed'] and 'nothing was changed' in result['msg'] and result['stderr'] == 'line 3 failed'

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from fake_runner import Tool, UNSTATED_PAYLOAD
+from fake_runner import Tool
 from plugins.module_utils.test_host_lock import other_holder
 from plugins.modules.test_allowlist_ipsets import (
     ENTRIES,
@@ -26,7 +26,7 @@ from plugins.modules.test_allowlist_ipsets import (
     V4,
     kernel,
 )
-from plugins.modules.test_docker_publish import KUBE_V4, WEB, applied, docker_commands
+from plugins.modules.test_docker_publish import KUBE_V4, KUBE_V4_WEB, PUBLISH_WEB, WEB, docker_commands
 from plugins.modules.test_docker_user_modules import (
     DOCKER28,
     DOCKER28_V6,
@@ -92,8 +92,8 @@ def first_nftables_allowlist():
 
 
 def first_publish():
-    return docker_commands(WEB) + [Tool(V4_SAVE, stdout=KUBE_V4), Tool(PUBLISH_V6_SAVE), Tool(V4_TEST, data=UNSTATED_PAYLOAD),
-                                   Tool(V4_RESTORE, data=UNSTATED_PAYLOAD), Tool(V4_SAVE, stdout=applied(KUBE_V4, [WEB]))]
+    return docker_commands(WEB) + [Tool(V4_SAVE, stdout=KUBE_V4), Tool(PUBLISH_V6_SAVE), Tool(V4_TEST, data=PUBLISH_WEB),
+                                   Tool(V4_RESTORE, data=PUBLISH_WEB), Tool(V4_SAVE, stdout=KUBE_V4_WEB)]
 
 
 ALLOWLIST = dict(interface='ext0', sources=SOURCES, ports=['443'])
