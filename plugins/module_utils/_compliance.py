@@ -153,11 +153,6 @@ def declared_router_blocks(expected):
         raise ExpectationError('the declared router rules cannot be checked: %s' % exc)
 
 
-def expected_router_rules(expected):
-    """The collection's DOCKER-USER lines per family for the declared pairs and allowlists."""
-    return Host({}, expected).wanted
-
-
 def _result(details):
     return (FAIL, details) if details else (PASS, [])
 

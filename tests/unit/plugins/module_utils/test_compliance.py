@@ -17,7 +17,38 @@ from ansible.errors import AnsibleFilterError
 EXPECTED = dict(accept=[{'in_interface': 'int0', 'out_interface': 'ext0'}],
                 allowlists=[{'interface': 'ext0', 'sources': ['198.51.100.18', '2001:db8:2::18']}],
                 routed=[{'interface': 'int0', 'networks': ['172.17.0.0/16']}])
-WANTED = compliance.expected_router_rules(EXPECTED)
+# The DOCKER-USER rules EXPECTED declares, written out: the router pair, routed access (new
+# connections without DNAT: between the two kinds of container bridges Docker's, from int0 to
+# 172.17.0.0/16 returned, IPv4 only; the guard drops every other), then the allowlist of ext0.
+_NEW_NOT_DNAT = '-m conntrack --ctstate NEW -m conntrack ! --ctstate DNAT'
+_PAIR = [
+    '-A DOCKER-USER -i int0 -o ext0 -m comment --comment "netops.docker_firewall/accept:int0:ext0" -j ACCEPT',
+    '-A DOCKER-USER -i ext0 -o int0 -m comment --comment "netops.docker_firewall/accept:int0:ext0" -j ACCEPT',
+]
+_ROUTED = '-m comment --comment "netops.docker_firewall/routed"'
+_BRIDGES = [
+    '-A DOCKER-USER -i docker+ -o br-+ %s %s -j RETURN' % (_NEW_NOT_DNAT, _ROUTED),
+    '-A DOCKER-USER -i br-+ -o docker+ %s %s -j RETURN' % (_NEW_NOT_DNAT, _ROUTED),
+]
+_GUARD = [
+    '-A DOCKER-USER ! -i docker+ -o docker+ %s %s -j DROP' % (_NEW_NOT_DNAT, _ROUTED),
+    '-A DOCKER-USER ! -i br-+ -o br-+ %s %s -j DROP' % (_NEW_NOT_DNAT, _ROUTED),
+]
+_EXT0 = '-m comment --comment "netops.docker_firewall/allowlist:ext0"'
+WANTED = dict(
+    ipv4=_PAIR + _BRIDGES + [
+        '-A DOCKER-USER -d 172.17.0.0/16 -i int0 -o docker+ %s %s -j RETURN' % (_NEW_NOT_DNAT, _ROUTED),
+        '-A DOCKER-USER -d 172.17.0.0/16 -i int0 -o br-+ %s %s -j RETURN' % (_NEW_NOT_DNAT, _ROUTED),
+    ] + _GUARD + [
+        '-A DOCKER-USER -i ext0 -m conntrack --ctstate RELATED,ESTABLISHED %s -j RETURN' % _EXT0,
+        '-A DOCKER-USER -s 198.51.100.18/32 -i ext0 %s -j RETURN' % _EXT0,
+        '-A DOCKER-USER -i ext0 %s -j DROP' % _EXT0,
+    ],
+    ipv6=_PAIR + _BRIDGES + _GUARD + [
+        '-A DOCKER-USER -i ext0 -m conntrack --ctstate RELATED,ESTABLISHED %s -j RETURN' % _EXT0,
+        '-A DOCKER-USER -s 2001:db8:2::18/128 -i ext0 %s -j RETURN' % _EXT0,
+        '-A DOCKER-USER -i ext0 %s -j DROP' % _EXT0,
+    ])
 # docker_firewall_info's summary of Docker's default bridge network.
 DOCKER0 = dict(name='bridge', id='f0e1d2c3b4a5', driver='bridge', bridge='docker0', subnets=['172.17.0.0/16'],
                gateway_mode=dict(ipv4='nat', ipv6='nat'), trusted_host_interfaces=[], internal=False)

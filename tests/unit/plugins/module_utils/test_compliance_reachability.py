@@ -196,8 +196,13 @@ def test_an_allowed_source_that_cannot_reach_is_drift_too():
 def test_declared_routed_access_is_checked_both_ways():
     # int0 may route to 172.18.0.0/16 from 10.0.0.0/24 (Docker 28's raw drop lifted: allow-direct-routing).
     expected = dict(EXPECTED, routed=[{'interface': 'int0', 'networks': ['172.18.0.0/16'], 'sources': ['10.0.0.0/24']}])
-    wanted = compliance.expected_router_rules(expected)
-    v4 = with_docker_user(capture('sid', 'q2-published-default.iptables-save'), wanted['ipv4'])
+    # WANTED's IPv4 rules with this declaration's returns in place of those of EXPECTED's.
+    routed = '-m conntrack --ctstate NEW -m conntrack ! --ctstate DNAT -m comment --comment "netops.docker_firewall/routed"'
+    returns = ['-A DOCKER-USER -s 10.0.0.0/24 -d 172.18.0.0/16 -i int0 -o docker+ %s -j RETURN' % routed,
+               '-A DOCKER-USER -s 10.0.0.0/24 -d 172.18.0.0/16 -i int0 -o br-+ %s -j RETURN' % routed]
+    assert all('-d 172.17.0.0/16 -i int0' in line for line in WANTED['ipv4'][4:6])
+    wanted = WANTED['ipv4'][:4] + returns + WANTED['ipv4'][6:]
+    v4 = with_docker_user(capture('sid', 'q2-published-default.iptables-save'), wanted)
     lifted = v4.replace('-A PREROUTING -d 172.18.0.2/32 ! -i docker0 -j DROP\n', '')
     assert results(facts_with(lifted), expected)['reachability'] == ('pass', [])
     # With the raw drop Docker writes without allow-direct-routing, the declared sources cannot route in.

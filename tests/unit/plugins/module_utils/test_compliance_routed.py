@@ -148,7 +148,12 @@ def test_elsewhere_a_port_published_twice_is_no_problem():
 
 def test_a_routed_declaration_s_ipset_is_checked_as_the_allowlists_sets_are():
     expected = dict(EXPECTED, routed=[{'interface': 'int0', 'sources': ['198.51.100.0/28'], 'source_sets': 'always'}])
-    wanted = compliance.expected_router_rules(expected)
+    # WANTED with int0's returns matching the set in place of EXPECTED's (no IPv6 source: none in IPv6).
+    routed = '-m conntrack --ctstate NEW -m conntrack ! --ctstate DNAT -m comment --comment "netops.docker_firewall/routed"'
+    returns = ['-A DOCKER-USER -i int0 -o docker+ -m set --match-set netops-dfwr-int0-v4 src %s -j RETURN' % routed,
+               '-A DOCKER-USER -i int0 -o br-+ -m set --match-set netops-dfwr-int0-v4 src %s -j RETURN' % routed]
+    assert all('-d 172.17.0.0/16 -i int0' in line for line in WANTED['ipv4'][4:6])
+    wanted = dict(ipv4=WANTED['ipv4'][:4] + returns + WANTED['ipv4'][6:], ipv6=WANTED['ipv6'])
     facts = router_facts(v4_lines=wanted['ipv4'], v6_lines=wanted['ipv6'])
     facts['persistence']['kept_rules'] = dict(wanted)
     facts['nftables']['ours']['text'] = compliance.nft.render(compliance.Host({}, expected).wanted_table)

@@ -178,8 +178,17 @@ def test_one_rule_per_run_as_network_or_range():
 def test_compliance_builds_the_same_rules_from_unmerged_input():
     entries = ['198.51.100.9', '198.51.100.8', '198.51.100.0/29', '2001:db8::1', '2001:db8::1', '192.0.2.1']
     block = allowlist_block('ext0', entries)
-    wanted = compliance.expected_router_rules(dict(allowlists=[dict(interface='ext0', sources=list(reversed(entries)))]))
-    assert wanted == dict((family, block.rules[family]) for family in ('ipv4', 'ipv6'))
+    # Merged: 198.51.100.0/29, .8 and .9 are one range; 2001:db8::1 once; in address order.
+    tag = '-m comment --comment "netops.docker_firewall/allowlist:ext0"'
+    rules = dict(ipv4=['-A DOCKER-USER -i ext0 -m conntrack --ctstate RELATED,ESTABLISHED %s -j RETURN' % tag,
+                       '-A DOCKER-USER -s 192.0.2.1/32 -i ext0 %s -j RETURN' % tag,
+                       '-A DOCKER-USER -i ext0 -m iprange --src-range 198.51.100.0-198.51.100.9 %s -j RETURN' % tag,
+                       '-A DOCKER-USER -i ext0 %s -j DROP' % tag],
+                 ipv6=['-A DOCKER-USER -i ext0 -m conntrack --ctstate RELATED,ESTABLISHED %s -j RETURN' % tag,
+                       '-A DOCKER-USER -s 2001:db8::1/128 -i ext0 %s -j RETURN' % tag,
+                       '-A DOCKER-USER -i ext0 %s -j DROP' % tag])
+    assert block.rules == rules
+    assert compliance.Host({}, dict(allowlists=[dict(interface='ext0', sources=list(reversed(entries)))])).wanted == rules
     assert compliance.Host({}, dict(allowlists=[dict(interface='ext0', sources=entries)])).wanted_table.key() == \
         nft.plan_table(None, {block.name: block}).key()
 
