@@ -28,6 +28,7 @@ from plugins.modules.test_docker_user_modules import (
     V6_SAVE,
     V6_TEST,
     capture,
+    restore,
     save_with,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user_module as docker_user_module
@@ -132,14 +133,6 @@ ALWAYS_IPV6 = OURS_IPV4[:3] + [
 
 def to_8443(lines):
     return [line.replace('--ctorigdstport 443 ', '--ctorigdstport 8443 ') for line in lines]
-
-
-def restore(deleted=(), inserted=()):
-    """The iptables-restore input that deletes the rules `deleted` by their spec, then inserts the
-    rules `inserted` at the top of DOCKER-USER, in order (both as save lines)."""
-    lines = ['-D DOCKER-USER ' + line[len('-A DOCKER-USER '):] for line in deleted]
-    lines += ['-I DOCKER-USER %d %s' % (n, line[len('-A DOCKER-USER '):]) for n, line in enumerate(inserted, 1)]
-    return '*filter\n' + ''.join(line + '\n' for line in lines) + 'COMMIT\n'
 
 
 # The list changed: five hosts gone, a network added (still a set, the same rules).

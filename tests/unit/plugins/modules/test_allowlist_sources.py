@@ -16,18 +16,33 @@ from plugins.modules.test_docker_user_modules import (
     V6_RESTORE,
     V6_SAVE,
     V6_TEST,
-    payload,
+    restore,
     save_with,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user_module as docker_user_module
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import allowlist_block
 from ansible_collections.netops.docker_firewall.plugins.modules import docker_user_allowlist, docker_user_chain
 
 DECLARED = ['198.51.100.128/25', '198.51.100.0-198.51.100.127', '198.51.100.7', '192.0.2.10',
             '192.0.2.11-192.0.2.20', '2001:db8::/48', '2001:db8::1', '2001:db8::1']
 # The same addresses, reordered and spelt otherwise.
 RESPELT = ['2001:db8:0::/48', '192.0.2.10-192.0.2.20', '198.51.100.0/24']
-OURS = allowlist_block('eth0', DECLARED, ['443']).rules
+# Merged: IPv4 a range and a network, IPv6 one network; each one rule for port 443.
+TAG = '-m comment --comment "netops.docker_firewall/allowlist:eth0"'
+_REPLIES_AND_BRIDGES = [
+    '-A DOCKER-USER -i eth0 -m conntrack --ctstate RELATED,ESTABLISHED %s -j RETURN' % TAG,
+    '-A DOCKER-USER -i eth0 -o docker+ -m conntrack ! --ctstate DNAT %s -j DROP' % TAG,
+    '-A DOCKER-USER -i eth0 -o br-+ -m conntrack ! --ctstate DNAT %s -j DROP' % TAG,
+]
+_DROP = '-A DOCKER-USER -i eth0 -p tcp -m conntrack --ctorigdstport 443 %s -j DROP' % TAG
+OURS = dict(
+    ipv4=_REPLIES_AND_BRIDGES + [
+        '-A DOCKER-USER -i eth0 -p tcp -m iprange --src-range 192.0.2.10-192.0.2.20 -m conntrack --ctorigdstport 443 %s -j RETURN'
+        % TAG,
+        '-A DOCKER-USER -s 198.51.100.0/24 -i eth0 -p tcp -m conntrack --ctorigdstport 443 %s -j RETURN' % TAG,
+        _DROP],
+    ipv6=_REPLIES_AND_BRIDGES + [
+        '-A DOCKER-USER -s 2001:db8::/48 -i eth0 -p tcp -m conntrack --ctorigdstport 443 %s -j RETURN' % TAG,
+        _DROP])
 COUNT = dict(declared=8, ipv4=2, ipv6=1, ipsets={})
 
 
@@ -41,10 +56,10 @@ def test_merged_rules_are_written_and_counted(run_module):
     result, table = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=DECLARED, ports=['443']), [
         Tool(V4_SAVE, stdout=DOCKER28),
         Tool(V6_SAVE, stdout=DOCKER28_V6),
-        Tool(V4_TEST, data=payload([], OURS['ipv4'])),
-        Tool(V6_TEST, data=payload([], OURS['ipv6'])),
-        Tool(V4_RESTORE, data=payload([], OURS['ipv4'])),
-        Tool(V6_RESTORE, data=payload([], OURS['ipv6'])),
+        Tool(V4_TEST, data=restore(inserted=OURS['ipv4'])),
+        Tool(V6_TEST, data=restore(inserted=OURS['ipv6'])),
+        Tool(V4_RESTORE, data=restore(inserted=OURS['ipv4'])),
+        Tool(V6_RESTORE, data=restore(inserted=OURS['ipv6'])),
         Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
         Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
     ])

@@ -75,17 +75,12 @@ def save_with(lines, base):
     return '\n'.join(l for l in out if l != '#@') + '\n'
 
 
-def payload(before, after):
-    """The restore input expected for DOCKER-USER going from `before` to `after`: rules of ours (and
-    rules purged) deleted by spec, ours inserted at the top, nothing flushed. (The tests of this file
-    state theirs literally; test_allowlist_ipsets, test_allowlist_sources and test_docker_user_routed
-    still build theirs with it.)"""
-    def ours(line):
-        return 'netops.docker_firewall/' in line
-    lines = ['-D' + line[2:] for line in before if ours(line) or line not in after]
-    lines += ['-I DOCKER-USER %d %s' % (n, line[len('-A DOCKER-USER '):])
-              for n, line in enumerate([line for line in after if ours(line)], 1)]
-    return '\n'.join(['*filter'] + lines + ['COMMIT']) + '\n'
+def restore(deleted=(), inserted=()):
+    """The iptables-restore input that deletes the rules `deleted` by their spec, then inserts the
+    rules `inserted` at the top of DOCKER-USER, in order (both as save lines); nothing flushed."""
+    lines = ['-D DOCKER-USER ' + line[len('-A DOCKER-USER '):] for line in deleted]
+    lines += ['-I DOCKER-USER %d %s' % (n, line[len('-A DOCKER-USER '):]) for n, line in enumerate(inserted, 1)]
+    return '*filter\n' + ''.join(line + '\n' for line in lines) + 'COMMIT\n'
 
 
 DOCKER_RETURN = '-A DOCKER-USER -j RETURN'

@@ -17,21 +17,21 @@ from plugins.modules.test_docker_user_modules import (
     DOCKER28_V6,
     DOCKER_RETURN,
     NFT_APPLY,
+    NFT_HEAD,
     NFT_LIST,
     NFT_TEST,
     REBOOTED,
+    TABLE_PAIR,
     V4_RESTORE,
     V4_SAVE,
     V4_TEST,
     V6_RESTORE,
     V6_SAVE,
     V6_TEST,
-    payload,
+    restore,
     save_with,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user_module as docker_user_module
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import declared_blocks
 from ansible_collections.netops.docker_firewall.plugins.modules import docker_user_chain, docker_user_routed
 
 TAG = '-m comment --comment "netops.docker_firewall/routed"'
@@ -59,8 +59,7 @@ def daemon_json(monkeypatch, tmp_path):
 def test_docker_20_gets_the_block_in_ipv4_and_no_ipv6_chain_is_created(run_module):
     after = INT0 + [DOCKER_RETURN]
     # Docker's RETURN stays where it is; ours go in above it.
-    inserted = ['-I DOCKER-USER %d %s' % (n, line[len('-A DOCKER-USER '):]) for n, line in enumerate(INT0, 1)]
-    write = '\n'.join(['*filter'] + inserted + ['COMMIT']) + '\n'
+    write = restore(inserted=INT0)
     result, table = run_module(docker_user_routed.main, dict(routed=DECLARED), [
         Tool(V4_SAVE, stdout=DOCKER20),
         Tool(V6_SAVE, stdout=DOCKER20_V6),
@@ -78,17 +77,20 @@ def test_docker_20_gets_the_block_in_ipv4_and_no_ipv6_chain_is_created(run_modul
 
 def test_docker_28_chain_puts_routed_access_between_the_pairs_and_the_allowlist(run_module):
     allowlist = dict(interface='ext0', sources=['198.51.100.18', '2001:db8:2::18'])
-    blocks = declared_blocks([dict(in_interface='wg0', out_interface='eth0')], [allowlist], DECLARED)
-    ours = dict((family, ACCEPT_LINES + (INT0 if family == 'ipv4' else INT0_V6) + blocks['allowlist:ext0'].rules[family])
-                for family in ('ipv4', 'ipv6'))
+    ext0 = '-m comment --comment "netops.docker_firewall/allowlist:ext0"'
+    ours = dict((family, ACCEPT_LINES + routed + [
+        '-A DOCKER-USER -i ext0 -m conntrack --ctstate RELATED,ESTABLISHED %s -j RETURN' % ext0,
+        '-A DOCKER-USER -s %s -i ext0 %s -j RETURN' % (source, ext0),
+        '-A DOCKER-USER -i ext0 %s -j DROP' % ext0,
+    ]) for family, routed, source in (('ipv4', INT0, '198.51.100.18/32'), ('ipv6', INT0_V6, '2001:db8:2::18/128')))
     result, table = run_module(docker_user_chain.main, dict(
         accept=[dict(in_interface='wg0', out_interface='eth0')], allowlists=[allowlist], routed=DECLARED), [
         Tool(V4_SAVE, stdout=DOCKER28),
         Tool(V6_SAVE, stdout=DOCKER28_V6),
-        Tool(V4_TEST, data=payload([], ours['ipv4'])),
-        Tool(V6_TEST, data=payload([], ours['ipv6'])),
-        Tool(V4_RESTORE, data=payload([], ours['ipv4'])),
-        Tool(V6_RESTORE, data=payload([], ours['ipv6'])),
+        Tool(V4_TEST, data=restore(inserted=ours['ipv4'])),
+        Tool(V6_TEST, data=restore(inserted=ours['ipv6'])),
+        Tool(V4_RESTORE, data=restore(inserted=ours['ipv4'])),
+        Tool(V6_RESTORE, data=restore(inserted=ours['ipv6'])),
         Tool(V4_SAVE, stdout=save_with(ours['ipv4'], DOCKER28)),
         Tool(V6_SAVE, stdout=save_with(ours['ipv6'], DOCKER28_V6)),
     ])
@@ -123,8 +125,8 @@ def test_absent_removes_the_block_guard_included_and_keeps_the_pairs(run_module)
     result, table = run_module(docker_user_routed.main, dict(state='absent'), [
         Tool(V4_SAVE, stdout=save_with(current, DOCKER20)),
         Tool(V6_SAVE, stdout=DOCKER20_V6),
-        Tool(V4_TEST, data=payload(current, after)),
-        Tool(V4_RESTORE, data=payload(current, after)),
+        Tool(V4_TEST, data=restore(ACCEPT_LINES + INT0, ACCEPT_LINES)),  # ours deleted, the pair put back
+        Tool(V4_RESTORE, data=restore(ACCEPT_LINES + INT0, ACCEPT_LINES)),
         Tool(V4_SAVE, stdout=save_with(after, DOCKER20)),
     ])
     assert result['removed_blocks'] == ['routed'] and result['blocks'] == {'ipv4': ['accept:wg0:eth0']}
@@ -141,8 +143,8 @@ def test_a_chain_without_routed_removes_the_block_with_purge_and_keeps_it_withou
     result, table = run_module(docker_user_chain.main, dict(), [
         Tool(V4_SAVE, stdout=save_with(current, DOCKER20)),
         Tool(V6_SAVE, stdout=DOCKER20_V6),
-        Tool(V4_TEST, data=payload(current, [DOCKER_RETURN])),
-        Tool(V4_RESTORE, data=payload(current, [DOCKER_RETURN])),
+        Tool(V4_TEST, data=restore(INT0)),
+        Tool(V4_RESTORE, data=restore(INT0)),
         Tool(V4_SAVE, stdout=DOCKER20),
     ])
     assert result['removed_blocks'] == ['routed']
@@ -151,8 +153,11 @@ def test_a_chain_without_routed_removes_the_block_with_purge_and_keeps_it_withou
 def test_long_sources_go_into_a_routed_set_filled_before_the_chains(run_module, daemon_json):
     sources = ['10.8.%d.%d' % (n // 100, 2 * (n % 100)) for n in range(70)]
     name = 'netops-dfwr-wg0-v4'
-    lines = declared_blocks([], [], [dict(interface='wg0', sources=sources)])['routed'].rules
-    assert '-A DOCKER-USER -i wg0 -o docker+ -m set --match-set %s src %s %s -j RETURN' % (name, NEW, TAG) in lines['ipv4']
+    # wg0's returns match the set; no IPv6 source: IPv6 is denied for it.
+    lines = dict(ipv4=INT0[:2] + [
+        '-A DOCKER-USER -i wg0 -o docker+ -m set --match-set %s src %s %s -j RETURN' % (name, NEW, TAG),
+        '-A DOCKER-USER -i wg0 -o br-+ -m set --match-set %s src %s %s -j RETURN' % (name, NEW, TAG),
+    ] + INT0[4:], ipv6=INT0_V6)
     fill = ('create %s hash:net family inet hashsize 1024 maxelem 65536\n' % name
             + ''.join('add %s %s\n' % (name, source) for source in sorted(sources, key=lambda a: tuple(
                 int(p) for p in a.split('.')))))
@@ -161,10 +166,10 @@ def test_long_sources_go_into_a_routed_set_filled_before_the_chains(run_module, 
         Tool(V6_SAVE, stdout=DOCKER28_V6),
         Tool(IPSET_SAVE, stdout=kernel()),
         Tool(IPSET_RESTORE, data=fill),
-        Tool(V4_TEST, data=payload([], lines['ipv4'])),
-        Tool(V6_TEST, data=payload([], lines['ipv6'])),
-        Tool(V4_RESTORE, data=payload([], lines['ipv4'])),
-        Tool(V6_RESTORE, data=payload([], lines['ipv6'])),
+        Tool(V4_TEST, data=restore(inserted=lines['ipv4'])),
+        Tool(V6_TEST, data=restore(inserted=lines['ipv6'])),
+        Tool(V4_RESTORE, data=restore(inserted=lines['ipv4'])),
+        Tool(V6_RESTORE, data=restore(inserted=lines['ipv6'])),
         Tool(V4_SAVE, stdout=save_with(lines['ipv4'], DOCKER28)),
         Tool(V6_SAVE, stdout=save_with(lines['ipv6'], DOCKER28_V6)),
         Tool(IPSET_SAVE, stdout=kernel({name: sources})),
@@ -192,15 +197,40 @@ def test_bad_input_fails_before_any_command(run_module, args, field):
 
 def test_nftables_the_routed_chain_is_written_in_our_table_after_the_pairs(run_module, daemon_json):
     daemon_json.write_text('{"firewall-backend": "nftables", "userland-proxy": false}')
-    pair = declared_blocks([dict(in_interface='wg0', out_interface='eth0')], [])
-    current = nft.plan_table(None, pair)
-    wanted = nft.plan_table(current, declared_blocks([], [], DECLARED))
+    # The router pair's table with routed access: its set (IPv4 only: the declaration names no IPv6
+    # network), the jumps per container bridge pattern after the pair, the chain `routed`.
+    wanted = (
+        'table inet netops-docker-firewall {\n'
+        '\tcomment "netops.docker_firewall"\n'
+        '\tset routed-int0-networks-ipv4 {\n'
+        '\t\ttype ipv4_addr\n'
+        '\t\tflags interval\n'
+        '\t\tcomment "netops.docker_firewall/routed"\n'
+        '\t\telements = { 172.17.0.0/16 }\n'
+        '\t}\n'
+        '\tchain forward {\n'
+        '\t\ttype filter hook forward priority filter - 10; policy accept;\n'
+        '\t\tiifname "wg0" oifname "eth0" accept comment "netops.docker_firewall/accept:wg0:eth0"\n'
+        '\t\tiifname "eth0" oifname "wg0" accept comment "netops.docker_firewall/accept:wg0:eth0"\n'
+        '\t\toifname "docker*" iifname != "docker*" ct state new ct status ! dnat jump routed'
+        ' comment "netops.docker_firewall/routed"\n'
+        '\t\toifname "br-*" iifname != "br-*" ct state new ct status ! dnat jump routed'
+        ' comment "netops.docker_firewall/routed"\n'
+        '\t}\n'
+        '\tchain routed {\n'
+        '\t\tcomment "netops.docker_firewall/routed"\n'
+        '\t\tiifname "docker*" return\n'
+        '\t\tiifname "br-*" return\n'
+        '\t\tiifname "int0" ip daddr @routed-int0-networks-ipv4 accept\n'
+        '\t\tdrop\n'
+        '\t}\n'
+        '}\n')
     result, ran = run_module(docker_user_routed.main, dict(routed=DECLARED), [
-        Tool(NFT_LIST, stdout=nft.render(current)),
+        Tool(NFT_LIST, stdout=TABLE_PAIR),
         Tool(V4_SAVE, stdout=REBOOTED),
-        Tool(NFT_TEST, data=nft.payload(wanted)),
-        Tool(NFT_APPLY, data=nft.payload(wanted)),
-        Tool(NFT_LIST, stdout=nft.render(wanted)),
+        Tool(NFT_TEST, data=NFT_HEAD + wanted),
+        Tool(NFT_APPLY, data=NFT_HEAD + wanted),
+        Tool(NFT_LIST, stdout=wanted),
     ])
     assert result['changed'] is True and result['blocks'] == {'nftables': ['accept:wg0:eth0', 'routed']}
     rules = result['rules']['nftables']
@@ -218,7 +248,7 @@ def test_nftables_the_routed_chain_is_written_in_our_table_after_the_pairs(run_m
                           '\t\tiifname "br-*" return', '\t\tiifname "int0" ip daddr @routed-int0-networks-ipv4 accept',
                           '\t\tdrop', '\t}']
     result, ran = run_module(docker_user_routed.main, dict(routed=DECLARED), [
-        Tool(NFT_LIST, stdout=nft.render(wanted)),
+        Tool(NFT_LIST, stdout=wanted),
         Tool(V4_SAVE, stdout=REBOOTED),
     ], check_mode=True)
     assert result['changed'] is False
