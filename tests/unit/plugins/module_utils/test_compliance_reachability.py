@@ -31,13 +31,15 @@ def converged_v4():
     return with_docker_user(capture('sid', 'q2-published-default.iptables-save'), WANTED['ipv4'])
 
 
-def facts_with(v4, containers=(WEB,), networks=None, names=NAMES, addresses=ADDRESSES, nft_tables=None):
+def facts_with(v4, containers=(WEB,), networks=None, names=None, addresses=None, nft_tables=None):
     """The converged router's facts with IPv4 rules `v4`, and the answer docker_firewall_info gives for
     them (userland-proxy false, forwarding on in IPv4 only, the backstop table beside: left out)."""
     facts = router_facts()
     facts['iptables']['nft']['ipv4'] = family_facts(v4)
     v6 = with_docker_user(capture('sid', 'q2-published-default.ip6tables-save'), WANTED['ipv6'])
     tables = ['inet netops-docker-firewall'] if nft_tables is None else nft_tables
+    names = NAMES if names is None else names
+    addresses = ADDRESSES if addresses is None else addresses
     facts['reachability'] = host_reachability({'nft': {'ipv4': v4, 'ipv6': v6}}, 'nft', addresses, names,
                                               list(containers), False, {'ipv4': True, 'ipv6': False},
                                               nftables_tables=tables)
