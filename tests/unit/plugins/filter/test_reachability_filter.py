@@ -47,8 +47,8 @@ def test_a_source_port_is_passed_on():
 
 @pytest.mark.parametrize('info, packet, message', [
     (INFO, ('ext0', WAN2, PUBLISHED, 'http'), "reachability_verdict: port must be a port number, not 'http'"),
-    (INFO, ('ext0', WAN2, '2001:db8:2::1', 8080), 'reachability_verdict: source 198.51.100.19 and destination '
-                                                   '2001:db8:2::1 are of different families'),
+    (INFO, ('ext0', WAN2, '2001:db8:2::1', 8080),
+     'reachability_verdict: source 198.51.100.19 and destination 2001:db8:2::1 are of different families'),
     (dict(changed=False, reachability=None), ('ext0', WAN2, PUBLISHED, 8080),
      'reachability_verdict: docker_firewall_info ran without reachability: true'),
     ([], ('ext0', WAN2, PUBLISHED, 8080), 'reachability_verdict: the answer must be a dict'),
