@@ -8,17 +8,19 @@ for every incoming interface and every source address at once. Private to this c
 host access, no Ansible imports. docs/reachability.md explains the model and its limits.
 
 The packet space of one question (one published port, one container address for routed access, or
-one address the host forwards to, in one family) is split into slices: (incoming interface, destination address, source addresses as
-an interval set, source ports as an interval set). Interfaces are the host's, named, plus one class
-per wildcard of the rules (`docker+`: an interface not listed whose name starts with `docker`) and
-`+` (any other interface); destinations are the host's own addresses (a published port), or the
-container's address (routed access). Each rule splits a slice into the part its matches hold for and
-the rest, so the answer is exact over that space. The walk:
+one address the host forwards to, in one family) is split into slices: (incoming interface,
+destination address, source addresses as an interval set, source ports as an interval set).
+Interfaces are the host's, named, plus one class per wildcard of the rules (`docker+`: an interface
+not listed whose name starts with `docker`) and `+` (any other interface); destinations are the
+host's own addresses (a published port), the container's address (routed access), or the address
+asked about (forwarded). Each rule splits a slice into the part its matches hold for and the rest,
+so the answer is exact over that space. The walk:
 
   raw PREROUTING, mangle PREROUTING, nat PREROUTING (DNAT)   the first packet of the connection
   routing: a local address -> mangle INPUT, filter INPUT      delivered to the host's socket (docker-proxy)
            a connected subnet -> mangle FORWARD, filter FORWARD (when forwarding is on)
-                                                                delivered to the container
+                                                                delivered to the container (or out
+                                                                to the forwarded address)
 
 with ACCEPT, DROP, REJECT, RETURN, jumps, gotos and chain policies. A match or a target this module
 does not model, a jump to a chain that does not exist, a set that was not given, a destination with
@@ -629,7 +631,7 @@ def _finished(flow, outcome):
 def _arrived(ctx, flow, to, binding, userland_proxy):
     packet = flow.packet
     if binding.get('forwarded'):
-        return _forwarded(flow, binding)
+        return _forwarded(flow)
     address = binding.get('address')
     wanted = int(ipaddress.ip_address(address)) if address else None
     if to == 'container':
@@ -649,7 +651,7 @@ def _arrived(ctx, flow, to, binding, userland_proxy):
     return flow, REACHABLE, 'host', None
 
 
-def _forwarded(flow, binding):
+def _forwarded(flow):
     """A forwarded packet (not to the host, no published port) that FORWARD let out: reachable when it
     still goes to the address and port asked about; DNAT (kube-proxy's services) sends it elsewhere."""
     packet = flow.packet

@@ -55,7 +55,7 @@ options:
     description:
       - Addresses and ports to ask about besides, as packets the host forwards unchanged (routing between two
         networks, such as a LAN and a WAN) - who can open a connection to them, through the same rules
-        (RV(reachability.families) C(forwarded)); implies O(reachability).
+        (RV(reachability.families) C(forwarded)), whether or not anything listens there; implies O(reachability).
       - An address of the host's own is answered C(local) and not walked (only published ports are asked about
         there); one routed by no connected subnet of the host is C(unknown).
     type: list
