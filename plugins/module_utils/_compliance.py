@@ -387,14 +387,8 @@ def _port_label(binding):
     return '%s %s/%s%s' % (binding.get('container'), binding.get('host_port'), binding.get('protocol'), via)
 
 
-def _path_text(path):
-    return ' -> '.join('%s %s: %s' % (step['table'], step['chain'], step['rule']) for step in path)
-
-
-def _reason_text(reason):
-    reason = reason or {}
-    where = ' (%s %s: %s)' % (reason['table'], reason['chain'], reason['rule']) if reason.get('rule') else ''
-    return (reason.get('why') or 'not known') + where
+_path_text = reach.path_text
+_reason_text = reach.reason_text
 
 
 def _spans_text(family, spans):

@@ -51,6 +51,20 @@ options:
     type: bool
     default: false
     version_added: 0.2.0
+  reachability_forwarded:
+    description:
+      - Addresses and ports to ask about besides, as packets the host forwards unchanged (routing between two
+        networks, such as a LAN and a WAN) - who can open a connection to them, through the same rules
+        (RV(reachability.families) C(forwarded)), whether or not anything listens there; implies O(reachability).
+      - An address of the host's own is answered C(local) and not walked (only published ports are asked about
+        there); one routed by no connected subnet of the host is C(unknown).
+    type: list
+    elements: dict
+    version_added: 0.2.0
+    suboptions:
+      address: {description: The destination address (either family)., type: str, required: true}
+      port: {description: The destination port., type: int, required: true}
+      protocol: {description: The protocol., type: str, choices: [tcp, udp, sctp], default: tcp}
 seealso:
   - module: netops.docker_firewall.docker_user_chain
   - module: netops.docker_firewall.docker_publish
@@ -245,7 +259,9 @@ reachability:
     families:
       description:
         - Per family read (C(ipv4), C(ipv6)), the engine's answer - C(ports) (per published port C(port) and its
-          C(slices)) and C(routed) (per container address and container port C(target) and its C(slices)).
+          C(slices)) and C(routed) (per container address and container port C(target) and its C(slices)); with
+          O(reachability_forwarded) also C(forwarded) (per address and port asked about C(target), C(local) and
+          C(slices), C(to) being C(target) where reachable).
         - "A slice is C(interface) (a name, or a class such as C(docker+) or C(+) when C(other_interfaces)),
           C(destinations), C(sources), C(source_ranges), C(source_ports) (null for any), C(verdict) (C(reachable),
           C(unreachable) or C(unknown)), C(to) (C(container) or C(host)), C(path) (the rules that took it there) and
@@ -517,7 +533,7 @@ def ipvs_state(module, iptables):
     return state
 
 
-def reachability_state(module, found, saves, settings, inspects, forwarding):
+def reachability_state(module, found, saves, settings, inspects, forwarding, forwarded=None):
     """Who can reach each published port and container address (_reachability), from what the module
     read already and the host's addresses (`ip -j addr show`, read here once)."""
     errors = []
@@ -534,7 +550,7 @@ def reachability_state(module, found, saves, settings, inspects, forwarding):
         errors.append('the ipsets cannot be read: %s' % ipsets['error'])
     return reachability.host_reachability(
         saves, backend, addresses, names, inspects, settings.get('userland-proxy', True) is not False, forwarding,
-        ipsets_text=ipsets['text'], nftables_tables=found['nftables']['tables'], errors=errors)
+        ipsets_text=ipsets['text'], nftables_tables=found['nftables']['tables'], errors=errors, forwarded=forwarded)
 
 
 def docker_backend(iptables):
@@ -610,9 +626,17 @@ def network_summary(inspect):
 def main():
     module = AnsibleModule(
         argument_spec=dict(daemon_json=dict(type='path', default='/etc/docker/daemon.json'),
-                           reachability=dict(type='bool', default=False)),
+                           reachability=dict(type='bool', default=False),
+                           reachability_forwarded=dict(type='list', elements='dict', options=dict(
+                               address=dict(type='str', required=True), port=dict(type='int', required=True),
+                               protocol=dict(type='str', choices=['tcp', 'udp', 'sctp'], default='tcp')))),
         supports_check_mode=True,
     )
+    forwarded = module.params['reachability_forwarded']
+    try:
+        reachability.check_targets(forwarded or [])
+    except ValueError as exc:
+        module.fail_json(msg='reachability_forwarded: %s' % exc)
     settings, settings_error = read_daemon_json(module.params['daemon_json'])
     docker, inspects, networks, networks_error = docker_state(module, settings)
     try:
@@ -650,8 +674,9 @@ def main():
         reachability=None,
         reachability_seconds=None,
     )
-    if module.params['reachability']:
-        found['reachability'] = reachability_state(module, found, saves, settings, with_ports, found['ip_forward'])
+    if module.params['reachability'] or forwarded is not None:
+        found['reachability'] = reachability_state(module, found, saves, settings, with_ports, found['ip_forward'],
+                                                   forwarded)
         found['reachability_seconds'] = found['reachability'].pop('seconds')
     module.exit_json(changed=False, **found)
 
