@@ -428,17 +428,26 @@ def fix(parsed, result, priority=None):
     return '%s%s: %s' % (where, how, '; '.join(commands))
 
 
+def sentence(result):
+    """One verdict as a sentence: the module's warning for a reject or drop, a compliance detail."""
+    def side(interface, zone, implicit):
+        return '%s (zone %s%s)' % (interface, zone, ', implicit' if implicit else '') if zone else interface
+
+    pair = 'from %s to %s' % (side(result['in_interface'], result['in_zone'], result['in_zone_implicit']),
+                              side(result['out_interface'], result['out_zone'], result['out_zone_implicit']))
+    verdict = result['verdict']
+    if verdict in (REJECT, DROP):
+        return ('firewalld %ss forwarding %s: %s (%s); an ACCEPT in DOCKER-USER does not change it (firewalld\'s '
+                'nftables backend filters forwarded traffic in a chain of its own). Fix: %s'
+                % ('reject' if verdict == REJECT else 'drop', pair, result['by'], result['reason'], result['fix']))
+    if verdict == DEPENDS:
+        return 'whether firewalld forwards %s depends on %s: %s. Fix: %s' % (
+            pair, result['by'] or 'what could not be read', result['reason'], result['fix'])
+    if verdict == ACCEPT:
+        return 'firewalld accepts forwarding %s: %s (%s)' % (pair, result['by'], result['reason'])
+    return 'firewalld\'s verdict on forwarding %s does not apply: %s' % (pair, result['reason'])
+
+
 def warning(result):
     """The module warning for a verdict of reject or drop (None otherwise)."""
-    if result['verdict'] not in (REJECT, DROP):
-        return None
-
-    def side(interface, zone, implicit):
-        return '%s (zone %s%s)' % (interface, zone, ', implicit' if implicit else '')
-
-    return ('firewalld %ss forwarding from %s to %s: %s (%s); an ACCEPT in DOCKER-USER does not change it (firewalld\'s '
-            'nftables backend filters forwarded traffic in a chain of its own). Fix: %s'
-            % ('reject' if result['verdict'] == REJECT else 'drop',
-               side(result['in_interface'], result['in_zone'], result['in_zone_implicit']),
-               side(result['out_interface'], result['out_zone'], result['out_zone_implicit']),
-               result['by'], result['reason'], result['fix']))
+    return sentence(result) if result['verdict'] in (REJECT, DROP) else None
