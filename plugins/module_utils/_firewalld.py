@@ -63,6 +63,7 @@ _WORDS = ('interfaces', 'sources', 'services', 'ports', 'protocols', 'source-por
 _LINES = ('forward-ports', 'rich rules')
 _ZONE_KEYS = ('target', 'interfaces', 'sources', 'forward')
 _POLICY_KEYS = ('priority', 'target', 'ingress-zones', 'egress-zones')
+_POLICY_SUMMARY = ('name', 'priority', 'target', 'ingress_zones', 'egress_zones', 'active')
 _HEADER = re.compile(r'^(\S+)(?: \(([^()]*)\))?$')
 _QUOTED = re.compile(r'"[^"]*"')
 
@@ -191,8 +192,7 @@ def summary(parsed):
         zones=dict((name, dict((key, zones[name][key]) for key in ('target', 'forward', 'interfaces', 'sources')))
                    for name in in_use),
         zones_of_interfaces=dict((interface, name) for name in in_use for interface in zones[name]['interfaces']),
-        policies=[dict((key, policy[key]) for key in ('name', 'priority', 'target', 'ingress_zones', 'egress_zones',
-                                                     'active'))
+        policies=[dict((key, policy[key]) for key in _POLICY_SUMMARY)
                   for policy in sorted(parsed['policies'].values(), key=lambda p: (p['priority'], p['name']))],
     )
 
@@ -236,7 +236,8 @@ def zone_of(parsed, interface):
     if exact:
         return exact[0], False, None
     if interface.endswith('+'):
-        spread = sorted(name for name, zone in zones.items() if any(_overlaps(e, interface) for e in zone['interfaces']))
+        spread = sorted(name for name, zone in zones.items()
+                        if any(_overlaps(entry, interface) for entry in zone['interfaces']))
         doubt = 'interfaces matching %s are in zone %s: firewalld decides per interface' % (
             interface, ', '.join(spread)) if spread else None
         return parsed['default_zone'], True, doubt
@@ -270,8 +271,8 @@ def _policy_doubts(policy):
     doubts = [('accept', '%s %s' % (key.replace('_', ' '), ' '.join(policy[key])))
               for key in ('services', 'ports', 'protocols', 'source_ports', 'forward_ports') if policy[key]]
     if policy['icmp_blocks'] or policy['icmp_block_inversion']:
-        doubts.append(('drop', 'icmp blocks %s%s' % (' '.join(policy['icmp_blocks']) or 'none',
-                                                   ' (inverted)' if policy['icmp_block_inversion'] else '')))
+        inverted = ' (inverted)' if policy['icmp_block_inversion'] else ''
+        doubts.append(('drop', 'icmp blocks %s%s' % (' '.join(policy['icmp_blocks']) or 'none', inverted)))
     doubts += [(effect, 'rich rule %s' % rule) for rule, effect in ((r, _rich_effect(r)) for r in policy['rich_rules'])
                if effect]
     return doubts
@@ -301,7 +302,8 @@ def _policy_step(policies, in_zone, out_zone, doubts):
             name = 'policy %s' % policy['name']
             doubts.extend((effect, name, what) for effect, what in _policy_doubts(policy))
             if policy['target'] in _TARGET_VERDICT:
-                decided.append((_TARGET_VERDICT[policy['target']], name, priority, 'its target is %s' % policy['target']))
+                decided.append((_TARGET_VERDICT[policy['target']], name, priority,
+                                'its target is %s' % policy['target']))
         if len(set(d[0] for d in decided)) > 1:
             doubts.append(('both', ' and '.join(d[1] for d in decided),
                            'same priority %d, different targets: firewalld\'s order between them is not defined'
@@ -347,15 +349,16 @@ def evaluate(parsed, running, in_interface, out_interface, error=None):
     """firewalld's verdict on new connections forwarded from in_interface to out_interface: a dict with
     the interfaces, in_zone, out_zone, in_zone_implicit, out_zone_implicit, verdict (VERDICTS), by
     ("policy NAME", "zone NAME" or FINAL_REJECT; for depends what may decide part of the traffic),
-    reason and fix (the firewall-cmd commands, for reject, drop and depends). `parsed`: state()'s answer (None when firewalld was not read), `error`: why it
-    could not be read."""
+    reason and fix (the firewall-cmd commands, for reject, drop and depends). `parsed`: state()'s
+    answer (None when firewalld was not read), `error`: why it could not be read."""
     result = dict(in_interface=in_interface, out_interface=out_interface, in_zone=None, out_zone=None,
                   in_zone_implicit=None, out_zone_implicit=None, verdict=NOT_APPLICABLE, by=None, reason=None, fix=None)
     if not running:
         result['reason'] = 'firewalld does not run'
         return result
     if error or parsed is None:
-        result.update(verdict=DEPENDS, reason='firewalld\'s zones and policies cannot be read: %s' % (error or 'not read'),
+        result.update(verdict=DEPENDS,
+                      reason='firewalld\'s zones and policies cannot be read: %s' % (error or 'not read'),
                       fix='make firewall-cmd --list-all-zones and --list-all-policies answer, and read again')
         return result
     if parsed['backend'] != NFTABLES:

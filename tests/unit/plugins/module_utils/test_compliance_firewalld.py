@@ -16,12 +16,16 @@ ROUTED, NONE = '2.3.1-routed', '2.3.1-none'
 PAIRS = [('int0', 'ext0'), ('ext0', 'int0'), ('int0', 'docker0')]
 
 
-def firewalld_facts(case, zones=None, policies='', conf=None, pairs=PAIRS):
-    """docker_firewall_info's firewalld where firewalld runs with the lab's listings (edited), asked about `pairs`."""
-    parsed = fw.state(zones or firewalld(case, 'list-all-zones.txt'), firewalld(case, 'list-all-policies.txt') + policies,
+def firewalld_facts(case, zones=None, policies='', conf=None, pairs=None):
+    """docker_firewall_info's firewalld where firewalld runs with the lab's listings (edited), asked about `pairs`
+    (PAIRS unless given)."""
+    pairs = PAIRS if pairs is None else pairs
+    parsed = fw.state(zones or firewalld(case, 'list-all-zones.txt'),
+                      firewalld(case, 'list-all-policies.txt') + policies,
                       conf_text=conf or firewalld(case, 'firewalld.conf'))
     found = dict(installed=True, running=True, backend=parsed['backend'], error=None, **fw.summary(parsed))
-    found['forwarding'] = [fw.evaluate(parsed, True, in_interface, out_interface) for in_interface, out_interface in pairs]
+    found['forwarding'] = [fw.evaluate(parsed, True, in_interface, out_interface)
+                           for in_interface, out_interface in pairs]
     return found
 
 

@@ -12,22 +12,6 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils import _fir
 ROUTED, NONE = '2.3.1-routed', '2.3.1-none'
 NFTABLES_CONF = firewalld(ROUTED, 'firewalld.conf')
 IPTABLES_CONF = NFTABLES_CONF.replace('\nFirewallBackend=nftables\n', '\nFirewallBackend=iptables\n')
-# The policy an operator adds (firewall-cmd --new-policy ...), as --list-all-policies prints it.
-POLICY = '''%(name)s
-  priority: %(priority)d
-  target: %(target)s
-  ingress-zones: %(ingress)s
-  egress-zones: %(egress)s
-  services: %(services)s
-  ports: 
-  protocols: 
-  masquerade: no
-  forward-ports: 
-  source-ports: 
-  icmp-blocks: 
-  rich rules: %(rules)s
-
-'''
 
 
 def listing(case, name):
@@ -51,8 +35,13 @@ def with_zone(text, zone, **settings):
 
 
 def policy(name, priority, target, ingress, egress, services='', rules=''):
-    return POLICY % dict(name=name, priority=priority, target=target, ingress=ingress, egress=egress,
-                         services=services, rules='\n\t' + rules if rules else '')
+    """A policy an operator adds (firewall-cmd --new-policy ...), as --list-all-policies prints it (a space after
+    every "key:", a rich rule on a line of its own after a tab)."""
+    lines = [name, '  priority: %d' % priority, '  target: ' + target, '  ingress-zones: ' + ingress,
+             '  egress-zones: ' + egress, '  services: ' + services, '  ports: ', '  protocols: ', '  masquerade: no',
+             '  forward-ports: ', '  source-ports: ', '  icmp-blocks: ',
+             '  rich rules: ' + ('\n\t' + rules if rules else '')]
+    return '\n'.join(lines) + '\n\n'
 
 
 def state(case=ROUTED, zones=None, policies='', conf=NFTABLES_CONF):
@@ -244,7 +233,8 @@ def test_a_drop_target_of_the_ingress_zone_drops():
     assert (result['verdict'], result['by'], result['in_zone'], result['in_zone_implicit']) == (
         'drop', 'zone drop', 'drop', False)
     assert result['fix'].startswith('add a policy that forwards from zone drop to zone labwan: ')
-    assert fw.warning(result).startswith('firewalld drops forwarding from int0 (zone drop) to ext0 (zone labwan): zone drop')
+    assert fw.warning(result).startswith('firewalld drops forwarding from int0 (zone drop) to ext0 (zone labwan): '
+                                         'zone drop')
     # Into Docker's zone Docker's policy comes first.
     assert verdict(state(ROUTED, zones), 'int0', 'docker0') == ('accept', 'policy docker-forwarding')
 
@@ -257,7 +247,8 @@ def test_a_zone_bound_to_sources_makes_every_verdict_depend():
 
 
 def test_a_forward_port_of_the_ingress_zone_doubts_a_reject():
-    zones = with_zone(listing(NONE, 'list-all-zones'), 'public', forward_ports='port=80:proto=tcp:toport=:toaddr=10.0.0.9')
+    zones = with_zone(listing(NONE, 'list-all-zones'), 'public',
+                      forward_ports='port=80:proto=tcp:toport=:toaddr=10.0.0.9')
     result = fw.evaluate(state(NONE, zones), True, 'int0', 'ext0')
     assert (result['verdict'], result['by']) == ('depends', 'zone public')
     assert 'forward port port=80:proto=tcp:toport=:toaddr=10.0.0.9' in result['reason']
@@ -271,7 +262,8 @@ def test_a_zone_s_services_and_rich_rules_are_for_the_host_never_on_the_forwardi
 
 def test_two_policies_of_one_priority_that_disagree_depend():
     reject = policy('lan-wan-no', -1, 'REJECT', 'lablan', 'labwan')
-    assert verdict(state(ROUTED, policies=reject), 'int0', 'ext0') == ('depends', 'policy lan-wan and policy lan-wan-no')
+    assert verdict(state(ROUTED, policies=reject), 'int0', 'ext0') == (
+        'depends', 'policy lan-wan and policy lan-wan-no')
 
 
 # --- the rest of the model (firewalld 2.3.1's nftables.py and fw_policy.py) ---------------------

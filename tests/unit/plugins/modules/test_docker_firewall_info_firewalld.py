@@ -15,7 +15,8 @@ from plugins.modules.test_docker_firewall_info import commands
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _firewalld_host
 from ansible_collections.netops.docker_firewall.plugins.modules import docker_firewall_info
 
-ROUTED, NONE = '2.3.1-routed', '2.3.1-none'
+ROUTED = '2.3.1-routed'
+NONE = '2.3.1-none'
 V4 = capture('sid', 'q2-published-default.iptables-save')
 IS_ACTIVE = ['/usr/sbin/systemctl', 'is-active', 'firewalld.service']
 FIREWALL_CMD = '/usr/sbin/firewall-cmd'
@@ -40,8 +41,10 @@ def listings(case, zones=None):
             Call([FIREWALL_CMD, '--list-all-policies'], stdout=firewalld(case, 'list-all-policies.txt'))]
 
 
-def run(run_module, tmp_path, extra, args=ASKED, absent=(), nft_tables=FIREWALLD_TABLES):
-    """The module's result, and the commands it ran after the reads every test shares (commands())."""
+def run(run_module, tmp_path, extra, args=None, absent=(), nft_tables=FIREWALLD_TABLES):
+    """The module's result, and the commands it ran after the reads every test shares (commands()); `args`:
+    the module's arguments but daemon_json (ASKED unless given)."""
+    args = ASKED if args is None else args
     path = tmp_path / 'daemon.json'
     path.write_text('{}')
     base = commands(V4, '', nft_tables=nft_tables)
@@ -89,8 +92,8 @@ def test_zones_and_policies_that_route(run_module, tmp_path, conf):
     # Two firewall-cmd: the listing marks the default zone (firewalld 2.1 and later).
     assert ran == [IS_ACTIVE, [FIREWALL_CMD, '--list-all-zones'], [FIREWALL_CMD, '--list-all-policies']]
     found = result['firewalld']
-    assert (found['running'], found['backend'], found['default_zone'], found['error']) == (True, 'nftables', 'public',
-                                                                                         None)
+    assert (found['running'], found['backend'], found['default_zone'], found['error']) == (
+        True, 'nftables', 'public', None)
     assert found['zones_of_interfaces'] == {'docker0': 'docker', 'int0': 'lablan', 'vpn0': 'labvpn', 'ext0': 'labwan'}
     assert found['zones']['public'] == {'target': 'default', 'forward': True, 'interfaces': [], 'sources': []}
     assert [p['name'] for p in found['policies']] == ['allow-host-ipv6', 'docker-forwarding', 'lan-wan', 'wan-lan']
