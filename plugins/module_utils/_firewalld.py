@@ -93,9 +93,7 @@ def _entries(text, what):
             key, sep, value = line.strip().partition(':')
             if not sep:
                 raise FirewalldSyntaxError('%s line %d: not "key: value": %r' % (what, number, line))
-            value = value.strip()
-            entries[-1][2][key] = value.split() if key in _WORDS else [value] if key in _LINES and value else \
-                [] if key in _LINES else value
+            entries[-1][2][key] = _value(key, value.strip())
         else:
             match = _HEADER.match(line.rstrip())
             if not match:
@@ -104,6 +102,15 @@ def _entries(text, what):
             entries.append((match.group(1), attributes, {}))
             key = None
     return entries
+
+
+def _value(key, text):
+    """A setting's value: a list of words, a list of lines (the first may follow the key), or the text."""
+    if key in _WORDS:
+        return text.split()
+    if key in _LINES:
+        return [text] if text else []
+    return text
 
 
 def _required(name, settings, keys, what):
