@@ -12,6 +12,7 @@ __metaclass__ = type
 import ipaddress
 import json
 
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _decisions as decide
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_leftovers as leftovers
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _firewalld as firewalld
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
@@ -29,7 +30,6 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_use
     CONTAINER_BRIDGES,
     FAMILIES,
     ROUTED,
-    TAG_PREFIX,
     InputError,
     bridge_covered,
     declared_blocks,
@@ -142,7 +142,7 @@ class Host:
 
 
 def _ours(lines):
-    return [line for line in lines or [] if TAG_PREFIX in line]
+    return [line for line in lines or [] if decide.is_ours(line)]
 
 
 def declared_router_blocks(expected):
@@ -275,7 +275,7 @@ def _docker_user_first(host):
 def _before_ours(lines):
     """The rules above the first of ours in DOCKER-USER (none when no rule is ours): the modules and
     the restore program always put ours first."""
-    first = next((i for i, line in enumerate(lines) if TAG_PREFIX in line), None)
+    first = next((i for i, line in enumerate(lines) if decide.is_ours(line)), None)
     return lines[:first] if first else []
 
 

@@ -20,6 +20,7 @@ import yaml
 
 from captures import FIXTURES
 from conftest import ROOT
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _decisions as decisions
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user as docker_user
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _publish as publish
@@ -61,7 +62,7 @@ PUBLISHED = [publish.Binding('registry-mirror', 'ipv4', '198.51.100.130', None, 
 
 COMMENT = re.compile(r' -m comment --comment ("[^"]*"|\S+)')
 COUNTER = re.compile(r'counter packets \d+ bytes \d+ ')
-OUR_NFT_COMMENT = re.compile(r' comment "%s[^"]*"$' % re.escape(nft.TAG_PREFIX))
+OUR_NFT_COMMENT = re.compile(r' comment "%s[^"]*"$' % re.escape(decisions.TAG_PREFIX))
 NODE = re.compile(r'^  (\w+) \[label=<(<TABLE.*?</TABLE>)>\];', re.M | re.S)
 CELL = re.compile(r'<TD([^>]*)>(.*?)</TD>', re.S)
 EDGE = re.compile(r'^  (\w+):(\w+) -> (\w+) ', re.M)
