@@ -294,9 +294,11 @@ def test_backstop_is_the_engines_table_before_iptables_forward(name):
     assert 'the backstop' in header and 'where nft is installed' in header, (name, header)
     with open(os.path.join(ROOT, 'roles', 'docker_on_router', 'vars', 'main.yml'), encoding='utf-8') as handle:
         kept = yaml.safe_load(handle)['__docker_on_router_backstop']
-    for condition in ('not __docker_on_router_nftables', '__docker_on_router_nft.stat.exists'):
-        assert condition in kept, condition
-    assert 'allowlists' not in kept
+    assert kept == '{{ __docker_on_router_decisions.backstop }}'
+    # The decision the role reads: on Docker's iptables backend where nft is installed, whatever is declared.
+    assert decisions.backstop('auto', 'iptables', '/usr/sbin/nft').value is True
+    assert decisions.backstop('auto', 'iptables', None).value is False
+    assert decisions.backstop('auto', 'nftables', '/usr/sbin/nft').value is False
 
 
 # Direct routing per generation: what Docker does of its own (a raw-table drop from 28 on, which
