@@ -20,6 +20,7 @@ import ipaddress
 import re
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
+from ansible_collections.netops.docker_firewall.plugins.module_utils._decisions import TAG_PREFIX, owner
 from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import (
     Rule,
     merge_spans,
@@ -30,7 +31,6 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._rules impo
 
 CHAIN = 'DOCKER-USER'
 FAMILIES = ('ipv4', 'ipv6')
-TAG_PREFIX = 'netops.docker_firewall/'
 KIND_ORDER = {'accept': 0, 'routed': 1, 'allowlist': 2}
 ROUTED = 'routed'  # the name of the routed-access block (one for every declaration)
 PROTOCOLS = ('tcp', 'udp', 'sctp')
@@ -567,14 +567,6 @@ def block_order(name):
 
 # ---------------------------------------------------------------------------------------------
 # Planning
-
-
-def owner(rule):
-    """The block name a rule belongs to, or None for a rule we did not write."""
-    for comment in rule.option_values('--comment'):
-        if comment.startswith(TAG_PREFIX):
-            return comment[len(TAG_PREFIX):]
-    return None
 
 
 def split_chain(rules):

@@ -27,9 +27,9 @@ STATE_FILES = (KEPT_RULES % 'ipv4', KEPT_RULES % 'ipv6', KEPT_BACKEND, KEPT_TABL
 # to what the programs import.
 ENGINE_DIR = '/usr/local/lib/netops-docker-firewall'
 ENGINE_PACKAGE = 'ansible_collections.netops.docker_firewall.plugins.module_utils'
-ENGINE_FILES = ('_docker_host.py', '_docker_user.py', '_firewalld_watch.py', '_host_lock.py', '_host_runner.py',
-                '_iptables_host.py', '_ipset.py', '_kept_state.py', '_kept_state_host.py', '_layout.py', '_nft.py',
-                '_publish.py', '_publish_watcher.py', '_restore.py', '_rules.py')
+ENGINE_FILES = ('_decisions.py', '_docker_host.py', '_docker_user.py', '_firewalld_watch.py', '_host_lock.py',
+                '_host_runner.py', '_iptables_host.py', '_ipset.py', '_kept_state.py', '_kept_state_host.py',
+                '_layout.py', '_nft.py', '_publish.py', '_publish_watcher.py', '_restore.py', '_rules.py')
 # Host programs: name -> (path, the engine module whose main(argv) it runs, what it does).
 PROGRAMS = {
     'restore': ('/usr/local/sbin/netops-docker-user-restore', '_restore',
