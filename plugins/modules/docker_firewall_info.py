@@ -515,6 +515,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_hos
     docker_networks,
     host_addresses,
     read_daemon_json,
+    read_text,
     run_c,
     running_containers,
 )
@@ -553,14 +554,6 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._publish im
 )
 
 BRIDGE_OPTION = 'com.docker.network.bridge.'
-
-
-def read_text(path):
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
 
 
 def read_flag(path):
