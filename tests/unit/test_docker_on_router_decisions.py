@@ -169,6 +169,10 @@ def test_firewalld_s_verdict_is_read_last_and_read_only_from_the_declarations_as
         'forward_pairs': '{{ docker_on_router_accept }}',
         'forward_to_docker': "{{ docker_on_router_routed | map(attribute='interface') | list }}"}
     assert 'ignore_errors' not in last and 'failed_when' not in last
+    # One read of the host per run where firewalld does not run: the first read tells whether it does.
+    assert last['when'][0] == '__docker_on_router_found.firewalld.running'
+    info_calls = [t for t in tasks if 'netops.docker_firewall.docker_firewall_info' in t]
+    assert len(info_calls) == 2 and 'when' not in info_calls[0]
     names = [task['name'] for task in tasks]
     assert names.index('Configure dockerd for the router (daemon.json, dockerd restarted safely when needed)') < len(
         names) - 1  # after dockerd (re)started: Docker has put docker0 in its zone
