@@ -66,7 +66,16 @@ notes:
     without it (another tool's, Docker's own C(RETURN)) are kept, in their order, after ours.
   - "Canonical order of our blocks: router ACCEPT pairs, then routed access (one block), then allowlists, each
     sorted by name, whatever order the tasks ran in."
-  - A converged run writes nothing and runs no C(iptables-restore).
+  - A converged run writes no rule and no set and runs no C(iptables-restore).
+  - A run that finds the host converged, or writes it and reads back exactly its plan, leaves a record in
+    C(/run/netops-docker-firewall/converged/) - the digests of its declaration (every option, the firewall written
+    for, the code of the module and its engine) and of what its reads printed (C(DOCKER-USER) of each family and the
+    collection's ipsets, or the collection's nftables table), with its result. A later run of the same declaration
+    runs the same reads, and when what they print has the recorded digest, the host holds what the recorded run
+    left, and that run's result is returned without parsing the sources, the sets or the table. A set element or a rule
+    changed by hand or by another tool, another declaration or a reboot takes the full path, which writes what
+    differs and records again. Check mode uses the records and writes none; diff mode never uses them (its diff
+    shows every entry).
   - Runs the iptables tools in the C locale and waits up to 10 seconds for the xtables lock.
   - Concurrent writers are serialised by the collection's host lock (C(/run/netops-docker-firewall.lock)), which
     every module and host program that writes the collection's state holds from its first read to its read-back

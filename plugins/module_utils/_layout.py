@@ -41,6 +41,9 @@ PROGRAMS = {
 }
 # The lock every writer of the collection's state holds for its read, plan, write and read-back (_host_lock).
 HOST_LOCK = '/run/netops-docker-firewall.lock'
+# What the DOCKER-USER modules last proved in force, one record per module and scope (_converged): in /run,
+# so that a reboot, which rebuilds the firewall, leaves none.
+CONVERGED_DIR = '/run/netops-docker-firewall/converged'
 # Files of earlier versions that the docker_firewall_engine module removes.
 RETIRED_FILES = (ENGINE_DIR + '/netops_publish.py',)
 

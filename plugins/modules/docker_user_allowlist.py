@@ -256,7 +256,6 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_use
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user_module import (
     COMMON_ARGUMENT_SPEC,
-    build_blocks,
     run,
 )
 
@@ -278,21 +277,18 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    name = allowlist_block_name(p['interface'])
 
     def build():
         if p['state'] == 'absent':
             check_interface('interface', p['interface'])
-            return None
+            return {name: None}, dict(block=name)
         if p['sources_file'] is not None:
             raise InputError('sources_file', p['sources_file'], UNREAD_SOURCES_FILE)
-        return allowlist_block(p['interface'], p['sources'], p['ports'], p['protocol'], p['source_sets'])
+        block = allowlist_block(p['interface'], p['sources'], p['ports'], p['protocol'], p['source_sets'])
+        return {name: block}, dict(block=name, sources_count=sources_count(block))
 
-    block = build_blocks(module, build)
-    name = allowlist_block_name(p['interface'])
-    extra = dict(block=name)
-    if block is not None:
-        extra['sources_count'] = sources_count(block)
-    run(module, {name: block}, 'docker_user_allowlist', extra_result=extra)
+    run(module, 'docker_user_allowlist', build, allowlists=p['state'] == 'present', scope=name)
 
 
 if __name__ == '__main__':

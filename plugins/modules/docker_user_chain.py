@@ -272,7 +272,6 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_use
 from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user_module import (
     COMMON_ARGUMENT_SPEC,
     ROUTED_OPTIONS,
-    build_blocks,
     run,
 )
 
@@ -298,11 +297,14 @@ def main():
     argument_spec.update(COMMON_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
-    blocks = build_blocks(module, lambda: declared_blocks(p['accept'], p['allowlists'], p['routed']))
-    counts = dict((name, sources_count(block)) for name, block in blocks.items() if name.startswith('allowlist:'))
-    routed = routed_summary(blocks[ROUTED]) if ROUTED in blocks else {}
-    run(module, blocks, 'docker_user_chain', purge=p['purge'], extra_result=dict(sources_count=counts,
-                                                                                 routed_access=routed))
+
+    def build():
+        blocks = declared_blocks(p['accept'], p['allowlists'], p['routed'])
+        counts = dict((name, sources_count(block)) for name, block in blocks.items() if name.startswith('allowlist:'))
+        routed = routed_summary(blocks[ROUTED]) if ROUTED in blocks else {}
+        return blocks, dict(sources_count=counts, routed_access=routed)
+
+    run(module, 'docker_user_chain', build, allowlists=bool(p['allowlists']), purge=p['purge'])
 
 
 if __name__ == '__main__':

@@ -240,7 +240,6 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_use
 from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user_module import (
     COMMON_ARGUMENT_SPEC,
     ROUTED_OPTIONS,
-    build_blocks,
     run,
 )
 
@@ -253,12 +252,14 @@ def main():
     argument_spec.update(COMMON_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
-    present = p['state'] == 'present'
-    block = build_blocks(module, lambda: routed_block(p['routed']) if present else None)
-    extra = dict(block=ROUTED)
-    if block is not None:
-        extra['routed_access'] = routed_summary(block)
-    run(module, {ROUTED: block}, 'docker_user_routed', extra_result=extra)
+
+    def build():
+        if p['state'] != 'present':
+            return {ROUTED: None}, dict(block=ROUTED)
+        block = routed_block(p['routed'])
+        return {ROUTED: block}, dict(block=ROUTED, routed_access=routed_summary(block))
+
+    run(module, 'docker_user_routed', build, allowlists=False, scope=ROUTED)
 
 
 if __name__ == '__main__':
