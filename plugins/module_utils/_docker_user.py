@@ -18,6 +18,7 @@ __metaclass__ = type
 
 import ipaddress
 import re
+import socket
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
 from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import (
@@ -141,11 +142,38 @@ def _refuse_ipv4_mapped(field, value, ipv4_form):
                                    'write the IPv4 form %s' % ipv4_form)
 
 
+# The plain addresses most entries of a long list are, read without ipaddress (_plain_address): IPv4 as
+# ipaddress prints it (decimal octets without leading zeros), IPv6 of hex digits and colons alone.
+_IPV4_OCTET = r'(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
+_IPV4_ADDRESS = re.compile(r'(?:%s\.){3}%s' % (_IPV4_OCTET, _IPV4_OCTET))
+_IPV6_TEXT = re.compile(r'[0-9A-Fa-f:]{2,39}')
+
+
+def _plain_address(text):
+    """The Source of a plain address (see _IPV4_ADDRESS, _IPV6_TEXT), or None for any other text, which
+    the full parse decides on (an IPv4-mapped IPv6 address too, which it refuses)."""
+    if _IPV4_ADDRESS.fullmatch(text):
+        octets = [int(octet) for octet in text.split('.')]
+        number = (octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]
+        return Source('ipv4', span=(number, number), prefix=32)
+    if _IPV6_TEXT.fullmatch(text):
+        try:
+            number = int.from_bytes(socket.inet_pton(socket.AF_INET6, text), 'big')
+        except (OSError, ValueError):
+            return None
+        if number >> 32 != 0xffff:
+            return Source('ipv6', span=(number, number), prefix=128)
+    return None
+
+
 def parse_source(field, value):
     """'198.51.100.7', '198.51.100.0/24', '2001:db8::/32' or '198.51.100.10-198.51.100.20'.
 
     0.0.0.0/0 and ::/0 are accepted and mean every address of that family."""
     text = str(value)
+    plain = _plain_address(text)
+    if plain is not None:
+        return plain
     if not text or any(c.isspace() for c in text) or '"' in text:
         raise InputError(field, value, 'expected an IP address, a CIDR network or a range a-b')
     if '%' in text:
