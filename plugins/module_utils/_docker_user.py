@@ -206,6 +206,14 @@ def parse_source(field, value):
     return Source(_family(network), network=network)
 
 
+def declared_sources(prefix, sources, text):
+    """The entries of a declaration's `sources` (a list or None) and `sources_text` (the lines of a sources
+    file, as the action plugins pass a sources_file on, or None); None when it gives neither."""
+    if text is None:
+        return sources
+    return list(sources or []) + parse_sources_text(prefix + 'sources_text', prefix + 'sources_text', text)
+
+
 def parse_sources_text(field, path, text):
     """The entries of a sources file: one a line, blank lines and '#' comments (whole-line or after an
     entry) ignored. Each entry is checked as `sources` entries are; a bad one names the file and line."""
@@ -443,7 +451,8 @@ def _routed_declaration(prefix, declaration):
     _check_choices(prefix, protocol, source_sets)
     if declaration.get('sources_file') is not None:
         raise InputError(prefix + 'sources_file', declaration['sources_file'], UNREAD_SOURCES_FILE)
-    sources, networks = declaration.get('sources'), declaration.get('networks')
+    sources = declared_sources(prefix, declaration.get('sources'), declaration.get('sources_text'))
+    networks = declaration.get('networks')
     merged = None if sources is None else merge_sources([parse_source(prefix + 'sources', s) for s in sources])
     if networks is not None:
         found = [parse_network(prefix + 'networks', n) for n in networks]
@@ -543,7 +552,7 @@ def routed_summary(block):
 
 
 UNREAD_SOURCES_FILE = ('a sources file is read on the controller, by the action plugin of the module, which passes '
-                       'its entries on as sources; this run did not go through it')
+                       'its entries on as sources_text; this run did not go through it')
 
 
 def declared_blocks(accept, allowlists, routed=None):
@@ -563,7 +572,8 @@ def declared_blocks(accept, allowlists, routed=None):
     for index, allowlist in enumerate(allowlists):
         if allowlist.get('sources_file') is not None:
             raise InputError('allowlists[%d].sources_file' % index, allowlist['sources_file'], UNREAD_SOURCES_FILE)
-        block = allowlist_block(allowlist['interface'], allowlist.get('sources') or [], allowlist.get('ports'),
+        sources = declared_sources('allowlists[%d].' % index, allowlist.get('sources'), allowlist.get('sources_text'))
+        block = allowlist_block(allowlist['interface'], sources or [], allowlist.get('ports'),
                                 allowlist.get('protocol') or 'tcp', allowlist.get('source_sets') or 'auto')
         if block.name in blocks:
             raise InputError('allowlists[%d].interface' % index, allowlist['interface'],

@@ -63,6 +63,7 @@ COMMON_ARGUMENT_SPEC = dict(
 ROUTED_OPTIONS = dict(
     interface=dict(type='str', required=True),
     sources=dict(type='list', elements='str'),
+    sources_text=dict(type='str'),
     sources_file=dict(type='path'),
     source_sets=dict(type='str', default='auto', choices=['auto', 'always', 'never']),
     networks=dict(type='list', elements='str'),

@@ -63,14 +63,21 @@ options:
         description:
           - Who may - addresses, CIDR networks and inclusive ranges C(a-b), IPv4 and IPv6 mixed, merged per family
             as allowlist sources are.
-          - Unset (and no O(routed[].sources_file)) means every source; an empty list means none.
+          - Unset (and no O(routed[].sources_text) or O(routed[].sources_file)) means every source; an empty list
+            means none.
         type: list
         elements: str
+      sources_text:
+        description:
+          - More sources as the lines of a sources file in one string, added to O(routed[].sources), as
+            O(netops.docker_firewall.docker_user_allowlist#module:sources_text) in
+            M(netops.docker_firewall.docker_user_allowlist).
+        type: str
       sources_file:
         description:
           - A file B(on the controller) with more sources, one entry a line (blank lines and C(#) comments
             ignored), added to O(routed[].sources). Read and checked by the action plugin of this module, as
-            for M(netops.docker_firewall.docker_user_allowlist).
+            for M(netops.docker_firewall.docker_user_allowlist), and passed on in O(routed[].sources_text).
         type: path
       source_sets:
         description:
