@@ -93,18 +93,15 @@ def record_name(holder, target, scope):
 
 
 def ipset_state(text):
-    """The collection's sets (and staging twins) in `ipset save` output, as a list of [create line, other
-    lines sorted], by set name: what the kernel holds, whatever order it lists a hash set in."""
-    sets = {}
-    for line in text.splitlines():
-        words = line.split(None, 2)
-        if len(words) > 1 and ipset.is_ours(words[1]):
-            found = sets.setdefault(words[1], ['', []])
-            if words[0] == 'create':
-                found[0] = line
-            else:
-                found[1].append(line)
-    return [[sets[name][0], sorted(sets[name][1])] for name in sorted(sets)]
+    """The collection's sets (and staging twins) in `ipset save` output, as a sorted list of [create line,
+    its other lines sorted]: what the kernel holds, whatever order it lists a hash set in. `ipset save`
+    prints each set as its create line, then its elements: read set by set, not line by line."""
+    state = []
+    for chunk in ('\n' + text).split('\ncreate ')[1:]:
+        lines = chunk.splitlines()
+        if ipset.is_ours((lines[0].split(None, 1) or [''])[0]):
+            state.append(['create ' + lines[0], sorted(lines[1:])])
+    return sorted(state)
 
 
 def iptables_state(backend, chains, sets_text):
