@@ -651,11 +651,11 @@ def run(module, holder, build, allowlists, purge=False, scope='chain'):
     with module_lock(module, holder) as taken:
         converge = converge_nftables if target == 'nftables' else converge_iptables
         result, state = converge(module, declared, purge, docker_runs)
-    if not declared.proven:
-        result.update(declared.built()[1])
-        if state is not None and declared_digest is not None and not module.check_mode:
-            write_record(path, converged.Record(declared_digest, state[0], state[1], declared.warnings,
-                                                converged.converged_result(result)))
+        if not declared.proven:
+            result.update(declared.built()[1])
+            if state is not None and declared_digest is not None and not module.check_mode:
+                write_record(path, converged.Record(declared_digest, state[0], state[1], declared.warnings,
+                                                    converged.converged_result(result)))
     module.exit_json(**dict(result, host_lock=taken))
 
 
