@@ -85,7 +85,11 @@ docker:
   type: dict
   contains:
     installed: {description: Whether dockerd is installed., type: bool}
-    version: {description: "dockerd's version line, or null.", type: str}
+    version:
+      description:
+        - The version of the running dockerd, as C(docker info) reports it (C(Docker version 28.5.2)); when no dockerd
+          answers, the version line of the installed one (C(dockerd --version)); null when neither is known.
+      type: str
     major: {description: 'Major version, or null.', type: int}
     running: {description: Whether the Docker API answers., type: bool}
     manages_iptables: {description: "Whether Docker writes iptables rules (C(iptables) in daemon.json, default true).", type: bool}
@@ -332,7 +336,6 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils import _eng
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _reachability as reachability
 from ansible_collections.netops.docker_firewall.plugins.module_utils._kept_state import (
     parse_policy,
     published_containers,
@@ -405,15 +408,11 @@ def nftables_state(module):
 
 def docker_state(module, settings):
     """(Docker's state, `docker inspect` of the running containers, its networks (None when they could not
-    be read), why they could not be)."""
+    be read), why they could not be). The version is the running dockerd's (`docker info`); `dockerd
+    --version` runs only when no dockerd answers."""
     state = dict(installed=False, version=None, major=None, running=False, live_restore=None, firewall_backend=None)
     dockerd = module.get_bin_path('dockerd')
-    if dockerd:
-        state['installed'] = True
-        rc, out, err = run_c(module, [dockerd, '--version'])
-        if rc == 0:
-            state['version'] = out.strip()
-            state['major'] = docker_major(out)
+    state['installed'] = dockerd is not None
     docker = module.get_bin_path('docker')
     inspects, networks, networks_error = [], None, 'the docker CLI is not installed'
     if docker:
@@ -422,6 +421,9 @@ def docker_state(module, settings):
         networks_error = 'docker does not answer: %s' % err.strip()
         if rc == 0:
             info = _json_object(out)
+            if info.get('ServerVersion'):
+                state['version'] = 'Docker version %s' % info['ServerVersion']
+                state['major'] = docker_major(state['version'])
             state['live_restore'] = info.get('LiveRestoreEnabled') is True
             # Reported from Docker 28.1 (API 1.49); older engines only have iptables. With firewalld
             # running Docker reports e.g. "nftables+firewalld": the backend is the first part.
@@ -436,6 +438,11 @@ def docker_state(module, settings):
             except DockerError as exc:
                 networks_error = str(exc)
                 module.warn('%s: the Docker networks are not reported' % exc)
+    if dockerd and state['version'] is None:
+        rc, out, err = run_c(module, [dockerd, '--version'])
+        if rc == 0:
+            state['version'] = out.strip()
+            state['major'] = docker_major(out)
     state['manages_iptables'] = settings.get('iptables', True) is not False
     ip6_default = state['major'] is not None and state['major'] >= IP6TABLES_DEFAULT_ON_SINCE
     state['manages_ip6tables'] = state['manages_iptables'] and bool(settings.get('ip6tables', ip6_default))
@@ -520,6 +527,9 @@ def ipvs_state(module, iptables):
 def reachability_state(module, found, saves, settings, inspects, forwarding):
     """Who can reach each published port and container address (_reachability), from what the module
     read already and the host's addresses (`ip -j addr show`, read here once)."""
+    # Imported here: compiled (AnsiballZ ships sources) only by the runs that ask for it. Ansible still
+    # ships it, as it does whatever a module's code imports.
+    from ansible_collections.netops.docker_firewall.plugins.module_utils import _reachability as reachability
     errors = []
     try:
         names, addresses = host_addresses(module)
