@@ -33,7 +33,6 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils import _con
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
-from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_host import WriteError, stage_file
 from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_host import read_daemon_json
 from ansible_collections.netops.docker_firewall.plugins.module_utils._facts import forward_order
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host_lock import module_lock
@@ -624,6 +623,8 @@ def read_record(path, declared):
 
 def write_record(path, record):
     """Keep a run's record. One that cannot be written (no /run) only makes the next run take the full path."""
+    # Imported here: a run the record proves writes none, and compiles no more than it needs.
+    from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_host import WriteError, stage_file
     try:
         tmp = stage_file(path, converged.render_record(record), 0o644)
     except WriteError:
