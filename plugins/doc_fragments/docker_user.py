@@ -94,7 +94,7 @@ notes:
     Its base chain hooks C(forward) at priority C(filter - 10), before Docker's, so its drops are final. Each
     allowlist is a chain jumped to by input interface, with one interval set per family; ports are matched on
     the original destination port (C(ct original proto-dst)). The whole table is replaced in one C(nft -f)
-    transaction after a C(nft -c) dry run, and read back; a converged run writes nothing. Routed access is one
+    transaction after a C(nft -c) dry run, and read back; a converged run writes no table. Routed access is one
     chain C(routed), jumped to per container bridge pattern by new connections without DNAT."
   - Under Docker's nftables backend router pairs are accepted in the table's base chain before any allowlist,
     so that an allowlist on the WAN side does not cut routed traffic (Docker's own nftables rules never drop
