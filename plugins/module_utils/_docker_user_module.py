@@ -409,19 +409,23 @@ def _names(lines_by_family):
     return set(name for lines in lines_by_family for name in blocks_in(lines or []))
 
 
-def docker_firewall(module, allowlists):
+def docker_firewall(module):
     """(the firewall backend to write for, the one Docker is configured for), each 'iptables' or
-    'nftables': firewall_backend, or by default the one in daemon.json. Warns about the
-    docker-proxy path around an allowlist, when the module declares one (`allowlists`)."""
+    'nftables': firewall_backend, or by default the one in daemon.json; and `warn(allowlists)`, which
+    gives the warnings of daemon.json: unreadable, or the docker-proxy path around an allowlist when
+    the module declares one."""
     path = module.params['daemon_json']
     settings, error = read_daemon_json(path)
-    if error:
-        module.warn('%s: Docker\'s firewall backend and userland proxy are assumed to be the defaults' % error)
-    if allowlists and settings.get('userland-proxy', True) is not False:
-        module.warn(PROXY_PATH % path)
+
+    def warn(allowlists):
+        if error:
+            module.warn('%s: Docker\'s firewall backend and userland proxy are assumed to be the defaults' % error)
+        if allowlists and settings.get('userland-proxy', True) is not False:
+            module.warn(PROXY_PATH % path)
+
     running = 'nftables' if settings.get('firewall-backend') == 'nftables' else 'iptables'
     requested = module.params['firewall_backend']
-    return (running if requested == 'auto' else requested), running
+    return (running if requested == 'auto' else requested), running, warn
 
 
 def _warn_leftovers(module, iptables):
@@ -640,15 +644,17 @@ def run(module, holder, build, allowlists, purge=False, scope='chain'):
     `build()` gives ({name: Block or None}, with the results that describe them) and exit. The host lock
     is held, as `holder` (the module's name), from the first read to the read-back; the result is what
     was read back under it, or what the record of this declaration (per firewall and `scope`: the block,
-    or 'chain') proves in force. Bad input fails before the host is read; where a record of the same
-    declaration is, which was valid, the blocks are built only if the host differs. Diff mode reads
-    every entry, for the whole diff. `allowlists`: whether the module declares an allowlist."""
-    target, docker_runs = docker_firewall(module, allowlists)
+    or 'chain') proves in force. Bad input fails before the firewall is read (daemon.json is, for the
+    firewall backend the record is of); where a record of the same declaration is, which was valid, the
+    blocks are built only if the host differs. Diff mode reads every entry, for the whole diff.
+    `allowlists`: whether the module declares an allowlist."""
+    target, docker_runs, warn = docker_firewall(module)
     path = os.path.join(CONVERGED_DIR, converged.record_name(holder, target, scope))
     declared_digest = converged.declaration_digest(engine_code(build), holder, target, purge, module.params)
     declared = Declared(module, build, None if module._diff else read_record(path, declared_digest))
     if declared.record is None:
         declared.built()
+    warn(allowlists)
     with module_lock(module, holder) as taken:
         converge = converge_nftables if target == 'nftables' else converge_iptables
         result, state = converge(module, declared, purge, docker_runs)
