@@ -123,7 +123,7 @@ def run_main(main, args, host):
 def cpu(function, times=5):
     """(median CPU seconds of `times` calls, the last call's value)."""
     samples, value = [], None
-    for _ in range(times):
+    for _time in range(times):
         started = time.process_time()
         value = function()
         samples.append(time.process_time() - started)
@@ -214,7 +214,7 @@ def info(work):
                         ('docker_firewall_info, after basic', 'import ansible.module_utils.basic; import '
                          'ansible_collections.netops.docker_firewall.plugins.modules.docker_firewall_info')):
         samples = []
-        for _ in range(9):
+        for _sample in range(9):
             done = subprocess.run([sys.executable, '-X', 'importtime', '-c', code], stderr=subprocess.PIPE, check=True,
                                   universal_newlines=True,
                                   env=dict(os.environ, PYTHONPATH=COLLECTIONS, PYTHONPYCACHEPREFIX=tempfile.mkdtemp(dir=work)))
