@@ -14,7 +14,9 @@ the roles are the product, not the tests). A proof is:
 
 - probe: a real packet. Each item (or the single call) of a task that includes
   `shared/tasks/probe.yml`, and each entry of the `probes` list given to a task that includes
-  `shared/tasks/probes.yml` (a batch), with the probe's label, from, to, port and expect. Loops are read when
+  `shared/tasks/probes.yml` (a batch), with the probe's label, from, to, port and expect, and `oracle: true`
+  where the batch is given `probes_oracle` (the probe's real outcome is held to the reachability
+  engine's prediction too, shared/tasks/oracle.yml). Loops are read when
   they are lists, YAML aliases, or a Jinja expression over list literals and variables (play vars,
   the scenario's inventory group_vars and host_vars), `+`, `x if c else y` (the condition becomes
   the item's `when`) and selectattr/rejectattr on plain values; a filter that cannot be evaluated
@@ -58,7 +60,7 @@ PROBE_BATCH = 'shared/tasks/probes.yml'
 PROBE_FIELDS = (('label', 'probe_label'), ('from', 'probe_from'), ('to', 'probe_to'), ('port', 'probe_port'),
                 ('expect', 'probe_expect'))
 # What the list holds of a proof, in this order; the fields a proof must not lose come first.
-STRONG_FIELDS = ('generations', 'from', 'to', 'port', 'expect')
+STRONG_FIELDS = ('generations', 'from', 'to', 'port', 'expect', 'oracle')
 LISTED_FIELDS = ('key', 'kind') + STRONG_FIELDS + ('hosts', 'chain', 'when', 'loop', 'filter', 'run_once',
                                                    'rescue', 'unresolved')
 PROGRAM = re.compile(r'(?:^|[\s/;&|(`])(?:firewalld-probe|lab-boot-probe)(?=$|[\s;&|)`])|\blabnet\s+probes?\b')
@@ -80,7 +82,8 @@ HEADER = """\
 # tests/unit/test_molecule_proofs.py.
 #
 # A proof is a real-packet probe (each item of a task that includes shared/tasks/probe.yml, or each
-# entry of a batch given to shared/tasks/probes.yml, with from, to, port and expect), an assert
+# entry of a batch given to shared/tasks/probes.yml, with from, to, port and expect, and oracle: true
+# where the batch holds the engine's prediction to it), an assert
 # task, or a task that runs another packet sender (firewalld-probe, lab-boot-probe, `labnet probe`):
 # kind probe, assert or probe-program. Each says the Docker generations it runs on, and the when
 # conditions, include loops and includes (chain) it sits in. The module docstring of
@@ -517,9 +520,10 @@ def batch_proofs(task, name, site):
         items, filters = list_items(given.get('probes'), given)
     except Unresolved:
         return [proof(site, 'unresolved', name, when=conditions(task), unresolved='probes %s' % given.get('probes'))]
+    oracle = 'probes_oracle' in (task.get('vars') or {})
     return [proof(site, 'probe', name, when=conditions(task) + item_when, loops=own_loop(task), filters=filters,
-                  **{field: plain(item[field]) for field, _variable in PROBE_FIELDS
-                     if isinstance(item, dict) and item.get(field) is not None})
+                  oracle=oracle, **{field: plain(item[field]) for field, _variable in PROBE_FIELDS
+                                    if isinstance(item, dict) and item.get(field) is not None})
             for item, item_when in items]
 
 
@@ -747,7 +751,7 @@ REPORT = (
     ('missing_from_list', '+', 'in the files, not in the list (add it: python tests/molecule_proofs.py --write)'),
     ('missing_from_files', '-', 'in the list, not in the files (a proof disappeared: restore it, or move it to '
                                 'retired with reason and covered_by)'),
-    ('weakened', '!', 'generations, from, to, port or expect differ from the list (a weaker or moved proof?)'),
+    ('weakened', '!', 'generations, from, to, port, expect or oracle differ from the list (a weaker or moved proof?)'),
     ('changed', '~', 'details differ from the list (python tests/molecule_proofs.py --write)'),
     ('retired_incomplete', '?', 'retired without reason or covered_by'),
     ('retired_in_files', '=', 'retired, but still in the files'),

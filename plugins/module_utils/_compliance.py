@@ -13,6 +13,7 @@ import ipaddress
 import json
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_leftovers as leftovers
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _firewalld as firewalld
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _kube_proxy as kube_proxy
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
@@ -387,14 +388,8 @@ def _port_label(binding):
     return '%s %s/%s%s' % (binding.get('container'), binding.get('host_port'), binding.get('protocol'), via)
 
 
-def _path_text(path):
-    return ' -> '.join('%s %s: %s' % (step['table'], step['chain'], step['rule']) for step in path)
-
-
-def _reason_text(reason):
-    reason = reason or {}
-    where = ' (%s %s: %s)' % (reason['table'], reason['chain'], reason['rule']) if reason.get('rule') else ''
-    return (reason.get('why') or 'not known') + where
+_path_text = reach.path_text
+_reason_text = reach.reason_text
 
 
 def _spans_text(family, spans):
@@ -589,6 +584,41 @@ def _persistence(host):
             details.append('the kept %s rules differ from the declared ones (%d kept, %d declared)'
                            % (family, len(kept), len(host.wanted[family])))
     return _result(details)
+
+
+# --- firewalld's forwarding (decided by docker_firewall_info with _firewalld.evaluate) ------------
+
+
+@check('firewalld_forwarding', "firewalld (its nftables backend, whose own chain filters forwarded traffic beside "
+       "Docker's) forwards the declared router pairs, and the routed-access interfaces into Docker's zone", ROUTER)
+def _firewalld_forwarding(host):
+    found = host.facts.get('firewalld')
+    if found is None:
+        return FAIL, ['docker_firewall_info reported no firewalld: a collection older than this check read the host']
+    if not found.get('running'):
+        return PASS, ['not applicable: firewalld does not run']
+    if found.get('backend') == firewalld.IPTABLES and not found.get('error'):
+        return PASS, ["not applicable: firewalld runs its iptables backend, whose rules sit in FORWARD below Docker's "
+                      'jump to DOCKER-USER, where the declared pairs accept']
+    routed = host.expected.get('routed') or []
+    pairs = firewalld.declared_pairs(host.expected.get('accept'), [entry['interface'] for entry in routed])
+    if not pairs:
+        return PASS, ['no router pair or routed access declared']
+    verdicts = dict(((v['in_interface'], v['out_interface']), v) for v in found.get('forwarding') or [])
+    faults, seen = [], []
+    for pair in pairs:
+        verdict = verdicts.get(pair)
+        if verdict is None:
+            faults.append('%sfirewalld forwarding from %s to %s was not evaluated: docker_firewall_info reads it for '
+                          'forward_pairs and forward_to_docker (the compliance role passes the declarations)'
+                          % ((_UNKNOWN,) + pair))
+        elif verdict['verdict'] in (firewalld.REJECT, firewalld.DROP):
+            faults.append(firewalld.sentence(verdict))
+        elif verdict['verdict'] == firewalld.DEPENDS:
+            faults.append(_UNKNOWN + firewalld.sentence(verdict))
+        else:
+            seen.append(firewalld.sentence(verdict))
+    return (FAIL, faults + seen) if faults else (PASS, seen)
 
 
 # --- the Kubernetes-node profile ----------------------------------------------------------------

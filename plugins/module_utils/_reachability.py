@@ -7,18 +7,20 @@ through one family's iptables rules (iptables-save text of either variant, nft o
 for every incoming interface and every source address at once. Private to this collection. Pure: no
 host access, no Ansible imports. docs/reachability.md explains the model and its limits.
 
-The packet space of one question (one published port, or one container address for routed access,
-in one family) is split into slices: (incoming interface, destination address, source addresses as
-an interval set, source ports as an interval set). Interfaces are the host's, named, plus one class
-per wildcard of the rules (`docker+`: an interface not listed whose name starts with `docker`) and
-`+` (any other interface); destinations are the host's own addresses (a published port), or the
-container's address (routed access). Each rule splits a slice into the part its matches hold for and
-the rest, so the answer is exact over that space. The walk:
+The packet space of one question (one published port, one container address for routed access, or
+one address the host forwards to, in one family) is split into slices: (incoming interface,
+destination address, source addresses as an interval set, source ports as an interval set).
+Interfaces are the host's, named, plus one class per wildcard of the rules (`docker+`: an interface
+not listed whose name starts with `docker`) and `+` (any other interface); destinations are the
+host's own addresses (a published port), the container's address (routed access), or the address
+asked about (forwarded). Each rule splits a slice into the part its matches hold for and the rest,
+so the answer is exact over that space. The walk:
 
   raw PREROUTING, mangle PREROUTING, nat PREROUTING (DNAT)   the first packet of the connection
   routing: a local address -> mangle INPUT, filter INPUT      delivered to the host's socket (docker-proxy)
            a connected subnet -> mangle FORWARD, filter FORWARD (when forwarding is on)
-                                                                delivered to the container
+                                                                delivered to the container (or out
+                                                                to the forwarded address)
 
 with ACCEPT, DROP, REJECT, RETURN, jumps, gotos and chain policies. A match or a target this module
 does not model, a jump to a chain that does not exist, a set that was not given, a destination with
@@ -628,6 +630,8 @@ def _finished(flow, outcome):
 
 def _arrived(ctx, flow, to, binding, userland_proxy):
     packet = flow.packet
+    if binding.get('forwarded'):
+        return _forwarded(flow)
     address = binding.get('address')
     wanted = int(ipaddress.ip_address(address)) if address else None
     if to == 'container':
@@ -645,6 +649,16 @@ def _arrived(ctx, flow, to, binding, userland_proxy):
     if not userland_proxy:
         return flow, UNREACHABLE, None, dict(why='delivered to the host, where no docker-proxy listens (userland-proxy off)')
     return flow, REACHABLE, 'host', None
+
+
+def _forwarded(flow):
+    """A forwarded packet (not to the host, no published port) that FORWARD let out: reachable when it
+    still goes to the address and port asked about; DNAT (kube-proxy's services) sends it elsewhere."""
+    packet = flow.packet
+    if packet.dnat:
+        return flow, UNKNOWN, None, dict(why='DNAT sends it to %s port %d: where a rewritten packet goes is not asked' % (
+            ipaddress.ip_address(packet.dst), packet.dport))
+    return flow, REACHABLE, 'target', None
 
 
 def _beside_reason(family, nftables_tables, beside):
@@ -734,7 +748,7 @@ def _family_of(binding):
 
 
 def reachability(rules, family, bindings, addresses, interfaces=None, ipsets=None, routed=None,
-                 userland_proxy=True, forwarding=True, nftables_tables=None, beside=None):
+                 userland_proxy=True, forwarding=True, nftables_tables=None, beside=None, forwarded=None):
     """Who can open a NEW connection to each published port of one family.
 
     rules: iptables-save (or ip6tables-save) text of the family, or its parse (_rules.parse_save).
@@ -746,6 +760,9 @@ def reachability(rules, family, bindings, addresses, interfaces=None, ipsets=Non
       (default: those of addresses); lo is left out.
     ipsets: {name: _ipset.IpSet} the rules may match (None: every set match is unknown).
     routed: [{address, port, protocol}] container addresses to ask about for routed access (no DNAT).
+    forwarded: [{address, port, protocol}] any other addresses and ports to ask about: who can open a
+      connection the host forwards to them unchanged (a packet routed between two networks). An address
+      of the host's own is not walked (`local`: only published ports are asked about there).
     userland_proxy: whether docker-proxy serves published ports on the host (daemon.json).
     forwarding: whether the kernel forwards this family (ip_forward).
     nftables_tables: the host's nftables tables ('FAMILY NAME'); one that is not iptables-nft's own
@@ -753,10 +770,11 @@ def reachability(rules, family, bindings, addresses, interfaces=None, ipsets=Non
     beside: names of other rule sets that filter this family's packets and are not given (the other
       iptables variant's rules, 'iptables-legacy'): each makes every slice the rules would deliver unknown.
 
-    Returns {family, ports: [{port, slices}], routed: [{target, slices}]}; a slice is {interface,
-    other_interfaces, destinations, sources, source_ranges, source_ports (None: any), verdict
-    (reachable, unknown, unreachable), to (container or host, when reachable), path (the rules that
-    took it there, when reachable), reason (why unknown or unreachable, naming the rule)}."""
+    Returns {family, ports: [{port, slices}], routed: [{target, slices}]}, and with `forwarded`
+    forwarded: [{target, local, slices}]; a slice is {interface, other_interfaces, destinations, sources,
+    source_ranges, source_ports (None: any), verdict (reachable, unknown, unreachable), to (container or
+    host, or target for a forwarded packet, when reachable), path (the rules that took it there, when
+    reachable), reason (why unknown or unreachable, naming the rule)}."""
     if family not in FAMILIES:
         raise ValueError('family must be one of %s' % ', '.join(FAMILIES))
     tables = parse_save(rules) if isinstance(rules, str) else rules
@@ -771,16 +789,43 @@ def reachability(rules, family, bindings, addresses, interfaces=None, ipsets=Non
             continue
         results = _question(ctx, binding, hosts, userland_proxy, forwarding, nftables_reason)
         ports.append(dict(port=dict(binding), slices=_slices(ctx, results)))
-    found_routed = []
-    for target in routed or []:
-        if _family_of(target) not in (None, family):
+    asked = (userland_proxy, forwarding, nftables_reason)
+    answer = dict(family=family, ports=ports, routed=_targets(ctx, routed, asked))
+    if forwarded is not None:
+        answer['forwarded'] = _targets(ctx, forwarded, asked, forwarded=True)
+    return answer
+
+
+def check_targets(targets):
+    """Raise ValueError naming the first target ({address, port}) that is no address and port."""
+    for target in targets:
+        try:
+            ipaddress.ip_address(target['address'])
+        except ValueError:
+            raise ValueError('%r is not an address' % (target['address'],))
+        if not 0 < int(target['port']) < 65536:
+            raise ValueError('%r is not a port' % (target['port'],))
+
+
+def _targets(ctx, targets, asked, forwarded=False):
+    """[{target, slices}] for addresses and ports asked about without DNAT: containers' (routed access),
+    or any the host forwards to (forwarded, with `local`: an address of the host's own is not walked)."""
+    found = []
+    for target in targets or []:
+        if _family_of(target) not in (None, ctx.family):
             continue
-        binding = dict(address=target['address'], container_port=target['port'], host_port=None,
-                       protocol=target.get('protocol') or 'tcp')
         destination = int(ipaddress.ip_address(target['address']))
-        results = _question(ctx, binding, [destination], userland_proxy, forwarding, nftables_reason)
-        found_routed.append(dict(target=dict(target), slices=_slices(ctx, results)))
-    return dict(family=family, ports=ports, routed=found_routed)
+        entry = dict(target=dict(target))
+        if forwarded:
+            entry['local'] = ctx.route(destination) == 'local'
+            if entry['local']:
+                found.append(dict(entry, slices=[]))
+                continue
+        binding = dict(address=target['address'], container_port=target['port'], host_port=None,
+                       protocol=target.get('protocol') or 'tcp', forwarded=forwarded)
+        results = _question(ctx, binding, [destination], *asked)
+        found.append(dict(entry, slices=_slices(ctx, results)))
+    return found
 
 
 # ---------------------------------------------------------------------------------------------
@@ -803,6 +848,18 @@ def subtract(left, right):
 def cidrs(family, spans):
     """An interval set as the fewest networks of the family."""
     return _cidrs(family, spans)
+
+
+def path_text(path):
+    """A slice's path as one line: 'table chain: rule -> ...'."""
+    return ' -> '.join('%s %s: %s' % (step['table'], step['chain'], step['rule']) for step in path)
+
+
+def reason_text(reason):
+    """A slice's reason as one line: why, and the rule where there is one."""
+    reason = reason or {}
+    where = ' (%s %s: %s)' % (reason['table'], reason['chain'], reason['rule']) if reason.get('rule') else ''
+    return (reason.get('why') or 'not known') + where
 
 
 def slice_interface(found):
@@ -854,12 +911,13 @@ def published(inspects, userland_proxy):
 
 
 def host_reachability(saves, backend, addresses, interfaces, inspects, userland_proxy, forwarding,
-                      ipsets_text='', nftables_tables=None, errors=()):
+                      ipsets_text='', nftables_tables=None, errors=(), forwarded=None):
     """The engine over a whole host: {backend, left_out, errors, families: {family: reachability()},
     seconds}. saves: {backend: {family: iptables-save text}} of every variant read; backend: the one
     whose rules are walked (the others' rules, where they hold any, make reachable slices unknown);
     forwarding: {family: bool or None (unreadable)}; ipsets_text: `ipset save` of the collection's
-    sets; errors: what could not be read (the caller's), kept in the answer."""
+    sets; errors: what could not be read (the caller's), kept in the answer; forwarded: the
+    addresses and ports asked about besides (reachability()'s `forwarded`, each in its family)."""
     errors = list(errors)
     try:
         sets = ipset.parse_save(ipsets_text or '')
@@ -882,7 +940,7 @@ def host_reachability(saves, backend, addresses, interfaces, inspects, userland_
         families[family] = reachability(text, family, found, addresses, interfaces=interfaces, ipsets=sets,
                                         routed=routed, userland_proxy=userland_proxy,
                                         forwarding=forwarding.get(family) is not False,
-                                        nftables_tables=tables, beside=beside)
+                                        nftables_tables=tables, beside=beside, forwarded=forwarded)
     return dict(backend=backend, left_out=left_out, errors=errors, families=families,
                 seconds=round(time.monotonic() - started, 6))
 

@@ -22,6 +22,10 @@ description:
     C(ip_forward), the Docker networks (what Docker lets route to their containers), running containers with
     published ports (and which of them cannot work), and whether the collection's persistence and publisher units
     are installed.
+  - Where firewalld runs, reads its zones and policies and the backend C(firewalld.conf) names (RV(firewalld)), and
+    with O(forward_pairs) and O(forward_to_docker) tells whether firewalld lets the host forward between those
+    interfaces - on its nftables backend firewalld filters forwarded traffic in a chain of its own, which no
+    C(DOCKER-USER) rule overrides. A warning names each pair firewalld rejects or drops, with the fix.
   - Read-only. It creates no table or chain - the legacy variant is read only when the kernel
     already holds legacy tables - and runs the same in check mode. The compliance role builds
     on it.
@@ -31,6 +35,7 @@ requirements:
   - ipset, where C(DOCKER-USER) rules match the collection's ipsets, and on nodes whose kube-proxy runs in IPVS mode
   - iproute2 (C(ip)), on nodes whose kube-proxy runs in IPVS mode, and with O(reachability)
   - the C(docker) CLI, optional, for the Docker version, the firewall backend, the networks and the running containers
+  - firewalld (C(firewall-cmd)) and systemd (C(systemctl)), optional, for RV(firewalld)
 author:
   - netops.docker_firewall maintainers (@netops)
 extends_documentation_fragment:
@@ -51,6 +56,52 @@ options:
     type: bool
     default: false
     version_added: 0.2.0
+  reachability_forwarded:
+    description:
+      - Addresses and ports to ask about besides, as packets the host forwards unchanged (routing between two
+        networks, such as a LAN and a WAN) - who can open a connection to them, through the same rules
+        (RV(reachability.families) C(forwarded)), whether or not anything listens there; implies O(reachability).
+      - An address of the host's own is answered C(local) and not walked (only published ports are asked about
+        there); one routed by no connected subnet of the host is C(unknown).
+    type: list
+    elements: dict
+    version_added: 0.2.0
+    suboptions:
+      address: {description: The destination address (either family)., type: str, required: true}
+      port: {description: The destination port., type: int, required: true}
+      protocol: {description: The protocol., type: str, choices: [tcp, udp, sctp], default: tcp}
+  forward_pairs:
+    description:
+      - Interface pairs to ask firewalld about - whether it lets the host forward new connections from
+        C(in_interface) to C(out_interface) (RV(firewalld.forwarding)); the same entries as
+        O(netops.docker_firewall.docker_user_chain#module:accept) (the router profile's C(docker_on_router_accept)).
+      - Costs no command more than RV(firewalld) itself.
+    type: list
+    elements: dict
+    default: []
+    version_added: 0.2.0
+    suboptions:
+      in_interface:
+        description: Interface the forwarded traffic arrives on.
+        type: str
+        required: true
+      out_interface:
+        description: Interface the forwarded traffic leaves on.
+        type: str
+        required: true
+      bidirectional:
+        description: Also ask about new connections from O(forward_pairs[].out_interface) to O(forward_pairs[].in_interface).
+        type: bool
+        default: true
+  forward_to_docker:
+    description:
+      - Interfaces whose traffic routed to containers to ask firewalld about, each as the pair interface -> C(docker0)
+        (Docker puts all its bridges in firewalld's zone C(docker)) - the interfaces of the router profile's routed
+        access (C(docker_on_router_routed)).
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
 seealso:
   - module: netops.docker_firewall.docker_user_chain
   - module: netops.docker_firewall.docker_publish
@@ -70,6 +121,17 @@ EXAMPLES = r'''
   netops.docker_firewall.docker_firewall_info:
     reachability: true
   register: reach
+
+- name: Ask firewalld whether the host forwards between int0 and ext0 (a warning names what it rejects, with the fix)
+  netops.docker_firewall.docker_firewall_info:
+    forward_pairs:
+      - {in_interface: int0, out_interface: ext0}
+    forward_to_docker: [wg0]
+  register: state
+
+- name: Show firewalld's verdicts
+  ansible.builtin.debug:
+    msg: "{{ state.firewalld.forwarding | map(attribute='verdict') | list }}"
 
 - name: Show the IPv4 sources that reach a container from outside
   ansible.builtin.debug:
@@ -249,7 +311,9 @@ reachability:
     families:
       description:
         - Per family read (C(ipv4), C(ipv6)), the engine's answer - C(ports) (per published port C(port) and its
-          C(slices)) and C(routed) (per container address and container port C(target) and its C(slices)).
+          C(slices)) and C(routed) (per container address and container port C(target) and its C(slices)); with
+          O(reachability_forwarded) also C(forwarded) (per address and port asked about C(target), C(local) and
+          C(slices), C(to) being C(target) where reachable).
         - "A slice is C(interface) (a name, or a class such as C(docker+) or C(+) when C(other_interfaces)),
           C(destinations), C(sources), C(source_ranges), C(source_ports) (null for any), C(verdict) (C(reachable),
           C(unreachable) or C(unknown)), C(to) (C(container) or C(host)), C(path) (the rules that took it there) and
@@ -285,6 +349,61 @@ reachability_seconds:
   description: How long the engine took on the host, in seconds (without the reads); null without O(reachability).
   returned: always
   type: float
+firewalld:
+  description:
+    - firewalld on the host - read where C(firewall-cmd) is installed and firewalld runs (C(systemctl is-active
+      firewalld.service), else C(firewall-cmd --state)) with C(firewall-cmd --list-all-zones) and
+      C(--list-all-policies) (and C(--get-default-zone) before firewalld 2.1, whose listing does not mark the default
+      zone), and C(FirewallBackend) from C(/etc/firewalld/firewalld.conf).
+    - C(forwarding) is firewalld's verdict on each pair of O(forward_pairs) and O(forward_to_docker), from
+      C(netops.docker_firewall)'s model of its nftables backend (see the compliance check C(firewalld_forwarding)).
+  returned: always
+  type: dict
+  version_added: 0.2.0
+  contains:
+    installed: {description: Whether C(firewall-cmd) is installed., type: bool}
+    running: {description: Whether firewalld runs., type: bool}
+    backend:
+      description:
+        - C(nftables) or C(iptables), as C(firewalld.conf) names it (C(nftables), firewalld's default, when it does
+          not); null when firewalld does not run.
+        - With C(iptables) firewalld's rules sit in C(FORWARD) below Docker's jump to C(DOCKER-USER), whose rules
+          decide; with C(nftables) its own chain filters forwarded traffic beside Docker's.
+      type: str
+    default_zone: {description: The default zone (null when firewalld does not run)., type: str}
+    zones:
+      description: "The zones with interfaces or sources, and the default zone - each C(target), C(forward),
+        C(interfaces), C(sources)."
+      type: dict
+    zones_of_interfaces:
+      description: Each interface a zone lists, and the zone. An interface not listed is only implicitly in the default zone.
+      type: dict
+    policies:
+      description: "The policies by priority - C(name), C(priority), C(target), C(ingress_zones), C(egress_zones), C(active)."
+      type: list
+      elements: dict
+    forwarding:
+      description:
+        - Per pair asked about, firewalld's verdict on new connections forwarded from C(in_interface) to C(out_interface)
+          - C(in_zone), C(out_zone), C(in_zone_implicit), C(out_zone_implicit) (only implicitly in the default zone),
+          C(verdict), C(by) (C(policy NAME), C(zone NAME) or C(firewalld's final reject)), C(reason) and C(fix) (the
+          C(firewall-cmd) commands that make firewalld forward it).
+        - "C(verdict): C(accept), C(reject), C(drop), C(depends) (something on the way may decide part of the traffic -
+          a policy's services, ports or rich rules, a zone bound to sources, which the model leaves out - named in
+          C(by) and C(reason); never a silent accept or reject) or C(not_applicable) (firewalld does not run, or runs
+          its iptables backend)."
+      type: list
+      elements: dict
+      sample:
+        - {in_interface: int0, out_interface: ext0, in_zone: public, out_zone: public, in_zone_implicit: true,
+           out_zone_implicit: true, verdict: reject, by: "firewalld's final reject",
+           reason: "both interfaces are only implicitly in the default zone public: ...",
+           fix: "put int0 and ext0 in zones of their own and add a policy that forwards from zone int0 to zone ext0: ..."}
+    error:
+      description:
+        - Why firewalld's state could not be read or is not what firewalld.conf says (then every verdict is C(depends)),
+          or null.
+      type: str
 persistence:
   description: The collection's units and files on the host.
   returned: always
@@ -333,6 +452,8 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._facts impo
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_leftovers as leftovers
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _kube_proxy as kube_proxy
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _engine_files as engine_files
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _firewalld as firewalld
+from ansible_collections.netops.docker_firewall.plugins.module_utils import _firewalld_host as firewalld_host
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
@@ -524,7 +645,7 @@ def ipvs_state(module, iptables):
     return state
 
 
-def reachability_state(module, found, saves, settings, inspects, forwarding):
+def reachability_state(module, found, saves, settings, inspects, forwarding, forwarded=None):
     """Who can reach each published port and container address (_reachability), from what the module
     read already and the host's addresses (`ip -j addr show`, read here once)."""
     # Imported here: compiled (AnsiballZ ships sources) only by the runs that ask for it. Ansible still
@@ -544,7 +665,7 @@ def reachability_state(module, found, saves, settings, inspects, forwarding):
         errors.append('the ipsets cannot be read: %s' % ipsets['error'])
     return reachability.host_reachability(
         saves, backend, addresses, names, inspects, settings.get('userland-proxy', True) is not False, forwarding,
-        ipsets_text=ipsets['text'], nftables_tables=found['nftables']['tables'], errors=errors)
+        ipsets_text=ipsets['text'], nftables_tables=found['nftables']['tables'], errors=errors, forwarded=forwarded)
 
 
 def docker_backend(iptables):
@@ -617,12 +738,40 @@ def network_summary(inspect):
     )
 
 
+def firewalld_state(module, nftables):
+    """firewalld: whether it runs, its zones and policies (_firewalld_host), and its verdict on the pairs
+    asked about (_firewalld.evaluate), a warning for each it rejects or drops."""
+    found, parsed = firewalld_host.read(module, nftables['tables'])
+    pairs = firewalld.declared_pairs(module.params['forward_pairs'], module.params['forward_to_docker'])
+    found['forwarding'] = [firewalld.evaluate(parsed, found['running'], in_interface, out_interface, found['error'])
+                           for in_interface, out_interface in pairs]
+    if found['error'] and pairs:
+        module.warn('whether firewalld forwards %s is not known: %s'
+                    % (', '.join('%s -> %s' % pair for pair in pairs), found['error']))
+    for message in filter(None, (firewalld.warning(result) for result in found['forwarding'])):
+        module.warn(message)
+    return found
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(daemon_json=dict(type='path', default='/etc/docker/daemon.json'),
-                           reachability=dict(type='bool', default=False)),
+                           reachability=dict(type='bool', default=False),
+                           reachability_forwarded=dict(type='list', elements='dict', options=dict(
+                               address=dict(type='str', required=True), port=dict(type='int', required=True),
+                               protocol=dict(type='str', choices=['tcp', 'udp', 'sctp'], default='tcp'))),
+                           forward_pairs=dict(type='list', elements='dict', default=[], options=dict(
+                               in_interface=dict(type='str', required=True),
+                               out_interface=dict(type='str', required=True),
+                               bidirectional=dict(type='bool', default=True))),
+                           forward_to_docker=dict(type='list', elements='str', default=[])),
         supports_check_mode=True,
     )
+    forwarded = module.params['reachability_forwarded']
+    try:
+        reachability.check_targets(forwarded or [])
+    except ValueError as exc:
+        module.fail_json(msg='reachability_forwarded: %s' % exc)
     settings, settings_error = read_daemon_json(module.params['daemon_json'])
     docker, inspects, networks, networks_error = docker_state(module, settings)
     try:
@@ -657,11 +806,13 @@ def main():
         findings=[f for f in (finding(inspect, settings, published) for inspect in with_ports) if f],
         persistence=persistence,
         kube_proxy=kube_proxy_state(module, iptables, nftables),
+        firewalld=firewalld_state(module, nftables),
         reachability=None,
         reachability_seconds=None,
     )
-    if module.params['reachability']:
-        found['reachability'] = reachability_state(module, found, saves, settings, with_ports, found['ip_forward'])
+    if module.params['reachability'] or forwarded is not None:
+        found['reachability'] = reachability_state(module, found, saves, settings, with_ports, found['ip_forward'],
+                                                   forwarded)
         found['reachability_seconds'] = found['reachability'].pop('seconds')
     module.exit_json(changed=False, **found)
 

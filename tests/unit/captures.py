@@ -23,3 +23,9 @@ def capture(suite, name):
 def fixtures(*pattern):
     """The paths of the files under tests/unit/fixtures that match PATTERN, sorted."""
     return sorted(glob.glob(os.path.join(FIXTURES, *pattern)))
+
+
+def firewalld(case, name):
+    """The text of tests/unit/fixtures/firewalld/CASE/NAME: real firewall-cmd output and firewalld.conf
+    (see the README there)."""
+    return fixture('firewalld', case, name)

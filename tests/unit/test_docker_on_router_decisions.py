@@ -124,3 +124,16 @@ def test_nothing_is_written_before_the_checks_and_the_policy_is_kept_before_dock
         "Remove the collection's nftables table on the iptables backend")]
     assert len(routed) == 2 and all(t['netops.docker_firewall.docker_user_chain']['routed'] ==
                                     '{{ docker_on_router_routed }}' for t in routed)
+
+
+def test_firewalld_s_verdict_is_read_last_and_read_only_from_the_declarations_as_they_are():
+    tasks = load('tasks', 'present.yml')
+    last = tasks[-1]
+    assert last['name'].startswith('Read whether firewalld forwards the declared pairs and routed access')
+    assert last['netops.docker_firewall.docker_firewall_info'] == {
+        'forward_pairs': '{{ docker_on_router_accept }}',
+        'forward_to_docker': "{{ docker_on_router_routed | map(attribute='interface') | list }}"}
+    assert 'ignore_errors' not in last and 'failed_when' not in last
+    names = [task['name'] for task in tasks]
+    assert names.index('Configure dockerd for the router (daemon.json, dockerd restarted safely when needed)') < len(
+        names) - 1  # after dockerd (re)started: Docker has put docker0 in its zone

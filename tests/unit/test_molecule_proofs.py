@@ -402,6 +402,25 @@ def test_a_proof_on_fewer_generations_or_with_another_outcome_is_weaker(tmp_path
                      ('s/verify: Probe | denied', 'expect', 'blocked', 'reach')]}
 
 
+def test_a_batch_held_to_the_oracle_says_so_and_one_that_no_longer_is_weaker(tmp_path):
+    batch = """\
+    - name: Probe the batch
+      ansible.builtin.include_tasks: ../shared/tasks/probes.yml
+      vars:
+        probes_title: the batch
+        probes:
+          - {label: routed, from: lan, to: 198.51.100.18, port: 8000, expect: reach}
+        probes_oracle: "{{ answer }}"
+"""
+    records = extracted(tmp_path / 'tree', {'s': {'verify.yml': verify_play(batch)}})
+    assert [(r['key'], r['oracle']) for r in records] == [('s/verify: Probe the batch | routed', True)]
+    text = listed_now(tmp_path, batch)
+    assert '      oracle: true\n' in text
+    without = batch.replace('        probes_oracle: "{{ answer }}"\n', '')
+    assert findings_after(tmp_path, text, without) == {
+        'weakened': [('s/verify: Probe the batch | routed', 'oracle', True, None)]}
+
+
 def test_a_pattern_retires_every_proof_it_matches(tmp_path):
     retired = "  - key: 's/verify: Probe | *'\n    reason: the scenario went\n    covered_by: 't/verify: Probe'\n"
     assert findings_after(tmp_path, listed_now(tmp_path, TWO_PROBES, retired), '') == {}

@@ -54,6 +54,9 @@ DOCKER0 = dict(name='bridge', id='f0e1d2c3b4a5', driver='bridge', bridge='docker
                gateway_mode=dict(ipv4='nat', ipv6='nat'), trusted_host_interfaces=[], internal=False)
 HOST_NETWORK = dict(name='host', id='999999999999', driver='host', bridge=None, subnets=[],
                     gateway_mode=dict(ipv4=None, ipv6=None), trusted_host_interfaces=[], internal=False)
+# docker_firewall_info's firewalld where firewall-cmd is not installed.
+NO_FIREWALLD = dict(installed=False, running=False, backend=None, default_zone=None, zones={}, zones_of_interfaces={},
+                    policies=[], forwarding=[], error=None)
 # Checks that do not apply to a router on Docker's iptables backend, and reachability, skipped where
 # docker_firewall_info did not work it out (these facts; test_compliance_reachability.py gives it).
 NOT_ON_IPTABLES = ('ports_published_twice', 'reachability')
@@ -97,6 +100,7 @@ def router_facts(v4_lines=None, v6_lines=None, suite='sid', persist=True, legacy
                          kept_table=compliance.nft.payload(WANTED_TABLE) if persist else None),
         # the backstop beside DOCKER-USER
         nftables=table_facts(WANTED_TABLE),
+        firewalld=NO_FIREWALLD,
     )
 
 
@@ -276,7 +280,7 @@ class TestRouter:
         checks = dict((c['id'], c['status']) for c in compliance.evaluate('docker_on_router', facts, EXPECTED))
         assert [i for i, status in checks.items() if status == 'pass'] == [
             'ip_forward', 'firewall_backend', 'nft_table', 'proxy_path', 'direct_routing', 'ports_published_twice',
-            'persistence', 'docker_chains_clean', 'single_backend']
+            'persistence', 'firewalld_forwarding', 'docker_chains_clean', 'single_backend']
         assert [i for i, status in checks.items() if status == 'skip' and i.startswith(('router_', 'docker_user'))] == [
             'docker_user_first', 'router_rules_ipv4', 'router_rules_ipv6']
 

@@ -7,7 +7,7 @@ test_compliance.py builds them."""
 
 import pytest
 
-from plugins.module_utils.test_compliance import capture, table_facts, with_docker_user
+from plugins.module_utils.test_compliance import NO_FIREWALLD, capture, table_facts, with_docker_user
 from plugins.module_utils.test_ipset import saved_by_ipset
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _compliance as compliance
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
@@ -60,6 +60,7 @@ def router_facts(ipsets=None, kept_sets=KEPT_SETS, suite='sid', expected=None):
                          engine_current=True),
         nftables=table_facts(table),
         ipsets=dict(text=sets_text() if ipsets is None else ipsets, error=None),
+        firewalld=NO_FIREWALLD,
     )
 
 

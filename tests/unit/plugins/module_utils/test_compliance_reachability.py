@@ -247,7 +247,7 @@ def test_the_report_and_its_junit_file_count_the_check():
         'docker_on_router', facts, EXPECTED)}}) for name, facts in (('r1', facts_with(broken)),
                                                                     ('r2', facts_with(converged_v4()))))
     report = compliance_report(hostvars, ['r1', 'r2'])
-    assert len(report['checks']) == 20 and report['checks'][9] == {
+    assert len(report['checks']) == 21 and report['checks'][9] == {
         'id': 'reachability', 'title': 'who can open a connection to each published port and container address, as '
         'worked out from the rules in force, is what the allowlists and routed-access declarations say'}
     assert [h['failed'] for h in report['hosts']] == [['docker_user_first', 'reachability'], []]
@@ -255,8 +255,8 @@ def test_the_report_and_its_junit_file_count_the_check():
     templates = os.path.join(os.path.dirname(compliance.__file__), '..', '..', 'roles', 'compliance', 'templates')
     with open(os.path.join(templates, 'compliance.junit.xml.j2')) as handle:
         junit = jinja2.Template(handle.read()).render(__compliance_report=report)
-    assert '<testsuites name="docker firewall compliance" tests="40" failures="2">' in junit
-    # 20 checks per host, 6 of them the Kubernetes node's and ports_published_twice (Docker 29) skipped.
-    assert '<testsuite name="r1" tests="20" failures="2" errors="0" skipped="7">' in junit
-    assert '<testsuite name="r2" tests="20" failures="0" errors="0" skipped="7">' in junit
+    assert '<testsuites name="docker firewall compliance" tests="42" failures="2">' in junit
+    # 21 checks per host, 6 of them the Kubernetes node's and ports_published_twice (Docker 29) skipped.
+    assert '<testsuite name="r1" tests="21" failures="2" errors="0" skipped="7">' in junit
+    assert '<testsuite name="r2" tests="21" failures="0" errors="0" skipped="7">' in junit
     assert junit.count('name="reachability">') == 2 and junit.count('<failure message="who can open') == 1

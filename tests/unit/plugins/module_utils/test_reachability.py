@@ -10,7 +10,7 @@ import pytest
 
 from plugins.module_utils.test_compliance import capture, with_docker_user
 from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user as engine
-from ansible_collections.netops.docker_firewall.plugins.module_utils._reachability import reachability
+from ansible_collections.netops.docker_firewall.plugins.module_utils._reachability import check_targets, reachability
 
 # suite -> the container's address and the bridge's in that capture.
 DOCKERS = {
@@ -339,3 +339,19 @@ def test_mangle_prerouting_drops_and_marks():
     slices = ask('docker29', v4('docker29') + mangle % '-A FORWARD -i eth0 -j MARK --set-xmark 0x1/0xffffffff')
     assert sources(slices, 'eth0', 'unknown') == EVERYWHERE
     assert sources(slices, 'docker0', 'reachable', 'host') == EVERYWHERE  # INPUT: the mark is set in FORWARD
+
+
+# --- forwarded packets (the lab's oracle asks its probes' destinations) -------------------------
+
+def test_forwarded_targets_are_answered_only_when_asked_and_must_be_addresses_and_ports():
+    assert 'forwarded' not in reachability(v4('sid'), 'ipv4', [], addresses('sid'))
+    found = reachability(v4('sid'), 'ipv4', [], addresses('sid'), interfaces=['eth0'],
+                         forwarded=[dict(address='192.0.2.20', port=443), dict(address='2001:db8::20', port=443)])
+    assert [(f['target']['address'], f['local'], [(s['interface'], s['verdict'], s['to']) for s in f['slices']])
+            for f in found['forwarded']] == [
+        # docker0: an interface the rules name; FORWARD's policy ACCEPT in this capture lets every one out.
+        ('192.0.2.20', False, [('docker0', 'reachable', 'target'), ('eth0', 'reachable', 'target'), ('+', 'reachable', 'target')])]
+    with pytest.raises(ValueError, match="'eth0' is not an address"):
+        check_targets([dict(address='eth0', port=443)])
+    with pytest.raises(ValueError, match='0 is not a port'):
+        check_targets([dict(address='192.0.2.20', port=0)])

@@ -34,12 +34,18 @@ def bin_path(module, name, required=False, opt_dirs=None):
     return '/usr/sbin/' + name
 
 
+# Tools the test host lacks unless a test installs them (run_module's `absent`): firewall-cmd, which only
+# docker_firewall_info looks for, so that a test of anything else scripts no firewalld command.
+ABSENT = ('firewall-cmd',)
+
+
 @pytest.fixture
 def run_module(monkeypatch, capsys):
-    """run_module(main, args, commands, legacy_tables=False, check_mode=False, diff=False) -> (result, table):
-    table is the FakeRunner, with `locks`, the host lock's events (record_host_lock)."""
+    """run_module(main, args, commands, legacy_tables=False, check_mode=False, diff=False, absent=ABSENT) ->
+    (result, table): table is the FakeRunner, with `locks`, the host lock's events (record_host_lock);
+    `absent`, the tools get_bin_path does not find (every other is in /usr/sbin)."""
 
-    def run(main, args, commands, legacy_tables=False, check_mode=False, diff=False):
+    def run(main, args, commands, legacy_tables=False, check_mode=False, diff=False, absent=ABSENT):
         table = FakeRunner(commands)
         table.locks = record_host_lock(monkeypatch, lambda: table.ran)
         # A module runs on the target: its warnings go into its result, even when a controller-side
@@ -48,7 +54,8 @@ def run_module(monkeypatch, capsys):
         warnings._global_warnings.clear()
         warnings._global_deprecations.clear()
         monkeypatch.setattr(basic.AnsibleModule, 'run_command', table.run_command)
-        monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', bin_path)
+        monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda module, name, required=False, opt_dirs=None:
+                            None if name in absent else bin_path(module, name, required, opt_dirs))
         monkeypatch.setattr(
             'ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host.IptablesHost.legacy_tables_exist',
             staticmethod(lambda family: legacy_tables))
