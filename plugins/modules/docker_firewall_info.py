@@ -645,12 +645,18 @@ def ipvs_state(module, iptables):
     return state
 
 
+def reachability_engine():
+    """The reachability engine (_reachability), imported here: compiled (AnsiballZ ships sources) only by
+    the runs that ask for it (reachability or reachability_forwarded). Ansible still ships it, as it does
+    whatever a module's code imports."""
+    from ansible_collections.netops.docker_firewall.plugins.module_utils import _reachability
+    return _reachability
+
+
 def reachability_state(module, found, saves, settings, inspects, forwarding, forwarded=None):
     """Who can reach each published port and container address (_reachability), from what the module
     read already and the host's addresses (`ip -j addr show`, read here once)."""
-    # Imported here: compiled (AnsiballZ ships sources) only by the runs that ask for it. Ansible still
-    # ships it, as it does whatever a module's code imports.
-    from ansible_collections.netops.docker_firewall.plugins.module_utils import _reachability as reachability
+    reachability = reachability_engine()
     errors = []
     try:
         names, addresses = host_addresses(module)
@@ -768,10 +774,11 @@ def main():
         supports_check_mode=True,
     )
     forwarded = module.params['reachability_forwarded']
-    try:
-        reachability.check_targets(forwarded or [])
-    except ValueError as exc:
-        module.fail_json(msg='reachability_forwarded: %s' % exc)
+    if forwarded is not None:  # checked before anything is read: a target that is no address reads nothing
+        try:
+            reachability_engine().check_targets(forwarded)
+        except ValueError as exc:
+            module.fail_json(msg='reachability_forwarded: %s' % exc)
     settings, settings_error = read_daemon_json(module.params['daemon_json'])
     docker, inspects, networks, networks_error = docker_state(module, settings)
     try:
