@@ -69,7 +69,7 @@ notes:
   - A converged run writes no rule and no set and runs no C(iptables-restore).
   - A run that finds the host converged, or writes it and reads back exactly its plan, leaves a record in
     C(/run/netops-docker-firewall/converged/) - the digests of its declaration (every option, the firewall written
-    for, the code of the module and its engine) and of what its reads printed (C(DOCKER-USER) of each family and the
+    for, the code of the module and its engine, the Python version) and of what its reads printed (C(DOCKER-USER) of each family and the
     collection's ipsets, or the collection's nftables table), with its result. A later run of the same declaration
     runs the same reads, and when what they print has the recorded digest, the host holds what the recorded run
     left, and that run's result is returned without parsing the sources, the sets or the table. A set element or a rule

@@ -6,7 +6,7 @@
 
 A run that found the host converged to its declaration, or wrote it and read back exactly its plan,
 leaves a record (layout.CONVERGED_DIR, one file per module, firewall and scope): the digest of the
-declaration (every parameter, the firewall written for, the engine's code), the digest of the host
+declaration (every parameter, the firewall written for, the engine's code, the Python), the digest of the host
 state it read and the result it returned. A later run whose declaration has the same digest reads
 the host with the same commands as ever and digests what they print, without parsing it entry by
 entry. When that digest is the recorded one, the host holds what the recorded run left, and its
@@ -34,12 +34,15 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils import _ips
 
 FORMAT = 1
 _PACKAGE = 'ansible_collections.netops.docker_firewall.plugins.module_utils.'
-# The engine files that decide what a DOCKER-USER module plans and returns (besides the module
-# itself): their code is part of the declaration's digest, so that no other version of them takes
-# this one's record for its own.
+# The engine files a DOCKER-USER module imports when it loads, all of them (besides the module itself:
+# tests/unit/plugins/module_utils/test_converged.py follows the imports): their code is part of the
+# declaration's digest, so that no other version of them takes this one's record for its own.
 ENGINE_MODULES = tuple(_PACKAGE + name for name in (
-    '_converged', '_docker_host', '_docker_user', '_docker_user_module', '_facts', '_ipset', '_iptables_host',
-    '_nft', '_rules'))
+    '_converged', '_docker_host', '_docker_user', '_docker_user_module', '_facts', '_host_lock', '_ipset',
+    '_iptables_host', '_kube_proxy', '_layout', '_nft', '_publish', '_rules'))
+# The Python that runs the engine: its ipaddress and socket parse the sources, so a record of another
+# Python (an upgrade without a reboot) proves nothing.
+RUNTIME = '%s %d.%d.%d' % ((sys.implementation.name,) + tuple(sys.version_info[:3]))
 # The parts of a result that belong to one run, never to a record: a proven run has its own.
 RUN_FIELDS = ('changed', 'commands', 'diff', 'host_lock', 'invocation', 'removed_blocks', 'warnings',
               'deprecations')
@@ -79,11 +82,12 @@ def engine_code(names):
 
 
 def declaration_digest(code, holder, target, purge, params):
-    """The digest of a module's declaration: `code` (engine_code of the engine and the module), the
-    module (`holder`), the firewall it writes for (`target`), purge and its parameters; None without code."""
+    """The digest of a module's declaration: `code` (engine_code of the engine and the module) and the
+    Python that runs it (RUNTIME), the module (`holder`), the firewall it writes for (`target`), purge and
+    its parameters; None without code."""
     if code is None:
         return None
-    return digest([FORMAT, [digest(text) for text in code], holder, target, purge, params])
+    return digest([FORMAT, RUNTIME, [digest(text) for text in code], holder, target, purge, params])
 
 
 def record_name(holder, target, scope):

@@ -3,7 +3,9 @@
 """The records of converged runs (plugins/module_utils/_converged.py): what of the host is digested, how a
 record is written and which text is one. The modules' use of them: tests/unit/plugins/modules/test_converged_records.py."""
 
+import ast
 import json
+import os
 
 import pytest
 
@@ -61,6 +63,45 @@ def test_a_declaration_digest_needs_the_engines_code_and_tells_every_part():
         (code, 'docker_user_allowlist', 'iptables', True, dict(sources=['192.0.2.1'])),
         (code, 'docker_user_allowlist', 'iptables', False, dict(sources=['192.0.2.2'])),
     )])) == 6
+
+
+PLUGINS = os.path.join(os.path.dirname(os.path.abspath(converged.__file__)), os.pardir)
+DOCKER_USER_MODULES = ('docker_user_accept', 'docker_user_allowlist', 'docker_user_chain', 'docker_user_routed')
+
+
+def imported_when_loaded(path):
+    """The collection's module_utils a file imports when it loads (its top-level imports, not those in a function)."""
+    with open(path) as handle:
+        tree = ast.parse(handle.read())
+    package = converged._PACKAGE[:-1]
+    names = set()
+    for node in tree.body:
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.module == package:  # from ...module_utils import _ipset as ipset
+            names.update(converged._PACKAGE + alias.name for alias in node.names)
+        elif (node.module or '').startswith(converged._PACKAGE):  # from ...module_utils._rules import parse_save
+            names.add(node.module)
+    return names
+
+
+def test_the_engine_code_digested_is_every_module_util_a_docker_user_module_loads():
+    """A module_util the digest leaves out could change what a module plans while an older record still proves
+    the host converged to the older plan."""
+    pending = [os.path.join(PLUGINS, 'modules', name + '.py') for name in DOCKER_USER_MODULES]
+    loaded = set()
+    while pending:
+        for name in imported_when_loaded(pending.pop()) - loaded:
+            loaded.add(name)
+            pending.append(os.path.join(PLUGINS, 'module_utils', name.rsplit('.', 1)[1] + '.py'))
+    assert sorted(loaded) == sorted(converged.ENGINE_MODULES)
+
+
+def test_a_declaration_digest_tells_the_python_that_runs_the_engine(monkeypatch):
+    args = (['a'], 'docker_user_allowlist', 'iptables', False, dict(sources=['192.0.2.1']))
+    first = converged.declaration_digest(*args)
+    monkeypatch.setattr(converged, 'RUNTIME', converged.RUNTIME + '-other')
+    assert converged.declaration_digest(*args) != first
 
 
 def test_a_record_name_hashes_the_scope():
