@@ -7,6 +7,10 @@ anything (an element of a set or a rule changed by hand, the same count or not) 
 is written again. The commands are exact (tests/unit/fake_runner.py); the declarations and host states
 are those of test_allowlist_ipsets (100 sources: IPv4 in a set, IPv6 as rules) and test_docker_user_modules."""
 
+import json
+import os
+import stat
+
 import pytest
 
 from fake_runner import Tool
@@ -284,6 +288,58 @@ def test_a_record_that_is_not_this_declarations_proves_nothing(run_module, monke
     else:
         code = converged.engine_code
         monkeypatch.setattr(converged, 'engine_code', lambda names: code(names) + ['# another engine'])
+    parsed = []
+    parse_source = _docker_user.parse_source
+    monkeypatch.setattr(_docker_user, 'parse_source', lambda *args: parsed.append(args) or parse_source(*args))
+    result, _table = run_module(docker_user_allowlist.main, allowlist(), CONVERGED)
+    assert result['changed'] is False and len(parsed) == 100
+
+
+def test_a_record_and_its_directories_are_root_s_alone(run_module, converged_records_of_the_test):
+    """A record holds the sources (its result's ipset_payload): no other user reads it."""
+    run_module(docker_user_allowlist.main, allowlist(), CONVERGED)
+    for path in (converged_records_of_the_test, converged_records_of_the_test / RECORD):
+        assert stat.S_IMODE(os.lstat(str(path)).st_mode) & 0o077 == 0 and os.lstat(str(path)).st_uid == os.geteuid()
+
+
+def test_no_record_is_written_in_a_directory_others_can_write_in(run_module, converged_records_of_the_test):
+    converged_records_of_the_test.mkdir(mode=0o700)
+    os.chmod(str(converged_records_of_the_test), 0o777)
+    run_module(docker_user_allowlist.main, allowlist(), CONVERGED)
+    assert records(converged_records_of_the_test) == []
+
+
+def spoil_trust(path, how, tmp_path):
+    """Make the record at `path`, valid for its declaration, one that another user could have put there."""
+    if how == 'symlink':
+        target = tmp_path / 'elsewhere.json'
+        os.rename(str(path), str(target))
+        os.symlink(str(target), str(path))
+    elif how == 'group writable':
+        os.chmod(str(path), 0o664)
+    elif how == 'world writable directory':
+        os.chmod(str(path.parent), 0o777)
+    elif how == 'directory a symlink':
+        os.rename(str(path.parent), str(tmp_path / 'elsewhere'))
+        os.symlink(str(tmp_path / 'elsewhere'), str(path.parent))
+    elif how == 'world writable parent':
+        os.chmod(str(path.parent.parent), 0o777)
+    elif how == 'another owner':
+        if os.geteuid() != 0:
+            pytest.skip('changing a file\'s owner needs root')
+        os.chown(str(path), 65534, 65534)
+
+
+@pytest.mark.parametrize('how', ['symlink', 'group writable', 'world writable directory', 'directory a symlink',
+                                 'world writable parent', 'another owner'])
+def test_a_record_another_user_could_have_put_there_proves_nothing(run_module, monkeypatch, tmp_path,
+                                                                   converged_records_of_the_test, how):
+    run_module(docker_user_allowlist.main, allowlist(), CONVERGED)
+    path = converged_records_of_the_test / RECORD
+    recorded = json.loads(path.read_text())['declared']
+    assert docker_user_module.read_record(str(path), recorded) is not None
+    spoil_trust(path, how, tmp_path)
+    assert docker_user_module.read_record(str(path), recorded) is None
     parsed = []
     parse_source = _docker_user.parse_source
     monkeypatch.setattr(_docker_user, 'parse_source', lambda *args: parsed.append(args) or parse_source(*args))
