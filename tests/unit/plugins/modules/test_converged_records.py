@@ -22,6 +22,8 @@ from plugins.modules.test_allowlist_ipsets import (
     OURS,
     OURS_IPV4,
     PAYLOAD,
+    REMOVE_IPV4,
+    REMOVE_IPV6,
     RETIRE,
     SOURCES,
     SWAP,
@@ -37,6 +39,7 @@ from plugins.modules.test_docker_user_modules import (
     NFT_HEAD,
     NFT_LIST,
     NFT_TEST,
+    NO_TABLE,
     REBOOTED,
     TABLE_ETH0_NET,
     V4_RESTORE,
@@ -238,6 +241,71 @@ def test_a_write_read_back_with_another_tools_rule_above_ours_is_not_recorded(
     ])
     assert result['changed'] is True and result['rules']['ipv4'][0] == OTHER_TOOL
     assert records(converged_records_of_the_test) == []
+
+
+# What removes the collection's state (state=absent, docker_user_chain with nothing declared) leaves the
+# records of other declarations where they are: they prove nothing, since the reads that follow differ.
+
+# The first write of allowlist() on a host without it, read back as planned.
+FIRST_WRITE = [
+    Tool(V4_SAVE, stdout=DOCKER28),
+    Tool(V6_SAVE, stdout=DOCKER28_V6),
+    Tool(IPSET_SAVE, stdout=FOREIGN),
+    Tool(IPSET_RESTORE, data=PAYLOAD),
+    Tool(V4_TEST, data=restore(inserted=OURS['ipv4'])), Tool(V6_TEST, data=restore(inserted=OURS['ipv6'])),
+    Tool(V4_RESTORE, data=restore(inserted=OURS['ipv4'])), Tool(V6_RESTORE, data=restore(inserted=OURS['ipv6'])),
+    Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
+    Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
+    Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
+]
+# Removing it from the converged host: the rules of both families, then the set.
+REMOVAL = CONVERGED + [
+    Tool(V4_TEST, data=REMOVE_IPV4), Tool(V6_TEST, data=REMOVE_IPV6),
+    Tool(V4_RESTORE, data=REMOVE_IPV4), Tool(V6_RESTORE, data=REMOVE_IPV6),
+    Tool(V4_SAVE, stdout=DOCKER28),
+    Tool(V6_SAVE, stdout=DOCKER28_V6),
+    Tool(IPSET_RESTORE, data='destroy netops-dfw-ext0-v4\n'),
+    Tool(IPSET_SAVE, stdout=FOREIGN),
+]
+EMPTY_CHAIN = dict(accept=[], allowlists=[])
+
+
+@pytest.mark.parametrize('remover', ['state=absent', 'docker_user_chain, nothing declared'])
+def test_a_record_left_after_the_removal_proves_nothing_the_policy_is_written_again(
+        run_module, converged_records_of_the_test, remover):
+    run_module(docker_user_allowlist.main, allowlist(), CONVERGED)
+    present = (converged_records_of_the_test / RECORD).read_text()
+    if remover == 'state=absent':
+        removed, _table = run_module(docker_user_allowlist.main, dict(interface='ext0', state='absent'), REMOVAL)
+    else:
+        removed, _table = run_module(docker_user_chain.main, EMPTY_CHAIN, REMOVAL)
+        assert (converged_records_of_the_test / RECORD).read_text() == present  # another module's record: left
+    assert removed['changed'] is True and removed['removed_blocks'] == ['allowlist:ext0']
+    again, _table = run_module(docker_user_allowlist.main, allowlist(), FIRST_WRITE)
+    assert again['changed'] is True and again['commands'] == [IPSET_RESTORE, V4_RESTORE, V6_RESTORE]
+
+
+def test_the_record_of_a_removal_proves_nothing_once_the_policy_is_back(run_module, converged_records_of_the_test):
+    run_module(docker_user_chain.main, EMPTY_CHAIN, [
+        Tool(V4_SAVE, stdout=DOCKER28), Tool(V6_SAVE, stdout=DOCKER28_V6)])
+    assert records(converged_records_of_the_test) == [converged.record_name('docker_user_chain', 'iptables', 'chain')]
+    run_module(docker_user_allowlist.main, allowlist(), FIRST_WRITE)
+    removed, _table = run_module(docker_user_chain.main, EMPTY_CHAIN, REMOVAL)
+    assert removed['changed'] is True and removed['removed_blocks'] == ['allowlist:ext0']
+
+
+def test_nftables_a_record_left_after_the_table_is_removed_proves_nothing(run_module, nftables,
+                                                                         converged_records_of_the_test):
+    run_module(docker_user_allowlist.main, ETH0, NFT_CONVERGED)
+    removed, _table = run_module(docker_user_chain.main, EMPTY_CHAIN, NFT_CONVERGED + [
+        Tool(NFT_TEST, data=NFT_HEAD), Tool(NFT_APPLY, data=NFT_HEAD), NO_TABLE])
+    assert removed['changed'] is True and removed['removed_blocks'] == ['allowlist:eth0']
+    assert len(records(converged_records_of_the_test)) == 2
+    again, _table = run_module(docker_user_allowlist.main, ETH0, [
+        NO_TABLE, Tool(V4_SAVE, stdout=REBOOTED),
+        Tool(NFT_TEST, data=NFT_HEAD + TABLE_ETH0_NET), Tool(NFT_APPLY, data=NFT_HEAD + TABLE_ETH0_NET),
+        Tool(NFT_LIST, stdout=TABLE_ETH0_NET)])
+    assert again['changed'] is True and again['commands'] == [NFT_APPLY]
 
 
 # ---------------------------------------------------------------------------------------------
