@@ -239,10 +239,14 @@ def plan_sets(read_sets, plans, blocks):
     if not wanted and not ipset.match_sets(line for before, _after in plans.values() for line in before or []):
         return SetPlan()
     current = ipset.parse_save(read_sets())
-    matched = set(ipset.match_sets(line for _before, after in plans.values() for line in after))
-    removable = [name for name in current if ipset.live_family(name) in plans and name not in matched]
-    before, after = ipset.plan(current, wanted, removable)
+    before, after = ipset.plan(current, wanted, removable_sets(current, plans))
     return SetPlan(current, wanted, before, after)
+
+
+def removable_sets(current, plans):
+    """The names of the sets of ours in `current` (parse_save) that no planned rule matches, in a planned family."""
+    matched = set(ipset.match_sets(line for _before, after in plans.values() for line in after))
+    return [name for name in current if ipset.live_family(name) in plans and name not in matched]
 
 
 def apply_sets(sets_host, lines):
@@ -269,7 +273,7 @@ def destroy_sets(sets_host, lines):
 
 def check_sets(sets_host, set_plan):
     """Read the sets back: each wanted set holds what was planned, each destroyed one is gone. Returns
-    the `ipset save` output read."""
+    the `ipset save` output read and its parse_save."""
     text = sets_host.save()
     in_effect = ipset.parse_save(text)
     destroyed = [line.split()[1] for line in set_plan.after]
@@ -278,7 +282,7 @@ def check_sets(sets_host, set_plan):
     if wrong:
         raise StateError('the ipsets differ from what was written (did another tool change them at the same '
                          'time?): %s' % ', '.join(wrong))
-    return text
+    return text, in_effect
 
 
 def sets_changed(sets_host, set_plan):
@@ -301,7 +305,7 @@ def apply_all(host, backend, plans, changed, sets_host, set_plan):
     A failure after a write says what was already written (the exception's `changed`, and `written`
     families).
 
-    Returns (commands, {family: lines in effect}, `ipset save` output read back or None)."""
+    Returns (commands, {family: lines in effect}, the sets read back (check_sets) or None)."""
     prepare, swaps, retired = ipset.split_commit(set_plan.before)
     commands = fill_sets(sets_host, set_plan, prepare)
     swapping = []
@@ -326,14 +330,14 @@ def apply_all(host, backend, plans, changed, sets_host, set_plan):
             exc.args = ('%s; %s' % (str(exc).replace('nothing was changed', 'no chain was changed'), done),)
         raise
     commands += retire_sets(sets_host, retired + set_plan.after, changed)
-    sets_text = None
+    sets_back = None
     if set_plan.changed:
         try:
-            sets_text = check_sets(sets_host, set_plan)
+            sets_back = check_sets(sets_host, set_plan)
         except StateError as exc:
             exc.changed = True
             raise
-    return commands, in_effect, sets_text
+    return commands, in_effect, sets_back
 
 
 def fill_sets(sets_host, set_plan, prepare):
@@ -500,11 +504,18 @@ def converge_nftables(module, declared, purge, docker_runs):
     return result, state
 
 
-def _written_state(backend, current, plans, in_effect, sets_text):
+def _written_state(backend, current, plans, in_effect, sets_read, sets_back, wanted):
     """What to record of a write: (state digest, sets read) when the chains read back are exactly the plan
-    (then a run of the same declaration finds the host converged), else None."""
+    and the sets read back (`sets_back`, check_sets, after a set write) leave nothing to plan (then a run of
+    the same declaration finds the host converged), else None. `sets_read`: `ipset save` read before the
+    write, or None."""
     if any(in_effect[family] != plans[family][1] for family in in_effect):
         return None  # another tool's rule came between: the next run decides
+    sets_text = sets_read
+    if sets_back is not None:
+        sets_text, now = sets_back
+        if ipset.plan(now, wanted, removable_sets(now, plans)) != ([], []):
+            return None  # a set of ours that this run did not plan came between: the next run decides
     chains = dict(current, **in_effect)
     return converged.iptables_state(backend, chains, sets_text), sets_text is not None
 
@@ -538,10 +549,9 @@ def converge_iptables(module, declared, purge, docker_runs=None):
         if not (changed or set_plan.changed):
             state = (converged.iptables_state(backend, current, saved.get('text')), 'text' in saved)
         elif not module.check_mode:
-            commands, in_effect, sets_text = apply_all(host, backend, plans, changed, sets_host, set_plan)
+            commands, in_effect, sets_back = apply_all(host, backend, plans, changed, sets_host, set_plan)
             rules.update(in_effect)
-            state = _written_state(backend, current, plans, in_effect,
-                                   saved.get('text') if sets_text is None else sets_text)
+            state = _written_state(backend, current, plans, in_effect, saved.get('text'), sets_back, set_plan.wanted)
     except (InputError, StateError, RuleSyntaxError, ipset.IpsetSyntaxError) as exc:
         written = getattr(exc, 'written', [])
         module.fail_json(msg=str(exc), changed=bool(written) or getattr(exc, 'changed', False))

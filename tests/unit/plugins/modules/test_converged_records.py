@@ -243,6 +243,22 @@ def test_a_write_read_back_with_another_tools_rule_above_ours_is_not_recorded(
     assert records(converged_records_of_the_test) == []
 
 
+def test_a_write_read_back_with_a_set_of_ours_it_did_not_plan_is_not_recorded(
+        run_module, converged_records_of_the_test):
+    """A set with our name that appeared during the write (no rule matches it): the next run destroys it, so the
+    state read back is not converged and no record may say it is."""
+    stray = kernel({V4: ENTRIES, 'netops-dfw-eth9-v4': ['192.0.2.1']})
+    result, _table = run_module(docker_user_allowlist.main, allowlist(), FIRST_WRITE[:-1] + [
+        Tool(IPSET_SAVE, stdout=stray)])
+    assert result['changed'] is True and records(converged_records_of_the_test) == []
+    again, _table = run_module(docker_user_allowlist.main, allowlist(), CONVERGED[:2] + [
+        Tool(IPSET_SAVE, stdout=stray),
+        Tool(IPSET_RESTORE, data='destroy netops-dfw-eth9-v4\n'),
+        Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
+    ])
+    assert again['changed'] is True and again['commands'] == [IPSET_RESTORE]
+
+
 # What removes the collection's state (state=absent, docker_user_chain with nothing declared) leaves the
 # records of other declarations where they are: they prove nothing, since the reads that follow differ.
 
