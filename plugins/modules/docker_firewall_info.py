@@ -436,11 +436,11 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_config import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._daemon_config import (
     IP6TABLES_DEFAULT_ON_SINCE,
     docker_major,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_host import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._docker_host import (
     DockerError,
     docker_networks,
     host_addresses,
@@ -448,28 +448,28 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_hos
     run_c,
     running_containers,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._facts import family_facts
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_leftovers as leftovers
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _kube_proxy as kube_proxy
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _engine_files as engine_files
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _firewalld as firewalld
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _firewalld_host as firewalld_host
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
-from ansible_collections.netops.docker_firewall.plugins.module_utils._kept_state import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._facts import family_facts
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_leftovers as leftovers
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _kube_proxy as kube_proxy
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module import _engine_files as engine_files
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _firewalld as firewalld
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _firewalld_host as firewalld_host
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset as ipset
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._kept_state import (
     parse_policy,
     published_containers,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._kept_state_host import read_state
-from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._kept_state_host import read_state
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._iptables_host import (
     BACKENDS,
     CommandError,
     IpsetHost,
     IptablesHost,
     NftHost,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._publish import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._publish import (
     FAMILIES,
     container_addresses,
     container_name,
@@ -649,7 +649,7 @@ def reachability_engine():
     """The reachability engine (_reachability), imported here: compiled (AnsiballZ ships sources) only by
     the runs that ask for it (reachability or reachability_forwarded). Ansible still ships it, as it does
     whatever a module's code imports."""
-    from ansible_collections.netops.docker_firewall.plugins.module_utils import _reachability
+    from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _reachability
     return _reachability
 
 

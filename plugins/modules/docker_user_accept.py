@@ -150,11 +150,11 @@ block:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
     accept_block,
     accept_block_name,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user_module import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module._docker_user_module import (
     COMMON_ARGUMENT_SPEC,
     run,
 )

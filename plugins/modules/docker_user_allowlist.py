@@ -255,7 +255,7 @@ block:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
     UNREAD_SOURCES_FILE,
     InputError,
     allowlist_block,
@@ -264,7 +264,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_use
     declared_sources,
     sources_count,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user_module import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module._docker_user_module import (
     COMMON_ARGUMENT_SPEC,
     run,
 )

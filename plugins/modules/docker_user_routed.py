@@ -239,12 +239,12 @@ block:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
     ROUTED,
     routed_block,
     routed_summary,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user_module import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module._docker_user_module import (
     COMMON_ARGUMENT_SPEC,
     ROUTED_OPTIONS,
     run,

@@ -49,10 +49,10 @@ from plugins.modules.test_docker_firewall_info import DEFAULT_BRIDGE, ROUTED_V6,
 from plugins.modules.test_docker_firewall_info_ipsets import with_docker_user  # noqa: E402
 from plugins.modules.test_docker_firewall_info_reachability import ALLOWLIST, IP_ADDR, LINKS, WEB  # noqa: E402
 from plugins.modules.test_docker_user_modules import save_with  # noqa: E402
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user_module  # noqa: E402
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _host_lock, _iptables_host  # noqa: E402
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout, _nft  # noqa: E402
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (  # noqa: E402
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module import _docker_user_module  # noqa: E402
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _host_lock, _iptables_host  # noqa: E402
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout, _nft  # noqa: E402
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (  # noqa: E402
     allowlist_block,
     declared_sources,
     plan_chain,

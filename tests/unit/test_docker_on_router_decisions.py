@@ -16,7 +16,7 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
 from conftest import ROOT
-from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_config import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._daemon_config import (
     DIRECT_ROUTING_SINCE,
     PUBLISHED_TWICE_FAILS_ON,
 )

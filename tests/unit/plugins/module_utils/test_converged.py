@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The records of converged runs (plugins/module_utils/_converged.py): what of the host is digested, how a
+"""The records of converged runs (plugins/module_utils/_engine/_converged.py): what of the host is digested, how a
 record is written and which text is one. The modules' use of them: tests/unit/plugins/modules/test_converged_records.py."""
 
 import ast
@@ -10,7 +10,7 @@ import os
 import pytest
 
 from plugins.module_utils.test_ipset import one_set, saved_by_ipset
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _converged as converged
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _converged as converged
 
 V4 = 'netops-dfw-ext0-v4'
 OTHERS = ('create f2b-sshd hash:ip family inet hashsize 1024 maxelem 65536 timeout 600\n'
@@ -65,24 +65,24 @@ def test_a_declaration_digest_needs_the_engines_code_and_tells_every_part():
     )])) == 6
 
 
-PLUGINS = os.path.join(os.path.dirname(os.path.abspath(converged.__file__)), os.pardir)
+PLUGINS = os.path.join(os.path.dirname(os.path.abspath(converged.__file__)), os.pardir, os.pardir)
 DOCKER_USER_MODULES = ('docker_user_accept', 'docker_user_allowlist', 'docker_user_chain', 'docker_user_routed')
 
 
 def imported_when_loaded(path):
-    """The collection's module_utils a file imports when it loads (its top-level imports, not those in a function)."""
+    """The collection's module_utils a file imports when it loads (its top-level imports, not those in a function),
+    and the subpackages they are in."""
     with open(path) as handle:
         tree = ast.parse(handle.read())
-    package = converged._PACKAGE[:-1]
     names = set()
     for node in tree.body:
-        if not isinstance(node, ast.ImportFrom):
+        if not isinstance(node, ast.ImportFrom) or not (node.module or '').startswith(converged._PACKAGE):
             continue
-        if node.module == package:  # from ...module_utils import _ipset as ipset
-            names.update(converged._PACKAGE + alias.name for alias in node.names)
-        elif (node.module or '').startswith(converged._PACKAGE):  # from ...module_utils._rules import parse_save
+        if node.module.count('.') == converged._PACKAGE.count('.'):  # from ...module_utils._engine import _ipset
+            names.update(node.module + '.' + alias.name for alias in node.names)
+        else:  # from ...module_utils._engine._rules import parse_save
             names.add(node.module)
-    return names
+    return names | set(name.rsplit('.', 1)[0] for name in names)
 
 
 def test_the_engine_code_digested_is_every_module_util_a_docker_user_module_loads():
@@ -93,7 +93,8 @@ def test_the_engine_code_digested_is_every_module_util_a_docker_user_module_load
     while pending:
         for name in imported_when_loaded(pending.pop()) - loaded:
             loaded.add(name)
-            pending.append(os.path.join(PLUGINS, 'module_utils', name.rsplit('.', 1)[1] + '.py'))
+            path = os.path.join(PLUGINS, 'module_utils', *name[len(converged._PACKAGE):].split('.'))
+            pending.append(os.path.join(path, '__init__.py') if os.path.isdir(path) else path + '.py')
     assert sorted(loaded) == sorted(converged.ENGINE_MODULES)
 
 

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user as engine
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
-from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import Rule, tokenize
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_user as engine
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset as ipset
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import Rule, tokenize
 
 TAG = '-m comment --comment "netops.docker_firewall/routed"'
 NEW = '-m conntrack --ctstate NEW -m conntrack ! --ctstate DNAT'

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from plugins.module_utils.test_docker_user_properties import sources as source_entries
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _compliance as compliance
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _compliance as compliance
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
     InputError,
     _plain_address,
     allowlist_block,
@@ -24,7 +24,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_use
     same_chain,
     sources_count,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import Rule, parse_save
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import Rule, parse_save
 
 TAG = '"netops.docker_firewall/allowlist:eth0"'
 

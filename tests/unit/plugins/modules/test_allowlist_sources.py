@@ -19,7 +19,7 @@ from plugins.modules.test_docker_user_modules import (
     restore,
     save_with,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user_module as docker_user_module
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module import _docker_user_module as docker_user_module
 from ansible_collections.netops.docker_firewall.plugins.modules import docker_user_allowlist, docker_user_chain
 
 DECLARED = ['198.51.100.128/25', '198.51.100.0-198.51.100.127', '198.51.100.7', '192.0.2.10',

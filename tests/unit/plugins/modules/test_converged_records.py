@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""A converged run proven by the record of an earlier one (plugins/module_utils/_converged.py): the DOCKER-USER
+"""A converged run proven by the record of an earlier one (plugins/module_utils/_engine/_converged.py): the DOCKER-USER
 modules run the same commands as ever, and when the declaration and the host state read are those recorded,
 return the recorded result without parsing the sources, the sets or the table. A host that differs in
 anything (an element of a set or a rule changed by hand, the same count or not) takes the full path and
@@ -51,11 +51,11 @@ from plugins.modules.test_docker_user_modules import (
     restore,
     save_with,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _converged as converged
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user_module as docker_user_module
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _converged as converged
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_user
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module import _docker_user_module as docker_user_module
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft
 from ansible_collections.netops.docker_firewall.plugins.modules import docker_user_allowlist, docker_user_chain
 
 RECORD = converged.record_name('docker_user_allowlist', 'iptables', 'allowlist:ext0')

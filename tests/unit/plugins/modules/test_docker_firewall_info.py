@@ -303,7 +303,7 @@ def test_reachability_is_shipped_with_the_module_but_imported_only_by_the_runs_t
     source = inspect.getsource(docker_firewall_info)
     found = ModuleDepFinder('ansible_collections.netops.docker_firewall.plugins.modules.docker_firewall_info',
                             ast.parse(source)).submodules
-    reachability = ('ansible_collections', 'netops', 'docker_firewall', 'plugins', 'module_utils', '_reachability')
+    reachability = ('ansible_collections', 'netops', 'docker_firewall', 'plugins', 'module_utils', '_engine', '_reachability')
     assert any(name[:len(reachability)] == reachability for name in found)
     assert not [node for node in ast.parse(source).body if isinstance(node, (ast.Import, ast.ImportFrom))
                 and '_reachability' in ast.dump(node)]

@@ -22,7 +22,7 @@ __metaclass__ = type
 import ipaddress
 import re
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import (
     BUILTIN_CHAINS,
     parse_save,
     restore_text,

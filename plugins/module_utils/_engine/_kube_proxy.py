@@ -25,8 +25,8 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._publish import jump_target
-from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import BUILTIN_CHAINS
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._publish import jump_target
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import BUILTIN_CHAINS
 
 MODES = ('iptables', 'ipvs', 'nftables')
 EXPECTED_MODES = ('auto',) + MODES

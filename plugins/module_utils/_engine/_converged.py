@@ -30,16 +30,19 @@ import hashlib
 import json
 import sys
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset as ipset
 
 FORMAT = 1
 _PACKAGE = 'ansible_collections.netops.docker_firewall.plugins.module_utils.'
-# The engine files a DOCKER-USER module imports when it loads, all of them (besides the module itself:
-# tests/unit/plugins/module_utils/test_converged.py follows the imports): their code is part of the
-# declaration's digest, so that no other version of them takes this one's record for its own.
+# The engine files a DOCKER-USER module imports when it loads, all of them, the subpackages they are in
+# included (besides the module itself: tests/unit/plugins/module_utils/test_converged.py follows the
+# imports): their code is part of the declaration's digest, so that no other version of them takes this
+# one's record for its own.
 ENGINE_MODULES = tuple(_PACKAGE + name for name in (
-    '_converged', '_docker_host', '_docker_user', '_docker_user_module', '_facts', '_host_lock', '_ipset',
-    '_iptables_host', '_kube_proxy', '_layout', '_nft', '_publish', '_rules'))
+    '_engine', '_engine._converged', '_engine._docker_user', '_engine._facts', '_engine._ipset',
+    '_engine._kube_proxy', '_engine._layout', '_engine._nft', '_engine._publish', '_engine._rules',
+    '_host', '_host._docker_host', '_host._host_lock', '_host._iptables_host',
+    '_module', '_module._docker_user_module'))
 # The Python that runs the engine: its ipaddress and socket parse the sources, so a record of another
 # Python (an upgrade without a reboot) proves nothing.
 RUNTIME = '%s %d.%d.%d' % ((sys.implementation.name,) + tuple(sys.version_info[:3]))

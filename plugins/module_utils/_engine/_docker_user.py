@@ -20,8 +20,8 @@ import ipaddress
 import re
 import socket
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
-from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset as ipset
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import (
     Rule,
     merge_spans,
     render_rule,

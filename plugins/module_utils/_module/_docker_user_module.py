@@ -20,7 +20,7 @@ import os
 import stat
 import time
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
     CHAIN,
     FAMILIES,
     InputError,
@@ -30,20 +30,20 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_use
     restore_payload,
     same_chain,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _converged as converged
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_host import read_daemon_json
-from ansible_collections.netops.docker_firewall.plugins.module_utils._facts import forward_order
-from ansible_collections.netops.docker_firewall.plugins.module_utils._host_lock import module_lock
-from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _converged as converged
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset as ipset
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._docker_host import read_daemon_json
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._facts import forward_order
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host_lock import module_lock
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._iptables_host import (
     CommandError,
     IpsetHost,
     IptablesHost,
     NftHost,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import (
     RuleSyntaxError,
     parse_save,
 )
@@ -661,7 +661,7 @@ def write_record(path, record):
     One that cannot be written (no /run), or whose directory is not trusted, only makes the next run take
     the full path."""
     # Imported here: a run the record proves writes none, and compiles no more than it needs.
-    from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_host import WriteError, stage_file
+    from ansible_collections.netops.docker_firewall.plugins.module_utils._host._daemon_host import WriteError, stage_file
     directory = os.path.dirname(path)
     try:
         for made in (os.path.dirname(directory), directory):
