@@ -122,3 +122,47 @@ def test_the_engine_files_are_exactly_what_the_programs_import():
     for _path, module, _what in layout.PROGRAMS.values():
         needed |= imported_engine_modules(module.replace('.', '/') + '.py')
     assert sorted(needed) == sorted(layout.ENGINE_FILES)
+
+
+# The layers of plugins/module_utils (plugins/module_utils/README.md), each with the layers it may import.
+LAYERS = {
+    '_engine': ('_engine',),
+    '_host': ('_engine', '_host'),
+    '_programs': ('_engine', '_host', '_programs'),
+    '_module': ('_engine', '_host', '_programs', '_module'),
+}
+# Controller-side plugins run the pure engines only.
+CONTROLLER_SIDE = ('filter', 'action', 'plugin_utils')
+LAYER_IMPORT = re.compile(r'plugins\.module_utils\.(_[a-z_]+)')
+
+
+def python_files(top):
+    for directory, dirs, names in os.walk(top):
+        dirs[:] = [d for d in dirs if d != '__pycache__']
+        for name in names:
+            if name.endswith('.py'):
+                yield os.path.join(directory, name)
+
+
+def test_every_module_util_is_in_a_layer_and_every_layer_is_a_package():
+    module_utils = os.path.join(ROOT, 'plugins', 'module_utils')
+    assert sorted(name for name in os.listdir(module_utils) if name != '__pycache__') == sorted(list(LAYERS) + ['README.md'])
+    for layer in LAYERS:
+        assert os.path.isfile(os.path.join(module_utils, layer, '__init__.py')), layer
+
+
+@pytest.mark.parametrize('layer', sorted(LAYERS))
+def test_a_layer_imports_only_the_layers_above_it(layer):
+    """Imports in functions included: a lazy import is an import all the same."""
+    for path in python_files(os.path.join(ROOT, 'plugins', 'module_utils', layer)):
+        with open(path) as handle:
+            imported = set(LAYER_IMPORT.findall(handle.read()))
+        assert imported <= set(LAYERS[layer]), '%s imports %s' % (os.path.relpath(path, ROOT), sorted(imported))
+
+
+def test_the_controller_side_plugins_run_the_pure_engines_only():
+    for kind in CONTROLLER_SIDE:
+        for path in python_files(os.path.join(ROOT, 'plugins', kind)):
+            with open(path) as handle:
+                imported = set(LAYER_IMPORT.findall(handle.read()))
+            assert imported <= {'_engine'}, '%s imports %s' % (os.path.relpath(path, ROOT), sorted(imported))
