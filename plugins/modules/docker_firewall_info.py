@@ -26,6 +26,9 @@ description:
     with O(forward_pairs) and O(forward_to_docker) tells whether firewalld lets the host forward between those
     interfaces - on its nftables backend firewalld filters forwarded traffic in a chain of its own, which no
     C(DOCKER-USER) rule overrides. A warning names each pair firewalld rejects or drops, with the fix.
+  - Takes the collection's decisions from what it read (RV(decisions)) - Docker's firewall backend, the iptables
+    variant, whether the backstop table is kept, where C(nft) and C(ipset) are, what this Docker generation does of
+    its own - which the roles and the compliance checks read instead of deciding again.
   - Read-only. It creates no table or chain - the legacy variant is read only when the kernel
     already holds legacy tables - and runs the same in check mode. The compliance role builds
     on it.
@@ -101,6 +104,24 @@ options:
     type: list
     elements: str
     default: []
+    version_added: 0.2.0
+  firewall_backend:
+    description:
+      - The firewall backend Docker is to run, as the DOCKER-USER modules' option of that name takes it; RV(decisions) is
+        taken for it. V(auto) is the one Docker runs (what the running dockerd reports, else what daemon.json names,
+        else C(iptables)).
+    type: str
+    choices: [auto, iptables, nftables]
+    default: auto
+    version_added: 0.2.0
+  backstop:
+    description:
+      - Whether the collection's nftables table is to be kept beside C(DOCKER-USER) on Docker's iptables backend, as the
+        C(docker_on_router) role's C(docker_on_router_backstop) says it; RV(decisions.backstop) is taken for it.
+        V(auto) keeps it where C(nft) is installed.
+    type: str
+    choices: [auto, always, never]
+    default: auto
     version_added: 0.2.0
 seealso:
   - module: netops.docker_firewall.docker_user_chain
@@ -237,6 +258,59 @@ ipsets:
   returned: always
   type: dict
   sample: {text: "create netops-dfw-eth0-v4 hash:net family inet hashsize 1024 maxelem 65536\nadd netops-dfw-eth0-v4 198.51.100.7\n", error: null}
+decisions:
+  description:
+    - What the collection decides from what was read, each in one function of its engine; the roles and the
+      compliance checks read these and never decide again. C(reasons) holds, per decision, why, in words.
+  returned: always
+  type: dict
+  contains:
+    firewall_backend:
+      description:
+        - Docker's firewall backend the policy is for, C(iptables) or C(nftables) - O(firewall_backend) when not
+          V(auto), else what the running dockerd reports (without C(+firewalld)), else what daemon.json names, else
+          C(iptables) (Docker before 28.1 reports none and only has iptables; Docker not running reports none).
+      type: str
+      sample: iptables
+    firewall_backend_switch:
+      description: Whether daemon.json must change for dockerd to run O(firewall_backend) (always false with V(auto)).
+      type: bool
+    iptables_variant:
+      description:
+        - The iptables variant (C(nft), C(legacy)) whose rules are Docker's - the one holding Docker's chains or
+          C(DOCKER-USER); where both or none do, the first holding rules, else the first installed. Null when no
+          iptables is installed. RV(docker_backend) reports the holders themselves.
+      type: str
+      sample: nft
+    backstop:
+      description:
+        - Whether the collection's nftables table is kept beside C(DOCKER-USER) (the backstop) for O(backstop) - never
+          on Docker's nftables backend, where that table is the policy itself; with V(always) true even without C(nft)
+          (the role then fails, compliance reports it).
+      type: bool
+    nft_path:
+      description: Where C(nft) is, or null when it is not installed (the lookup every command of the collection uses).
+      type: str
+      sample: /usr/sbin/nft
+    ipset_path:
+      description: Where C(ipset) is, or null when it is not installed.
+      type: str
+      sample: /usr/sbin/ipset
+    direct_routing_dropped:
+      description:
+        - Whether this Docker (28 and later) drops, in C(raw PREROUTING), what is routed to a container from another
+          interface than its bridge, unless daemon.json sets C(allow-direct-routing); false when its version is not
+          known.
+      type: bool
+    published_twice_needs_proxy:
+      description:
+        - Whether this Docker, on RV(decisions.firewall_backend), needs docker-proxy (C(userland-proxy)) to start a
+          container that publishes one container port twice (Docker 29 on its nftables backend).
+      type: bool
+    reasons:
+      description: Per decision above, why it was taken, in words.
+      type: dict
+      sample: {firewall_backend: "the running dockerd reports it", backstop: "backstop: auto, and nft is installed (/usr/sbin/nft)"}
 docker_backend:
   description: The iptables variant (C(nft), C(legacy)) holding Docker's chains or DOCKER-USER, null when none does, C(both) when both do.
   returned: always
@@ -445,10 +519,12 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._host._dock
     docker_networks,
     host_addresses,
     read_daemon_json,
+    read_text,
     run_c,
     running_containers,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._facts import family_facts
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _decisions as decisions
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_leftovers as leftovers
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _kube_proxy as kube_proxy
 from ansible_collections.netops.docker_firewall.plugins.module_utils._module import _engine_files as engine_files
@@ -483,14 +559,6 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._pu
 BRIDGE_OPTION = 'com.docker.network.bridge.'
 
 
-def read_text(path):
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
-
-
 def read_flag(path):
     text = read_text(path)
     return None if text is None else text.strip() == '1'
@@ -504,21 +572,22 @@ def _json_object(text):
     return value if isinstance(value, dict) else {}
 
 
-def nftables_state(module):
-    """The host's nftables tables ('FAMILY NAME') and the collection's own, read-only."""
-    nft_path = module.get_bin_path('nft')
+def nftables_state(module, nft_path):
+    """The host's nftables tables ('FAMILY NAME') and the collection's own, read-only. nft_path: where
+    nft is (the decision's; None: not installed)."""
     if not nft_path:
         return dict(installed=False, tables=[], ours=None)
-    rc, out, err = run_c(module, [nft_path, 'list', 'tables'])
-    if rc != 0:
-        message = 'nft list tables failed: %s' % err.strip()
+    host = NftHost(module, nft.FAMILY, nft.TABLE)
+    try:
+        tables = nft.table_names(host.list_tables())
+    except CommandError as exc:
+        message = 'nft list tables failed: %s' % exc.stderr.strip()
         module.warn(message)
         # Not "no table": compliance must say it could not read ours.
         return dict(installed=True, tables=None, ours=dict(text='', blocks=[], error=message))
-    tables = nft.table_names(out)
     ours = None
     if '%s %s' % (nft.FAMILY, nft.TABLE) in tables:
-        text = NftHost(module, nft.FAMILY, nft.TABLE).list_table()
+        text = host.list_table()
         try:
             table = nft.parse_table(text)
             ours = dict(text=text, blocks=table.blocks() if table else [], error=None)
@@ -546,10 +615,9 @@ def docker_state(module, settings):
                 state['version'] = 'Docker version %s' % info['ServerVersion']
                 state['major'] = docker_major(state['version'])
             state['live_restore'] = info.get('LiveRestoreEnabled') is True
-            # Reported from Docker 28.1 (API 1.49); older engines only have iptables. With firewalld
-            # running Docker reports e.g. "nftables+firewalld": the backend is the first part.
-            driver = (info.get('FirewallBackend') or {}).get('Driver') or ''
-            state['firewall_backend'] = driver.split('+')[0] or None
+            # Reported from Docker 28.1 (API 1.49); older engines only have iptables.
+            state['firewall_backend'] = decisions.reported_firewall_backend(
+                (info.get('FirewallBackend') or {}).get('Driver'))
             try:
                 inspects = running_containers(module, docker)
             except DockerError as exc:
@@ -605,7 +673,7 @@ def ipsets_state(module, iptables, persistence):
     return dict(text=''.join(line + '\n' for line in ours), error=None)
 
 
-def kube_proxy_state(module, iptables, nftables):
+def kube_proxy_state(module, iptables, nftables, ipset_path):
     """kube-proxy's mode, its structures and forwarding under a FORWARD DROP (_kube_proxy), read-only.
     Its nftables tables are listed without set elements; ip and ipset run only where IPVS shows."""
     tables = {}
@@ -616,13 +684,14 @@ def kube_proxy_state(module, iptables, nftables):
             except CommandError:
                 tables[name] = None  # detect() reports it: never "no kube-proxy"
     nft_read = dict(installed=nftables['installed'], tables=nftables['tables'], kube_proxy=tables)
-    found = kube_proxy.detect(iptables, nft_read, ipvs_state(module, iptables))
+    found = kube_proxy.detect(iptables, nft_read, ipvs_state(module, iptables, ipset_path))
     found['forwarding'] = kube_proxy.forwarding(iptables, found['mode'])
     return found
 
 
-def ipvs_state(module, iptables):
-    """kube-ipvs0 and the KUBE-* ipsets, read where IPVS mode's chains or its interface show."""
+def ipvs_state(module, iptables, ipset_path):
+    """kube-ipvs0 and the KUBE-* ipsets, read where IPVS mode's chains or its interface show. ipset_path:
+    where ipset is (the decision's; None: not installed)."""
     state = dict(interface=False, addresses=[], sets=None, error=None)
     if not (kube_proxy.ipvs_chains_seen(iptables)
             or os.path.exists(os.path.join('/sys/class/net', kube_proxy.IPVS_INTERFACE))):
@@ -634,7 +703,7 @@ def ipvs_state(module, iptables):
         state.update(interface=True, addresses=kube_proxy.interface_addresses(out))
     elif 'does not exist' not in err:
         errors.append('ip addr show dev %s failed: %s' % (kube_proxy.IPVS_INTERFACE, err.strip()))
-    if module.get_bin_path('ipset'):
+    if ipset_path:
         try:
             state['sets'] = [name for name in IpsetHost(module).names() if name.startswith('KUBE-')]
         except CommandError as exc:
@@ -663,9 +732,7 @@ def reachability_state(module, found, saves, settings, inspects, forwarding, for
     except DockerError as exc:
         names, addresses = [], {}
         errors.append(str(exc))
-    backend = found['docker_backend']
-    if backend in (None, 'both'):
-        backend = (found['backends_in_use'] or ['nft'])[0]
+    backend = found['decisions']['iptables_variant']
     ipsets = found['ipsets']
     if ipsets['error']:
         errors.append('the ipsets cannot be read: %s' % ipsets['error'])
@@ -674,12 +741,35 @@ def reachability_state(module, found, saves, settings, inspects, forwarding, for
         ipsets_text=ipsets['text'], nftables_tables=found['nftables']['tables'], errors=errors, forwarded=forwarded)
 
 
+def docker_holders(iptables):
+    """The iptables variants that hold Docker's chains or DOCKER-USER, in the collection's order."""
+    return [backend for backend in BACKENDS if any(f['docker_chains'] or f['docker_user']['exists']
+                                                   for f in iptables.get(backend, {}).values())]
+
+
 def docker_backend(iptables):
-    holding = [backend for backend, families in sorted(iptables.items())
-               if any(f['docker_chains'] or f['docker_user']['exists'] for f in families.values())]
+    holding = docker_holders(iptables)
     if len(holding) > 1:
         return 'both'
     return holding[0] if holding else None
+
+
+def decisions_state(params, settings, docker, iptables, saves, in_use, tools):
+    """What the collection decides from what was read (_decisions), for the roles and compliance to read:
+    for the firewall backend and the backstop the module's options ask for."""
+    configured = settings.get('firewall-backend')
+    firewall = decisions.firewall_backend(configured, docker['firewall_backend'], params['firewall_backend'])
+    installed = [backend for backend in BACKENDS if backend in saves]
+    return decisions.report(
+        firewall_backend=firewall,
+        firewall_backend_switch=decisions.firewall_backend_switch(configured, params['firewall_backend']),
+        iptables_variant=decisions.iptables_variant(installed, docker_holders(iptables), in_use=in_use),
+        backstop=decisions.backstop(params['backstop'], firewall.value, tools['nft'].value),
+        nft_path=tools['nft'],
+        ipset_path=tools['ipset'],
+        direct_routing_dropped=decisions.direct_routing_dropped(docker['major']),
+        published_twice_needs_proxy=decisions.published_twice_needs_proxy(docker['major'], firewall.value),
+    )
 
 
 def persistence_state():
@@ -770,7 +860,9 @@ def main():
                                in_interface=dict(type='str', required=True),
                                out_interface=dict(type='str', required=True),
                                bidirectional=dict(type='bool', default=True))),
-                           forward_to_docker=dict(type='list', elements='str', default=[])),
+                           forward_to_docker=dict(type='list', elements='str', default=[]),
+                           firewall_backend=dict(type='str', default='auto', choices=['auto', 'iptables', 'nftables']),
+                           backstop=dict(type='str', default='auto', choices=['auto', 'always', 'never'])),
         supports_check_mode=True,
     )
     forwarded = module.params['reachability_forwarded']
@@ -779,6 +871,7 @@ def main():
             reachability_engine().check_targets(forwarded)
         except ValueError as exc:
             module.fail_json(msg='reachability_forwarded: %s' % exc)
+    tools = dict((name, decisions.tool(name, module.get_bin_path(name))) for name in ('nft', 'ipset'))
     settings, settings_error = read_daemon_json(module.params['daemon_json'])
     docker, inspects, networks, networks_error = docker_state(module, settings)
     try:
@@ -786,7 +879,7 @@ def main():
     except CommandError as exc:
         module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
     try:
-        nftables = nftables_state(module)
+        nftables = nftables_state(module, tools['nft'].value)
     except CommandError as exc:
         module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
     try:
@@ -795,6 +888,7 @@ def main():
         module.fail_json(msg='the kept state could not be read: %s' % exc)
     published = set(persistence['published_containers'])
     with_ports = [inspect for inspect in inspects if requested_ports(inspect)]
+    in_use = sorted(backend for backend, families in iptables.items() if any(f['rule_count'] for f in families.values()))
     found = dict(
         docker=docker,
         daemon_json=settings,
@@ -803,8 +897,7 @@ def main():
         nftables=nftables,
         ipsets=ipsets_state(module, iptables, persistence),
         docker_backend=docker_backend(iptables),
-        backends_in_use=sorted(backend for backend, families in iptables.items()
-                               if any(f['rule_count'] for f in families.values())),
+        backends_in_use=in_use,
         ip_forward=dict(ipv4=read_flag('/proc/sys/net/ipv4/ip_forward'),
                         ipv6=read_flag('/proc/sys/net/ipv6/conf/all/forwarding')),
         networks=networks,
@@ -812,8 +905,9 @@ def main():
         containers=[container_summary(inspect) for inspect in with_ports],
         findings=[f for f in (finding(inspect, settings, published) for inspect in with_ports) if f],
         persistence=persistence,
-        kube_proxy=kube_proxy_state(module, iptables, nftables),
+        kube_proxy=kube_proxy_state(module, iptables, nftables, tools['ipset'].value),
         firewalld=firewalld_state(module, nftables),
+        decisions=decisions_state(module.params, settings, docker, iptables, saves, in_use, tools),
         reachability=None,
         reachability_seconds=None,
     )

@@ -155,6 +155,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _decisions as decisions
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _docker_host as docker_host
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _iptables_host as iptables_host
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host_lock import module_lock
@@ -172,23 +173,26 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._pu
 _CONTAINER_NAME = re.compile(r'[a-zA-Z0-9][a-zA-Z0-9_.-]+')
 
 
+def iptables_default(module):
+    """The variant the `iptables` command runs (`iptables --version`), or None when it does not say."""
+    iptables = module.get_bin_path('iptables')
+    if not iptables:
+        return None
+    rc, out, _err = docker_host.run_c(module, [iptables, '--version'])
+    return decisions.iptables_default(out) if rc == 0 else None
+
+
 def choose_backend(module, host, requested):
-    """(backend, its IPv4 save output or None when not read yet)."""
+    """(the iptables variant kube-proxy's chains are in (_decisions.iptables_variant), its IPv4 save output
+    or None when not read yet)."""
     if requested != 'auto':
         return requested, None
     installed = host.backends('ipv4')
-    if not installed:
-        module.fail_json(msg='no iptables-nft-save or iptables-legacy-save found: install the iptables package')
     saved = dict((backend, host.save('ipv4', backend)) for backend in installed)
     with_kube = [backend for backend in installed if ':KUBE-' in saved[backend]]
-    if len(with_kube) == 1:
-        return with_kube[0], saved[with_kube[0]]
-    iptables = module.get_bin_path('iptables')
-    if iptables:
-        rc, out, err = docker_host.run_c(module, [iptables, '--version'])
-        if rc == 0 and '(legacy)' in out and 'legacy' in saved:
-            return 'legacy', saved['legacy']
-    backend = 'nft' if 'nft' in saved else installed[0]
+    backend = decisions.iptables_variant(installed, with_kube, default=lambda: iptables_default(module)).value
+    if backend is None:
+        module.fail_json(msg=decisions.NO_IPTABLES)
     return backend, saved[backend]
 
 

@@ -20,6 +20,7 @@ import yaml
 
 from captures import FIXTURES
 from conftest import ROOT
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _decisions as decisions
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_user as docker_user
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _publish as publish
@@ -61,7 +62,7 @@ PUBLISHED = [publish.Binding('registry-mirror', 'ipv4', '198.51.100.130', None, 
 
 COMMENT = re.compile(r' -m comment --comment ("[^"]*"|\S+)')
 COUNTER = re.compile(r'counter packets \d+ bytes \d+ ')
-OUR_NFT_COMMENT = re.compile(r' comment "%s[^"]*"$' % re.escape(nft.TAG_PREFIX))
+OUR_NFT_COMMENT = re.compile(r' comment "%s[^"]*"$' % re.escape(decisions.TAG_PREFIX))
 NODE = re.compile(r'^  (\w+) \[label=<(<TABLE.*?</TABLE>)>\];', re.M | re.S)
 CELL = re.compile(r'<TD([^>]*)>(.*?)</TD>', re.S)
 EDGE = re.compile(r'^  (\w+):(\w+) -> (\w+) ', re.M)
@@ -293,9 +294,11 @@ def test_backstop_is_the_engines_table_before_iptables_forward(name):
     assert 'the backstop' in header and 'where nft is installed' in header, (name, header)
     with open(os.path.join(ROOT, 'roles', 'docker_on_router', 'vars', 'main.yml'), encoding='utf-8') as handle:
         kept = yaml.safe_load(handle)['__docker_on_router_backstop']
-    for condition in ('not __docker_on_router_nftables', '__docker_on_router_nft.stat.exists'):
-        assert condition in kept, condition
-    assert 'allowlists' not in kept
+    assert kept == '{{ __docker_on_router_decisions.backstop }}'
+    # The decision the role reads: on Docker's iptables backend where nft is installed, whatever is declared.
+    assert decisions.backstop('auto', 'iptables', '/usr/sbin/nft').value is True
+    assert decisions.backstop('auto', 'iptables', None).value is False
+    assert decisions.backstop('auto', 'nftables', '/usr/sbin/nft').value is False
 
 
 # Direct routing per generation: what Docker does of its own (a raw-table drop from 28 on, which

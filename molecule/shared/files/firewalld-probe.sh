@@ -7,10 +7,12 @@
 # were not in force.
 #
 #   firewalld-probe NS ADDR PORT ACTION...     ACTION: reload | restart
+# Actions are SPACING seconds apart (environment, default 5): a window longer than that outlasted the
+# reload that opened it.
 # Our IPv4 rules as they should be, one per line, on stdin (the kept rules docker_firewall_info reads).
 set -u
 [ $# -ge 4 ] || { echo "usage: firewalld-probe NS ADDR PORT ACTION... <RULES" >&2; exit 2; }
-ns=$1 addr=$2 port=$3
+ns=$1 addr=$2 port=$3 spacing=${SPACING:-5}
 shift 3
 case "$addr" in 198.51.100.*) ;; *) echo "firewalld-probe: $addr is not a lab address" >&2; exit 2 ;; esac
 work=$(mktemp -d)
@@ -55,7 +57,7 @@ for action in "$@"; do
         restart) systemctl restart firewalld.service ;;
         *) echo "firewalld-probe: unknown action $action" >&2 ;;
     esac
-    sleep 4
+    sleep "$spacing"
 done
 touch "$work/stop"
 wait "$prober" "$sampler"

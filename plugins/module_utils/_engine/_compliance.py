@@ -12,6 +12,7 @@ __metaclass__ = type
 import ipaddress
 import json
 
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _decisions as decide
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_leftovers as leftovers
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _firewalld as firewalld
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset as ipset
@@ -19,17 +20,12 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._engine imp
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _reachability as reach
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._daemon_config import (
-    DIRECT_ROUTING_SINCE,
-    preset_settings,
-    published_twice_fails,
-)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._daemon_config import preset_settings
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import merge_spans
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
     CONTAINER_BRIDGES,
     FAMILIES,
     ROUTED,
-    TAG_PREFIX,
     InputError,
     bridge_covered,
     declared_blocks,
@@ -97,18 +93,18 @@ class Host:
 
     def backstop(self):
         """(the table that should exist on Docker's iptables backend, or a reason the check cannot
-        say): the declarations when the backstop is kept (allowlists or routed access declared, nft
-        installed or required), else None: no table of ours may drop beside DOCKER-USER."""
-        wanted = self.wanted_table
-        mode = self.expected.get('backstop', 'auto')
-        drops = self.expected.get('allowlists') or self.expected.get('routed') is not None
-        if not drops or mode == 'never':
-            return None, None
-        if (self.facts.get('nftables') or {}).get('installed', True):
-            return wanted, None
-        if mode == 'always':
-            return wanted, 'nft is not installed, but the backstop is required (docker_on_router_backstop: always)'
-        return None, NO_BACKSTOP
+        say): the declarations when the backstop is kept (_decisions.backstop, for the declared mode and
+        declarations, and where docker_firewall_info found nft), else None: no table of ours may drop
+        beside DOCKER-USER."""
+        nft_path = self.decisions.get('nft_path')
+        drops = bool(self.expected.get('allowlists')) or self.expected.get('routed') is not None
+        kept = decide.backstop(self.expected.get('backstop', 'auto'), self.firewall, nft_path, drops)
+        if not kept.value:
+            return None, NO_BACKSTOP if kept.reason == NO_BACKSTOP else None
+        if not nft_path:
+            return self.wanted_table, ('nft is not installed, but the backstop is required '
+                                       '(docker_on_router_backstop: always)')
+        return self.wanted_table, None
 
     def wanted_sets(self):
         """{name: IpSet} the declared allowlists keep on Docker's iptables backend, in the families
@@ -117,23 +113,20 @@ class Host:
                     if ((self.families.get(s.family) or {}).get('docker_user') or {}).get('exists'))
 
     @property
-    def major(self):
-        return (self.facts.get('docker') or {}).get('major')
+    def decisions(self):
+        """What docker_firewall_info decided on the host (_decisions): read here, never decided again."""
+        return self.facts.get('decisions') or {}
 
     @property
     def firewall(self):
-        """The firewall backend Docker runs: what it reports, else what daemon.json asks for."""
-        reported = (self.facts.get('docker') or {}).get('firewall_backend')  # without "+firewalld"
-        asked = (self.facts.get('daemon_json') or {}).get('firewall-backend')
-        return reported or asked or 'iptables'
+        """The firewall backend Docker runs (docker_firewall_info's decision)."""
+        return self.decisions.get('firewall_backend')
 
     @property
     def families(self):
-        """The facts per family of the backend holding Docker's chains."""
-        backend = self.facts.get('docker_backend')
-        if backend in (None, 'both'):
-            backend = (self.facts.get('backends_in_use') or ['nft'])[0]
-        return (self.facts.get('iptables') or {}).get(backend, {})
+        """The facts per family of the iptables variant docker_firewall_info decided for (the one holding
+        Docker's chains)."""
+        return (self.facts.get('iptables') or {}).get(self.decisions.get('iptables_variant'), {})
 
     def all_families(self):
         """(backend, family, facts) of every backend and family read."""
@@ -142,7 +135,7 @@ class Host:
 
 
 def _ours(lines):
-    return [line for line in lines or [] if TAG_PREFIX in line]
+    return [line for line in lines or [] if decide.is_ours(line)]
 
 
 def declared_router_blocks(expected):
@@ -168,8 +161,7 @@ def _ip_forward(host):
 
 
 _NOT_IPTABLES = 'Docker runs its nftables firewall backend: see nft_table'
-NO_BACKSTOP = ('nft is not installed: no backstop table beside DOCKER-USER, so the allowlists lapse while firewalld '
-               'or Docker rebuild iptables')
+NO_BACKSTOP = decide.BACKSTOP_WITHOUT_NFT
 
 
 @check('firewall_backend', 'the policy is written for the firewall backend Docker runs', ROUTER)
@@ -275,7 +267,7 @@ def _docker_user_first(host):
 def _before_ours(lines):
     """The rules above the first of ours in DOCKER-USER (none when no rule is ours): the modules and
     the restore program always put ours first."""
-    first = next((i for i, line in enumerate(lines) if TAG_PREFIX in line), None)
+    first = next((i for i, line in enumerate(lines) if decide.is_ours(line)), None)
     return lines[:first] if first else []
 
 
@@ -331,16 +323,17 @@ def _families_of(network):
     return set('ipv6' if ':' in subnet else 'ipv4' for subnet in network['subnets'])
 
 
-def _docker_lets_in(network, major, allowed):
+def _docker_lets_in(network, dropped, allowed):
     """Who Docker itself lets route to a bridge network's containers: every interface, the trusted host
-    interfaces, or nobody (None). Before 28 nothing stops it; from 28 its raw-table drop does, unless
-    allow-direct-routing, a routed or nat-unprotected gateway mode, or trusted interfaces lift it."""
+    interfaces, or nobody (None). Without its raw-table drop (`dropped`, docker_firewall_info's decision:
+    before 28) nothing stops it; with it, the drop does, unless allow-direct-routing, a routed or
+    nat-unprotected gateway mode, or trusted interfaces lift it."""
     if network['internal']:
         return None  # Docker drops what comes from outside an internal network
     modes = [network['gateway_mode'].get(family) for family in _families_of(network)]
     if all(mode == 'isolated' for mode in modes) and modes:
         return None
-    if major is None or major < DIRECT_ROUTING_SINCE or allowed or any(mode in _OPEN_MODES for mode in modes):
+    if not dropped or allowed or any(mode in _OPEN_MODES for mode in modes):
         return _ANY_INTERFACE
     return ', '.join(network['trusted_host_interfaces']) or None
 
@@ -364,9 +357,10 @@ def _direct_routing(host):
         return FAIL, ['the Docker networks cannot be read: %s' % (host.facts.get('networks_error') or 'not reported')]
     allowed = (host.facts.get('daemon_json') or {}).get('allow-direct-routing') is True
     bridges = [network for network in networks if network.get('bridge')]
+    dropped = host.decisions.get('direct_routing_dropped')
     details = []
     for network in bridges:
-        reach = None if bridge_covered(network['bridge']) else _docker_lets_in(network, host.major, allowed)
+        reach = None if bridge_covered(network['bridge']) else _docker_lets_in(network, dropped, allowed)
         if reach:
             details.append('network %s: its bridge %s is not one the guard covers (%s), and Docker lets %s route to '
                            'its containers: name the bridge docker* or br-* (com.docker.network.bridge.name)'
@@ -517,7 +511,7 @@ def _ports_published_twice(host):
     settings = host.facts.get('daemon_json') or {}
     # The profile switches docker-proxy off where allowlists are declared (proxy_path fails otherwise).
     proxy = False if host.expected.get('allowlists') else settings.get('userland-proxy', True)
-    if not published_twice_fails(host.major, host.firewall, proxy):
+    if not (host.decisions.get('published_twice_needs_proxy') and proxy is False):
         return SKIP, ['only Docker 29 on its nftables backend without docker-proxy cannot start such a container']
     return _result(['container %s publishes %s more than once: Docker cannot start it again (MASQ TO OWN PORT ... '
                     'rule exists); publish each container port once, or keep docker-proxy '
@@ -739,6 +733,9 @@ def _single_backend(host):
 
 
 CHECK_IDS = tuple(c.id for c in REGISTRY)
+# Facts without docker_firewall_info's decisions cannot be checked: the checks read them, never decide again.
+NO_DECISIONS = 'docker_firewall_info reported no decisions: a collection older than these checks read the host'
+
 PROFILE_CHECKS = dict((profile, tuple(c.id for c in REGISTRY if profile in c.profiles)) for profile in PROFILES)
 
 
@@ -754,7 +751,9 @@ def evaluate(profile, facts, expected):
         expected_kube_proxy_mode(host.expected)
     results = []
     for registered in REGISTRY:
-        if profile in registered.profiles:
+        if profile in registered.profiles and not facts.get('decisions'):
+            status, details = FAIL, [NO_DECISIONS]
+        elif profile in registered.profiles:
             status, details = registered.function(host)
         else:
             status, details = SKIP, ['not part of the %s profile' % profile]

@@ -13,6 +13,11 @@ import copy
 import json
 import re
 
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._decisions import (
+    DIRECT_ROUTING_SINCE,
+    FIREWALL_BACKENDS,
+)
+
 # The settings a Kubernetes node needs so that Docker keeps out of iptables (kube-proxy owns it).
 K8S_PRESET = {
     'bridge': 'none',
@@ -87,22 +92,11 @@ PATH_KEYS = ('data-root', 'exec-root', 'pidfile', 'userland-proxy-path', 'init-p
              'tlscacert', 'tlscert', 'tlskey', 'resolv-conf', 'cdi-spec-dirs', 'seccomp-profile')
 # seccomp-profile also takes these names instead of a path.
 _SECCOMP_NAMES = ('builtin', 'unconfined')
-FIREWALL_BACKENDS = ('iptables', 'nftables')
 LOG_LEVELS = ('debug', 'info', 'warn', 'error', 'fatal')
-# Keys that need at least this Docker major version.
-MIN_VERSION = {'ip-forward-no-drop': 28, 'bip6': 28, 'allow-direct-routing': 28, 'firewall-backend': 29,
-               'bridge-accept-fwmark': 29}
-# allow-direct-routing exists from this Docker on, as does the raw-table drop of packets routed to a
-# container from another interface than its bridge, which it lifts.
-DIRECT_ROUTING_SINCE = MIN_VERSION['allow-direct-routing']
-# Docker 29 on its nftables firewall backend without docker-proxy cannot start a container that publishes
-# one container port twice ("MASQ TO OWN PORT ... rule exists", measured on 29.7.2): the majors concerned.
-PUBLISHED_TWICE_FAILS_ON = (29,)
-
-
-def published_twice_fails(major, firewall_backend, userland_proxy):
-    """Whether this Docker cannot start a container that publishes one container port twice."""
-    return major in PUBLISHED_TWICE_FAILS_ON and firewall_backend == 'nftables' and userland_proxy is False
+# Keys that need at least this Docker major version. allow-direct-routing exists from the Docker that
+# drops direct routing to containers, which it lifts (_decisions.direct_routing_dropped).
+MIN_VERSION = {'ip-forward-no-drop': 28, 'bip6': 28, 'allow-direct-routing': DIRECT_ROUTING_SINCE,
+               'firewall-backend': 29, 'bridge-accept-fwmark': 29}
 
 
 # dockerd flags (as in a systemd unit's ExecStart) and the daemon.json key each one sets.

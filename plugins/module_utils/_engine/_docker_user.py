@@ -21,6 +21,7 @@ import re
 import socket
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset as ipset
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._decisions import TAG_PREFIX, owner
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import (
     Rule,
     merge_spans,
@@ -31,7 +32,6 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._ru
 
 CHAIN = 'DOCKER-USER'
 FAMILIES = ('ipv4', 'ipv6')
-TAG_PREFIX = 'netops.docker_firewall/'
 KIND_ORDER = {'accept': 0, 'routed': 1, 'allowlist': 2}
 ROUTED = 'routed'  # the name of the routed-access block (one for every declaration)
 PROTOCOLS = ('tcp', 'udp', 'sctp')
@@ -605,14 +605,6 @@ def block_order(name):
 
 # ---------------------------------------------------------------------------------------------
 # Planning
-
-
-def owner(rule):
-    """The block name a rule belongs to, or None for a rule we did not write."""
-    for comment in rule.option_values('--comment'):
-        if comment.startswith(TAG_PREFIX):
-            return comment[len(TAG_PREFIX):]
-    return None
 
 
 def split_chain(rules):

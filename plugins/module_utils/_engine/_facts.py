@@ -9,9 +9,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._decisions import is_ours
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
     CHAIN as DOCKER_USER,
-    TAG_PREFIX,
     blocks_in,
     split_chain,
 )
@@ -68,7 +68,7 @@ def forward_accepting(filter_table, docker_lines):
     if filter_table is None:
         return []
     return [rule.line for rule in filter_table.chain_rules('FORWARD')
-            if rule.line not in docker_lines and TAG_PREFIX not in rule.line
+            if rule.line not in docker_lines and not is_ours(rule)
             and _may_accept(filter_table, jump_target(rule.line))]
 
 
@@ -108,7 +108,7 @@ def family_facts(save_text):
         foreign_in_docker_chains=foreign_in_docker,
         kube_chains=[chain for chain in chains if chain.startswith('KUBE-')],
         ours_in_kube_chains=[rule.line for table in tables.values() for rule in table.rules
-                             if rule.chain.startswith('KUBE-') and TAG_PREFIX in rule.line],
+                             if rule.chain.startswith('KUBE-') and is_ours(rule)],
         publish_rules=publish,
         rule_count=sum(len(table.rules) for table in tables.values()),
         # kube-proxy's chains and jumps (_kube_proxy), and what gets past a FORWARD DROP.

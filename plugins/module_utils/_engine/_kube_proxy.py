@@ -25,6 +25,7 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._decisions import is_ours
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._publish import jump_target
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import BUILTIN_CHAINS
 
@@ -33,7 +34,6 @@ EXPECTED_MODES = ('auto',) + MODES
 NFT_TABLES = ('ip kube-proxy', 'ip6 kube-proxy')
 IPVS_INTERFACE = 'kube-ipvs0'
 IPVS_SET = 'KUBE-CLUSTER-IP'
-OUR_MARK = 'netops.docker_firewall'
 _KUBELET = frozenset(('KUBE-IPTABLES-HINT', 'KUBE-KUBELET-CANARY', 'KUBE-FIREWALL'))
 _IPVS_CHAINS = frozenset(('KUBE-IPVS-FILTER', 'KUBE-IPVS-OUT-FILTER', 'KUBE-NODE-PORT', 'KUBE-LOAD-BALANCER',
                           'KUBE-SOURCE-RANGES-FIREWALL'))
@@ -84,7 +84,7 @@ def ipvs_chains_seen(iptables):
 
 def nft_structures(text):
     """The chains of a `nft -t list table ip kube-proxy` listing ({name: 'type hook priority' or ''})
-    and its lines that carry our mark."""
+    and the rules of ours in it (is_ours)."""
     chains, current = {}, None
     for line in text.splitlines():
         found = _NFT_CHAIN.match(line)
@@ -95,7 +95,7 @@ def nft_structures(text):
         hook = _NFT_HOOK.match(line)
         if hook and current is not None:
             chains[current] = '%s %s %s' % hook.groups()
-    ours = [line.strip() for line in text.splitlines() if OUR_MARK in line]
+    ours = [line.strip() for line in text.splitlines() if is_ours(line)]
     return dict(chains=chains, ours=ours)
 
 

@@ -40,6 +40,7 @@ __metaclass__ = type
 import ipaddress
 import re
 
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._decisions import TAG_PREFIX
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
     CONTAINER_BRIDGES,
     ROUTED,
@@ -50,7 +51,6 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._ru
 TABLE = 'netops-docker-firewall'
 FAMILY = 'inet'
 TABLE_COMMENT = 'netops.docker_firewall'
-TAG_PREFIX = 'netops.docker_firewall/'
 BASE_CHAIN = 'forward'
 BASE_HEADER = 'type filter hook forward priority filter - 10; policy accept;'
 _SET_TYPE = {'ipv4': 'ipv4_addr', 'ipv6': 'ipv6_addr'}

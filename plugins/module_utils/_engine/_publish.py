@@ -22,6 +22,7 @@ __metaclass__ = type
 import ipaddress
 import re
 
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._decisions import TAG_PREFIX
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import (
     BUILTIN_CHAINS,
     parse_save,
@@ -29,7 +30,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._ru
 )
 
 CHAIN = 'NETOPS-DFW-PUBLISH'
-TAG = 'netops.docker_firewall/publish'
+TAG = TAG_PREFIX + 'publish'
 FAMILIES = ('ipv4', 'ipv6')
 TABLES = ('nat', 'filter')
 _LOOPBACK = {'ipv4': '127.0.0.0/8', 'ipv6': '::1/128'}

@@ -19,6 +19,15 @@ class DockerError(Exception):
     """Docker did not answer, or answered something that is not JSON."""
 
 
+def read_text(path):
+    """A file's text, or None where it cannot be read."""
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except (IOError, OSError):
+        return None
+
+
 def run_c(module, cmd):
     return module.run_command(cmd, environ_update={'LC_ALL': 'C', 'LANG': 'C'})
 

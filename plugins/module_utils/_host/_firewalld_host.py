@@ -17,7 +17,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _firewalld as firewalld
-from ansible_collections.netops.docker_firewall.plugins.module_utils._host._docker_host import run_c
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._docker_host import read_text, run_c
 
 FIREWALLD_CONF = '/etc/firewalld/firewalld.conf'
 UNIT = 'firewalld.service'
@@ -27,14 +27,6 @@ NFT_TABLE = 'inet firewalld'
 
 class FirewallCmdError(Exception):
     """firewall-cmd failed or printed what is not a listing."""
-
-
-def _read_text(path):
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
 
 
 def running(module, firewall_cmd):
@@ -81,7 +73,7 @@ def read(module, nft_tables):
         zones = _firewall_cmd(module, firewall_cmd, '--list-all-zones')
         policies = _firewall_cmd(module, firewall_cmd, '--list-all-policies')
         default = None if firewalld.parse_zones(zones)[1] else _firewall_cmd(module, firewall_cmd, '--get-default-zone')
-        parsed = firewalld.state(zones, policies, default, _read_text(FIREWALLD_CONF))
+        parsed = firewalld.state(zones, policies, default, read_text(FIREWALLD_CONF))
     except (FirewallCmdError, firewalld.FirewalldSyntaxError) as exc:
         found['error'] = str(exc)
         return found, None

@@ -31,6 +31,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._do
     same_chain,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _converged as converged
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _decisions as decisions
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset as ipset
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
@@ -100,24 +101,22 @@ def _chain_lines(save_text):
 
 
 def choose_backend(host, requested, create_chain):
-    """The backend holding Docker's IPv4 DOCKER-USER, and that backend's IPv4 save output."""
+    """The iptables variant (_decisions.iptables_variant: the one holding Docker's IPv4 DOCKER-USER), and
+    its IPv4 save output."""
     candidates = host.backends('ipv4') if requested == 'auto' else [requested]
-    if not candidates:
-        raise StateError('no iptables-nft-save or iptables-legacy-save found: install the iptables package')
-    found = {}
-    for backend in candidates:
-        text = host.save('ipv4', backend)
-        if _chain_lines(text) is not None:
-            found[backend] = text
-    if len(found) > 1:
+    saves = dict((backend, host.save('ipv4', backend)) for backend in candidates)
+    holding = [backend for backend in candidates if _chain_lines(saves[backend]) is not None]
+    backend = decisions.iptables_variant(candidates, holding, requested).value
+    if backend is None:
+        raise StateError(decisions.NO_IPTABLES)
+    if len(holding) > 1:
         raise StateError('DOCKER-USER exists in both the nft and the legacy iptables backend; rules in either '
                          'one filter packets, so writing only one would be misleading. Remove the stale chain '
                          'or set iptables_variant=nft or iptables_variant=legacy to choose the one Docker uses.')
-    if found:
-        backend = list(found)[0]
-        return backend, found[backend]
+    if backend in holding:
+        return backend, saves[backend]
     if create_chain:
-        return candidates[0], ''
+        return backend, ''
     checked = ' and '.join(candidates)
     raise StateError('DOCKER-USER does not exist in iptables (%s checked). Docker is not running, or runs with '
                      '"iptables": false in daemon.json, so no FORWARD rule would jump to a chain created now. '
@@ -428,9 +427,10 @@ def docker_firewall(module):
         if allowlists and settings.get('userland-proxy', True) is not False:
             module.warn(PROXY_PATH % path)
 
-    running = 'nftables' if settings.get('firewall-backend') == 'nftables' else 'iptables'
-    requested = module.params['firewall_backend']
-    return (running if requested == 'auto' else requested), running, warn
+    # The running dockerd is not asked: the policy is for the backend daemon.json gives dockerd (_decisions).
+    configured = settings.get('firewall-backend')
+    return (decisions.firewall_backend(configured, requested=module.params['firewall_backend']).value,
+            decisions.firewall_backend(configured).value, warn)
 
 
 def _warn_leftovers(module, iptables):

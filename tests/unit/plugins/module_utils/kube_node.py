@@ -51,7 +51,10 @@ def node_facts(v4, v6='', legacy=None, nft_tables=(), kube_tables=None, ipvs=Non
                 backends_in_use=sorted(b for b, fam in iptables.items() if any(f['rule_count'] for f in fam.values())),
                 ip_forward={'ipv4': True}, containers=[], findings=list(findings),
                 persistence=dict(publisher_unit=False, publisher_unit_enabled=False, published_containers=[]),
-                kube_proxy=found)
+                kube_proxy=found,
+                # What docker_firewall_info decides on such a node: the rules are iptables-nft's.
+                decisions=dict(firewall_backend='iptables', iptables_variant='nft',
+                               nft_path='/usr/sbin/nft' if nft_installed else None))
 
 
 def nftables_mode(v4='', v6='', **kwargs):

@@ -101,7 +101,18 @@ def router_facts(v4_lines=None, v6_lines=None, suite='sid', persist=True, legacy
         # the backstop beside DOCKER-USER
         nftables=table_facts(WANTED_TABLE),
         firewalld=NO_FIREWALLD,
+        # What docker_firewall_info decides on such a host (Docker 28 or 20, on iptables-nft).
+        decisions=dict(firewall_backend='iptables', iptables_variant='nft', nft_path='/usr/sbin/nft',
+                       direct_routing_dropped=suite == 'sid', published_twice_needs_proxy=False),
     )
+
+
+def on_docker_29_nftables(facts):
+    """`facts` of a router on Docker 29's nftables firewall backend, as docker_firewall_info reports and
+    decides it."""
+    facts['docker'] = {'major': 29, 'manages_iptables': True, 'firewall_backend': 'nftables'}
+    facts['decisions'].update(firewall_backend='nftables', direct_routing_dropped=True, published_twice_needs_proxy=True)
+    return facts
 
 
 def failed(profile, facts, expected=None):
@@ -142,6 +153,7 @@ class TestRouter:
     def test_without_nft_the_backstop_is_skipped_unless_required(self):
         facts = router_facts()
         facts['nftables'] = table_facts(None, installed=False)
+        facts['decisions']['nft_path'] = None
         facts['persistence']['kept_table'] = None
         checks = dict((c['id'], c) for c in compliance.evaluate('docker_on_router', facts, EXPECTED))
         assert checks['nft_table']['status'] == 'skip'
@@ -265,8 +277,7 @@ class TestRouter:
         v4 = capture('docker29', name + '.iptables-save')
         if leftover:
             v4 = with_docker_user(v4, WANTED['ipv4'])
-        facts = router_facts()
-        facts['docker'] = {'major': 29, 'manages_iptables': True, 'firewall_backend': 'nftables'}
+        facts = on_docker_29_nftables(router_facts())
         facts['iptables'] = {'nft': {'ipv4': family_facts(v4), 'ipv6': family_facts('')}}
         facts['nftables'] = {'installed': True, 'tables': ['ip docker-bridges'],
                              'ours': {'text': table_text, 'blocks': [], 'error': None} if table_text else None}

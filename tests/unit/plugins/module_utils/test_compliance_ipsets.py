@@ -7,7 +7,13 @@ test_compliance.py builds them."""
 
 import pytest
 
-from plugins.module_utils.test_compliance import NO_FIREWALLD, capture, table_facts, with_docker_user
+from plugins.module_utils.test_compliance import (
+    NO_FIREWALLD,
+    capture,
+    on_docker_29_nftables,
+    table_facts,
+    with_docker_user,
+)
 from plugins.module_utils.test_ipset import saved_by_ipset
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _compliance as compliance
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset as ipset
@@ -61,6 +67,8 @@ def router_facts(ipsets=None, kept_sets=KEPT_SETS, suite='sid', expected=None):
         nftables=table_facts(table),
         ipsets=dict(text=sets_text() if ipsets is None else ipsets, error=None),
         firewalld=NO_FIREWALLD,
+        decisions=dict(firewall_backend='iptables', iptables_variant='nft', nft_path='/usr/sbin/nft',
+                       direct_routing_dropped=suite == 'sid', published_twice_needs_proxy=False),
     )
 
 
@@ -163,7 +171,7 @@ def test_an_unreadable_read_is_a_failed_check():
 
 def test_the_check_is_skipped_under_docker_s_nftables_backend():
     facts = router_facts(sets_text(v4=None, others=[('netops-dfw-eth9-v4', ['203.0.113.7'])]))
-    facts['docker'] = {'major': 29, 'manages_iptables': True, 'firewall_backend': 'nftables'}
+    facts = on_docker_29_nftables(facts)
     assert checks(facts)['ipsets'] == ('skip', [OURS_ONLY])
     facts['ipsets'] = dict(text='', error='ipset is not installed')
     assert checks(facts)['ipsets'] == ('skip', [OURS_ONLY])

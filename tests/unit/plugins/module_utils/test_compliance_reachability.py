@@ -223,7 +223,7 @@ def test_an_unknown_slice_fails_naming_the_rule_never_passes():
 
 def test_docker_s_nftables_backend_and_unread_state_are_unknown():
     facts = facts_with(converged_v4())
-    facts['docker']['firewall_backend'] = 'nftables'
+    facts['docker']['firewall_backend'] = facts['decisions']['firewall_backend'] = 'nftables'
     assert results(facts)['reachability'] == ('fail', [
         'unknown: Docker runs its nftables firewall backend, which the reachability engine does not model: who can '
         'reach the published ports is not known'])

@@ -14,6 +14,7 @@ from plugins.module_utils.test_compliance import (
     capture,
     details,
     failed,
+    on_docker_29_nftables,
     router_facts,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _compliance as compliance
@@ -115,8 +116,7 @@ def test_unreadable_networks_fail_and_no_routed_declaration_skips():
 
 
 def nftables_29(containers):
-    facts = router_facts()
-    facts['docker'] = {'major': 29, 'manages_iptables': True, 'firewall_backend': 'nftables'}
+    facts = on_docker_29_nftables(router_facts())
     facts['iptables'] = {'nft': {'ipv4': family_facts(capture('docker29', 'n3-switched-after-reboot.iptables-save')),
                                  'ipv6': family_facts('')}}
     facts['containers'] = containers
@@ -142,7 +142,7 @@ def test_elsewhere_a_port_published_twice_is_no_problem():
     facts = nftables_29([WEB])
     facts['daemon_json'] = {}  # docker-proxy on, and no allowlist for the profile to switch it off for
     assert status(facts, 'ports_published_twice', dict(EXPECTED, allowlists=[])) == 'skip'
-    facts['docker']['major'] = 30
+    facts['docker']['major'], facts['decisions']['published_twice_needs_proxy'] = 30, False
     assert status(facts, 'ports_published_twice') == 'skip'
 
 

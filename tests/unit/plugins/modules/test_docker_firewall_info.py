@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+import plugins.modules.conftest as modules_conftest
 from captures import capture
 from fake_runner import Call, Tool
 from ansible_collections.netops.docker_firewall.plugins.modules import docker_firewall_info
@@ -35,7 +36,7 @@ def commands(v4, v6, version='28.5.2+dfsg4', containers=(), legacy=None, info=No
     if legacy is not None:
         table += [Tool(['/usr/sbin/iptables-legacy-save'], stdout=legacy),
                   Tool(['/usr/sbin/ip6tables-legacy-save'], stdout='')]
-    table.append(Call(['/usr/sbin/nft', 'list', 'tables'], stdout=nft_tables))
+    table.append(Tool(['/usr/sbin/nft', 'list', 'tables'], stdout=nft_tables))
     return table
 
 
@@ -200,7 +201,7 @@ def test_firewalld_suffix_is_not_part_of_the_backend(run_module, tmp_path):
 
 def test_a_failed_nft_read_is_reported_as_unreadable_not_as_no_table(run_module, tmp_path):
     table = commands(capture('sid', 'q2-published-default.iptables-save'), '')
-    table[-1] = Call(['/usr/sbin/nft', 'list', 'tables'], rc=1, stderr='Operation not permitted\n')
+    table[-1] = Tool(['/usr/sbin/nft', 'list', 'tables'], rc=1, stderr='Operation not permitted\n')
     result = run(run_module, tmp_path, table)
     assert result['nftables']['tables'] is None
     assert result['nftables']['ours']['error'] == 'nft list tables failed: Operation not permitted'
@@ -319,3 +320,92 @@ def test_a_container_port_published_twice_is_named(run_module, tmp_path):
     result = run(run_module, tmp_path, commands('', '', containers=[twice]))
     # 53/udp once per family is no repetition; 443/tcp twice over IPv4 is.
     assert result['containers'][0]['ports_published_twice'] == ['443/tcp', '80/tcp']
+
+
+# --- the decisions the roles and compliance read ---------------------------------------------------
+
+NFT_PATH = '/usr/sbin/nft'
+IPSET_PATH = '/usr/sbin/ipset'
+
+
+@pytest.mark.parametrize('suite, name, version, driver, settings, decided', [
+    # Docker 20.10 and 26 report no firewall backend (before 28.1): Docker's default, iptables.
+    ('bookworm', 'q2-published-default', '20.10.24+dfsg1', None, {},
+     dict(firewall_backend='iptables', iptables_variant='nft', backstop=True, direct_routing_dropped=False,
+          published_twice_needs_proxy=False)),
+    ('trixie', 'q2-published-default', '26.1.5+dfsg1', None, {},
+     dict(firewall_backend='iptables', iptables_variant='nft', backstop=True, direct_routing_dropped=False,
+          published_twice_needs_proxy=False)),
+    ('sid', 'q2-published-default', '28.5.2+dfsg4', 'iptables', {},
+     dict(firewall_backend='iptables', iptables_variant='nft', backstop=True, direct_routing_dropped=True,
+          published_twice_needs_proxy=False)),
+    ('docker29', 'q2-published-default', '29.7.2', 'iptables', {},
+     dict(firewall_backend='iptables', iptables_variant='nft', backstop=True, direct_routing_dropped=True,
+          published_twice_needs_proxy=False)),
+    # On its nftables backend Docker writes no iptables rule: the first variant installed; no backstop.
+    ('docker29', 'n4-nftables-usernet-published', '29.7.2', 'nftables',
+     {'firewall-backend': 'nftables'},
+     dict(firewall_backend='nftables', iptables_variant='nft', backstop=False, direct_routing_dropped=True,
+          published_twice_needs_proxy=True)),
+])
+def test_the_decisions_of_each_docker_generation(run_module, tmp_path, suite, name, version, driver, settings,
+                                                 decided):
+    info = dict(LiveRestoreEnabled=True, FirewallBackend=dict(Driver=driver) if driver else None)
+    v6 = capture(suite, name + '.ip6tables-save') if suite in ('sid', 'trixie', 'docker29') else ''
+    result = run(run_module, tmp_path, commands(capture(suite, name + '.iptables-save'), v6, version=version,
+                                                info=info), settings=settings)
+    found = dict(result['decisions'])
+    reasons = found.pop('reasons')
+    assert found == dict(decided, firewall_backend_switch=False, nft_path=NFT_PATH, ipset_path=IPSET_PATH)
+    assert sorted(reasons) == sorted(found) and all(reasons.values())
+
+
+def test_the_decisions_follow_the_backend_and_the_backstop_asked_for(run_module, tmp_path):
+    table = commands(capture('docker29', 'q2-published-default.iptables-save'), '',
+                     version='29.7.2',
+                     info=dict(LiveRestoreEnabled=True, FirewallBackend=dict(Driver='iptables')))
+    path = tmp_path / 'daemon.json'
+    result, _ran = run_module(docker_firewall_info.main, dict(daemon_json=str(path), firewall_backend='nftables',
+                                                              backstop='never'), table)
+    decided = result['decisions']
+    assert (decided['firewall_backend'], decided['firewall_backend_switch'], decided['backstop']) == (
+        'nftables', True, False)
+    assert decided['reasons']['firewall_backend'] == 'asked for, a switch from iptables'
+    assert decided['published_twice_needs_proxy'] is True
+
+
+def test_firewalld_s_suffix_and_docker_not_running_are_decided_from_what_is_known(run_module, tmp_path):
+    firewalld = dict(LiveRestoreEnabled=False, FirewallBackend=dict(Driver='nftables+firewalld'))
+    result = run(run_module, tmp_path, commands('', '', version='29.7.2', info=firewalld))
+    assert result['decisions']['firewall_backend'] == 'nftables' and result['decisions']['backstop'] is False
+    # dockerd does not answer: daemon.json says what it runs at its next start.
+    stopped = [Call(['/usr/sbin/docker', 'info', '--format', '{{json .}}'], rc=1,
+                    stderr='Cannot connect to the Docker daemon at unix:///var/run/docker.sock\n'),
+               Call(['/usr/sbin/dockerd', '--version'], stdout='Docker version 29.7.2, build 6a43e3d\n'),
+               Tool(['/usr/sbin/iptables-nft-save'], stdout=''), Tool(['/usr/sbin/ip6tables-nft-save'], stdout=''),
+               Tool(['/usr/sbin/nft', 'list', 'tables'], stdout='')]
+    result = run(run_module, tmp_path, stopped, settings={'firewall-backend': 'nftables'})
+    assert result['docker']['running'] is False and result['docker']['firewall_backend'] is None
+    assert result['decisions']['firewall_backend'] == 'nftables'
+    assert result['decisions']['reasons']['firewall_backend'].startswith('daemon.json names it')
+    result = run(run_module, tmp_path, stopped, settings={})
+    assert result['decisions']['firewall_backend'] == 'iptables' and result['decisions']['backstop'] is True
+
+
+def test_rules_in_both_variants_are_decided_for_the_one_holding_docker_s_chains(run_module, tmp_path):
+    stale = '*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -s 198.51.100.9/32 -j DROP\nCOMMIT\n'
+    result = run(run_module, tmp_path, commands('', '', legacy=stale), legacy_tables=True)
+    assert result['docker_backend'] is None and result['decisions']['iptables_variant'] == 'legacy'
+    result = run(run_module, tmp_path, commands(capture('trixie', 'q1-fwd0-after-start.iptables-save'), '',
+                                                legacy=stale), legacy_tables=True)
+    assert result['decisions']['iptables_variant'] == 'nft'
+
+
+def test_without_nft_the_tables_are_not_read_and_no_backstop_is_kept(run_module, tmp_path, monkeypatch):
+    def bin_path(module, name, required=False, opt_dirs=None):
+        return None if name == 'nft' else '/usr/sbin/' + name
+    monkeypatch.setattr(modules_conftest, 'bin_path', bin_path)
+    result = run(run_module, tmp_path, commands(capture('sid', 'q2-published-default.iptables-save'), '')[:-1])
+    assert result['nftables'] == dict(installed=False, tables=[], ours=None)
+    assert (result['decisions']['nft_path'], result['decisions']['backstop']) == (None, False)
+    assert result['decisions']['reasons']['nft_path'] == 'nft is not installed (the nftables package)'

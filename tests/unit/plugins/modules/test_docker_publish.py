@@ -4,6 +4,8 @@
 
 import json
 
+import pytest
+
 from fake_runner import Call, Tool
 from ansible_collections.netops.docker_firewall.plugins.modules import docker_publish
 
@@ -171,3 +173,36 @@ def test_findings_are_returned_without_warnings_on_request(run_module, tmp_path)
     result, table = run_module(docker_publish.main, dict(containers=[], daemon_json=str(daemon_json), warn=False),
                                commands)
     assert [f['container'] for f in result['findings']] == ['kube-web'] and 'warnings' not in result
+
+
+# --- the iptables variant: kube-proxy's, else the one the iptables command runs ----------------------
+
+V4_LEGACY_SAVE = ['/usr/sbin/iptables-legacy-save']
+LEGACY_TABLES = '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n'
+
+
+@pytest.mark.parametrize('version, variant', [
+    ('iptables v1.8.9 (legacy)\n', 'legacy'),
+    ('iptables v1.8.9 (nf_tables)\n', 'nft'),
+    ('iptables v1.6.1\n', 'nft'),  # it does not say: the first variant installed
+])
+def test_without_kube_proxy_s_chains_the_variant_of_the_iptables_command_is_written(run_module, tmp_path, version,
+                                                                                    variant):
+    v6_save = ['/usr/sbin/ip6tables-%s-save' % variant]
+    commands = docker_commands() + [
+        Tool(V4_SAVE, stdout=''), Tool(V4_LEGACY_SAVE, stdout=LEGACY_TABLES),
+        Call(['/usr/sbin/iptables', '--version'], stdout=version),
+        Tool(v6_save, stdout=''),
+    ]
+    result, _table = run_module(docker_publish.main, dict(containers=[], daemon_json=str(tmp_path / 'x')), commands,
+                                legacy_tables=True)
+    assert result['backend'] == variant and not result['changed']
+
+
+def test_kube_proxy_s_chains_decide_without_asking_the_iptables_command(run_module, tmp_path):
+    commands = docker_commands() + [
+        Tool(V4_SAVE, stdout=''), Tool(V4_LEGACY_SAVE, stdout=KUBE_V4), Tool(['/usr/sbin/ip6tables-legacy-save']),
+    ]
+    result, _table = run_module(docker_publish.main, dict(containers=[], daemon_json=str(tmp_path / 'x')), commands,
+                                legacy_tables=True)
+    assert result['backend'] == 'legacy'
