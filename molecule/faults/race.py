@@ -29,8 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 # The collection's own names for the lock and the restore program's record in it.
 sys.path.insert(0, os.environ.get('ANSIBLE_COLLECTIONS_PATH', '').split(':')[0])
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _restore as restore  # noqa: E402
-from ansible_collections.netops.docker_firewall.plugins.module_utils._host_lock import HOST_LOCK  # noqa: E402
+from ansible_collections.netops.docker_firewall.plugins.module_utils._programs import _restore as restore  # noqa: E402
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host_lock import HOST_LOCK  # noqa: E402
 
 RUN_TIMEOUT = 120
 

@@ -66,7 +66,17 @@ notes:
     without it (another tool's, Docker's own C(RETURN)) are kept, in their order, after ours.
   - "Canonical order of our blocks: router ACCEPT pairs, then routed access (one block), then allowlists, each
     sorted by name, whatever order the tasks ran in."
-  - A converged run writes nothing and runs no C(iptables-restore).
+  - A converged run writes no rule and no set and runs no C(iptables-restore).
+  - A run that finds the host converged, or writes it and reads back exactly its plan, leaves a record in
+    C(/run/netops-docker-firewall/converged/) - the digests of its declaration (every option, the firewall written
+    for, the code of the module and its engine, the Python version) and of what its reads printed (C(DOCKER-USER) of each family and the
+    collection's ipsets, or the collection's nftables table), with its result. A later run of the same declaration
+    runs the same reads, and when what they print has the recorded digest, the host holds what the recorded run
+    left, and that run's result is returned without parsing the sources, the sets or the table. A set element or a rule
+    changed by hand or by another tool, another declaration or a reboot takes the full path, which writes what
+    differs and records again. Check mode uses the records and writes none; diff mode never uses them (its diff
+    shows every entry). The records are readable by root alone; one that another user could have written proves
+    nothing.
   - Runs the iptables tools in the C locale and waits up to 10 seconds for the xtables lock.
   - Concurrent writers are serialised by the collection's host lock (C(/run/netops-docker-firewall.lock)), which
     every module and host program that writes the collection's state holds from its first read to its read-back
@@ -85,7 +95,7 @@ notes:
     Its base chain hooks C(forward) at priority C(filter - 10), before Docker's, so its drops are final. Each
     allowlist is a chain jumped to by input interface, with one interval set per family; ports are matched on
     the original destination port (C(ct original proto-dst)). The whole table is replaced in one C(nft -f)
-    transaction after a C(nft -c) dry run, and read back; a converged run writes nothing. Routed access is one
+    transaction after a C(nft -c) dry run, and read back; a converged run writes no table. Routed access is one
     chain C(routed), jumped to per container bridge pattern by new connections without DNAT."
   - Under Docker's nftables backend router pairs are accepted in the table's base chain before any allowlist,
     so that an allowlist on the WAN side does not cut routed traffic (Docker's own nftables rules never drop

@@ -12,12 +12,12 @@ import os
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._compliance import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._compliance import (
     ExpectationError,
     evaluate,
     summarise,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import InputError
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import InputError
 from ansible_collections.netops.docker_firewall.plugins.plugin_utils._sources_file import (
     display,
     read_text,

@@ -10,7 +10,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._reachability_verdict import predict
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._reachability_verdict import predict
 
 
 def reachability_verdict(answer, interface, source, destination, port, protocol='tcp', source_port=None):

@@ -185,7 +185,7 @@ validated_by:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_config import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._daemon_config import (
     ConfigError,
     changed_keys,
     check_conflicts,
@@ -196,7 +196,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_con
     preset_settings,
     render,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_host import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._daemon_host import (
     VALIDATE_SINCE,
     DaemonHost,
     WriteError,

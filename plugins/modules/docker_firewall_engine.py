@@ -103,7 +103,7 @@ written:
   returned: success
   type: list
   elements: str
-  sample: [/usr/local/lib/netops-docker-firewall/ansible_collections/netops/docker_firewall/plugins/module_utils/_rules.py]
+  sample: [/usr/local/lib/netops-docker-firewall/ansible_collections/netops/docker_firewall/plugins/module_utils/_engine/_rules.py]
 removed:
   description: Files removed (in check mode, that would be removed).
   returned: success
@@ -111,11 +111,11 @@ removed:
   elements: str
   sample: [/usr/local/lib/netops-docker-firewall/netops_publish.py]
 engine_files:
-  description: The engine files the programs run, as installed under the engine directory.
+  description: The engine files the programs run, as installed under the engine directory (paths in its package).
   returned: success
   type: list
   elements: str
-  sample: [_docker_user.py, _rules.py]
+  sample: [_engine/__init__.py, _engine/_rules.py]
 unit:
   description: The program's systemd unit, for the tasks that start or restart it.
   returned: success
@@ -139,11 +139,11 @@ import shutil
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _engine_files as engine_files
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _units as units
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_host import run_c
-from ansible_collections.netops.docker_firewall.plugins.module_utils._host_files import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module import _engine_files as engine_files
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _units as units
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._docker_host import run_c
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host_files import (
     FilesError,
     install_files,
     remove_files,
@@ -166,13 +166,17 @@ def read_file(path):
 
 
 def stale_engine_files():
-    """Engine files on the host that are no longer part of the engine (compiled caches aside)."""
-    try:
-        names = os.listdir(engine_files.ENGINE_PACKAGE_DIR)
-    except OSError:
-        return []
-    return [os.path.join(engine_files.ENGINE_PACKAGE_DIR, name) for name in names
-            if name.endswith('.py') and name not in layout.ENGINE_FILES]
+    """Engine files on the host that are no longer part of the engine (compiled caches aside), in its
+    subpackages too: the flat files of an earlier version among them."""
+    stale = []
+    for directory, subdirectories, names in os.walk(engine_files.ENGINE_PACKAGE_DIR):
+        subdirectories[:] = sorted(name for name in subdirectories if name != '__pycache__')
+        relative = os.path.relpath(directory, engine_files.ENGINE_PACKAGE_DIR)
+        for name in sorted(names):
+            path = name if relative == os.curdir else '/'.join(relative.split(os.sep) + [name])
+            if name.endswith('.py') and path not in layout.ENGINE_FILES:
+                stale.append(os.path.join(directory, name))
+    return stale
 
 
 def other_programs_installed(program):

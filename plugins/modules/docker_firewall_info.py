@@ -168,7 +168,11 @@ docker:
   type: dict
   contains:
     installed: {description: Whether dockerd is installed., type: bool}
-    version: {description: "dockerd's version line, or null.", type: str}
+    version:
+      description:
+        - The version of the running dockerd, as C(docker info) reports it (C(Docker version 28.5.2)); when no dockerd
+          answers, the version line of the installed one (C(dockerd --version)); null when neither is known.
+      type: str
     major: {description: 'Major version, or null.', type: int}
     running: {description: Whether the Docker API answers., type: bool}
     manages_iptables: {description: "Whether Docker writes iptables rules (C(iptables) in daemon.json, default true).", type: bool}
@@ -506,11 +510,11 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_config import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._daemon_config import (
     IP6TABLES_DEFAULT_ON_SINCE,
     docker_major,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_host import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._docker_host import (
     DockerError,
     docker_networks,
     host_addresses,
@@ -519,30 +523,29 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_hos
     run_c,
     running_containers,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._facts import family_facts
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _decisions as decisions
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_leftovers as leftovers
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _kube_proxy as kube_proxy
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _engine_files as engine_files
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _firewalld as firewalld
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _firewalld_host as firewalld_host
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _reachability as reachability
-from ansible_collections.netops.docker_firewall.plugins.module_utils._kept_state import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._facts import family_facts
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _decisions as decisions
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_leftovers as leftovers
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _kube_proxy as kube_proxy
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module import _engine_files as engine_files
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _firewalld as firewalld
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _firewalld_host as firewalld_host
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset as ipset
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._kept_state import (
     parse_policy,
     published_containers,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._kept_state_host import read_state
-from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._kept_state_host import read_state
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._iptables_host import (
     BACKENDS,
     CommandError,
     IpsetHost,
     IptablesHost,
     NftHost,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._publish import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._publish import (
     FAMILIES,
     container_addresses,
     container_name,
@@ -595,15 +598,11 @@ def nftables_state(module, nft_path):
 
 def docker_state(module, settings):
     """(Docker's state, `docker inspect` of the running containers, its networks (None when they could not
-    be read), why they could not be)."""
+    be read), why they could not be). The version is the running dockerd's (`docker info`); `dockerd
+    --version` runs only when no dockerd answers."""
     state = dict(installed=False, version=None, major=None, running=False, live_restore=None, firewall_backend=None)
     dockerd = module.get_bin_path('dockerd')
-    if dockerd:
-        state['installed'] = True
-        rc, out, err = run_c(module, [dockerd, '--version'])
-        if rc == 0:
-            state['version'] = out.strip()
-            state['major'] = docker_major(out)
+    state['installed'] = dockerd is not None
     docker = module.get_bin_path('docker')
     inspects, networks, networks_error = [], None, 'the docker CLI is not installed'
     if docker:
@@ -612,6 +611,9 @@ def docker_state(module, settings):
         networks_error = 'docker does not answer: %s' % err.strip()
         if rc == 0:
             info = _json_object(out)
+            if info.get('ServerVersion'):
+                state['version'] = 'Docker version %s' % info['ServerVersion']
+                state['major'] = docker_major(state['version'])
             state['live_restore'] = info.get('LiveRestoreEnabled') is True
             # Reported from Docker 28.1 (API 1.49); older engines only have iptables.
             state['firewall_backend'] = decisions.reported_firewall_backend(
@@ -625,6 +627,11 @@ def docker_state(module, settings):
             except DockerError as exc:
                 networks_error = str(exc)
                 module.warn('%s: the Docker networks are not reported' % exc)
+    if dockerd and state['version'] is None:
+        rc, out, err = run_c(module, [dockerd, '--version'])
+        if rc == 0:
+            state['version'] = out.strip()
+            state['major'] = docker_major(out)
     state['manages_iptables'] = settings.get('iptables', True) is not False
     ip6_default = state['major'] is not None and state['major'] >= IP6TABLES_DEFAULT_ON_SINCE
     state['manages_ip6tables'] = state['manages_iptables'] and bool(settings.get('ip6tables', ip6_default))
@@ -707,9 +714,18 @@ def ipvs_state(module, iptables, ipset_path):
     return state
 
 
+def reachability_engine():
+    """The reachability engine (_reachability), imported here: compiled (AnsiballZ ships sources) only by
+    the runs that ask for it (reachability or reachability_forwarded). Ansible still ships it, as it does
+    whatever a module's code imports."""
+    from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _reachability
+    return _reachability
+
+
 def reachability_state(module, found, saves, settings, inspects, forwarding, forwarded=None):
     """Who can reach each published port and container address (_reachability), from what the module
     read already and the host's addresses (`ip -j addr show`, read here once)."""
+    reachability = reachability_engine()
     errors = []
     try:
         names, addresses = host_addresses(module)
@@ -850,10 +866,11 @@ def main():
         supports_check_mode=True,
     )
     forwarded = module.params['reachability_forwarded']
-    try:
-        reachability.check_targets(forwarded or [])
-    except ValueError as exc:
-        module.fail_json(msg='reachability_forwarded: %s' % exc)
+    if forwarded is not None:  # checked before anything is read: a target that is no address reads nothing
+        try:
+            reachability_engine().check_targets(forwarded)
+        except ValueError as exc:
+            module.fail_json(msg='reachability_forwarded: %s' % exc)
     tools = dict((name, decisions.tool(name, module.get_bin_path(name))) for name in ('nft', 'ipset'))
     settings, settings_error = read_daemon_json(module.params['daemon_json'])
     docker, inspects, networks, networks_error = docker_state(module, settings)

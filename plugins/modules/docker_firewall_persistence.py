@@ -153,16 +153,16 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _kept_state as kept_state
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
-from ansible_collections.netops.docker_firewall.plugins.module_utils._host_files import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _kept_state as kept_state
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host_files import (
     FilesError,
     install_files,
     remove_empty_directory,
     remove_files,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._host_lock import module_lock
-from ansible_collections.netops.docker_firewall.plugins.module_utils._kept_state_host import read_files
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host_lock import module_lock
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._kept_state_host import read_files
 
 HOLDER = 'docker_firewall_persistence'  # who holds the host lock, as its record says
 

@@ -121,18 +121,18 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_host as docker_host
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_leftovers as leftovers
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
-from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_config import docker_major
-from ansible_collections.netops.docker_firewall.plugins.module_utils._host_lock import module_lock
-from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _docker_host as docker_host
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_leftovers as leftovers
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._daemon_config import docker_major
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host_lock import module_lock
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._iptables_host import (
     BACKENDS,
     CommandError,
     IptablesHost,
     NftHost,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._publish import FAMILIES
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._publish import FAMILIES
 
 _WHAT = "Docker's leftovers"
 

@@ -155,11 +155,11 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _decisions as decisions
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_host as docker_host
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _iptables_host as iptables_host
-from ansible_collections.netops.docker_firewall.plugins.module_utils._host_lock import module_lock
-from ansible_collections.netops.docker_firewall.plugins.module_utils._publish import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _decisions as decisions
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _docker_host as docker_host
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _iptables_host as iptables_host
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host_lock import module_lock
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._publish import (
     CHAIN,
     FAMILIES,
     TABLES,

@@ -150,13 +150,12 @@ block:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
     accept_block,
     accept_block_name,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user_module import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module._docker_user_module import (
     COMMON_ARGUMENT_SPEC,
-    build_blocks,
     run,
 )
 
@@ -171,10 +170,14 @@ def main():
     argument_spec.update(COMMON_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
-    # Built for absent too: the same names are validated either way.
-    block = build_blocks(module, lambda: accept_block(p['in_interface'], p['out_interface'], p['bidirectional']))
     name = accept_block_name(p['in_interface'], p['out_interface'])
-    run(module, {name: block if p['state'] == 'present' else None}, 'docker_user_accept', extra_result=dict(block=name))
+
+    def build():
+        # Built for absent too: the same names are validated either way.
+        block = accept_block(p['in_interface'], p['out_interface'], p['bidirectional'])
+        return {name: block if p['state'] == 'present' else None}, dict(block=name)
+
+    run(module, 'docker_user_accept', build, allowlists=False, scope=name)
 
 
 if __name__ == '__main__':

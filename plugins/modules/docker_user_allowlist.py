@@ -44,17 +44,26 @@ options:
         C(-m iprange)), IPv4 and IPv6 mixed; each family gets its own rules.
       - Overlapping, adjacent and duplicate entries are merged per family before the rules are
         written; see RV(sources_count).
-      - With O(state=present), O(sources) or O(sources_file) or both (their union) are required.
-        An empty list (and no O(sources_file)) denies everything on O(interface).
+      - With O(state=present), O(sources), O(sources_text) or O(sources_file) or several (their union) are
+        required. An empty list (and no O(sources_text) or O(sources_file) entry) denies everything on O(interface).
     type: list
     elements: str
+  sources_text:
+    description:
+      - More sources as the lines of a sources file (see O(sources_file)) in one string, for example a list kept
+        in a variable or read by a lookup. Added to O(sources); a bad line fails the task with its line number,
+        before the host is read.
+      - The action plugin of this module passes the entries of O(sources_file) on in it, after any given here - a
+        long list costs far less to send to the host, check and return as one string than as a list.
+    type: str
+    version_added: 0.2.0
   sources_file:
     description:
       - A file B(on the controller) with more sources, one entry a line as in O(sources); blank
         lines and C(#) comments (whole lines, or after an entry) are ignored. Added to O(sources).
       - The action plugin of this module reads it, checks every line (a bad line fails the task
         with the file, the line number and the entry, before the host is contacted) and passes the
-        entries on as O(sources).
+        entries on in O(sources_text).
       - A relative path is looked up in the role's and the playbook's C(files/), then in the
         playbook's directory (as M(ansible.builtin.copy) looks up its source).
     type: path
@@ -216,7 +225,7 @@ firewall_backend:
 sources_count:
   description:
     - How many entries the allowlist was given and how many went in after merging.
-    - V(declared) counts the entries of O(sources) and O(sources_file), duplicates included.
+    - V(declared) counts the entries of O(sources), O(sources_text) and O(sources_file), duplicates included.
       V(ipv4) and V(ipv6) count the entries per family after duplicates, overlaps and adjacent
       entries were merged, each one rule per port in C(DOCKER-USER) (a network with C(-s), or a
       range with C(-m iprange)) or one or more networks of an ipset (a range is split into networks),
@@ -246,17 +255,17 @@ block:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
     UNREAD_SOURCES_FILE,
     InputError,
     allowlist_block,
     allowlist_block_name,
     check_interface,
+    declared_sources,
     sources_count,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user_module import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module._docker_user_module import (
     COMMON_ARGUMENT_SPEC,
-    build_blocks,
     run,
 )
 
@@ -265,6 +274,7 @@ def main():
     argument_spec = dict(
         interface=dict(type='str', required=True),
         sources=dict(type='list', elements='str'),
+        sources_text=dict(type='str'),
         sources_file=dict(type='path'),
         ports=dict(type='list', elements='str'),
         protocol=dict(type='str', default='tcp', choices=['tcp', 'udp', 'sctp']),
@@ -274,25 +284,23 @@ def main():
     argument_spec.update(COMMON_ARGUMENT_SPEC)
     module = AnsibleModule(
         argument_spec=argument_spec,
-        required_if=[('state', 'present', ('sources', 'sources_file'), True)],
+        required_if=[('state', 'present', ('sources', 'sources_text', 'sources_file'), True)],
         supports_check_mode=True,
     )
     p = module.params
+    name = allowlist_block_name(p['interface'])
 
     def build():
         if p['state'] == 'absent':
             check_interface('interface', p['interface'])
-            return None
+            return {name: None}, dict(block=name)
         if p['sources_file'] is not None:
             raise InputError('sources_file', p['sources_file'], UNREAD_SOURCES_FILE)
-        return allowlist_block(p['interface'], p['sources'], p['ports'], p['protocol'], p['source_sets'])
+        sources = declared_sources('', p['sources'], p['sources_text'])
+        block = allowlist_block(p['interface'], sources, p['ports'], p['protocol'], p['source_sets'])
+        return {name: block}, dict(block=name, sources_count=sources_count(block))
 
-    block = build_blocks(module, build)
-    name = allowlist_block_name(p['interface'])
-    extra = dict(block=name)
-    if block is not None:
-        extra['sources_count'] = sources_count(block)
-    run(module, {name: block}, 'docker_user_allowlist', extra_result=extra)
+    run(module, 'docker_user_allowlist', build, allowlists=p['state'] == 'present', scope=name)
 
 
 if __name__ == '__main__':

@@ -58,18 +58,27 @@ options:
       sources:
         description:
           - Addresses, CIDR networks and ranges C(a-b), IPv4 and IPv6 mixed. Empty (and no
-            O(allowlists[].sources_file)) denies all.
-          - O(allowlists[].sources) or O(allowlists[].sources_file) or both (their union) are required.
+            O(allowlists[].sources_text) or O(allowlists[].sources_file) entry) denies all.
+          - O(allowlists[].sources), O(allowlists[].sources_text) or O(allowlists[].sources_file) or several (their
+            union) are required.
           - Overlapping, adjacent and duplicate entries are merged per family; see RV(sources_count).
         type: list
         elements: str
+      sources_text:
+        description:
+          - More sources as the lines of a sources file in one string, added to O(allowlists[].sources), as
+            O(netops.docker_firewall.docker_user_allowlist#module:sources_text) in
+            M(netops.docker_firewall.docker_user_allowlist). The action plugin passes the entries of
+            O(allowlists[].sources_file) on in it.
+        type: str
+        version_added: 0.2.0
       sources_file:
         description:
           - A file B(on the controller) with more sources, one entry a line; blank lines and C(#)
             comments are ignored. Added to O(allowlists[].sources).
           - Read and checked on the controller by the action plugin of this module, as in
             M(netops.docker_firewall.docker_user_allowlist); a bad line fails the task naming the file, the
-            line number and the entry.
+            line number and the entry. Its entries are passed on in O(allowlists[].sources_text).
         type: path
         version_added: 0.2.0
       ports:
@@ -108,12 +117,18 @@ options:
       sources:
         description:
           - Who may, as allowlist sources - addresses, CIDR networks and ranges C(a-b), IPv4 and IPv6 mixed, merged
-            per family. Unset (and no O(routed[].sources_file)) means every source; an empty list, none.
+            per family. Unset (and no O(routed[].sources_text) or O(routed[].sources_file)) means every source; an
+            empty list, none.
           - A family without sources is denied for this declaration.
         type: list
         elements: str
+      sources_text:
+        description: More sources as the lines of a sources file in one string, as for allowlists.
+        type: str
       sources_file:
-        description: A file B(on the controller) with more sources, one a line, read by the action plugin as for allowlists.
+        description:
+          - A file B(on the controller) with more sources, one a line, read by the action plugin as for allowlists
+            and passed on in O(routed[].sources_text).
         type: path
       source_sets:
         description: Where the sources of a family are kept on Docker's iptables backend, as for allowlists (C(netops-dfwr-INTERFACE-v4)).
@@ -263,16 +278,15 @@ sources_count:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
     ROUTED,
     declared_blocks,
     routed_summary,
     sources_count,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user_module import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module._docker_user_module import (
     COMMON_ARGUMENT_SPEC,
     ROUTED_OPTIONS,
-    build_blocks,
     run,
 )
 
@@ -287,22 +301,26 @@ def main():
         allowlists=dict(type='list', elements='dict', default=[], options=dict(
             interface=dict(type='str', required=True),
             sources=dict(type='list', elements='str'),
+            sources_text=dict(type='str'),
             sources_file=dict(type='path'),
             ports=dict(type='list', elements='str'),
             protocol=dict(type='str', default='tcp', choices=['tcp', 'udp', 'sctp']),
             source_sets=dict(type='str', default='auto', choices=['auto', 'always', 'never']),
-        ), required_one_of=[('sources', 'sources_file')]),
+        ), required_one_of=[('sources', 'sources_text', 'sources_file')]),
         routed=dict(type='list', elements='dict', options=ROUTED_OPTIONS),
         purge=dict(type='bool', default=True),
     )
     argument_spec.update(COMMON_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
-    blocks = build_blocks(module, lambda: declared_blocks(p['accept'], p['allowlists'], p['routed']))
-    counts = dict((name, sources_count(block)) for name, block in blocks.items() if name.startswith('allowlist:'))
-    routed = routed_summary(blocks[ROUTED]) if ROUTED in blocks else {}
-    run(module, blocks, 'docker_user_chain', purge=p['purge'], extra_result=dict(sources_count=counts,
-                                                                                 routed_access=routed))
+
+    def build():
+        blocks = declared_blocks(p['accept'], p['allowlists'], p['routed'])
+        counts = dict((name, sources_count(block)) for name, block in blocks.items() if name.startswith('allowlist:'))
+        routed = routed_summary(blocks[ROUTED]) if ROUTED in blocks else {}
+        return blocks, dict(sources_count=counts, routed_access=routed)
+
+    run(module, 'docker_user_chain', build, allowlists=bool(p['allowlists']), purge=p['purge'])
 
 
 if __name__ == '__main__':

@@ -63,14 +63,21 @@ options:
         description:
           - Who may - addresses, CIDR networks and inclusive ranges C(a-b), IPv4 and IPv6 mixed, merged per family
             as allowlist sources are.
-          - Unset (and no O(routed[].sources_file)) means every source; an empty list means none.
+          - Unset (and no O(routed[].sources_text) or O(routed[].sources_file)) means every source; an empty list
+            means none.
         type: list
         elements: str
+      sources_text:
+        description:
+          - More sources as the lines of a sources file in one string, added to O(routed[].sources), as
+            O(netops.docker_firewall.docker_user_allowlist#module:sources_text) in
+            M(netops.docker_firewall.docker_user_allowlist).
+        type: str
       sources_file:
         description:
           - A file B(on the controller) with more sources, one entry a line (blank lines and C(#) comments
             ignored), added to O(routed[].sources). Read and checked by the action plugin of this module, as
-            for M(netops.docker_firewall.docker_user_allowlist).
+            for M(netops.docker_firewall.docker_user_allowlist), and passed on in O(routed[].sources_text).
         type: path
       source_sets:
         description:
@@ -232,15 +239,14 @@ block:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
     ROUTED,
     routed_block,
     routed_summary,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user_module import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module._docker_user_module import (
     COMMON_ARGUMENT_SPEC,
     ROUTED_OPTIONS,
-    build_blocks,
     run,
 )
 
@@ -253,12 +259,14 @@ def main():
     argument_spec.update(COMMON_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
-    present = p['state'] == 'present'
-    block = build_blocks(module, lambda: routed_block(p['routed']) if present else None)
-    extra = dict(block=ROUTED)
-    if block is not None:
-        extra['routed_access'] = routed_summary(block)
-    run(module, {ROUTED: block}, 'docker_user_routed', extra_result=extra)
+
+    def build():
+        if p['state'] != 'present':
+            return {ROUTED: None}, dict(block=ROUTED)
+        block = routed_block(p['routed'])
+        return {ROUTED: block}, dict(block=ROUTED, routed_access=routed_summary(block))
+
+    run(module, 'docker_user_routed', build, allowlists=False, scope=ROUTED)
 
 
 if __name__ == '__main__':

@@ -3,21 +3,22 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Sources kept in files on the controller (`sources_file`, of an allowlist or a routed-access
-declaration): read there and passed on to the module as `sources`, by the action plugins of the
-DOCKER-USER modules and by the compliance filter. Private to this collection. The file's lines are checked by the engine
-(module_utils/_docker_user.py), so a bad line fails before any module runs."""
+declaration): read there and passed on to the module as `sources_text`, its entries one a line in
+one string (a long list costs far less to send, check and return as one string than as a list), by
+the action plugins of the DOCKER-USER modules and by the compliance filter. Private to this
+collection. The file's lines are checked by the engine (module_utils/_engine/_docker_user.py), so a bad line
+fails before any module runs."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 from ansible.errors import AnsibleError
-from ansible.module_utils.common.validation import check_type_list
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible.utils.vars import merge_hash
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
     InputError,
     parse_sources_text,
 )
@@ -39,10 +40,10 @@ def read_text(field, path):
 
 
 def with_file_entries(params, prefix, read, warn):
-    """One allowlist's (or routed-access declaration's) parameters with the entries of its sources_file
-    after its sources (a union: the module merges duplicates and overlaps) and no sources_file. `prefix`
-    names it in messages ('', 'allowlists[0].' or 'routed[0].'); `read(field, path)` returns (path read,
-    text)."""
+    """One allowlist's (or routed-access declaration's) parameters with the entries of its sources_file in
+    its sources_text, one a line, after any it had (its sources are a union of both and of `sources`: the
+    module merges duplicates and overlaps), and no sources_file. `prefix` names it in messages ('',
+    'allowlists[0].' or 'routed[0].'); `read(field, path)` returns (path read, text)."""
     path = params.get('sources_file')
     if path is None:
         return params
@@ -53,13 +54,12 @@ def with_file_entries(params, prefix, read, warn):
     entries = parse_sources_text(field, found, text)
     if not entries:
         warn('%s %s holds no entry: it adds no source' % (field, found))
-    try:
-        sources = check_type_list(params['sources']) if params.get('sources') is not None else []
-    except TypeError:
-        raise InputError(prefix + 'sources', params['sources'], 'a list of addresses, networks and ranges is required')
+    given = params.get('sources_text')
+    if given is not None and not isinstance(given, str):
+        raise InputError(prefix + 'sources_text', given, 'a text, one entry a line, is required')
     expanded = dict(params)
     del expanded['sources_file']
-    expanded['sources'] = list(sources) + entries
+    expanded['sources_text'] = '\n'.join(([given.rstrip('\n')] if given else []) + entries)
     return expanded
 
 

@@ -23,6 +23,15 @@ else:
 @pytest.fixture(autouse=True)
 def host_lock_of_the_test(monkeypatch, tmp_path):
     """The host lock a module takes by default is a file of the test's own, never the host's /run."""
-    from ansible_collections.netops.docker_firewall.plugins.module_utils import _host_lock
+    from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _host_lock
     monkeypatch.setattr(_host_lock, 'HOST_LOCK', str(tmp_path / 'netops-docker-firewall.lock'))
     return tmp_path / 'netops-docker-firewall.lock'
+
+
+@pytest.fixture(autouse=True)
+def converged_records_of_the_test(monkeypatch, tmp_path):
+    """The records of converged runs (plugins/module_utils/_engine/_converged.py) go to a directory of the test's
+    own, never the host's /run."""
+    from ansible_collections.netops.docker_firewall.plugins.module_utils._module import _docker_user_module
+    monkeypatch.setattr(_docker_user_module, 'CONVERGED_DIR', str(tmp_path / 'converged'))
+    return tmp_path / 'converged'

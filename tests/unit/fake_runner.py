@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The one fake runner of the unit tests: an ordered script of the exact commands a module (through
 AnsibleModule.run_command, tests/unit/plugins/modules/conftest.py) or a host program (through
-HostRunner, plugins/module_utils/_host_runner.py: get_bin_path, run_command, warn, say) must run.
+HostRunner, plugins/module_utils/_host/_host_runner.py: get_bin_path, run_command, warn, say) must run.
 Each Call gives the argv, the exact stdin the command is fed, how it is run (binary_data,
 environ_update), what it answers and, if need be, what must hold on the host when it runs; a
 command nobody scripted, or the next one run with another argv, stdin, option or environment, fails
@@ -13,7 +13,7 @@ tests/unit/conftest.py has pytest rewrite its asserts, which shows what differs.
 
 import time
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _host_lock
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _host_lock
 
 # How every iptables, nft and docker command is run: in the C locale.
 C_LOCALE = {'LC_ALL': 'C', 'LANG': 'C'}
@@ -118,7 +118,7 @@ class FakeRunner:
 
 
 def record_host_lock(monkeypatch, commands_run):
-    """Record each take and release of the host lock (plugins/module_utils/_host_lock.py), in order,
+    """Record each take and release of the host lock (plugins/module_utils/_host/_host_lock.py), in order,
     as ('taken', holder, n) and ('released', n), n: how many commands the fake runner had run then
     (len(commands_run())). A lock taken again by its holder is no take. Returns the list of events.
 

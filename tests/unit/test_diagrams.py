@@ -20,10 +20,10 @@ import yaml
 
 from captures import FIXTURES
 from conftest import ROOT
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _decisions as decisions
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user as docker_user
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _publish as publish
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _decisions as decisions
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_user as docker_user
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _publish as publish
 
 DIAGRAMS = os.path.join(ROOT, 'docs', 'diagrams')
 CAPTURES = os.path.join(FIXTURES, 'docker-iptables')

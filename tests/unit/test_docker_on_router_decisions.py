@@ -18,7 +18,7 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
 from conftest import ROOT
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _decisions as decisions
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _decisions as decisions
 from ansible_collections.netops.docker_firewall.plugins.modules.docker_firewall_info import decisions_state
 
 ROLE = os.path.join(ROOT, 'roles', 'docker_on_router')

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The on-host layout is defined once (plugins/module_utils/_layout.py, with the units in _units.py):
+"""The on-host layout is defined once (plugins/module_utils/_engine/_layout.py, with the units in _units.py):
 every path under the state directory, every script path and every unit name of ours that a script, a
 module, a doc or a scenario spells out must be one of it. The roles spell out none of them: the modules
 that own the state directory and the units (docker_firewall_persistence, docker_firewall_engine) write
@@ -13,9 +13,9 @@ import re
 import pytest
 
 from conftest import ROOT
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _engine_files as engine_files
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _units as units
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module import _engine_files as engine_files
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _units as units
 
 SEARCHED = ('roles', 'plugins', 'molecule', 'playbooks', 'docs', 'README.md')
 STATE_PATH = re.compile(re.escape(layout.STATE_DIR)
@@ -105,19 +105,64 @@ def test_each_script_is_installed_by_a_role(script):
 
 
 def imported_engine_modules(name, seen=None):
-    """The collection's module_utils a module_utils file imports, itself included, transitively."""
+    """The collection's module_utils a module_utils file imports, itself included, transitively, as
+    paths in plugins/module_utils: 'subpackage/_file.py', and the subpackage's '__init__.py'."""
     seen = set() if seen is None else seen
-    seen.add(name)
-    with open(os.path.join(ROOT, 'plugins', 'module_utils', name + '.py')) as handle:
+    seen.update((name, name.split('/')[0] + '/__init__.py'))
+    with open(os.path.join(ROOT, 'plugins', 'module_utils', *name.split('/'))) as handle:
         text = handle.read()
-    for imported in re.findall(r'plugins\.module_utils(?:\.| import )(_[a-z_]+)', text):
-        if imported not in seen:
-            imported_engine_modules(imported, seen)
+    for package, imported in re.findall(r'plugins\.module_utils\.(_[a-z_]+)(?:\.| import )(_[a-z_]+)', text):
+        if '%s/%s.py' % (package, imported) not in seen:
+            imported_engine_modules('%s/%s.py' % (package, imported), seen)
     return seen
 
 
 def test_the_engine_files_are_exactly_what_the_programs_import():
     needed = set()
     for _path, module, _what in layout.PROGRAMS.values():
-        needed |= imported_engine_modules(module)
-    assert sorted(name + '.py' for name in needed) == sorted(layout.ENGINE_FILES)
+        needed |= imported_engine_modules(module.replace('.', '/') + '.py')
+    assert sorted(needed) == sorted(layout.ENGINE_FILES)
+
+
+# The layers of plugins/module_utils (plugins/module_utils/README.md), each with the layers it may import.
+LAYERS = {
+    '_engine': ('_engine',),
+    '_host': ('_engine', '_host'),
+    '_programs': ('_engine', '_host', '_programs'),
+    '_module': ('_engine', '_host', '_programs', '_module'),
+}
+# Controller-side plugins run the pure engines only.
+CONTROLLER_SIDE = ('filter', 'action', 'plugin_utils')
+LAYER_IMPORT = re.compile(r'plugins\.module_utils\.(_[a-z_]+)')
+
+
+def python_files(top):
+    for directory, dirs, names in os.walk(top):
+        dirs[:] = [d for d in dirs if d != '__pycache__']
+        for name in names:
+            if name.endswith('.py'):
+                yield os.path.join(directory, name)
+
+
+def test_every_module_util_is_in_a_layer_and_every_layer_is_a_package():
+    module_utils = os.path.join(ROOT, 'plugins', 'module_utils')
+    assert sorted(name for name in os.listdir(module_utils) if name != '__pycache__') == sorted(list(LAYERS) + ['README.md'])
+    for layer in LAYERS:
+        assert os.path.isfile(os.path.join(module_utils, layer, '__init__.py')), layer
+
+
+@pytest.mark.parametrize('layer', sorted(LAYERS))
+def test_a_layer_imports_only_the_layers_above_it(layer):
+    """Imports in functions included: a lazy import is an import all the same."""
+    for path in python_files(os.path.join(ROOT, 'plugins', 'module_utils', layer)):
+        with open(path) as handle:
+            imported = set(LAYER_IMPORT.findall(handle.read()))
+        assert imported <= set(LAYERS[layer]), '%s imports %s' % (os.path.relpath(path, ROOT), sorted(imported))
+
+
+def test_the_controller_side_plugins_run_the_pure_engines_only():
+    for kind in CONTROLLER_SIDE:
+        for path in python_files(os.path.join(ROOT, 'plugins', kind)):
+            with open(path) as handle:
+                imported = set(LAYER_IMPORT.findall(handle.read()))
+            assert imported <= {'_engine'}, '%s imports %s' % (os.path.relpath(path, ROOT), sorted(imported))

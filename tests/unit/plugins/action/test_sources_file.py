@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The action plugins of the DOCKER-USER modules: a sources_file (of an allowlist, of a routed-access
-declaration) is read on the controller and its entries reach the module as sources; bad files and
-lines fail before any module runs."""
+declaration) is read on the controller and its entries reach the module in sources_text, one a line in
+one string; bad files and lines fail before any module runs."""
 
 from unittest.mock import MagicMock
 
@@ -24,6 +24,7 @@ FILE = '''# partners
 2001:db8:20::/48
 '''
 ENTRIES = ['203.0.113.0/24', '192.0.2.10-192.0.2.20', '2001:db8:20::/48']
+TEXT = '203.0.113.0/24\n192.0.2.10-192.0.2.20\n2001:db8:20::/48'
 
 
 def action(plugin, args, search_path, check_mode=False, async_val=0):
@@ -37,7 +38,9 @@ def action(plugin, args, search_path, check_mode=False, async_val=0):
 
     def execute_module(**kwargs):
         calls.append(kwargs)
-        return dict(changed=False, sources_count={'declared': len(kwargs['module_args'].get('sources') or [])})
+        args = kwargs['module_args']
+        declared = len(args.get('sources') or []) + len((args.get('sources_text') or '').splitlines())
+        return dict(changed=False, sources_count={'declared': declared})
 
     module._execute_module = execute_module
     return module, calls
@@ -50,13 +53,13 @@ def warnings(monkeypatch):
     return seen
 
 
-def test_allowlist_entries_follow_the_sources_and_sources_file_is_gone(tmp_path, warnings):
+def test_allowlist_entries_go_in_sources_text_one_a_line_and_sources_file_is_gone(tmp_path, warnings):
     (tmp_path / 'partners.txt').write_text(FILE)
     args = dict(interface='eth0', sources=['198.51.100.0/24'], sources_file=str(tmp_path / 'partners.txt'))
     plugin, calls = action(docker_user_allowlist, args, tmp_path)
     result = plugin.run(task_vars={})
     assert [c['module_name'] for c in calls] == ['netops.docker_firewall.docker_user_allowlist']
-    assert calls[0]['module_args'] == dict(interface='eth0', sources=['198.51.100.0/24'] + ENTRIES)
+    assert calls[0]['module_args'] == dict(interface='eth0', sources=['198.51.100.0/24'], sources_text=TEXT)
     assert calls[0]['wrap_async'] is False
     assert result['sources_count'] == {'declared': 4}
     assert args['sources_file'] == str(tmp_path / 'partners.txt')  # the task's own args are left alone
@@ -69,16 +72,24 @@ def test_a_relative_path_is_found_in_files_or_beside_the_playbook(tmp_path, wher
     (tmp_path / where / 'partners.txt').write_text(FILE)
     plugin, calls = action(docker_user_allowlist, dict(interface='eth0', sources_file='partners.txt'), tmp_path)
     plugin.run(task_vars={})
-    assert calls[0]['module_args']['sources'] == ENTRIES
+    assert calls[0]['module_args'] == dict(interface='eth0', sources_text=TEXT)
 
 
-def test_ad_hoc_comma_separated_sources_are_kept(tmp_path, warnings):
-    # `-a 'sources=a,b sources_file=...'` gives the sources as one string.
+def test_ad_hoc_comma_separated_sources_are_left_to_the_module(tmp_path, warnings):
+    # `-a 'sources=a,b sources_file=...'` gives the sources as one string, which the module splits.
     (tmp_path / 'partners.txt').write_text(FILE)
     args = dict(interface='eth0', sources='198.51.100.7,198.51.100.9', sources_file='partners.txt')
     plugin, calls = action(docker_user_allowlist, args, tmp_path)
     plugin.run(task_vars={})
-    assert calls[0]['module_args']['sources'] == ['198.51.100.7', '198.51.100.9'] + ENTRIES
+    assert calls[0]['module_args'] == dict(interface='eth0', sources='198.51.100.7,198.51.100.9', sources_text=TEXT)
+
+
+def test_a_sources_text_given_comes_first_and_its_line_numbers_stay(tmp_path, warnings):
+    (tmp_path / 'partners.txt').write_text(FILE)
+    args = dict(interface='eth0', sources_text='# office\n198.51.100.0/24\n', sources_file='partners.txt')
+    plugin, calls = action(docker_user_allowlist, args, tmp_path)
+    plugin.run(task_vars={})
+    assert calls[0]['module_args'] == dict(interface='eth0', sources_text='# office\n198.51.100.0/24\n' + TEXT)
 
 
 def test_check_mode_reads_the_file_too(tmp_path, warnings):
@@ -86,7 +97,7 @@ def test_check_mode_reads_the_file_too(tmp_path, warnings):
     plugin, calls = action(docker_user_allowlist, dict(interface='eth0', sources_file='partners.txt'), tmp_path,
                            check_mode=True)
     plugin.run(task_vars={})
-    assert calls[0]['module_args']['sources'] == ENTRIES
+    assert calls[0]['module_args']['sources_text'] == TEXT
 
 
 def test_async_runs_wrap_the_module(tmp_path, warnings):
@@ -123,9 +134,9 @@ def test_chain_reads_each_allowlists_file(tmp_path, warnings):
     plugin.run(task_vars={})
     assert calls[0]['module_name'] == 'netops.docker_firewall.docker_user_chain'
     assert calls[0]['module_args'] == dict(accept=args['accept'], allowlists=[
-        dict(interface='eth0', sources=ENTRIES, ports=['443']),
+        dict(interface='eth0', sources_text=TEXT, ports=['443']),
         dict(interface='eth1', sources=['192.0.2.1']),
-        dict(interface='eth2', sources=['192.0.2.2', '198.51.100.0/24']),
+        dict(interface='eth2', sources=['192.0.2.2'], sources_text='198.51.100.0/24'),
     ])
 
 
@@ -140,7 +151,7 @@ def test_a_file_without_entries_warns(tmp_path, warnings):
     (tmp_path / 'empty.txt').write_text('# nothing yet\n\n')
     plugin, calls = action(docker_user_allowlist, dict(interface='eth0', sources_file='empty.txt'), tmp_path)
     plugin.run(task_vars={})
-    assert calls[0]['module_args']['sources'] == []
+    assert calls[0]['module_args']['sources_text'] == ''
     assert len(warnings) == 1 and 'empty.txt holds no entry' in warnings[0]
 
 
@@ -198,11 +209,11 @@ def test_a_sources_file_that_is_not_a_path_is_refused(tmp_path, warnings, value)
     assert result['field'] == 'sources_file' and result['value'] == value
 
 
-def test_sources_that_are_not_a_list_are_refused(tmp_path, warnings):
+def test_a_sources_text_that_is_not_a_text_is_refused(tmp_path, warnings):
     (tmp_path / 'partners.txt').write_text(FILE)
-    result = failure(docker_user_allowlist, dict(interface='eth0', sources={'a': 1}, sources_file='partners.txt'),
-                     tmp_path)
-    assert result['field'] == 'sources'
+    result = failure(docker_user_allowlist, dict(interface='eth0', sources_text=['198.51.100.7'],
+                                                 sources_file='partners.txt'), tmp_path)
+    assert result['field'] == 'sources_text'
 
 
 def test_chain_reads_each_routed_declarations_file_as_it_reads_the_allowlists(tmp_path, warnings):
@@ -214,8 +225,8 @@ def test_chain_reads_each_routed_declarations_file_as_it_reads_the_allowlists(tm
     ])
     plugin, calls = action(docker_user_chain, args, tmp_path)
     plugin.run(task_vars={})
-    assert calls[0]['module_args'] == dict(allowlists=[dict(interface='eth0', sources=ENTRIES)], routed=[
-        dict(interface='wg0', sources=['10.8.0.0/24'], networks=['172.18.0.0/16']),
+    assert calls[0]['module_args'] == dict(allowlists=[dict(interface='eth0', sources_text=TEXT)], routed=[
+        dict(interface='wg0', sources_text='10.8.0.0/24', networks=['172.18.0.0/16']),
         dict(interface='lan0'),
     ])
 
@@ -226,8 +237,8 @@ def test_routed_reads_each_declarations_file_and_absent_reads_none(tmp_path, war
     plugin, calls = action(docker_user_routed, args, tmp_path)
     plugin.run(task_vars={})
     assert calls[0]['module_name'] == 'netops.docker_firewall.docker_user_routed'
-    assert calls[0]['module_args'] == dict(routed=[dict(interface='wg0',
-                                                        sources=['10.9.0.1', '10.8.0.0/24', '2001:db8:8::/64'])])
+    assert calls[0]['module_args'] == dict(routed=[dict(interface='wg0', sources=['10.9.0.1'],
+                                                        sources_text='10.8.0.0/24\n2001:db8:8::/64')])
     absent = dict(routed=[dict(interface='wg0', sources_file='missing.txt')], state='absent')
     plugin, calls = action(docker_user_routed, absent, tmp_path)
     plugin.run(task_vars={})

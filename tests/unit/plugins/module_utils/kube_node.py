@@ -8,10 +8,10 @@ Captures: tests/unit/fixtures/kube-proxy (kube-proxy in each mode, Docker's left
 and tests/unit/fixtures/docker-iptables (Docker's own)."""
 
 from captures import fixture
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _compliance as compliance
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_leftovers as leftovers
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _kube_proxy as kube_proxy
-from ansible_collections.netops.docker_firewall.plugins.module_utils._facts import family_facts
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _compliance as compliance
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_leftovers as leftovers
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _kube_proxy as kube_proxy
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._facts import family_facts
 
 NO_IPVS = dict(interface=False, addresses=[], sets=None, error=None)
 

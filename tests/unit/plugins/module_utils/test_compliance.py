@@ -9,8 +9,8 @@ import pytest
 from captures import capture
 from conftest import ROOT
 from ansible_collections.netops.docker_firewall.plugins.filter.compliance import compliance_checks, compliance_report
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _compliance as compliance
-from ansible_collections.netops.docker_firewall.plugins.module_utils._facts import family_facts
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _compliance as compliance
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._facts import family_facts
 from plugins.module_utils import kube_node
 from ansible.errors import AnsibleFilterError
 

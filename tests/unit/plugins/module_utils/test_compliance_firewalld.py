@@ -8,8 +8,8 @@ depends, and a pair nobody evaluated."""
 from captures import firewalld
 from plugins.module_utils.test_compliance import EXPECTED, NO_FIREWALLD, router_facts
 from plugins.module_utils.test_firewalld import IPTABLES_CONF, policy, with_zone
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _compliance as compliance
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _firewalld as fw
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _compliance as compliance
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _firewalld as fw
 
 ROUTED, NONE = '2.3.1-routed', '2.3.1-none'
 # What EXPECTED declares: int0 <-> ext0 (bidirectional by default) and routed access from int0.

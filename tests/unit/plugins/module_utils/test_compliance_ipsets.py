@@ -15,10 +15,10 @@ from plugins.module_utils.test_compliance import (
     with_docker_user,
 )
 from plugins.module_utils.test_ipset import saved_by_ipset
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _compliance as compliance
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user_module import SetPlan
-from ansible_collections.netops.docker_firewall.plugins.module_utils._facts import family_facts
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _compliance as compliance
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset as ipset
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module._docker_user_module import SetPlan
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._facts import family_facts
 
 V4 = 'netops-dfw-ext0-v4'
 V6 = 'netops-dfw-ext0-v6'

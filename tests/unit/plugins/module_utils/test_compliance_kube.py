@@ -9,7 +9,7 @@ import pytest
 from captures import fixture
 from plugins.module_utils.kube_node import ipvs_read, kube, node_facts, nftables_mode
 from ansible_collections.netops.docker_firewall.plugins.filter.compliance import compliance_checks
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _compliance as compliance
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _compliance as compliance
 from ansible.errors import AnsibleFilterError
 
 KUBE = 'docker_beside_kube_proxy'

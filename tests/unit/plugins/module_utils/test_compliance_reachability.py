@@ -9,9 +9,9 @@ ufw-like chains ahead of DOCKER-USER, a network in gateway mode nat-unprotected.
 is written here by hand from the rules."""
 
 from plugins.module_utils.test_compliance import DOCKER0, EXPECTED, WANTED, capture, router_facts, with_docker_user
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _compliance as compliance
-from ansible_collections.netops.docker_firewall.plugins.module_utils._facts import family_facts
-from ansible_collections.netops.docker_firewall.plugins.module_utils._reachability import host_reachability
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _compliance as compliance
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._facts import family_facts
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._reachability import host_reachability
 
 # The router's interfaces as `ip -j addr show` gives them (parsed): ext0 the WAN side of the allowlist,
 # int0 the LAN side of the router pair and of routed access.
@@ -252,7 +252,7 @@ def test_the_report_and_its_junit_file_count_the_check():
         'worked out from the rules in force, is what the allowlists and routed-access declarations say'}
     assert [h['failed'] for h in report['hosts']] == [['docker_user_first', 'reachability'], []]
     assert report['totals'] == {'hosts': 2, 'compliant': 1, 'failed_checks': 2}
-    templates = os.path.join(os.path.dirname(compliance.__file__), '..', '..', 'roles', 'compliance', 'templates')
+    templates = os.path.join(os.path.dirname(compliance.__file__), '..', '..', '..', 'roles', 'compliance', 'templates')
     with open(os.path.join(templates, 'compliance.junit.xml.j2')) as handle:
         junit = jinja2.Template(handle.read()).render(__compliance_report=report)
     assert '<testsuites name="docker firewall compliance" tests="42" failures="2">' in junit

@@ -17,8 +17,8 @@ from plugins.module_utils.test_compliance import (
     on_docker_29_nftables,
     router_facts,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _compliance as compliance
-from ansible_collections.netops.docker_firewall.plugins.module_utils._facts import family_facts
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _compliance as compliance
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._facts import family_facts
 
 ROUTED_TAG = 'netops.docker_firewall/routed'
 

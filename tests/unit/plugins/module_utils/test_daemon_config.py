@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_config import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._daemon_config import (
     K8S_PRESET,
     ConfigError,
     changed_keys,

@@ -6,9 +6,9 @@ reported before 28.1, nft missing, firewalld's "+firewalld" suffix. Every expect
 
 import pytest
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _decisions as decisions
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user, _nft, _publish
-from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import Rule, RuleSyntaxError
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _decisions as decisions
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_user, _nft, _publish
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import Rule, RuleSyntaxError
 
 # What each generation shows the decisions: dockerd's major, what `docker info` reports as
 # FirewallBackend.Driver (nothing before 28.1), what daemon.json names as firewall-backend.

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from captures import fixture, fixtures
 from plugins.module_utils.kube_node import kube
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_leftovers as leftovers
-from ansible_collections.netops.docker_firewall.plugins.module_utils._publish import docker_rules
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_leftovers as leftovers
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._publish import docker_rules
 
 DOCKER26 = kube('leftovers/nftables-node.docker26.iptables-save.txt')
 
@@ -117,7 +117,7 @@ class TestPlans:
                                 '-X DOCKER-USER\nCOMMIT\n')
         tables = fixture('kube-proxy', 'nftables.nft-list-tables.txt').replace(
             'table ip kube-proxy', 'table ip docker-bridges\ntable ip6 docker-bridges\ntable ip kube-proxy')
-        from ansible_collections.netops.docker_firewall.plugins.module_utils._nft import table_names
+        from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._nft import table_names
         assert leftovers.plan_nft(table_names(tables)) == (
             ['ip docker-bridges', 'ip6 docker-bridges'], 'delete table ip docker-bridges\ndelete table ip6 docker-bridges\n')
         assert leftovers.plan_nft(['ip kube-proxy', 'ip6 kube-proxy']) == ([], '')

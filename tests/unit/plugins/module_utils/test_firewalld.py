@@ -7,7 +7,7 @@ and the rest of the model, on those listings edited zone by zone."""
 import pytest
 
 from captures import firewalld
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _firewalld as fw
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _firewalld as fw
 
 ROUTED, NONE = '2.3.1-routed', '2.3.1-none'
 NFTABLES_CONF = firewalld(ROUTED, 'firewalld.conf')

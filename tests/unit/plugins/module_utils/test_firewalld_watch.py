@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _firewalld_watch as watcher
+from ansible_collections.netops.docker_firewall.plugins.module_utils._programs import _firewalld_watch as watcher
 from fake_runner import FakeRunner, record_host_lock
 from plugins.module_utils.test_host_lock import free, other_holder
 from plugins.module_utils.test_restore import (

@@ -20,9 +20,9 @@ import time
 
 import pytest
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _host_lock
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
-from ansible_collections.netops.docker_firewall.plugins.module_utils._host_lock import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _host_lock
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host_lock import (
     LockError,
     LockTimeout,
     host_lock,
@@ -34,7 +34,7 @@ RECORD = re.compile(r'^(\d+) (\S+) (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d)
 HOLDING = '''
 import sys
 sys.path[:0] = %(path)r
-from ansible_collections.netops.docker_firewall.plugins.module_utils._host_lock import host_lock
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host_lock import host_lock
 with host_lock(%(holder)r, path=%(lock)r):
     sys.stdout.write('held\\n')
     sys.stdout.flush()

@@ -5,9 +5,9 @@
 
 import os
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _host_runner
-from ansible_collections.netops.docker_firewall.plugins.module_utils._host_runner import HostRunner, failure
-from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import CommandError
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _host_runner
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host_runner import HostRunner, failure
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._iptables_host import CommandError
 
 
 def test_output_that_is_not_utf8_is_read_and_written_back_unchanged(tmp_path):

@@ -9,13 +9,13 @@ import os
 
 import pytest
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _kept_state as kept_state
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _kept_state_host as kept_host
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _restore
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset as ipset
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _kept_state as kept_state
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _kept_state_host as kept_host
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
+from ansible_collections.netops.docker_firewall.plugins.module_utils._programs import _restore
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
     accept_block,
     allowlist_block,
     declared_blocks,

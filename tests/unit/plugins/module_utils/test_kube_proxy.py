@@ -8,8 +8,8 @@ import pytest
 
 from captures import fixture
 from plugins.module_utils.kube_node import NO_IPVS, family, ipvs_read, kube, node_facts, nftables_mode
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _kube_proxy as kube_proxy
-from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import parse_save
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _kube_proxy as kube_proxy
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import parse_save
 
 IPTABLES_V4 = kube('iptables.iptables-save.txt')
 IPVS_V4 = kube('ipvs.iptables-save.txt')

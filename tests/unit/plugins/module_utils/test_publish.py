@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from captures import fixture, fixtures
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _publish as publish
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _publish as publish
 
 
 def container(name='web', network='lab-standalone', ipv4='198.51.100.130', ipv6='', bindings=None, labels=None,

@@ -15,12 +15,12 @@ from ansible.plugins.filter.core import to_nice_json
 
 from fake_runner import Call, FakeRunner, record_host_lock
 from plugins.module_utils.test_host_lock import other_holder
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _publish
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _publish_watcher as watcher
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_host import DockerError
-from ansible_collections.netops.docker_firewall.plugins.module_utils._host_runner import HostRunner
-from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import IptablesHost
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _publish
+from ansible_collections.netops.docker_firewall.plugins.module_utils._programs import _publish_watcher as watcher
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._docker_host import DockerError
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host_runner import HostRunner
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._iptables_host import IptablesHost
 
 DOCKER = '/usr/bin/docker'
 BIN_PATHS = dict([('docker', DOCKER)] + [

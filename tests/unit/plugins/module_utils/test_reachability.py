@@ -9,8 +9,8 @@ import ipaddress
 import pytest
 
 from plugins.module_utils.test_compliance import capture, with_docker_user
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user as engine
-from ansible_collections.netops.docker_firewall.plugins.module_utils._reachability import check_targets, reachability
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_user as engine
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._reachability import check_targets, reachability
 
 # suite -> the container's address and the bridge's in that capture.
 DOCKERS = {

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from plugins.module_utils.test_reachability import DOCKERS, SUITES, addresses, binding, v4
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user as engine
-from ansible_collections.netops.docker_firewall.plugins.module_utils._reachability import reachability
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_user as engine
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._reachability import reachability
 
 INTERFACES = ['eth0', 'wg0', 'docker0', 'veth1']
 networks = st.builds(lambda address, prefix: str(ipaddress.ip_network((address, prefix), strict=False)),

@@ -10,8 +10,8 @@ returns (host_reachability); every expected verdict and rule is written here by 
 import pytest
 
 from plugins.module_utils.test_compliance import capture, with_docker_user
-from ansible_collections.netops.docker_firewall.plugins.module_utils._reachability import host_reachability
-from ansible_collections.netops.docker_firewall.plugins.module_utils._reachability_verdict import predict
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._reachability import host_reachability
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._reachability_verdict import predict
 
 # The lab platform's side of labnet.sh: lan on int0, wan1/wan2 on the bridge ext0, vpn1/vpn2 on vpn0.
 ADDRESSES = {'lo': ['127.0.0.1/8', '::1/128'], 'int0': ['198.51.100.1/28', '2001:db8:1::1/64'],

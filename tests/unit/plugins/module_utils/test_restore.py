@@ -30,14 +30,14 @@ from captures import capture
 from conftest import ROOT
 from fake_runner import Call, FakeRunner, record_host_lock
 from plugins.module_utils.test_host_lock import free, other_holder
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user as engine
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _engine_files
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _restore
-from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import IptablesHost
-from ansible_collections.netops.docker_firewall.plugins.module_utils._kept_state import KeptPolicy
-from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import parse_save
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_user as engine
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module import _engine_files
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
+from ansible_collections.netops.docker_firewall.plugins.module_utils._programs import _restore
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._iptables_host import IptablesHost
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._kept_state import KeptPolicy
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import parse_save
 
 COMMAND = dict(ipv4='iptables', ipv6='ip6tables')
 TOOLS = tuple('%s-%s-%s' % (COMMAND[family], backend, action) for family in engine.FAMILIES
@@ -747,7 +747,7 @@ class Host:
         os.symlink(ROOT, str(engine_dir / 'ansible_collections' / 'netops' / 'docker_firewall'))
         self.launcher = tmp_path / 'netops-docker-user-restore'
         self.launcher.write_text(_engine_files.LAUNCHER % dict(python=sys.executable, what='test', engine_dir=str(engine_dir),
-                                                               package=layout.ENGINE_PACKAGE, module='_restore'))
+                                                               package=layout.ENGINE_PACKAGE, module='_programs._restore'))
         self.launcher.chmod(0o755)
         standin = self.state / 'standin'
         standin.write_text(STANDIN.replace('@STATE@', str(self.state)))

@@ -30,12 +30,12 @@ from plugins.module_utils.test_restore import (
     saved,
     table_loaded,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._kept_state import KeptPolicy
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user as engine
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _restore
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user_module import SetPlan
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._kept_state import KeptPolicy
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_user as engine
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset as ipset
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._programs import _restore
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module._docker_user_module import SetPlan
 
 TOOLS = dict(TOOL_PATHS, ipset='/usr/sbin/ipset')
 V4 = 'netops-dfw-ext0-v4'

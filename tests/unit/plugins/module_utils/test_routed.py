@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user as engine
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
-from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import Rule, tokenize
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_user as engine
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset as ipset
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import Rule, tokenize
 
 TAG = '-m comment --comment "netops.docker_firewall/routed"'
 NEW = '-m conntrack --ctstate NEW -m conntrack ! --ctstate DNAT'
@@ -74,6 +74,15 @@ def test_ipv6_networks_alone_deny_ipv4_and_declarations_are_sorted_by_interface(
 def test_an_empty_source_list_lets_nothing_through():
     block = engine.routed_block([{'interface': 'wg0', 'sources': []}])
     assert block.rules['ipv4'] == BETWEEN + GUARD and block.rules['ipv6'] == BETWEEN + GUARD
+    # A sources_text (as a sources file's entries come) without an entry is no source either, not any.
+    assert engine.routed_block([{'interface': 'wg0', 'sources_text': '# none yet\n'}]).rules == block.rules
+
+
+def test_sources_text_adds_its_lines_to_the_sources():
+    block = engine.routed_block([{'interface': 'eth1', 'sources': ['198.51.100.0/25'],
+                                  'sources_text': '# more\n198.51.100.130-198.51.100.200\n'}])
+    same = engine.routed_block([{'interface': 'eth1', 'sources': ['198.51.100.0/25', '198.51.100.130-198.51.100.200']}])
+    assert block.rules == same.rules
 
 
 def test_long_sources_go_into_an_ipset_of_their_own_kind():

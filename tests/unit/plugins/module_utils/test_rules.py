@@ -7,7 +7,7 @@ import os
 import pytest
 
 from captures import capture, fixture, fixtures
-from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import (
     Rule,
     RuleSyntaxError,
     parse_save,

@@ -11,10 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from plugins.module_utils.test_docker_user_properties import sources as source_entries
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _compliance as compliance
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _compliance as compliance
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
     InputError,
+    _plain_address,
     allowlist_block,
     merge_sources,
     parse_source,
@@ -23,7 +24,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_use
     same_chain,
     sources_count,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import Rule, parse_save
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import Rule, parse_save
 
 TAG = '"netops.docker_firewall/allowlist:eth0"'
 
@@ -70,6 +71,46 @@ def test_a_bad_line_names_the_field_the_file_the_line_and_the_value(text, line, 
     with pytest.raises(InputError) as direct:
         parse_source('sources', value)
     assert error.value.reason == direct.value.reason
+
+
+# --- plain addresses, read without ipaddress -----------------------------------------------------
+
+def by_ipaddress(text):
+    """(family, span, text) of a plain address as ipaddress reads it, a network of one address."""
+    network = ipaddress.ip_network(text)
+    return ('ipv%d' % network.version, (int(network.network_address), int(network.broadcast_address)), str(network))
+
+
+def read_plain(text):
+    source = _plain_address(text)
+    return None if source is None else (source.family, source.span(), str(source))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.ip_addresses())
+def test_a_plain_address_in_any_usual_form_is_read_as_ipaddress_reads_it(address):
+    mapped = address.version == 6 and address.ipv4_mapped is not None
+    for text in set([str(address), address.exploded, str(address).upper()]):
+        assert read_plain(text) == (None if mapped else by_ipaddress(text))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet='0123456789abcdefABCDEF:.', max_size=45))
+def test_what_is_read_as_a_plain_address_is_what_ipaddress_reads(text):
+    plain = read_plain(text)
+    if plain is not None:
+        assert plain == by_ipaddress(text)
+
+
+@pytest.mark.parametrize('text', ['01.2.3.4', '1.2.3.04', '256.0.0.1', '1.2.3', '1.2.3.4.5', ':', ':::', '1::2::3',
+                                  '1:2:3:4:5:6:7:8:9', '12345::', 'g::1', '::ffff:c000:201', '::ffff:192.0.2.1'])
+def test_other_texts_are_left_to_the_full_parse(text):
+    assert _plain_address(text) is None
+
+
+def test_an_ipv4_mapped_address_written_in_hex_is_still_refused():
+    with pytest.raises(InputError, match='IPv4-mapped'):
+        parse_source('sources', '::ffff:c000:201')
 
 
 # --- merging -------------------------------------------------------------------------------------

@@ -5,8 +5,8 @@ program's path; the systemctl commands that install or remove one, for every sta
 
 import pytest
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _units as units
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _units as units
 
 
 @pytest.mark.parametrize('program', sorted(layout.PROGRAMS))

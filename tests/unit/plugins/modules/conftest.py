@@ -57,7 +57,7 @@ def run_module(monkeypatch, capsys):
         monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda module, name, required=False, opt_dirs=None:
                             None if name in absent else bin_path(module, name, required, opt_dirs))
         monkeypatch.setattr(
-            'ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host.IptablesHost.legacy_tables_exist',
+            'ansible_collections.netops.docker_firewall.plugins.module_utils._host._iptables_host.IptablesHost.legacy_tables_exist',
             staticmethod(lambda family: legacy_tables))
         module_args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
         with patch_module_args(module_args):

@@ -19,7 +19,7 @@ from plugins.modules.test_docker_user_modules import (
     restore,
     save_with,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user_module as docker_user_module
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module import _docker_user_module as docker_user_module
 from ansible_collections.netops.docker_firewall.plugins.modules import docker_user_allowlist, docker_user_chain
 
 DECLARED = ['198.51.100.128/25', '198.51.100.0-198.51.100.127', '198.51.100.7', '192.0.2.10',
@@ -119,10 +119,46 @@ def test_chain_refuses_an_unread_sources_file_and_an_allowlist_without_sources(r
         dict(interface='eth0', sources=[]), dict(interface='eth1', sources_file='/srv/allow.txt')]), [])
     assert result['failed'] is True and result['field'] == 'allowlists[1].sources_file'
     result, table = run_module(docker_user_chain.main, dict(allowlists=[dict(interface='eth0')]), [])
-    assert result['failed'] is True and 'sources, sources_file' in result['msg'] and 'allowlists' in result['msg']
+    assert result['failed'] is True and 'sources, sources_text, sources_file' in result['msg']
+    assert 'allowlists' in result['msg']
     assert table.ran == []
 
 
 def test_allowlist_needs_sources_or_a_file(run_module):
     result, table = run_module(docker_user_allowlist.main, dict(interface='eth0'), [])
-    assert result['failed'] is True and 'sources, sources_file' in result['msg']
+    assert result['failed'] is True and 'sources, sources_text, sources_file' in result['msg']
+
+
+# sources_text: the lines of a sources file in one string (how the action plugins pass a sources_file on).
+TEXT = '# the office\n198.51.100.0-198.51.100.127\n198.51.100.128/25  # the lab\n\n' + '\n'.join(DECLARED[2:])
+
+
+def test_sources_text_adds_its_lines_to_the_sources_and_writes_the_same_rules(run_module):
+    result, table = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=DECLARED[:1],
+                                                                sources_text=TEXT, ports=['443']), [
+        Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
+        Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
+    ])
+    assert result['changed'] is False and result['sources_count'] == dict(COUNT, declared=9)
+
+
+def test_a_bad_line_of_sources_text_names_its_line_before_the_host_is_read(run_module):
+    result, table = run_module(docker_user_allowlist.main, dict(interface='eth0', sources_text=TEXT + '\n192.0.2.300'),
+                               [])
+    assert result['failed'] is True and result['field'] == 'sources_text' and result['value'] == '192.0.2.300'
+    assert '(sources_text line 11)' in result['msg'] and table.ran == []
+    result, table = run_module(docker_user_chain.main, dict(allowlists=[
+        dict(interface='eth0', sources_text='192.0.2.1\n::ffff:192.0.2.1')]), [])
+    assert result['field'] == 'allowlists[0].sources_text' and '(allowlists[0].sources_text line 2)' in result['msg']
+    assert table.ran == []
+
+
+def test_chain_allowlists_take_sources_text(run_module):
+    result, table = run_module(docker_user_chain.main, dict(allowlists=[
+        dict(interface='eth0', sources_text='\n'.join(RESPELT), ports=['443']),
+        dict(interface='eth1', sources_text='# none yet\n')]), [
+        Tool(V4_SAVE, stdout=DOCKER28),
+        Tool(V6_SAVE, stdout=DOCKER28_V6),
+    ], check_mode=True)
+    assert result['sources_count'] == {'allowlist:eth0': dict(declared=3, ipv4=2, ipv6=1, ipsets={}),
+                                       'allowlist:eth1': dict(declared=0, ipv4=0, ipv6=0, ipsets={})}

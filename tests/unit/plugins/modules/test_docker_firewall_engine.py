@@ -13,10 +13,10 @@ import sys
 import pytest
 
 from conftest import ROOT
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _engine_files as engine_files
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _daemon_host as daemon_host
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _units as units
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module import _engine_files as engine_files
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _daemon_host as daemon_host
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _units as units
 from ansible_collections.netops.docker_firewall.plugins.modules import docker_firewall_engine
 from fake_runner import Call
 
@@ -54,6 +54,13 @@ def host(tmp_path, monkeypatch):
 
 def engine_paths(host):
     return sorted(os.path.join(host['package_dir'], name) for name in layout.ENGINE_FILES)
+
+
+def installed_engine_files(host):
+    """The files under the engine's package directory, as paths in it (compiled caches aside)."""
+    return sorted(os.path.relpath(os.path.join(directory, name), host['package_dir'])
+                  for directory, _subdirectories, names in os.walk(host['package_dir'])
+                  for name in names if '__pycache__' not in directory)
 
 
 def run(run_module, check_mode=False, diff=False, commands=(), **args):
@@ -145,13 +152,13 @@ def test_an_interpreter_a_shell_would_expand_is_refused_and_nothing_written(run_
 
 def test_a_changed_engine_file_is_rewritten_with_a_diff(run_module, host):
     install(run_module, 'restore')
-    rules = os.path.join(host['package_dir'], '_rules.py')
+    rules = os.path.join(host['package_dir'], '_engine', '_rules.py')
     with open(rules, 'a') as handle:
         handle.write('# changed by hand\n')
     result = run(run_module, diff=True, program='restore')
     assert result['written'] == [rules] and result['commands'] == [] and not result['unit_changed']
     assert result['diff'][0]['before'].endswith('# changed by hand\n')
-    assert result['diff'][0]['after'] == engine_files.engine_source('_rules.py')
+    assert result['diff'][0]['after'] == engine_files.engine_source('_engine/_rules.py')
 
 
 def test_stale_and_retired_files_are_removed(run_module, host):
@@ -164,6 +171,20 @@ def test_stale_and_retired_files_are_removed(run_module, host):
     result = run(run_module, program='publish')
     assert result['removed'] == sorted([stale, retired]) and result['written'] == []
     assert not os.path.exists(stale) and not os.path.exists(retired)
+
+
+def test_the_flat_engine_of_an_earlier_version_is_replaced_by_its_subpackages(run_module, host):
+    """Before the engine had subpackages, its files were all in the package directory: they go, the
+    subpackages' files come, and the engine is the layout's files and nothing else."""
+    os.makedirs(host['package_dir'])
+    flat = [os.path.join(host['package_dir'], name.rsplit('/', 1)[1]) for name in layout.ENGINE_FILES
+            if not name.endswith('/__init__.py')]
+    for path in flat:
+        with open(path, 'w') as handle:
+            handle.write('# an earlier version\n')
+    result = run(run_module, program='restore', commands=installing('netops-docker-user.service'))
+    assert result['removed'] == sorted(flat)
+    assert installed_engine_files(host) == sorted(layout.ENGINE_FILES)
 
 
 def removing(unit):
@@ -203,7 +224,7 @@ def test_a_failed_write_changes_no_file(run_module, host, monkeypatch):
     monkeypatch.setattr(daemon_host, 'stage_file', stage_until_full)
     result = run(run_module, program='restore')
     assert result['failed'] and result['msg'].endswith('No space left on device; no file was changed')
-    assert sorted(os.listdir(host['package_dir'])) == sorted(layout.ENGINE_FILES)
+    assert installed_engine_files(host) == sorted(layout.ENGINE_FILES)
     assert dict((name, open(os.path.join(host['package_dir'], name)).read()) for name in layout.ENGINE_FILES) == before
 
 

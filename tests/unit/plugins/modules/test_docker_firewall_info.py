@@ -15,12 +15,13 @@ READ_ONLY = ('--version', 'info', 'ps', 'inspect', 'list', 'network ls', 'networ
 NETWORK_LS = ['/usr/sbin/docker', 'network', 'ls', '--quiet', '--no-trunc']
 
 
-def commands(v4, v6, version='Docker version 28.5.2+dfsg4, build 1', containers=(), legacy=None,
-             info=None, nft_tables='', networks=()):
+def commands(v4, v6, version='28.5.2+dfsg4', containers=(), legacy=None, info=None, nft_tables='', networks=()):
+    """The commands of a run on a host whose dockerd answers (`version`: its ServerVersion in `docker info`,
+    so that `dockerd --version` never runs)."""
     info = dict(LiveRestoreEnabled=True, FirewallBackend=dict(Driver='iptables')) if info is None else info
     table = [
-        Call(['/usr/sbin/dockerd', '--version'], stdout=version + '\n'),
-        Call(['/usr/sbin/docker', 'info', '--format', '{{json .}}'], stdout=json.dumps(info) + '\n'),
+        Call(['/usr/sbin/docker', 'info', '--format', '{{json .}}'], stdout=json.dumps(dict(info, ServerVersion=version))
+             + '\n'),
         Call(['/usr/sbin/docker', 'ps', '--quiet', '--no-trunc'],
              stdout=''.join('%064d\n' % n for n in range(len(containers)))),
     ]
@@ -71,7 +72,7 @@ def test_kube_node_with_the_preset_and_a_lost_container(run_module, tmp_path):
     lost = {'Name': '/web', 'Config': {'Labels': {}},
             'HostConfig': {'NetworkMode': 'default', 'PortBindings': {'80/tcp': [{'HostIp': '', 'HostPort': '8080'}]}},
             'NetworkSettings': {'Networks': {'bridge': {'IPAddress': ''}}}}
-    result = run(run_module, tmp_path, commands(kube_v4, '', version='Docker version 20.10.24+dfsg1, build 1',
+    result = run(run_module, tmp_path, commands(kube_v4, '', version='20.10.24+dfsg1',
                                                 containers=[lost]),
                  settings={'iptables': False, 'bridge': 'none'})
     assert result['docker']['manages_iptables'] is False and result['docker']['manages_ip6tables'] is False
@@ -117,7 +118,7 @@ def test_docker_29_on_its_nftables_backend(run_module, tmp_path):
     # What an earlier iptables run leaves until the next reboot: the DROP policy and the jump.
     leftover = '*filter\n:FORWARD DROP [0:0]\n:DOCKER-USER - [0:0]\n-A FORWARD -j DOCKER-USER\nCOMMIT\n'
     ours = capture('docker29', 'our-table-listed.nft')
-    table = commands(leftover, '', version='Docker version 29.7.2, build 6a43e3d', info=info,
+    table = commands(leftover, '', version='29.7.2', info=info,
                      nft_tables='table ip docker-bridges\ntable ip6 docker-bridges\ntable inet netops-docker-firewall\n')
     table.append(Tool(['/usr/sbin/nft', 'list', 'table', 'inet', 'netops-docker-firewall'], stdout=ours))
     result = run(run_module, tmp_path, table, settings={'firewall-backend': 'nftables'})
@@ -130,7 +131,7 @@ def test_docker_29_on_its_nftables_backend(run_module, tmp_path):
 
 def test_docker_before_28_1_reports_no_firewall_backend(run_module, tmp_path):
     result = run(run_module, tmp_path, commands(capture('bookworm', 'q2-published-default.iptables-save'), '',
-                                                version='Docker version 20.10.24+dfsg1, build 1',
+                                                version='20.10.24+dfsg1',
                                                 info=dict(LiveRestoreEnabled=True)))
     assert result['docker']['firewall_backend'] is None and result['docker']['live_restore'] is True
 
@@ -176,7 +177,7 @@ def test_docker_29_captures(run_module, tmp_path, name, policy, jump, docker_cha
     backend = capture('docker29', name + '.docker-info')
     info = dict(LiveRestoreEnabled=False, FirewallBackend=json.loads(backend))
     result = run(run_module, tmp_path, commands(v4, capture('docker29', name + '.ip6tables-save'),
-                                                version='Docker version 29.7.2, build 6a43e3d', info=info))
+                                                version='29.7.2', info=info))
     ipv4 = (result['iptables'].get('nft') or {}).get('ipv4') or {}
     assert ipv4.get('forward_policy') == policy and ipv4.get('docker_user_jump') == jump
     assert bool(ipv4.get('docker_chains')) == docker_chains
@@ -194,7 +195,7 @@ def test_a_return_above_the_jump_accepts_when_the_forward_policy_does(run_module
 
 def test_firewalld_suffix_is_not_part_of_the_backend(run_module, tmp_path):
     info = dict(LiveRestoreEnabled=False, FirewallBackend=dict(Driver='nftables+firewalld'))
-    result = run(run_module, tmp_path, commands('', '', version='Docker version 29.7.2, build 6a43e3d', info=info))
+    result = run(run_module, tmp_path, commands('', '', version='29.7.2', info=info))
     assert result['docker']['firewall_backend'] == 'nftables'
 
 
@@ -263,13 +264,50 @@ def test_a_network_removed_between_ls_and_inspect_is_no_failure(run_module, tmp_
     assert [n['name'] for n in result['networks']] == ['bridge'] and result['networks_error'] is None
 
 
-def test_without_docker_running_the_networks_are_not_known(run_module, tmp_path):
+DOCKERD_VERSION = Call(['/usr/sbin/dockerd', '--version'], stdout='Docker version 28.5.2+dfsg4, build 1\n')
+
+
+def test_without_docker_running_the_networks_are_not_known_and_the_installed_version_is_read(run_module, tmp_path):
     table = commands('', '')
-    table[1] = Call(table[1].argv, rc=1, stderr='Cannot connect to the Docker daemon\n')
-    del table[2:4]  # no docker ps, no docker network ls
+    table[0] = Call(table[0].argv, rc=1, stderr='Cannot connect to the Docker daemon\n')
+    del table[1:3]  # no docker ps, no docker network ls
+    # No dockerd answers: the version is the installed one's, read once the docker CLI said so.
+    table.insert(1, DOCKERD_VERSION)
     result = run(run_module, tmp_path, table)
     assert result['networks'] is None and result['networks_error'] == 'docker does not answer: Cannot connect to the ' \
                                                                       'Docker daemon'
+    assert result['docker']['running'] is False and result['docker']['installed'] is True
+    assert result['docker']['version'] == 'Docker version 28.5.2+dfsg4, build 1' and result['docker']['major'] == 28
+
+
+def test_the_version_is_the_running_dockerd_s_and_dockerd_itself_is_not_run(run_module, tmp_path):
+    # After an upgrade that did not restart dockerd: the running one decides what Docker writes.
+    result = run(run_module, tmp_path, commands('', '', version='27.5.1'))
+    assert result['docker']['version'] == 'Docker version 27.5.1' and result['docker']['major'] == 27
+    assert result['docker']['installed'] is True and result['docker']['running'] is True
+
+
+def test_a_docker_info_without_its_version_reads_the_installed_one(run_module, tmp_path):
+    table = commands('', '')
+    info = json.loads(table[0].answer[1])
+    del info['ServerVersion']
+    table[0] = Call(table[0].argv, stdout=json.dumps(info) + '\n')
+    table.insert(3, DOCKERD_VERSION)  # after the containers and networks, before iptables
+    result = run(run_module, tmp_path, table)
+    assert result['docker']['version'] == 'Docker version 28.5.2+dfsg4, build 1' and result['docker']['major'] == 28
+
+
+def test_reachability_is_shipped_with_the_module_but_imported_only_by_the_runs_that_ask_for_it():
+    from ansible.executor.module_common import ModuleDepFinder
+    import ast
+    import inspect
+    source = inspect.getsource(docker_firewall_info)
+    found = ModuleDepFinder('ansible_collections.netops.docker_firewall.plugins.modules.docker_firewall_info',
+                            ast.parse(source)).submodules
+    reachability = ('ansible_collections', 'netops', 'docker_firewall', 'plugins', 'module_utils', '_engine', '_reachability')
+    assert any(name[:len(reachability)] == reachability for name in found)
+    assert not [node for node in ast.parse(source).body if isinstance(node, (ast.Import, ast.ImportFrom))
+                and '_reachability' in ast.dump(node)]
 
 
 def test_a_container_port_published_twice_is_named(run_module, tmp_path):
@@ -292,20 +330,20 @@ IPSET_PATH = '/usr/sbin/ipset'
 
 @pytest.mark.parametrize('suite, name, version, driver, settings, decided', [
     # Docker 20.10 and 26 report no firewall backend (before 28.1): Docker's default, iptables.
-    ('bookworm', 'q2-published-default', 'Docker version 20.10.24+dfsg1, build 297e128', None, {},
+    ('bookworm', 'q2-published-default', '20.10.24+dfsg1', None, {},
      dict(firewall_backend='iptables', iptables_variant='nft', backstop=True, direct_routing_dropped=False,
           published_twice_needs_proxy=False)),
-    ('trixie', 'q2-published-default', 'Docker version 26.1.5+dfsg1, build a72d7cd', None, {},
+    ('trixie', 'q2-published-default', '26.1.5+dfsg1', None, {},
      dict(firewall_backend='iptables', iptables_variant='nft', backstop=True, direct_routing_dropped=False,
           published_twice_needs_proxy=False)),
-    ('sid', 'q2-published-default', 'Docker version 28.5.2+dfsg4, build 1', 'iptables', {},
+    ('sid', 'q2-published-default', '28.5.2+dfsg4', 'iptables', {},
      dict(firewall_backend='iptables', iptables_variant='nft', backstop=True, direct_routing_dropped=True,
           published_twice_needs_proxy=False)),
-    ('docker29', 'q2-published-default', 'Docker version 29.7.2, build 6a43e3d', 'iptables', {},
+    ('docker29', 'q2-published-default', '29.7.2', 'iptables', {},
      dict(firewall_backend='iptables', iptables_variant='nft', backstop=True, direct_routing_dropped=True,
           published_twice_needs_proxy=False)),
     # On its nftables backend Docker writes no iptables rule: the first variant installed; no backstop.
-    ('docker29', 'n4-nftables-usernet-published', 'Docker version 29.7.2, build 6a43e3d', 'nftables',
+    ('docker29', 'n4-nftables-usernet-published', '29.7.2', 'nftables',
      {'firewall-backend': 'nftables'},
      dict(firewall_backend='nftables', iptables_variant='nft', backstop=False, direct_routing_dropped=True,
           published_twice_needs_proxy=True)),
@@ -324,7 +362,7 @@ def test_the_decisions_of_each_docker_generation(run_module, tmp_path, suite, na
 
 def test_the_decisions_follow_the_backend_and_the_backstop_asked_for(run_module, tmp_path):
     table = commands(capture('docker29', 'q2-published-default.iptables-save'), '',
-                     version='Docker version 29.7.2, build 6a43e3d',
+                     version='29.7.2',
                      info=dict(LiveRestoreEnabled=True, FirewallBackend=dict(Driver='iptables')))
     path = tmp_path / 'daemon.json'
     result, _ran = run_module(docker_firewall_info.main, dict(daemon_json=str(path), firewall_backend='nftables',
@@ -338,12 +376,12 @@ def test_the_decisions_follow_the_backend_and_the_backstop_asked_for(run_module,
 
 def test_firewalld_s_suffix_and_docker_not_running_are_decided_from_what_is_known(run_module, tmp_path):
     firewalld = dict(LiveRestoreEnabled=False, FirewallBackend=dict(Driver='nftables+firewalld'))
-    result = run(run_module, tmp_path, commands('', '', version='Docker version 29.7.2, build 6a43e3d', info=firewalld))
+    result = run(run_module, tmp_path, commands('', '', version='29.7.2', info=firewalld))
     assert result['decisions']['firewall_backend'] == 'nftables' and result['decisions']['backstop'] is False
     # dockerd does not answer: daemon.json says what it runs at its next start.
-    stopped = [Call(['/usr/sbin/dockerd', '--version'], stdout='Docker version 29.7.2, build 6a43e3d\n'),
-               Call(['/usr/sbin/docker', 'info', '--format', '{{json .}}'], rc=1,
+    stopped = [Call(['/usr/sbin/docker', 'info', '--format', '{{json .}}'], rc=1,
                     stderr='Cannot connect to the Docker daemon at unix:///var/run/docker.sock\n'),
+               Call(['/usr/sbin/dockerd', '--version'], stdout='Docker version 29.7.2, build 6a43e3d\n'),
                Tool(['/usr/sbin/iptables-nft-save'], stdout=''), Tool(['/usr/sbin/ip6tables-nft-save'], stdout=''),
                Tool(['/usr/sbin/nft', 'list', 'tables'], stdout='')]
     result = run(run_module, tmp_path, stopped, settings={'firewall-backend': 'nftables'})

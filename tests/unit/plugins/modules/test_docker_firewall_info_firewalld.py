@@ -12,7 +12,7 @@ import pytest
 from captures import capture, firewalld
 from fake_runner import Call
 from plugins.modules.test_docker_firewall_info import commands
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _firewalld_host
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _firewalld_host
 from ansible_collections.netops.docker_firewall.plugins.modules import docker_firewall_info
 
 ROUTED = '2.3.1-routed'

@@ -12,9 +12,9 @@ from fake_runner import Tool
 from plugins.modules.test_docker_firewall_info import READ_ONLY, capture, commands
 from plugins.module_utils.test_ipset import saved_by_ipset
 from plugins.modules.test_allowlist_ipsets import FOREIGN
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import allowlist_block
-from ansible_collections.netops.docker_firewall.plugins.module_utils._ipset import IpSet
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import allowlist_block
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._ipset import IpSet
 from ansible_collections.netops.docker_firewall.plugins.modules import docker_firewall_info
 
 IPSET_SAVE = ['/usr/sbin/ipset', 'save']

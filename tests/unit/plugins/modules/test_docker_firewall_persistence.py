@@ -10,10 +10,10 @@ import os
 
 import pytest
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _daemon_host as daemon_host
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _host_lock
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _restore
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _daemon_host as daemon_host
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _host_lock
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._programs import _restore
 from ansible_collections.netops.docker_firewall.plugins.modules import docker_firewall_persistence
 from plugins.module_utils.test_kept_state import DOCKER_RETURN, OURS_V4, RULES, SETS, TABLE, THEIRS
 

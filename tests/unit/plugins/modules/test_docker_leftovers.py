@@ -12,8 +12,8 @@ import pytest
 from fake_runner import Call, Tool
 from plugins.module_utils.kube_node import kube
 from plugins.module_utils.test_docker_leftovers import restored
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_host as docker_host
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_leftovers as leftovers
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _docker_host as docker_host
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_leftovers as leftovers
 from ansible_collections.netops.docker_firewall.plugins.modules import docker_leftovers
 
 SAVE = dict((key, ['/usr/sbin/%s-%s-save' % key]) for key in

@@ -8,7 +8,7 @@ import pytest
 
 from captures import capture
 from fake_runner import Tool
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user_module as docker_user_module
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module import _docker_user_module as docker_user_module
 from ansible_collections.netops.docker_firewall.plugins.modules import (
     docker_user_accept,
     docker_user_allowlist,

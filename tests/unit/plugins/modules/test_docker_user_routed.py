@@ -31,7 +31,7 @@ from plugins.modules.test_docker_user_modules import (
     restore,
     save_with,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user_module as docker_user_module
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module import _docker_user_module as docker_user_module
 from ansible_collections.netops.docker_firewall.plugins.modules import docker_user_chain, docker_user_routed
 
 TAG = '-m comment --comment "netops.docker_firewall/routed"'

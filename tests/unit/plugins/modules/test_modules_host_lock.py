@@ -45,9 +45,9 @@ from plugins.modules.test_docker_user_modules import (
     V6_TEST,
     save_with,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_user_module as docker_user_module
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _host_lock
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module import _docker_user_module as docker_user_module
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _host_lock
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.doc_fragments.docker_user import ModuleDocFragment
 from ansible_collections.netops.docker_firewall.plugins.modules import (
     docker_publish,

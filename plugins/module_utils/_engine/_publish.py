@@ -22,8 +22,8 @@ __metaclass__ = type
 import ipaddress
 import re
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._decisions import TAG_PREFIX
-from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._decisions import TAG_PREFIX
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import (
     BUILTIN_CHAINS,
     parse_save,
     restore_text,

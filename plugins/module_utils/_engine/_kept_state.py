@@ -20,11 +20,11 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import FAMILIES, owner
-from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import Rule, RuleSyntaxError
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset as ipset
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import FAMILIES, owner
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import Rule, RuleSyntaxError
 
 IPTABLES_BACKENDS = ('nft', 'legacy')
 NFTABLES = 'nftables'  # Docker's nftables firewall backend: the table alone holds the policy

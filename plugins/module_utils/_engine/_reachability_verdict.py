@@ -20,7 +20,7 @@ __metaclass__ = type
 
 import ipaddress
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _reachability as reach
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _reachability as reach
 
 NOT_MODELLED = 'not_modelled'
 VERDICTS = (reach.REACHABLE, reach.UNREACHABLE, reach.UNKNOWN, NOT_MODELLED)

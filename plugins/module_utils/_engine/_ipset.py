@@ -22,7 +22,7 @@ __metaclass__ = type
 
 import ipaddress
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import merge_spans
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import merge_spans
 
 PREFIX = 'netops-dfw-'  # an allowlist's sets
 ROUTED_PREFIX = 'netops-dfwr-'  # a routed-access declaration's sets

@@ -18,10 +18,11 @@ __metaclass__ = type
 
 import ipaddress
 import re
+import socket
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
-from ansible_collections.netops.docker_firewall.plugins.module_utils._decisions import TAG_PREFIX, owner
-from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset as ipset
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._decisions import TAG_PREFIX, owner
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import (
     Rule,
     merge_spans,
     render_rule,
@@ -141,11 +142,38 @@ def _refuse_ipv4_mapped(field, value, ipv4_form):
                                    'write the IPv4 form %s' % ipv4_form)
 
 
+# The plain addresses most entries of a long list are, read without ipaddress (_plain_address): IPv4 as
+# ipaddress prints it (decimal octets without leading zeros), IPv6 of hex digits and colons alone.
+_IPV4_OCTET = r'(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
+_IPV4_ADDRESS = re.compile(r'(?:%s\.){3}%s' % (_IPV4_OCTET, _IPV4_OCTET))
+_IPV6_TEXT = re.compile(r'[0-9A-Fa-f:]{2,39}')
+
+
+def _plain_address(text):
+    """The Source of a plain address (see _IPV4_ADDRESS, _IPV6_TEXT), or None for any other text, which
+    the full parse decides on (an IPv4-mapped IPv6 address too, which it refuses)."""
+    if _IPV4_ADDRESS.fullmatch(text):
+        octets = [int(octet) for octet in text.split('.')]
+        number = (octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]
+        return Source('ipv4', span=(number, number), prefix=32)
+    if _IPV6_TEXT.fullmatch(text):
+        try:
+            number = int.from_bytes(socket.inet_pton(socket.AF_INET6, text), 'big')
+        except (OSError, ValueError):
+            return None
+        if number >> 32 != 0xffff:
+            return Source('ipv6', span=(number, number), prefix=128)
+    return None
+
+
 def parse_source(field, value):
     """'198.51.100.7', '198.51.100.0/24', '2001:db8::/32' or '198.51.100.10-198.51.100.20'.
 
     0.0.0.0/0 and ::/0 are accepted and mean every address of that family."""
     text = str(value)
+    plain = _plain_address(text)
+    if plain is not None:
+        return plain
     if not text or any(c.isspace() for c in text) or '"' in text:
         raise InputError(field, value, 'expected an IP address, a CIDR network or a range a-b')
     if '%' in text:
@@ -176,6 +204,14 @@ def parse_source(field, value):
         _refuse_ipv4_mapped(field, value, ipaddress.ip_network('%s/%d' % (_ipv4_form(network.network_address),
                                                                           network.prefixlen - 96)))
     return Source(_family(network), network=network)
+
+
+def declared_sources(prefix, sources, text):
+    """The entries of a declaration's `sources` (a list or None) and `sources_text` (the lines of a sources
+    file, as the action plugins pass a sources_file on, or None); None when it gives neither."""
+    if text is None:
+        return sources
+    return list(sources or []) + parse_sources_text(prefix + 'sources_text', prefix + 'sources_text', text)
 
 
 def parse_sources_text(field, path, text):
@@ -415,7 +451,8 @@ def _routed_declaration(prefix, declaration):
     _check_choices(prefix, protocol, source_sets)
     if declaration.get('sources_file') is not None:
         raise InputError(prefix + 'sources_file', declaration['sources_file'], UNREAD_SOURCES_FILE)
-    sources, networks = declaration.get('sources'), declaration.get('networks')
+    sources = declared_sources(prefix, declaration.get('sources'), declaration.get('sources_text'))
+    networks = declaration.get('networks')
     merged = None if sources is None else merge_sources([parse_source(prefix + 'sources', s) for s in sources])
     if networks is not None:
         found = [parse_network(prefix + 'networks', n) for n in networks]
@@ -515,7 +552,7 @@ def routed_summary(block):
 
 
 UNREAD_SOURCES_FILE = ('a sources file is read on the controller, by the action plugin of the module, which passes '
-                       'its entries on as sources; this run did not go through it')
+                       'its entries on as sources_text; this run did not go through it')
 
 
 def declared_blocks(accept, allowlists, routed=None):
@@ -535,7 +572,8 @@ def declared_blocks(accept, allowlists, routed=None):
     for index, allowlist in enumerate(allowlists):
         if allowlist.get('sources_file') is not None:
             raise InputError('allowlists[%d].sources_file' % index, allowlist['sources_file'], UNREAD_SOURCES_FILE)
-        block = allowlist_block(allowlist['interface'], allowlist.get('sources') or [], allowlist.get('ports'),
+        sources = declared_sources('allowlists[%d].' % index, allowlist.get('sources'), allowlist.get('sources_text'))
+        block = allowlist_block(allowlist['interface'], sources or [], allowlist.get('ports'),
                                 allowlist.get('protocol') or 'tcp', allowlist.get('source_sets') or 'auto')
         if block.name in blocks:
             raise InputError('allowlists[%d].interface' % index, allowlist['interface'],

@@ -22,7 +22,7 @@ __metaclass__ = type
 import collections
 import re
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import Rule
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import Rule
 
 Decision = collections.namedtuple('Decision', ['value', 'reason'])
 

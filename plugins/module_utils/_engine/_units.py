@@ -14,7 +14,7 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
 
 # Unit name of each program of layout.PROGRAMS.
 UNIT_OF = {

@@ -9,19 +9,19 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._decisions import is_ours
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._decisions import is_ours
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
     CHAIN as DOCKER_USER,
     blocks_in,
     split_chain,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._publish import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._publish import (
     CHAIN as PUBLISH_CHAIN,
     docker_rules,
     jump_target,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._kube_proxy import family_structures
-from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import parse_save
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._kube_proxy import family_structures
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import parse_save
 
 _VERDICTS = frozenset(('ACCEPT', 'DROP', 'REJECT', 'RETURN', 'LOG', 'MASQUERADE', 'DNAT', 'SNAT', 'MARK'))
 # Targets that can end a packet's way through the filter table with it accepted (queues hand the

@@ -32,7 +32,7 @@ import fcntl
 import os
 import time
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
 
 HOST_LOCK = layout.HOST_LOCK
 LOCK_WAIT = 30.0  # seconds a module waits for the lock

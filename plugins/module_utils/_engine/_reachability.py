@@ -39,14 +39,14 @@ __metaclass__ = type
 import ipaddress
 import time
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
-from ansible_collections.netops.docker_firewall.plugins.module_utils._publish import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset as ipset
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._publish import (
     bindings,
     container_addresses,
     container_name,
     requested_ports,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import (
     RuleSyntaxError,
     merge_spans,
     parse_save,

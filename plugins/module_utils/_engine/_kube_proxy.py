@@ -25,9 +25,9 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._decisions import is_ours
-from ansible_collections.netops.docker_firewall.plugins.module_utils._publish import jump_target
-from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import BUILTIN_CHAINS
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._decisions import is_ours
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._publish import jump_target
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import BUILTIN_CHAINS
 
 MODES = ('iptables', 'ipvs', 'nftables')
 EXPECTED_MODES = ('auto',) + MODES

@@ -4,7 +4,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """What every DOCKER-USER module does: read the chains once, plan, apply once, read back, report,
 all under the host lock (_host_lock), so that no other writer of the collection interleaves. Under
-Docker's nftables firewall backend the same blocks go to the collection's nftables table.
+Docker's nftables firewall backend the same blocks go to the collection's nftables table. A run
+whose declaration and host state are those a record of an earlier run proved converged (_converged)
+returns that run's result without building the blocks; a run that converged, or wrote and read back
+exactly its plan, records it.
 
 Private to this collection. The modules only turn their parameters into blocks.
 """
@@ -13,9 +16,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+import stat
 import time
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
     CHAIN,
     FAMILIES,
     InputError,
@@ -25,19 +30,21 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_use
     restore_payload,
     same_chain,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _decisions as decisions
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_host import read_daemon_json
-from ansible_collections.netops.docker_firewall.plugins.module_utils._facts import forward_order
-from ansible_collections.netops.docker_firewall.plugins.module_utils._host_lock import module_lock
-from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _converged as converged
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _decisions as decisions
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset as ipset
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._docker_host import read_daemon_json
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._facts import forward_order
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host_lock import module_lock
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._iptables_host import (
     CommandError,
     IpsetHost,
     IptablesHost,
     NftHost,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import (
     RuleSyntaxError,
     parse_save,
 )
@@ -57,6 +64,7 @@ COMMON_ARGUMENT_SPEC = dict(
 ROUTED_OPTIONS = dict(
     interface=dict(type='str', required=True),
     sources=dict(type='list', elements='str'),
+    sources_text=dict(type='str'),
     sources_file=dict(type='path'),
     source_sets=dict(type='str', default='auto', choices=['auto', 'always', 'never']),
     networks=dict(type='list', elements='str'),
@@ -77,6 +85,7 @@ PROXY_PATH = ('%s does not set "userland-proxy": false, so docker-proxy serves p
 # A destroy refused as in use right after the chain write is tried again (see destroy_sets).
 DESTROY_ATTEMPTS = 5
 DESTROY_PAUSE = 0.2
+CONVERGED_DIR = layout.CONVERGED_DIR
 
 
 class StateError(Exception):
@@ -219,19 +228,24 @@ class SetPlan:
         return ipset.restore_text([line for name in sorted(self.wanted) for line in ipset.render(self.wanted[name])])
 
 
-def plan_sets(sets_host, plans, blocks):
+def plan_sets(read_sets, plans, blocks):
     """The SetPlan of the planned families: the sets of the blocks set in them are put in place,
     and sets of ours that no planned rule matches any more are destroyed once the chains are written.
-    ipset is read only where a rule read or planned matches a set of ours: other hosts never run it."""
+    ipset is read (`read_sets()`, `ipset save`) only where a rule read or planned matches a set of ours:
+    other hosts never run it."""
     wanted = dict((s.name, s) for block in blocks.values() if block is not None
                   for s in block.sets.values() if s.family in plans)
     if not wanted and not ipset.match_sets(line for before, _after in plans.values() for line in before or []):
         return SetPlan()
-    current = ipset.parse_save(sets_host.save())
-    matched = set(ipset.match_sets(line for _before, after in plans.values() for line in after))
-    removable = [name for name in current if ipset.live_family(name) in plans and name not in matched]
-    before, after = ipset.plan(current, wanted, removable)
+    current = ipset.parse_save(read_sets())
+    before, after = ipset.plan(current, wanted, removable_sets(current, plans))
     return SetPlan(current, wanted, before, after)
+
+
+def removable_sets(current, plans):
+    """The names of the sets of ours in `current` (parse_save) that no planned rule matches, in a planned family."""
+    matched = set(ipset.match_sets(line for _before, after in plans.values() for line in after))
+    return [name for name in current if ipset.live_family(name) in plans and name not in matched]
 
 
 def apply_sets(sets_host, lines):
@@ -257,14 +271,17 @@ def destroy_sets(sets_host, lines):
 
 
 def check_sets(sets_host, set_plan):
-    """Read the sets back: each wanted set holds what was planned, each destroyed one is gone."""
-    in_effect = ipset.parse_save(sets_host.save())
+    """Read the sets back: each wanted set holds what was planned, each destroyed one is gone. Returns
+    the `ipset save` output read and its parse_save."""
+    text = sets_host.save()
+    in_effect = ipset.parse_save(text)
     destroyed = [line.split()[1] for line in set_plan.after]
     wrong = [name for name, want in sorted(set_plan.wanted.items()) if not ipset.same_set(in_effect.get(name), want)]
     wrong += [name for name in destroyed if name in in_effect]
     if wrong:
         raise StateError('the ipsets differ from what was written (did another tool change them at the same '
                          'time?): %s' % ', '.join(wrong))
+    return text, in_effect
 
 
 def sets_changed(sets_host, set_plan):
@@ -287,7 +304,7 @@ def apply_all(host, backend, plans, changed, sets_host, set_plan):
     A failure after a write says what was already written (the exception's `changed`, and `written`
     families).
 
-    Returns (commands, {family: lines in effect})."""
+    Returns (commands, {family: lines in effect}, the sets read back (check_sets) or None)."""
     prepare, swaps, retired = ipset.split_commit(set_plan.before)
     commands = fill_sets(sets_host, set_plan, prepare)
     swapping = []
@@ -312,13 +329,14 @@ def apply_all(host, backend, plans, changed, sets_host, set_plan):
             exc.args = ('%s; %s' % (str(exc).replace('nothing was changed', 'no chain was changed'), done),)
         raise
     commands += retire_sets(sets_host, retired + set_plan.after, changed)
+    sets_back = None
     if set_plan.changed:
         try:
-            check_sets(sets_host, set_plan)
+            sets_back = check_sets(sets_host, set_plan)
         except StateError as exc:
             exc.changed = True
             raise
-    return commands, in_effect
+    return commands, in_effect, sets_back
 
 
 def fill_sets(sets_host, set_plan, prepare):
@@ -395,21 +413,24 @@ def _names(lines_by_family):
     return set(name for lines in lines_by_family for name in blocks_in(lines or []))
 
 
-def docker_firewall(module, blocks):
+def docker_firewall(module):
     """(the firewall backend to write for, the one Docker is configured for), each 'iptables' or
-    'nftables': firewall_backend, or by default the one in daemon.json. Warns about the
-    docker-proxy path around an allowlist."""
+    'nftables': firewall_backend, or by default the one in daemon.json; and `warn(allowlists)`, which
+    gives the warnings of daemon.json: unreadable, or the docker-proxy path around an allowlist when
+    the module declares one."""
     path = module.params['daemon_json']
     settings, error = read_daemon_json(path)
-    if error:
-        module.warn('%s: Docker\'s firewall backend and userland proxy are assumed to be the defaults' % error)
-    allowlists = [name for name, block in blocks.items() if block is not None and name.startswith('allowlist:')]
-    if allowlists and settings.get('userland-proxy', True) is not False:
-        module.warn(PROXY_PATH % path)
+
+    def warn(allowlists):
+        if error:
+            module.warn('%s: Docker\'s firewall backend and userland proxy are assumed to be the defaults' % error)
+        if allowlists and settings.get('userland-proxy', True) is not False:
+            module.warn(PROXY_PATH % path)
+
     # The running dockerd is not asked: the policy is for the backend daemon.json gives dockerd (_decisions).
     configured = settings.get('firewall-backend')
     return (decisions.firewall_backend(configured, requested=module.params['firewall_backend']).value,
-            decisions.firewall_backend(configured).value)
+            decisions.firewall_backend(configured).value, warn)
 
 
 def _warn_leftovers(module, iptables):
@@ -431,25 +452,33 @@ def _warn_leftovers(module, iptables):
         module.warn(LEFTOVER_DROP)
 
 
-def converge_nftables(module, blocks, purge, docker_runs):
-    """Converge the collection's nftables table to `blocks` (Docker's nftables backend, or a switch to
-    it: then what the iptables backend leaves behind is not reported yet). Returns the result."""
+def converge_nftables(module, declared, purge, docker_runs):
+    """Converge the collection's nftables table to the declared blocks (Docker's nftables backend, or a switch
+    to it: then what the iptables backend leaves behind is not reported yet). Returns (the result, what to
+    record: (state digest, sets read) or None); the record's result when it proves the table converged."""
     host = NftHost(module, nft.FAMILY, nft.TABLE)
     commands = []
+    state = None
     try:
-        before = nft.parse_table(host.list_table())
+        listed = host.list_table()
         if docker_runs == 'nftables':
             _warn_leftovers(module, IptablesHost(module))
-        after = nft.plan_table(before, blocks, purge)
+        if declared.proves(lambda: converged.nftables_state(listed)):
+            return declared.record.result, None
+        before = nft.parse_table(listed)
+        after = nft.plan_table(before, declared.blocks, purge)
         changed = not nft.same_table(before, after)
-        if changed and not module.check_mode:
+        if not changed:
+            state = (converged.nftables_state(listed), False)
+        elif not module.check_mode:
             text = nft.payload(after)
             host.apply(text, test=True)
             commands.append(host.apply(text))
-            in_effect = nft.parse_table(host.list_table())
-            if not nft.same_table(in_effect, after):
+            listed = host.list_table()
+            if not nft.same_table(nft.parse_table(listed), after):
                 raise StateError('the nftables table differs from what was written (did another tool change it at '
                                  'the same time?)')
+            state = (converged.nftables_state(listed), False)
     except (StateError, nft.NftSyntaxError) as exc:
         module.fail_json(msg=str(exc), changed=bool(commands))
     except CommandError as exc:
@@ -472,24 +501,57 @@ def converge_nftables(module, blocks, purge, docker_runs):
     )
     if module._diff:
         result['diff'] = dict(before=nft.render(before) if before else '', after=nft.render(after) if after else '')
-    return result
+    return result, state
 
 
-def converge_iptables(module, blocks, purge):
-    """Converge DOCKER-USER and the collection's ipsets to `blocks` in every family. Returns the result."""
+def _written_state(backend, current, plans, in_effect, sets_read, sets_back, wanted):
+    """What to record of a write: (state digest, sets read) when the chains read back are exactly the plan
+    and the sets read back (`sets_back`, check_sets, after a set write) leave nothing to plan (then a run of
+    the same declaration finds the host converged), else None. `sets_read`: `ipset save` read before the
+    write, or None."""
+    if any(in_effect[family] != plans[family][1] for family in in_effect):
+        return None  # another tool's rule came between: the next run decides
+    sets_text = sets_read
+    if sets_back is not None:
+        sets_text, now = sets_back
+        if ipset.plan(now, wanted, removable_sets(now, plans)) != ([], []):
+            return None  # a set of ours that this run did not plan came between: the next run decides
+    chains = dict(current, **in_effect)
+    return converged.iptables_state(backend, chains, sets_text), sets_text is not None
+
+
+def converge_iptables(module, declared, purge, docker_runs=None):
+    """Converge DOCKER-USER and the collection's ipsets to the declared blocks in every family. Returns
+    (the result, what to record or None), as converge_nftables does."""
     params = module.params
     host = IptablesHost(module)
     sets_host = IpsetHost(module)
+    saved = {}
+
+    def read_sets():
+        """`ipset save`, run once at most before the writes."""
+        if 'text' not in saved:
+            saved['text'] = sets_host.save()
+        return saved['text']
+
     try:
         backend, current = read_chains(host, params, module.warn)
-        plans = plan_families(current, blocks, purge, params['create_chain'], module.warn)
-        set_plan = plan_sets(sets_host, plans, blocks)
+        if declared.proves(lambda: converged.iptables_state(backend, current,
+                                                            read_sets() if declared.record.reads_sets else None)):
+            return declared.record.result, None
+        blocks = declared.blocks
+        plans = plan_families(current, blocks, purge, params['create_chain'], declared.warn)
+        set_plan = plan_sets(read_sets, plans, blocks)
         changed = sorted(f for f, (before, after) in plans.items() if before is None or not same_chain(before, after))
         rules = dict((f, after) for f, (before, after) in plans.items())
         commands = []
-        if (changed or set_plan.changed) and not module.check_mode:
-            commands, in_effect = apply_all(host, backend, plans, changed, sets_host, set_plan)
+        state = None
+        if not (changed or set_plan.changed):
+            state = (converged.iptables_state(backend, current, saved.get('text')), 'text' in saved)
+        elif not module.check_mode:
+            commands, in_effect, sets_back = apply_all(host, backend, plans, changed, sets_host, set_plan)
             rules.update(in_effect)
+            state = _written_state(backend, current, plans, in_effect, saved.get('text'), sets_back, set_plan.wanted)
     except (InputError, StateError, RuleSyntaxError, ipset.IpsetSyntaxError) as exc:
         written = getattr(exc, 'written', [])
         module.fail_json(msg=str(exc), changed=bool(written) or getattr(exc, 'changed', False))
@@ -516,21 +578,134 @@ def converge_iptables(module, blocks, purge):
             after=''.join(_chain_text(f, backend, plans[f][1]) for f in sorted(plans))
             + _sets_text(set_plan.wanted, set_names),
         )
-    return result
+    return result, state
 
 
-def run(module, blocks, holder, purge=False, extra_result=None):
-    """Converge DOCKER-USER (or, under Docker's nftables backend, the collection's table) to `blocks`
-    ({name: Block or None}) and exit. The host lock is held, as `holder` (the module's name), from the
-    first read to the read-back; the result is what was read back under it."""
-    target, docker_runs = docker_firewall(module, blocks)
+class Declared:
+    """A module's declaration: `build()` gives its blocks ({name: Block or None}) and the results that
+    describe them, built when first needed (never, in a run a record proves converged); `record`, the
+    Record of an earlier run of the same declaration, or None; `warnings`, those of this run's plan."""
+
+    def __init__(self, module, build, record=None):
+        self._module = module
+        self._build = build
+        self._built = None
+        self.record = record
+        self.proven = False
+        self.warnings = []
+
+    def built(self):
+        """(blocks, results); bad input fails the module."""
+        if self._built is None:
+            self._built = build_blocks(self._module, self._build)
+        return self._built
+
+    @property
+    def blocks(self):
+        return self.built()[0]
+
+    def warn(self, message):
+        """A warning of the plan: given now, and again by the runs this run's record proves."""
+        self.warnings.append(message)
+        self._module.warn(message)
+
+    def proves(self, state):
+        """Whether the record proves the host converged: its state digest is `state()`, the host's as read
+        now. Then its plan's warnings are given again."""
+        if self.record is None or self.record.state != state():
+            return False
+        for message in self.record.warnings:
+            self._module.warn(message)
+        self.proven = True
+        return True
+
+
+def engine_code(build):
+    """The code of the engine and of the module whose `build` function declares the blocks."""
+    return converged.engine_code(converged.ENGINE_MODULES + (build.__module__,))
+
+
+def _trusted(status, kind):
+    """Whether a record's file or one of its directories (os.stat_result) is of the `kind` expected
+    (stat.S_ISREG, stat.S_ISDIR; a symlink is neither), the effective user's and writable by no one else:
+    what another user could put there proves nothing."""
+    return kind(status.st_mode) and status.st_uid == os.geteuid() and not status.st_mode & 0o022
+
+
+def _trusted_directories(path):
+    """Whether the record's directory and the one above it (layout.CONVERGED_DIR and its parent) are trusted."""
+    directory = os.path.dirname(path)
+    return all(_trusted(os.lstat(d), stat.S_ISDIR) for d in (directory, os.path.dirname(directory)))
+
+
+def read_record(path, declared):
+    """The record at `path` of the declaration digest `declared`, or None (none, another declaration's,
+    unreadable, or not trusted: see _trusted)."""
+    if declared is None:
+        return None
+    try:
+        if not _trusted_directories(path):
+            return None
+        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(handle, 'rb') as stream:
+            if not _trusted(os.fstat(stream.fileno()), stat.S_ISREG):
+                return None
+            text = stream.read().decode('utf-8')
+    except (IOError, OSError, ValueError):
+        return None
+    return converged.parse_record(text, declared)
+
+
+def write_record(path, record):
+    """Keep a run's record, readable by root alone (it holds the sources): its directories are made 0700.
+    One that cannot be written (no /run), or whose directory is not trusted, only makes the next run take
+    the full path."""
+    # Imported here: a run the record proves writes none, and compiles no more than it needs.
+    from ansible_collections.netops.docker_firewall.plugins.module_utils._host._daemon_host import WriteError, stage_file
+    directory = os.path.dirname(path)
+    try:
+        for made in (os.path.dirname(directory), directory):
+            if not os.path.lexists(made):
+                os.mkdir(made, 0o700)
+        if not _trusted_directories(path):
+            return
+        tmp = stage_file(path, converged.render_record(record), 0o600)
+    except (OSError, WriteError):
+        return
+    try:
+        os.rename(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def run(module, holder, build, allowlists, purge=False, scope='chain'):
+    """Converge DOCKER-USER (or, under Docker's nftables backend, the collection's table) to the blocks
+    `build()` gives ({name: Block or None}, with the results that describe them) and exit. The host lock
+    is held, as `holder` (the module's name), from the first read to the read-back; the result is what
+    was read back under it, or what the record of this declaration (per firewall and `scope`: the block,
+    or 'chain') proves in force. Bad input fails before the firewall is read (daemon.json is, for the
+    firewall backend the record is of); where a record of the same declaration is, which was valid, the
+    blocks are built only if the host differs. Diff mode reads every entry, for the whole diff.
+    `allowlists`: whether the module declares an allowlist."""
+    target, docker_runs, warn = docker_firewall(module)
+    path = os.path.join(CONVERGED_DIR, converged.record_name(holder, target, scope))
+    declared_digest = converged.declaration_digest(engine_code(build), holder, target, purge, module.params)
+    declared = Declared(module, build, None if module._diff else read_record(path, declared_digest))
+    if declared.record is None:
+        declared.built()
+    warn(allowlists)
     with module_lock(module, holder) as taken:
-        if target == 'nftables':
-            result = converge_nftables(module, blocks, purge, docker_runs)
-        else:
-            result = converge_iptables(module, blocks, purge)
-    result.update(extra_result or {}, host_lock=taken)
-    module.exit_json(**result)
+        converge = converge_nftables if target == 'nftables' else converge_iptables
+        result, state = converge(module, declared, purge, docker_runs)
+        if not declared.proven:
+            result.update(declared.built()[1])
+            if state is not None and declared_digest is not None and not module.check_mode:
+                write_record(path, converged.Record(declared_digest, state[0], state[1], declared.warnings,
+                                                    converged.converged_result(result)))
+    module.exit_json(**dict(result, host_lock=taken))
 
 
 def build_blocks(module, builder):

@@ -15,7 +15,7 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _daemon_host as daemon_host
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _daemon_host as daemon_host
 
 
 class FilesError(Exception):

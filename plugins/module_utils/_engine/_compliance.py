@@ -12,17 +12,17 @@ __metaclass__ = type
 import ipaddress
 import json
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _decisions as decide
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _docker_leftovers as leftovers
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _firewalld as firewalld
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _kube_proxy as kube_proxy
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _nft as nft
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _reachability as reach
-from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_config import preset_settings
-from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import merge_spans
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _decisions as decide
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_leftovers as leftovers
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _firewalld as firewalld
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset as ipset
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _kube_proxy as kube_proxy
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _reachability as reach
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._daemon_config import preset_settings
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import merge_spans
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
     CONTAINER_BRIDGES,
     FAMILIES,
     ROUTED,

@@ -16,8 +16,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _firewalld as firewalld
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_host import read_text, run_c
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _firewalld as firewalld
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._docker_host import read_text, run_c
 
 FIREWALLD_CONF = '/etc/firewalld/firewalld.conf'
 UNIT = 'firewalld.service'

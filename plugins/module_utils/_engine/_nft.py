@@ -40,13 +40,13 @@ __metaclass__ = type
 import ipaddress
 import re
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._decisions import TAG_PREFIX
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._decisions import TAG_PREFIX
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
     CONTAINER_BRIDGES,
     ROUTED,
     block_order,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import merge_spans
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import merge_spans
 
 TABLE = 'netops-docker-firewall'
 FAMILY = 'inet'

@@ -13,7 +13,7 @@ import copy
 import json
 import re
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._decisions import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._decisions import (
     DIRECT_ROUTING_SINCE,
     FIREWALL_BACKENDS,
 )

@@ -22,33 +22,33 @@ import json
 import os
 import subprocess
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_host import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._docker_host import (
     DockerError,
     running_containers,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._host_lock import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host_lock import (
     PROGRAM_WAIT,
     LockError,
     host_lock,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._host_runner import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host_runner import (
     HostRunner,
     failure,
     usage,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._iptables_host import (
     CommandError,
     IptablesHost,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._publish import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._publish import (
     CHAIN,
     FAMILIES,
     bindings,
     container_name,
     plan_family,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import RuleSyntaxError
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import RuleSyntaxError
 
 NAME = 'netops_docker_publish'
 # What a sync can fail on; the rules are then left as they are.

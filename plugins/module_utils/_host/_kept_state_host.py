@@ -16,8 +16,8 @@ import errno
 import os
 import stat
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
-from ansible_collections.netops.docker_firewall.plugins.module_utils._kept_state import parse_policy
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._kept_state import parse_policy
 
 
 def read_file(path):

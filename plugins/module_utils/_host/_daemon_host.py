@@ -12,7 +12,7 @@ __metaclass__ = type
 import os
 import tempfile
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._daemon_config import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._daemon_config import (
     docker_major,
     unit_flags,
 )

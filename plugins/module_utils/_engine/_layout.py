@@ -21,26 +21,33 @@ KEPT_SETS = 'docker-user.ipsets'  # `ipset restore` input of the sets the kept r
 PUBLISH_CONFIG = 'publish.json'
 STATE_FILES = (KEPT_RULES % 'ipv4', KEPT_RULES % 'ipv6', KEPT_BACKEND, KEPT_TABLE, KEPT_SETS, PUBLISH_CONFIG)
 
-# The engine the host programs run: these files of plugins/module_utils, byte for byte, under
-# ENGINE_DIR in their package layout (ENGINE_DIR/ansible_collections/netops/docker_firewall/...).
-# The docker_firewall_engine module installs them from its own payload; a unit test holds the list
-# to what the programs import.
+# The engine the host programs run: these files of plugins/module_utils (paths relative to it, the
+# subpackages' __init__.py included), byte for byte, under ENGINE_DIR in their package layout
+# (ENGINE_DIR/ansible_collections/netops/docker_firewall/...). The docker_firewall_engine module
+# installs them from its own payload; a unit test holds the list to what the programs import.
 ENGINE_DIR = '/usr/local/lib/netops-docker-firewall'
 ENGINE_PACKAGE = 'ansible_collections.netops.docker_firewall.plugins.module_utils'
-ENGINE_FILES = ('_decisions.py', '_docker_host.py', '_docker_user.py', '_firewalld_watch.py', '_host_lock.py',
-                '_host_runner.py', '_iptables_host.py', '_ipset.py', '_kept_state.py', '_kept_state_host.py',
-                '_layout.py', '_nft.py', '_publish.py', '_publish_watcher.py', '_restore.py', '_rules.py')
+ENGINE_FILES = ('_engine/__init__.py', '_engine/_decisions.py', '_engine/_docker_user.py', '_engine/_ipset.py',
+                '_engine/_kept_state.py', '_engine/_layout.py', '_engine/_nft.py', '_engine/_publish.py',
+                '_engine/_rules.py',
+                '_host/__init__.py', '_host/_docker_host.py', '_host/_host_lock.py', '_host/_host_runner.py',
+                '_host/_iptables_host.py', '_host/_kept_state_host.py',
+                '_programs/__init__.py', '_programs/_firewalld_watch.py', '_programs/_publish_watcher.py',
+                '_programs/_restore.py')
 # Host programs: name -> (path, the engine module whose main(argv) it runs, what it does).
 PROGRAMS = {
-    'restore': ('/usr/local/sbin/netops-docker-user-restore', '_restore',
+    'restore': ('/usr/local/sbin/netops-docker-user-restore', '_programs._restore',
                 'puts the kept policy back (boot, dockerd restarts, firewalld reloads)'),
-    'firewalld_watch': ('/usr/local/sbin/netops-docker-firewalld-watch', '_firewalld_watch',
+    'firewalld_watch': ('/usr/local/sbin/netops-docker-firewalld-watch', '_programs._firewalld_watch',
                         'follows firewalld and puts the kept policy back after its reloads and restarts'),
-    'publish': (ENGINE_DIR + '/netops_docker_publish.py', '_publish_watcher',
+    'publish': (ENGINE_DIR + '/netops_docker_publish.py', '_programs._publish_watcher',
                 'keeps the listed standalone containers published'),
 }
 # The lock every writer of the collection's state holds for its read, plan, write and read-back (_host_lock).
 HOST_LOCK = '/run/netops-docker-firewall.lock'
+# What the DOCKER-USER modules last proved in force, one record per module and scope (_converged): in /run,
+# so that a reboot, which rebuilds the firewall, leaves none.
+CONVERGED_DIR = '/run/netops-docker-firewall/converged'
 # Files of earlier versions that the docker_firewall_engine module removes.
 RETIRED_FILES = (ENGINE_DIR + '/netops_publish.py',)
 

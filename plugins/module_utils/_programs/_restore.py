@@ -36,9 +36,9 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _ipset as ipset
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
-from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_user import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset as ipset
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
     CHAIN,
     FAMILIES,
     jump_repair,
@@ -46,26 +46,26 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._docker_use
     restore_payload,
     same_chain,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._host_lock import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host_lock import (
     PROGRAM_WAIT,
     LockError,
     host_lock,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._host_runner import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host_runner import (
     HostRunner,
     failure,
     usage,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._kept_state_host import read_kept
-from ansible_collections.netops.docker_firewall.plugins.module_utils._iptables_host import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._kept_state_host import read_kept
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._iptables_host import (
     CommandError,
     IpsetHost,
     IptablesHost,
     NftHost,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._nft import FAMILY as NFT_FAMILY
-from ansible_collections.netops.docker_firewall.plugins.module_utils._nft import TABLE as NFT_TABLE
-from ansible_collections.netops.docker_firewall.plugins.module_utils._rules import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._nft import FAMILY as NFT_FAMILY
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._nft import TABLE as NFT_TABLE
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import (
     Rule,
     RuleSyntaxError,
     parse_save,

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The files a host program needs on the host: the engine (the collection's own module_utils files,
-byte for byte, from the payload the module runs from) and a launcher per program.
+byte for byte, from the payload the module runs from, in their subpackages) and a launcher per program.
 
 Private to this collection. No host access, no Ansible imports: the docker_firewall_engine module
 compares these with the host and writes them.
@@ -16,12 +16,12 @@ __metaclass__ = type
 import importlib
 import os
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
 # The programs: importing them here makes Ansible ship every engine file with the module (it
 # bundles what a module imports); ENGINE_FILES is held to what they import by a unit test.
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _firewalld_watch  # noqa: F401 pylint: disable=unused-import
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _publish_watcher  # noqa: F401 pylint: disable=unused-import
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _restore  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.netops.docker_firewall.plugins.module_utils._programs import _firewalld_watch  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.netops.docker_firewall.plugins.module_utils._programs import _publish_watcher  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.netops.docker_firewall.plugins.module_utils._programs import _restore  # noqa: F401 pylint: disable=unused-import
 
 ENGINE_PACKAGE_DIR = os.path.join(layout.ENGINE_DIR, *layout.ENGINE_PACKAGE.split('.'))
 
@@ -39,9 +39,12 @@ DEFAULT_PYTHON = 'python3'
 
 
 def engine_source(name):
-    """The text of one engine file as this process loaded it (from a file, or from the zip of the
-    module's payload)."""
-    module = importlib.import_module('%s.%s' % (layout.ENGINE_PACKAGE, name[:-len('.py')]))
+    """The text of one engine file (its path in ENGINE_FILES) as this process loaded it (from a file,
+    or from the zip of the module's payload); a subpackage's __init__.py is the package's source."""
+    module = '.'.join([layout.ENGINE_PACKAGE] + name[:-len('.py')].split('/'))
+    if module.endswith('.__init__'):
+        module = module[:-len('.__init__')]
+    module = importlib.import_module(module)
     return module.__loader__.get_source(module.__name__)
 
 
@@ -53,14 +56,14 @@ def launcher(program, python):
 
 def wanted_files(program, python):
     """{path: (text, mode)} that `program` needs: its launcher and every engine file."""
-    files = dict((path, (engine_source(os.path.basename(path)), 0o644)) for path in engine_paths())
+    files = dict((path, (engine_source(name), 0o644)) for name, path in zip(layout.ENGINE_FILES, engine_paths()))
     path = layout.PROGRAMS[program][0]
     files[path] = (launcher(program, python), 0o755)
     return files
 
 
 def engine_paths():
-    return [os.path.join(ENGINE_PACKAGE_DIR, name) for name in layout.ENGINE_FILES]
+    return [os.path.join(ENGINE_PACKAGE_DIR, *name.split('/')) for name in layout.ENGINE_FILES]
 
 
 def plan(wanted, current, removed):

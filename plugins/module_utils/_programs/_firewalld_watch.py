@@ -26,14 +26,14 @@ import select
 import subprocess
 import time
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _layout as layout
-from ansible_collections.netops.docker_firewall.plugins.module_utils import _restore as restore
-from ansible_collections.netops.docker_firewall.plugins.module_utils._host_lock import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._programs import _restore as restore
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host_lock import (
     PROGRAM_WAIT,
     LockError,
     host_lock,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._host_runner import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host_runner import (
     HostRunner,
     failure,
     usage,
