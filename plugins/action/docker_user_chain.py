@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """docker_user_chain: each allowlist's and routed-access declaration's sources_file is read on the
-controller and passed on as sources."""
+controller and passed on in sources_text."""
 
 from __future__ import absolute_import, division, print_function
 

@@ -6,7 +6,7 @@
 from `firewall-cmd --list-all-zones` and `--list-all-policies`, and evaluated as firewalld's
 nftables backend does. Private to this collection. Pure: no host access, no Ansible imports.
 docker_firewall_info decides with evaluate(); compliance and the roles read its verdicts and never
-decide again. (The firewalld watcher, a host program, is _firewalld_watch.py: nothing in common.)
+decide again. (The firewalld watcher, a host program, is _programs/_firewalld_watch.py: nothing in common.)
 
 Why it matters: with FirewallBackend=nftables, firewalld filters forwarded traffic in a base chain
 of its own (inet firewalld filter_FORWARD), beside Docker's FORWARD chain; a packet must pass both,

@@ -33,6 +33,7 @@ from plugins.modules.test_allowlist_ipsets import (
     to_8443,
 )
 from plugins.modules.test_docker_user_modules import (
+    DOCKER20_V6,
     DOCKER28,
     DOCKER28_V6,
     NFT_APPLY,
@@ -437,6 +438,35 @@ def test_bad_input_fails_before_the_host_is_read_even_beside_a_record(run_module
     result, table = run_module(docker_user_allowlist.main, allowlist(sources=SOURCES + ['198.51.100.300']), [])
     assert result['failed'] is True and result['field'] == 'sources' and table.ran == []
     assert result.get('warnings', []) == []
+
+
+def test_the_plan_s_warnings_are_given_again_by_the_runs_its_record_proves(run_module, monkeypatch,
+                                                                         converged_records_of_the_test):
+    """A warning of the plan (here: no IPv6 DOCKER-USER, so the IPv6 side of the allowlist is not enforced) is
+    kept in the record, and a run the record proves, which plans nothing, gives it again."""
+    no_ipv6_chain = [CONVERGED[0], Tool(V6_SAVE, stdout=DOCKER20_V6), CONVERGED[2]]
+    full, _table = run_module(docker_user_allowlist.main, allowlist(), no_ipv6_chain)
+    assert full['changed'] is False and full['families'] == ['ipv4']
+    assert 'ip6tables has no DOCKER-USER chain' in json.dumps(full['warnings'])
+    assert records(converged_records_of_the_test) == [RECORD]
+    forbid_parsing(monkeypatch)
+    proven, _table = run_module(docker_user_allowlist.main, allowlist(), no_ipv6_chain)
+    same_result(proven, full)
+
+
+def test_a_record_that_cannot_be_written_changes_nothing_and_the_next_run_takes_the_full_path(
+        run_module, monkeypatch, tmp_path):
+    """No record where its directory cannot be made (no /run): the run's result is as it was, and the next run
+    parses the sources again."""
+    monkeypatch.setattr(docker_user_module, 'CONVERGED_DIR', str(tmp_path / 'no-run' / 'netops' / 'converged'))
+    full, _table = run_module(docker_user_allowlist.main, allowlist(), CONVERGED)
+    assert full['changed'] is False and not (tmp_path / 'no-run').exists()
+    parsed = []
+    parse_source = _docker_user.parse_source
+    monkeypatch.setattr(_docker_user, 'parse_source', lambda *args: parsed.append(args) or parse_source(*args))
+    again, _table = run_module(docker_user_allowlist.main, allowlist(), CONVERGED)
+    same_result(again, full)
+    assert len(parsed) == 100
 
 
 # ---------------------------------------------------------------------------------------------
