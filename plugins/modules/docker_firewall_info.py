@@ -801,7 +801,7 @@ def engine_current():
     paths = engine_files.engine_paths()
     if not any(os.path.exists(path) for path in paths):
         return None
-    return all(read_text(path) == engine_files.engine_source(os.path.basename(path)) for path in paths)
+    return all(read_text(path) == engine_files.engine_source(name) for name, path in zip(layout.ENGINE_FILES, paths))
 
 
 def container_summary(inspect):

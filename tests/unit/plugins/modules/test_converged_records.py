@@ -311,8 +311,8 @@ def test_the_record_of_a_removal_proves_nothing_once_the_policy_is_back(run_modu
     assert removed['changed'] is True and removed['removed_blocks'] == ['allowlist:ext0']
 
 
-def test_nftables_a_record_left_after_the_table_is_removed_proves_nothing(run_module, nftables,
-                                                                         converged_records_of_the_test):
+def test_nftables_a_record_left_after_the_table_is_removed_proves_nothing(
+        run_module, nftables, converged_records_of_the_test):
     run_module(docker_user_allowlist.main, ETH0, NFT_CONVERGED)
     removed, _table = run_module(docker_user_chain.main, EMPTY_CHAIN, NFT_CONVERGED + [
         Tool(NFT_TEST, data=NFT_HEAD), Tool(NFT_APPLY, data=NFT_HEAD), NO_TABLE])
@@ -440,8 +440,8 @@ def test_bad_input_fails_before_the_host_is_read_even_beside_a_record(run_module
     assert result.get('warnings', []) == []
 
 
-def test_the_plan_s_warnings_are_given_again_by_the_runs_its_record_proves(run_module, monkeypatch,
-                                                                         converged_records_of_the_test):
+def test_the_plan_s_warnings_are_given_again_by_the_runs_its_record_proves(
+        run_module, monkeypatch, converged_records_of_the_test):
     """A warning of the plan (here: no IPv6 DOCKER-USER, so the IPv6 side of the allowlist is not enforced) is
     kept in the record, and a run the record proves, which plans nothing, gives it again."""
     no_ipv6_chain = [CONVERGED[0], Tool(V6_SAVE, stdout=DOCKER20_V6), CONVERGED[2]]

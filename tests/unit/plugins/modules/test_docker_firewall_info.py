@@ -409,3 +409,20 @@ def test_without_nft_the_tables_are_not_read_and_no_backstop_is_kept(run_module,
     assert result['nftables'] == dict(installed=False, tables=[], ours=None)
     assert (result['decisions']['nft_path'], result['decisions']['backstop']) == (None, False)
     assert result['decisions']['reasons']['nft_path'] == 'nft is not installed (the nftables package)'
+
+
+def test_the_engine_is_current_when_every_file_is_this_version_s_in_its_subpackage(tmp_path, monkeypatch):
+    """engine_current reads each engine file at its path in the package layout (the subpackages'
+    __init__.py first) and holds it to the source of the same file, not of a flat namesake."""
+    from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
+    from ansible_collections.netops.docker_firewall.plugins.module_utils._module import _engine_files as engine_files
+    monkeypatch.setattr(engine_files, 'ENGINE_PACKAGE_DIR', str(tmp_path))
+    assert docker_firewall_info.engine_current() is None
+    for name in layout.ENGINE_FILES:
+        path = tmp_path.joinpath(*name.split('/'))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(engine_files.engine_source(name))
+    assert docker_firewall_info.engine_current() is True
+    changed = tmp_path.joinpath(*layout.ENGINE_FILES[-1].split('/'))
+    changed.write_text(changed.read_text() + '# changed by hand\n')
+    assert docker_firewall_info.engine_current() is False
