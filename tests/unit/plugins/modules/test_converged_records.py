@@ -207,18 +207,22 @@ def test_another_declaration_takes_the_full_path(run_module):
     assert result['changed'] is True and result['commands'] == [V4_RESTORE, V6_RESTORE]
 
 
+# The first write of allowlist() on a host without it, read back as planned.
+FIRST_WRITE = [
+    Tool(V4_SAVE, stdout=DOCKER28),
+    Tool(V6_SAVE, stdout=DOCKER28_V6),
+    Tool(IPSET_SAVE, stdout=FOREIGN),
+    Tool(IPSET_RESTORE, data=PAYLOAD),
+    Tool(V4_TEST, data=restore(inserted=OURS['ipv4'])), Tool(V6_TEST, data=restore(inserted=OURS['ipv6'])),
+    Tool(V4_RESTORE, data=restore(inserted=OURS['ipv4'])), Tool(V6_RESTORE, data=restore(inserted=OURS['ipv6'])),
+    Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
+    Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
+    Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
+]
+
+
 def test_a_first_write_read_back_as_planned_is_recorded_and_the_next_run_proven(run_module, monkeypatch):
-    written, _table = run_module(docker_user_allowlist.main, allowlist(), [
-        Tool(V4_SAVE, stdout=DOCKER28),
-        Tool(V6_SAVE, stdout=DOCKER28_V6),
-        Tool(IPSET_SAVE, stdout=FOREIGN),
-        Tool(IPSET_RESTORE, data=PAYLOAD),
-        Tool(V4_TEST, data=restore(inserted=OURS['ipv4'])), Tool(V6_TEST, data=restore(inserted=OURS['ipv6'])),
-        Tool(V4_RESTORE, data=restore(inserted=OURS['ipv4'])), Tool(V6_RESTORE, data=restore(inserted=OURS['ipv6'])),
-        Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
-        Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
-        Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
-    ])
+    written, _table = run_module(docker_user_allowlist.main, allowlist(), FIRST_WRITE)
     assert written['changed'] is True
     forbid_parsing(monkeypatch)
     proven, _table = run_module(docker_user_allowlist.main, allowlist(), CONVERGED)
@@ -263,18 +267,6 @@ def test_a_write_read_back_with_a_set_of_ours_it_did_not_plan_is_not_recorded(
 # What removes the collection's state (state=absent, docker_user_chain with nothing declared) leaves the
 # records of other declarations where they are: they prove nothing, since the reads that follow differ.
 
-# The first write of allowlist() on a host without it, read back as planned.
-FIRST_WRITE = [
-    Tool(V4_SAVE, stdout=DOCKER28),
-    Tool(V6_SAVE, stdout=DOCKER28_V6),
-    Tool(IPSET_SAVE, stdout=FOREIGN),
-    Tool(IPSET_RESTORE, data=PAYLOAD),
-    Tool(V4_TEST, data=restore(inserted=OURS['ipv4'])), Tool(V6_TEST, data=restore(inserted=OURS['ipv6'])),
-    Tool(V4_RESTORE, data=restore(inserted=OURS['ipv4'])), Tool(V6_RESTORE, data=restore(inserted=OURS['ipv6'])),
-    Tool(V4_SAVE, stdout=save_with(OURS['ipv4'], DOCKER28)),
-    Tool(V6_SAVE, stdout=save_with(OURS['ipv6'], DOCKER28_V6)),
-    Tool(IPSET_SAVE, stdout=kernel({V4: ENTRIES})),
-]
 # Removing it from the converged host: the rules of both families, then the set.
 REMOVAL = CONVERGED + [
     Tool(V4_TEST, data=REMOVE_IPV4), Tool(V6_TEST, data=REMOVE_IPV6),
