@@ -17,7 +17,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._co
     evaluate,
     summarise,
 )
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import InputError
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._sources import InputError
 from ansible_collections.netops.docker_firewall.plugins.plugin_utils._sources_file import (
     display,
     read_text,

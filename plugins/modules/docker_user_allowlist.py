@@ -255,14 +255,16 @@ block:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
-    UNREAD_SOURCES_FILE,
-    InputError,
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._blocks import (
     allowlist_block,
     allowlist_block_name,
+    sources_count,
+)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._sources import (
+    UNREAD_SOURCES_FILE,
+    InputError,
     check_interface,
     declared_sources,
-    sources_count,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._module._docker_user_module import (
     COMMON_ARGUMENT_SPEC,

@@ -278,7 +278,7 @@ sources_count:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._blocks import (
     ROUTED,
     declared_blocks,
     routed_summary,

@@ -239,7 +239,7 @@ block:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._blocks import (
     ROUTED,
     routed_block,
     routed_summary,

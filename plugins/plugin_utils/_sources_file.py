@@ -6,8 +6,8 @@
 declaration): read there and passed on to the module as `sources_text`, its entries one a line in
 one string (a long list costs far less to send, check and return as one string than as a list), by
 the action plugins of the DOCKER-USER modules and by the compliance filter. Private to this
-collection. The file's lines are checked by the engine (module_utils/_engine/_docker_user.py), so a bad line
-fails before any module runs."""
+collection. The file's lines are checked by the engine (module_utils/_engine/_sources.py), so a bad line fails
+before any module runs."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -18,7 +18,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible.utils.vars import merge_hash
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._sources import (
     InputError,
     parse_sources_text,
 )

@@ -52,11 +52,9 @@ from plugins.modules.test_docker_user_modules import save_with  # noqa: E402
 from ansible_collections.netops.docker_firewall.plugins.module_utils._module import _docker_user_module  # noqa: E402
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _host_lock, _iptables_host  # noqa: E402
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout, _nft  # noqa: E402
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (  # noqa: E402
-    allowlist_block,
-    declared_sources,
-    plan_chain,
-)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._blocks import allowlist_block  # noqa: E402
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._chain_plan import plan_chain  # noqa: E402
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._sources import declared_sources  # noqa: E402
 from ansible_collections.netops.docker_firewall.plugins.modules import (  # noqa: E402
     docker_firewall_info,
     docker_user_allowlist,

@@ -21,7 +21,8 @@ import yaml
 from captures import FIXTURES
 from conftest import ROOT
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _decisions as decisions
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_user as docker_user
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._blocks import declared_blocks
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._chain_plan import CHAIN, block_order
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _publish as publish
 
@@ -54,7 +55,7 @@ IPTABLES_NFT = os.path.join(CAPTURES, 'docker29', 'q2-published-default.nft-rule
 PRIORITIES = {'raw': -300, 'mangle': -150, 'dstnat': -100, 'filter': 0, 'security': 50, 'srcnat': 100}
 # The example the diagrams show: a router pair, routed access from the VPN, an allowlist with ports,
 # one published container.
-EXAMPLE = docker_user.declared_blocks(
+EXAMPLE = declared_blocks(
     [{'in_interface': 'wg0', 'out_interface': 'eth0'}],
     [{'interface': 'eth0', 'sources': ['198.51.100.0/24', '2001:db8:10::/48'], 'ports': [8080]}],
     [{'interface': 'wg0'}])
@@ -146,8 +147,8 @@ def nft_rules(listing):
 
 def our_iptables_rules(table, chain):
     """What the engines write in one chain for the example, comments left out (IPv4)."""
-    if chain == docker_user.CHAIN:
-        lines = [line for name in sorted(EXAMPLE, key=docker_user.block_order) for line in EXAMPLE[name].rules['ipv4']]
+    if chain == CHAIN:
+        lines = [line for name in sorted(EXAMPLE, key=block_order) for line in EXAMPLE[name].rules['ipv4']]
     elif chain == publish.CHAIN:
         lines = publish.chain_rules(PUBLISHED, 'ipv4')[table]
     else:

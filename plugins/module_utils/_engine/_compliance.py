@@ -22,16 +22,14 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._engine imp
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _reachability as reach
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._daemon_config import preset_settings
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import merge_spans
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._blocks import (
     CONTAINER_BRIDGES,
-    FAMILIES,
     ROUTED,
-    InputError,
     bridge_covered,
     declared_blocks,
-    plan_chain,
-    same_chain,
 )
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._chain_plan import plan_chain, same_chain
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._sources import FAMILIES, InputError
 
 PROFILES = ('docker_on_router', 'docker_beside_kube_proxy', 'none')
 ROUTER, KUBE = ('docker_on_router',), ('docker_beside_kube_proxy',)

@@ -23,7 +23,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._daemon_config import IP6TABLES_DEFAULT_ON_SINCE
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import CHAIN as DOCKER_USER
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._chain_plan import CHAIN as DOCKER_USER
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._facts import is_docker_chain
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._publish import docker_rules, jump_target
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import parse_save, restore_text

@@ -10,7 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._decisions import is_ours
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._chain_plan import (
     CHAIN as DOCKER_USER,
     blocks_in,
     split_chain,

@@ -23,7 +23,8 @@ import json
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset as ipset
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import FAMILIES, owner
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._decisions import owner
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._sources import FAMILIES
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import Rule, RuleSyntaxError
 
 IPTABLES_BACKENDS = ('nft', 'legacy')

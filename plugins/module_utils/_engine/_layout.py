@@ -27,9 +27,9 @@ STATE_FILES = (KEPT_RULES % 'ipv4', KEPT_RULES % 'ipv6', KEPT_BACKEND, KEPT_TABL
 # installs them from its own payload; a unit test holds the list to what the programs import.
 ENGINE_DIR = '/usr/local/lib/netops-docker-firewall'
 ENGINE_PACKAGE = 'ansible_collections.netops.docker_firewall.plugins.module_utils'
-ENGINE_FILES = ('_engine/__init__.py', '_engine/_decisions.py', '_engine/_docker_user.py', '_engine/_ipset.py',
-                '_engine/_kept_state.py', '_engine/_layout.py', '_engine/_nft.py', '_engine/_publish.py',
-                '_engine/_rules.py',
+ENGINE_FILES = ('_engine/__init__.py', '_engine/_blocks.py', '_engine/_chain_plan.py', '_engine/_decisions.py',
+                '_engine/_ipset.py', '_engine/_kept_state.py', '_engine/_layout.py', '_engine/_nft.py',
+                '_engine/_publish.py', '_engine/_rules.py', '_engine/_sources.py',
                 '_host/__init__.py', '_host/_docker_host.py', '_host/_host_lock.py', '_host/_host_runner.py',
                 '_host/_iptables_host.py', '_host/_kept_state_host.py',
                 '_programs/__init__.py', '_programs/_firewalld_watch.py', '_programs/_publish_watcher.py',

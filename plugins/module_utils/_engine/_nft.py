@@ -41,11 +41,8 @@ import ipaddress
 import re
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._decisions import TAG_PREFIX
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
-    CONTAINER_BRIDGES,
-    ROUTED,
-    block_order,
-)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._blocks import CONTAINER_BRIDGES, ROUTED
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._chain_plan import block_order
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import merge_spans
 
 TABLE = 'netops-docker-firewall'

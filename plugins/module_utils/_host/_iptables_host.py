@@ -6,7 +6,7 @@
 legacy backends, ipset for the collection's sets, and nft for the collection's own nftables table.
 
 Private to this collection. The only place that runs these commands; everything it returns is
-text for the pure engines (_rules, _docker_user, _nft).
+text for the pure engines (_rules, _chain_plan, _nft).
 """
 
 from __future__ import absolute_import, division, print_function

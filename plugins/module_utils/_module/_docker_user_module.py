@@ -20,16 +20,15 @@ import os
 import stat
 import time
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._chain_plan import (
     CHAIN,
-    FAMILIES,
-    InputError,
     blocks_in,
     holds_plan,
     plan_chain,
     restore_payload,
     same_chain,
 )
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._sources import FAMILIES, InputError
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _converged as converged
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _decisions as decisions
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset as ipset

@@ -38,14 +38,14 @@ import os
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset as ipset
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._chain_plan import (
     CHAIN,
-    FAMILIES,
     jump_repair,
-    owner,
     restore_payload,
     same_chain,
 )
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._decisions import owner
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._sources import FAMILIES
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host_lock import (
     PROGRAM_WAIT,
     LockError,

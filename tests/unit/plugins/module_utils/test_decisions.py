@@ -7,7 +7,7 @@ reported before 28.1, nft missing, firewalld's "+firewalld" suffix. Every expect
 import pytest
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _decisions as decisions
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_user, _nft, _publish
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _blocks, _nft, _publish
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import Rule, RuleSyntaxError
 
 # What each generation shows the decisions: dockerd's major, what `docker info` reports as
@@ -252,7 +252,7 @@ def test_a_line_without_the_prefix_is_not_parsed_and_a_bad_one_with_it_is_an_err
 
 def test_one_prefix_for_every_tag():
     assert decisions.TAG_PREFIX == 'netops.docker_firewall/'
-    assert _docker_user.TAG_PREFIX is decisions.TAG_PREFIX and _nft.TAG_PREFIX is decisions.TAG_PREFIX
+    assert _blocks.TAG_PREFIX is decisions.TAG_PREFIX and _nft.TAG_PREFIX is decisions.TAG_PREFIX
     assert _publish.TAG == 'netops.docker_firewall/publish'
 
 

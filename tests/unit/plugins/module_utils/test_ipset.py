@@ -15,7 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_user as engine
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._blocks import (
+    allowlist_block,
+    sources_count,
+)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._sources import InputError
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset as ipset
 
 V4 = 'netops-dfw-ext0-v4'
@@ -366,8 +370,8 @@ def hosts(count):
 
 
 def test_at_the_threshold_an_allowlist_keeps_rules_and_above_it_a_set():
-    at = engine.allowlist_block('ext0', hosts(64) + ['2001:db8::1'], ['80'])
-    above = engine.allowlist_block('ext0', hosts(65) + ['2001:db8::1'], ['80'])
+    at = allowlist_block('ext0', hosts(64) + ['2001:db8::1'], ['80'])
+    above = allowlist_block('ext0', hosts(65) + ['2001:db8::1'], ['80'])
     assert at.sets == {} and len(at.rules['ipv4']) == 64 + 4
     assert not any('--match-set' in line for line in at.rules['ipv4'])
     assert list(above.sets) == [V4] and above.sets[V4].family == 'ipv4' and len(above.sets[V4].entries) == 65
@@ -376,30 +380,30 @@ def test_at_the_threshold_an_allowlist_keeps_rules_and_above_it_a_set():
         '-m comment --comment "netops.docker_firewall/allowlist:ext0" -j RETURN')
     # The other family decides for itself.
     assert above.rules['ipv6'] == at.rules['ipv6'] and '-s 2001:db8::1/128' in at.rules['ipv6'][3]
-    assert engine.sources_count(above) == dict(declared=66, ipv4=65, ipv6=1, ipsets={V4: 65})
+    assert sources_count(above) == dict(declared=66, ipv4=65, ipv6=1, ipsets={V4: 65})
 
 
 def test_the_threshold_counts_merged_entries_not_declared_ones():
     # 200 declared addresses that merge into 64 entries stay rules.
     declared = ['10.%d.0.%d' % (run, host) for run in range(64) for host in (1, 2, 3)] + ['10.0.0.2'] * 8
-    block = engine.allowlist_block('ext0', declared)
-    assert engine.sources_count(block)['ipv4'] == 64 and block.sets == {}
+    block = allowlist_block('ext0', declared)
+    assert sources_count(block)['ipv4'] == 64 and block.sets == {}
 
 
 def test_always_and_never_and_a_family_without_sources():
-    always = engine.allowlist_block('ext0', ['198.51.100.7'], source_sets='always')
+    always = allowlist_block('ext0', ['198.51.100.7'], source_sets='always')
     assert list(always.sets) == [V4] and always.sets[V4].entries == ['198.51.100.7']
     assert always.rules['ipv4'][1] == ('-A DOCKER-USER -i ext0 -m set --match-set netops-dfw-ext0-v4 src -m comment '
                                        '--comment "netops.docker_firewall/allowlist:ext0" -j RETURN')
     # No IPv6 source: no set, the family is denied (replies pass, then a DROP).
     assert len(always.rules['ipv6']) == 2 and not any('--match-set' in line for line in always.rules['ipv6'])
-    never = engine.allowlist_block('ext0', hosts(1000), source_sets='never')
+    never = allowlist_block('ext0', hosts(1000), source_sets='never')
     assert never.sets == {} and len(never.rules['ipv4']) == 1002
 
 
 def test_a_bad_source_sets_value_is_an_input_error():
-    with pytest.raises(engine.InputError) as raised:
-        engine.allowlist_block('ext0', ['198.51.100.7'], source_sets='sometimes')
+    with pytest.raises(InputError) as raised:
+        allowlist_block('ext0', ['198.51.100.7'], source_sets='sometimes')
     assert raised.value.field == 'source_sets' and 'one of auto, always, never' in str(raised.value)
 
 
@@ -481,8 +485,8 @@ both_families = st.tuples(st.lists(declared('ipv4'), min_size=1, max_size=25),
 @settings(max_examples=200, deadline=None)
 @given(both_families, st.lists(addresses('ipv4'), max_size=20), st.lists(addresses('ipv6'), max_size=20))
 def test_the_set_holds_exactly_the_declared_addresses(entries, probes_v4, probes_v6):
-    block = engine.allowlist_block('ext0', [text for family in entries for text, _span in family],
-                                   source_sets='always')
+    block = allowlist_block('ext0', [text for family in entries for text, _span in family],
+                            source_sets='always')
     for family, family_entries, random_probes in zip(('ipv4', 'ipv6'), entries, (probes_v4, probes_v6)):
         spans = [entry_span for _text, entry_span in family_entries]
         found = block.sets[ipset.set_name('ext0', family)]
@@ -508,8 +512,8 @@ def test_the_set_holds_exactly_the_declared_addresses(entries, probes_v4, probes
 @settings(max_examples=200, deadline=None)
 @given(both_families, st.integers(0, 2 ** 32), st.sampled_from([None, 4096, 131072]))
 def test_a_set_saved_by_ipset_reads_back_as_itself_and_plans_nothing(entries, seed, hashsize):
-    block = engine.allowlist_block('ext0', [text for family in entries for text, _span in family],
-                                   source_sets='always')
+    block = allowlist_block('ext0', [text for family in entries for text, _span in family],
+                            source_sets='always')
     wanted = dict((found.name, found) for found in block.sets.values())
     rendered = ipset.parse_save(ipset.restore_text([line for name in sorted(wanted)
                                                     for line in ipset.render(wanted[name])]))
@@ -525,9 +529,9 @@ def test_a_set_saved_by_ipset_reads_back_as_itself_and_plans_nothing(entries, se
 @given(both_families, st.lists(st.integers(1, 65535).map(str), max_size=4, unique=True),
        st.sampled_from(['tcp', 'udp', 'sctp']))
 def test_with_sets_the_rule_count_of_a_family_does_not_depend_on_the_sources(entries, ports, protocol):
-    many = engine.allowlist_block('ext0', [text for family in entries for text, _span in family], ports, protocol,
-                                  source_sets='always')
-    one = engine.allowlist_block('ext0', ['198.51.100.7', '2001:db8::7'], ports, protocol, source_sets='always')
+    many = allowlist_block('ext0', [text for family in entries for text, _span in family], ports, protocol,
+                           source_sets='always')
+    one = allowlist_block('ext0', ['198.51.100.7', '2001:db8::7'], ports, protocol, source_sets='always')
     for family in ('ipv4', 'ipv6'):
         destinations = max(len(ports), 1)
         # Replies, the two bridge drops with ports, one set rule and one drop per destination.

@@ -15,7 +15,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._host impor
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
 from ansible_collections.netops.docker_firewall.plugins.module_utils._programs import _restore
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._blocks import (
     accept_block,
     allowlist_block,
     declared_blocks,

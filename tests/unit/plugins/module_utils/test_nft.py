@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 
 from captures import capture
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._blocks import (
     accept_block,
     allowlist_block,
 )

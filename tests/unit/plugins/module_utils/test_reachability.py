@@ -9,7 +9,10 @@ import ipaddress
 import pytest
 
 from plugins.module_utils.test_compliance import capture, with_docker_user
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_user as engine
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._blocks import (
+    allowlist_block,
+    routed_block,
+)
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._reachability import check_targets, reachability
 
 # suite -> the container's address and the bridge's in that capture.
@@ -75,7 +78,7 @@ def _spans(networks):
 
 
 def allowlist(**options):
-    return engine.allowlist_block('eth0', ALLOWED, **options)
+    return allowlist_block('eth0', ALLOWED, **options)
 
 
 # --- without a policy -------------------------------------------------------------------------
@@ -269,7 +272,7 @@ def test_routed_access_docker_20_10_lets_it_in_docker_28_drops_it_in_raw():
 
 
 def test_routed_access_the_collections_guard_and_a_declaration():
-    block = engine.routed_block([dict(interface='wg0', sources=['10.8.0.0/24'], ports=['80'])])
+    block = routed_block([dict(interface='wg0', sources=['10.8.0.0/24'], ports=['80'])])
     found = reachability(v4('bookworm', block.rules['ipv4']), 'ipv4', [], addresses('bookworm'),
                          interfaces=['eth0', 'wg0', 'docker0'], routed=ROUTED)['routed'][0]['slices']
     assert sources(found, 'eth0', 'unreachable') == EVERYWHERE

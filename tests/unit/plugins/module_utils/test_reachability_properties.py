@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from plugins.module_utils.test_reachability import DOCKERS, SUITES, addresses, binding, v4
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_user as engine
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._blocks import allowlist_block
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._reachability import reachability
 
 INTERFACES = ['eth0', 'wg0', 'docker0', 'veth1']
@@ -44,7 +44,7 @@ def matches(draw, wildcards=True, unknown=True):
 def docker_user(draw):
     lines = []
     if draw(st.booleans()):
-        block = engine.allowlist_block('eth0', draw(st.lists(networks, max_size=3)), draw(st.sampled_from([None, ['8080']])))
+        block = allowlist_block('eth0', draw(st.lists(networks, max_size=3)), draw(st.sampled_from([None, ['8080']])))
         lines += block.rules['ipv4']
     for parts in draw(st.lists(matches(), max_size=4)):
         lines.append(' '.join(['-A', 'DOCKER-USER'] + parts + ['-j', draw(st.sampled_from(['DROP', 'RETURN', 'ACCEPT', 'REJECT']))]))

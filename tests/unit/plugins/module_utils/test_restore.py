@@ -30,7 +30,9 @@ from captures import capture
 from conftest import ROOT
 from fake_runner import Call, FakeRunner, record_host_lock
 from plugins.module_utils.test_host_lock import free, other_holder
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_user as engine
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._blocks import declared_blocks
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._chain_plan import plan_chain
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._sources import FAMILIES
 from ansible_collections.netops.docker_firewall.plugins.module_utils._module import _engine_files
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
@@ -40,7 +42,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._ke
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import parse_save
 
 COMMAND = dict(ipv4='iptables', ipv6='ip6tables')
-TOOLS = tuple('%s-%s-%s' % (COMMAND[family], backend, action) for family in engine.FAMILIES
+TOOLS = tuple('%s-%s-%s' % (COMMAND[family], backend, action) for family in FAMILIES
               for backend in ('nft', 'legacy') for action in ('save', 'restore')) + ('nft', 'systemctl')
 # Where the FakeRunner finds them.
 TOOL_PATHS = dict((name, '/usr/sbin/' + name) for name in TOOLS)
@@ -155,15 +157,15 @@ DOCKER29 = {'ipv4': Save(capture('docker29', 'q4a-after-restart.iptables-save'))
             'ipv6': Save(capture('docker29', 'q4a-after-restart.ip6tables-save'))}
 
 # The kept rules, as the role keeps them: the engine's chain for the declaration, ours only.
-DECLARED = engine.declared_blocks([{'in_interface': 'int0', 'out_interface': 'ext0'}],
-                                  [{'interface': 'ext0', 'sources': ['198.51.100.0/24', '2001:db8:10::/48'],
-                                    'ports': [443]}])
-OURS = dict((family, engine.plan_chain([], family, DECLARED, purge=True)) for family in engine.FAMILIES)
+DECLARED = declared_blocks([{'in_interface': 'int0', 'out_interface': 'ext0'}],
+                           [{'interface': 'ext0', 'sources': ['198.51.100.0/24', '2001:db8:10::/48'],
+                             'ports': [443]}])
+OURS = dict((family, plan_chain([], family, DECLARED, purge=True)) for family in FAMILIES)
 # An earlier declaration of ours: another allowlist, and a pair since removed.
-EARLIER = engine.declared_blocks([{'in_interface': 'int0', 'out_interface': 'ext0'},
-                                  {'in_interface': 'int1', 'out_interface': 'ext0'}],
-                                 [{'interface': 'ext0', 'sources': ['203.0.113.0/24']}])
-STALE = dict((family, engine.plan_chain([], family, EARLIER, purge=True)) for family in engine.FAMILIES)
+EARLIER = declared_blocks([{'in_interface': 'int0', 'out_interface': 'ext0'},
+                           {'in_interface': 'int1', 'out_interface': 'ext0'}],
+                          [{'interface': 'ext0', 'sources': ['203.0.113.0/24']}])
+STALE = dict((family, plan_chain([], family, EARLIER, purge=True)) for family in FAMILIES)
 OTHERS = ISOLATION.rules('DOCKER-USER')
 # The kept table as the role keeps it (nft -f input that replaces ours), and as nft lists it.
 KEPT_TABLE = nft.payload(nft.plan_table(None, DECLARED))

@@ -31,7 +31,12 @@ from plugins.module_utils.test_restore import (
     table_loaded,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._kept_state import KeptPolicy
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_user as engine
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._blocks import (
+    declared_blocks,
+    routed_block,
+)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._chain_plan import plan_chain
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._sources import FAMILIES
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset as ipset
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils._programs import _restore
@@ -42,11 +47,11 @@ V4 = 'netops-dfw-ext0-v4'
 V6 = 'netops-dfw-ext0-v6'
 
 # The declaration the role kept: a router pair and an allowlist whose sources are in sets.
-DECLARED = engine.declared_blocks([{'in_interface': 'int0', 'out_interface': 'ext0'}],
-                                  [{'interface': 'ext0', 'sources': ['198.51.100.0/24', '192.0.2.10-192.0.2.20',
-                                                                     '2001:db8:10::/48'],
-                                    'ports': ['443'], 'source_sets': 'always'}])
-RULES = dict((family, engine.plan_chain([], family, DECLARED, purge=True)) for family in engine.FAMILIES)
+DECLARED = declared_blocks([{'in_interface': 'int0', 'out_interface': 'ext0'}],
+                           [{'interface': 'ext0', 'sources': ['198.51.100.0/24', '192.0.2.10-192.0.2.20',
+                                                              '2001:db8:10::/48'],
+                             'ports': ['443'], 'source_sets': 'always'}])
+RULES = dict((family, plan_chain([], family, DECLARED, purge=True)) for family in FAMILIES)
 SETS = dict((s.name, s) for s in DECLARED['allowlist:ext0'].sets.values())
 # docker-user.ipsets as the role keeps it (the modules' ipset_payload).
 KEPT_SETS = ('create netops-dfw-ext0-v4 hash:net family inet hashsize 1024 maxelem 65536\n'
@@ -104,7 +109,7 @@ def written_again(family):
 
 # The kept rules less those that match a set: what is written when the sets are not in place (the
 # allowlist's replies guard and DROPs stay, so it denies every source).
-CLOSED = dict((family, [line for line in RULES[family] if '--match-set' not in line]) for family in engine.FAMILIES)
+CLOSED = dict((family, [line for line in RULES[family] if '--match-set' not in line]) for family in FAMILIES)
 LEFT_OUT = ('%s: the ipsets %s are not in place; the rules that match them are left out, so their allowlists and '
             'routed access deny every source until the sets are back')
 
@@ -265,7 +270,7 @@ def test_without_ipset_the_set_rules_are_left_out(if_needed):
 
 
 def test_once_written_without_the_set_rules_the_watcher_writes_nothing_more():
-    closed = dict((family, DOCKER29[family].set('DOCKER-USER', CLOSED[family])) for family in engine.FAMILIES)
+    closed = dict((family, DOCKER29[family].set('DOCKER-USER', CLOSED[family])) for family in FAMILIES)
     status, runner = run_restore(kept(), [saved('ipv4', closed['ipv4']), saved('ipv6', closed['ipv6'])],
                                  if_needed=True, missing=('ipset',))
     assert status == 1 and runner.said == []
@@ -290,8 +295,8 @@ def test_rules_that_match_sets_without_kept_sets_run_no_ipset_and_are_left_out(s
 
 
 def test_rules_without_sets_run_no_ipset():
-    plain = engine.declared_blocks([], [{'interface': 'ext0', 'sources': ['198.51.100.0/24'], 'source_sets': 'never'}])
-    rules = dict((family, engine.plan_chain([], family, plain, purge=True)) for family in engine.FAMILIES)
+    plain = declared_blocks([], [{'interface': 'ext0', 'sources': ['198.51.100.0/24'], 'source_sets': 'never'}])
+    rules = dict((family, plan_chain([], family, plain, purge=True)) for family in FAMILIES)
     status, runner = run_restore(kept(rules=rules, sets=None), [
         saved('ipv4', BOOT), restored('ipv4', payload(*created(rules['ipv4']))),
         saved('ipv6', BOOT), restored('ipv6', payload(*created(rules['ipv6']))),
@@ -344,8 +349,8 @@ def test_main_with_if_needed_reads_the_names_only(program):
 
 
 def test_a_routed_declaration_whose_set_is_missing_loses_its_returns_and_keeps_the_guard():
-    routed = engine.routed_block([{'interface': 'wg0', 'sources': ['10.8.0.1'], 'source_sets': 'always'},
-                                  {'interface': 'lan0'}])
+    routed = routed_block([{'interface': 'wg0', 'sources': ['10.8.0.1'], 'source_sets': 'always'},
+                           {'interface': 'lan0'}])
     runner = FakeRunner([], TOOLS, _restore.NAME)
     kept_lines = _restore.without_missing_sets(routed.rules['ipv4'], set(), 'ipv4', runner)
     assert kept_lines == [line for line in routed.rules['ipv4'] if 'netops-dfwr-wg0-v4' not in line]

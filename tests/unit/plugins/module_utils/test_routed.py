@@ -10,7 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_user as engine
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._blocks import (
+    CONTAINER_BRIDGES,
+    allowlist_block,
+    declared_blocks,
+    routed_block,
+    routed_summary,
+)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._chain_plan import blocks_in, plan_chain
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._sources import InputError
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset as ipset
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import Rule, tokenize
@@ -38,73 +46,73 @@ def returns(*parts):
 
 
 def test_no_declaration_is_the_guard_alone_in_both_families():
-    block = engine.routed_block([])
+    block = routed_block([])
     assert block.name == 'routed' and block.sets == {}
     assert block.rules == {'ipv4': BETWEEN + GUARD, 'ipv6': BETWEEN + GUARD}
 
 
 def test_a_whole_interface_reaches_every_container_in_both_families():
-    block = engine.routed_block([{'interface': 'wg0'}])
+    block = routed_block([{'interface': 'wg0'}])
     for family in ('ipv4', 'ipv6'):
         assert block.rules[family] == BETWEEN + returns('-i wg0') + GUARD
-    assert engine.routed_summary(block) == {'wg0': {'families': ['ipv4', 'ipv6'], 'ipsets': {}}}
+    assert routed_summary(block) == {'wg0': {'families': ['ipv4', 'ipv6'], 'ipsets': {}}}
 
 
 def test_sources_networks_and_ports_of_one_family_deny_the_other():
-    block = engine.routed_block([{'interface': 'eth1', 'sources': ['198.51.100.0/25', '198.51.100.130-198.51.100.200'],
-                                  'networks': ['172.18.0.0/16', '172.19.0.0/16'], 'ports': ['80', '8000-8100', '80'],
-                                  'protocol': 'udp'}])
+    block = routed_block([{'interface': 'eth1', 'sources': ['198.51.100.0/25', '198.51.100.130-198.51.100.200'],
+                           'networks': ['172.18.0.0/16', '172.19.0.0/16'], 'ports': ['80', '8000-8100', '80'],
+                           'protocol': 'udp'}])
     ipv4 = []
     for source, match in (('-s 198.51.100.0/25 ', ''), ('', '-m iprange --src-range 198.51.100.130-198.51.100.200 ')):
         for port in ('80', '8000:8100'):
             ipv4 += returns('%s-d 172.18.0.0/15 -i eth1' % source, '-p udp %s-m udp --dport %s' % (match, port))
     assert block.rules['ipv4'] == BETWEEN + ipv4 + GUARD
     assert block.rules['ipv6'] == BETWEEN + GUARD
-    assert engine.routed_summary(block) == {'eth1': {'families': ['ipv4'], 'ipsets': {}}}
+    assert routed_summary(block) == {'eth1': {'families': ['ipv4'], 'ipsets': {}}}
 
 
 def test_ipv6_networks_alone_deny_ipv4_and_declarations_are_sorted_by_interface():
-    block = engine.routed_block([{'interface': 'wg1', 'networks': ['2001:db8:18::/64']}, {'interface': 'lan0'}])
+    block = routed_block([{'interface': 'wg1', 'networks': ['2001:db8:18::/64']}, {'interface': 'lan0'}])
     assert block.rules['ipv4'] == BETWEEN + returns('-i lan0') + GUARD
     assert block.rules['ipv6'] == BETWEEN + returns('-i lan0') + returns('-d 2001:db8:18::/64 -i wg1') + GUARD
-    same = engine.routed_block([{'interface': 'lan0'}, {'interface': 'wg1', 'networks': ['2001:db8:18::/64']}])
+    same = routed_block([{'interface': 'lan0'}, {'interface': 'wg1', 'networks': ['2001:db8:18::/64']}])
     assert same.rules == block.rules
 
 
 def test_an_empty_source_list_lets_nothing_through():
-    block = engine.routed_block([{'interface': 'wg0', 'sources': []}])
+    block = routed_block([{'interface': 'wg0', 'sources': []}])
     assert block.rules['ipv4'] == BETWEEN + GUARD and block.rules['ipv6'] == BETWEEN + GUARD
     # A sources_text (as a sources file's entries come) without an entry is no source either, not any.
-    assert engine.routed_block([{'interface': 'wg0', 'sources_text': '# none yet\n'}]).rules == block.rules
+    assert routed_block([{'interface': 'wg0', 'sources_text': '# none yet\n'}]).rules == block.rules
 
 
 def test_sources_text_adds_its_lines_to_the_sources():
-    block = engine.routed_block([{'interface': 'eth1', 'sources': ['198.51.100.0/25'],
-                                  'sources_text': '# more\n198.51.100.130-198.51.100.200\n'}])
-    same = engine.routed_block([{'interface': 'eth1', 'sources': ['198.51.100.0/25', '198.51.100.130-198.51.100.200']}])
+    block = routed_block([{'interface': 'eth1', 'sources': ['198.51.100.0/25'],
+                           'sources_text': '# more\n198.51.100.130-198.51.100.200\n'}])
+    same = routed_block([{'interface': 'eth1', 'sources': ['198.51.100.0/25', '198.51.100.130-198.51.100.200']}])
     assert block.rules == same.rules
 
 
 def test_long_sources_go_into_an_ipset_of_their_own_kind():
     sources = ['10.0.%d.%d' % (n // 250, 2 * (n % 125)) for n in range(100)] + ['2001:db8::1']
-    block = engine.routed_block([{'interface': 'wg0', 'sources': sources, 'ports': ['443']}])
+    block = routed_block([{'interface': 'wg0', 'sources': sources, 'ports': ['443']}])
     name = 'netops-dfwr-wg0-v4'
     assert list(block.sets) == [name] and block.sets[name].family == 'ipv4'
     assert block.rules['ipv4'] == BETWEEN + returns('-i wg0', '-p tcp -m set --match-set %s src -m tcp --dport 443'
                                                     % name) + GUARD
     assert block.rules['ipv6'] == BETWEEN + returns('-s 2001:db8::1/128 -i wg0', '-p tcp -m tcp --dport 443') + GUARD
-    assert engine.routed_summary(block)['wg0']['ipsets'] == {name: len(block.sets[name].entries)}
-    always = engine.routed_block([{'interface': 'wg0', 'sources': ['198.51.100.7'], 'source_sets': 'always'}])
+    assert routed_summary(block)['wg0']['ipsets'] == {name: len(block.sets[name].entries)}
+    always = routed_block([{'interface': 'wg0', 'sources': ['198.51.100.7'], 'source_sets': 'always'}])
     assert list(always.sets) == [name]
 
 
 def test_the_block_sits_between_the_router_pairs_and_the_allowlists():
-    blocks = engine.declared_blocks([{'in_interface': 'wg0', 'out_interface': 'eth0'}],
-                                    [{'interface': 'eth0', 'sources': ['198.51.100.7']}], [{'interface': 'wg0'}])
-    lines = engine.plan_chain(['-A DOCKER-USER -j RETURN'], 'ipv4', blocks)
-    assert engine.blocks_in(lines) == ['accept:wg0:eth0', 'routed', 'allowlist:eth0']
+    blocks = declared_blocks([{'in_interface': 'wg0', 'out_interface': 'eth0'}],
+                             [{'interface': 'eth0', 'sources': ['198.51.100.7']}], [{'interface': 'wg0'}])
+    lines = plan_chain(['-A DOCKER-USER -j RETURN'], 'ipv4', blocks)
+    assert blocks_in(lines) == ['accept:wg0:eth0', 'routed', 'allowlist:eth0']
     assert lines[-1] == '-A DOCKER-USER -j RETURN'
-    assert 'routed' not in engine.declared_blocks([], [])
+    assert 'routed' not in declared_blocks([], [])
 
 
 # --- refused input -------------------------------------------------------------------------------
@@ -129,17 +137,17 @@ def test_the_block_sits_between_the_router_pairs_and_the_allowlists():
     (['wg0'], 'routed[0]', 'wg0'),
 ])
 def test_bad_input_names_the_field_and_the_value(declarations, field, value):
-    with pytest.raises(engine.InputError) as error:
-        engine.routed_block(declarations)
+    with pytest.raises(InputError) as error:
+        routed_block(declarations)
     assert (error.value.field, error.value.value) == (field, value)
     assert str(error.value).startswith('%s: %r is not valid: ' % (field, value))
 
 
 def test_the_same_interface_twice_says_to_merge_and_overlapping_wildcards_say_so():
-    with pytest.raises(engine.InputError, match='one declaration per interface'):
-        engine.routed_block([{'interface': 'wg0'}, {'interface': 'wg0'}])
-    with pytest.raises(engine.InputError, match='matches interfaces of the declaration on wg[+]'):
-        engine.routed_block([{'interface': 'wg+'}, {'interface': 'wg1'}])
+    with pytest.raises(InputError, match='one declaration per interface'):
+        routed_block([{'interface': 'wg0'}, {'interface': 'wg0'}])
+    with pytest.raises(InputError, match='matches interfaces of the declaration on wg[+]'):
+        routed_block([{'interface': 'wg+'}, {'interface': 'wg1'}])
 
 
 # --- ipset names of both kinds ------------------------------------------------------------------
@@ -160,8 +168,8 @@ def test_routed_sets_have_a_prefix_no_interface_name_can_make_an_allowlist_set()
 
 
 def test_both_kinds_are_read_matched_and_planned():
-    allowlist = engine.allowlist_block('wg0', ['198.51.100.7'], source_sets='always')
-    routed = engine.routed_block([{'interface': 'wg0', 'sources': ['198.51.100.8'], 'source_sets': 'always'}])
+    allowlist = allowlist_block('wg0', ['198.51.100.7'], source_sets='always')
+    routed = routed_block([{'interface': 'wg0', 'sources': ['198.51.100.8'], 'source_sets': 'always'}])
     wanted = dict(list(allowlist.sets.items()) + list(routed.sets.items()))
     assert sorted(wanted) == ['netops-dfw-wg0-v4', 'netops-dfwr-wg0-v4']
     saved = ipset.restore_text([line for name in sorted(wanted) for line in ipset.render(wanted[name])])
@@ -179,8 +187,8 @@ EXAMPLE = [
 
 
 def example_table():
-    blocks = engine.declared_blocks([{'in_interface': 'wg0', 'out_interface': 'eth0'}],
-                                    [{'interface': 'eth0', 'sources': ['198.51.100.7']}], EXAMPLE)
+    blocks = declared_blocks([{'in_interface': 'wg0', 'out_interface': 'eth0'}],
+                             [{'interface': 'eth0', 'sources': ['198.51.100.7']}], EXAMPLE)
     return nft.plan_table(None, blocks)
 
 
@@ -215,7 +223,7 @@ def test_the_routed_chain_and_its_jumps():
 
 
 def test_the_guard_alone_in_nftables():
-    table = nft.plan_table(None, {'routed': engine.routed_block([])})
+    table = nft.plan_table(None, {'routed': routed_block([])})
     assert table.chains['routed'].rules == ['iifname "docker*" return', 'iifname "br-*" return', 'drop']
     assert table.sets == {} and len(table.chains['forward'].rules) == 2
 
@@ -358,7 +366,7 @@ def is_container_bridge(name):
 @settings(max_examples=300, deadline=None)
 @given(declarations, st.sampled_from(['ipv4', 'ipv6']), st.data())
 def test_only_declared_new_connections_without_dnat_reach_containers_from_outside(found, family, data):
-    block = engine.routed_block(found)
+    block = routed_block(found)
     packet = data.draw(packets(family))
     result = verdict(block, family, packet)
     new_not_dnat = packet.ctstate == 'NEW'
@@ -377,12 +385,12 @@ def test_only_declared_new_connections_without_dnat_reach_containers_from_outsid
 @settings(max_examples=200, deadline=None)
 @given(declarations, st.sampled_from(['ipv4', 'ipv6']))
 def test_every_return_is_new_without_dnat_and_the_guard_is_always_last(found, family):
-    lines = engine.routed_block(found).rules[family]
+    lines = routed_block(found).rules[family]
     assert lines[-2:] == GUARD
     for line in lines[:-2]:
         assert line.endswith('%s %s -j RETURN' % (NEW, TAG)), line
-        assert Rule(line).option_values('-o')[0] in engine.CONTAINER_BRIDGES
-    assert engine.routed_block(list(reversed(found))).rules == engine.routed_block(found).rules
+        assert Rule(line).option_values('-o')[0] in CONTAINER_BRIDGES
+    assert routed_block(list(reversed(found))).rules == routed_block(found).rules
 
 
 def spans_of(entries):
@@ -407,7 +415,7 @@ def spans_of(entries):
 @settings(max_examples=200, deadline=None)
 @given(declarations)
 def test_the_nft_table_reads_back_as_rendered_and_its_sets_hold_the_declared_addresses(found):
-    block = engine.routed_block(found)
+    block = routed_block(found)
     table = nft.plan_table(None, {block.name: block})
     assert nft.same_table(nft.parse_table(nft.render(table)), table)
     assert table.chains['routed'].rules[-1] == 'drop'

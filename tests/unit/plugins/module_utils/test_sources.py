@@ -10,19 +10,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plugins.module_utils.test_docker_user_properties import sources as source_entries
+from plugins.module_utils.test_chain_plan_properties import sources as source_entries
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _compliance as compliance
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import (
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._blocks import (
+    allowlist_block,
+    sources_count,
+)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._chain_plan import plan_chain, same_chain
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._sources import (
     InputError,
     _plain_address,
-    allowlist_block,
     merge_sources,
     parse_source,
     parse_sources_text,
-    plan_chain,
-    same_chain,
-    sources_count,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import Rule, parse_save
 

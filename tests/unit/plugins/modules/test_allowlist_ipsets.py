@@ -32,7 +32,7 @@ from plugins.modules.test_docker_user_modules import (
     save_with,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._module import _docker_user_module as docker_user_module
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import allowlist_block
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._blocks import allowlist_block
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._ipset import IpSet
 from ansible_collections.netops.docker_firewall.plugins.modules import (
     docker_user_accept,

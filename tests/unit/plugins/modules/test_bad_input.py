@@ -9,7 +9,7 @@ import os
 import pytest
 
 from plugins.module_utils.test_daemon_config import BAD_FILES, BAD_SETTINGS, CONFLICTS
-from plugins.module_utils.test_docker_user import BAD_ALLOWLISTS
+from plugins.module_utils.test_blocks import BAD_ALLOWLISTS
 from fake_runner import Call
 from plugins.modules.test_daemon_json import UNIT, VERSION_20, VERSION_28
 from ansible_collections.netops.docker_firewall.plugins.modules import (

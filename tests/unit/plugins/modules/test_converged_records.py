@@ -53,7 +53,7 @@ from plugins.modules.test_docker_user_modules import (
     save_with,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _converged as converged
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_user
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _sources
 from ansible_collections.netops.docker_firewall.plugins.module_utils._module import _docker_user_module as docker_user_module
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft
@@ -89,7 +89,7 @@ def forbid_parsing(monkeypatch):
     """From now on, parsing a source, `ipset save` or the nftables table fails the test."""
     def refused(*args, **kwargs):
         raise AssertionError('parsed, though the record proves the host converged')
-    for module, name in ((_docker_user, 'parse_source'), (_ipset, 'parse_save'), (_nft, 'parse_table')):
+    for module, name in ((_sources, 'parse_source'), (_ipset, 'parse_save'), (_nft, 'parse_table')):
         monkeypatch.setattr(module, name, refused)
 
 
@@ -185,8 +185,8 @@ def test_a_rule_another_tool_appended_takes_the_full_path_which_records_the_new_
     run_module(docker_user_allowlist.main, allowlist(), CONVERGED)
     appended = [Tool(V4_SAVE, stdout=save_with(OURS['ipv4'] + [OTHER_TOOL], DOCKER28))] + CONVERGED[1:]
     parsed = []
-    parse_source = _docker_user.parse_source
-    monkeypatch.setattr(_docker_user, 'parse_source', lambda *args: parsed.append(args) or parse_source(*args))
+    parse_source = _sources.parse_source
+    monkeypatch.setattr(_sources, 'parse_source', lambda *args: parsed.append(args) or parse_source(*args))
     full, _table = run_module(docker_user_allowlist.main, allowlist(), appended)
     assert full['changed'] is False and full['rules']['ipv4'][-1] == OTHER_TOOL and len(parsed) == 100
     forbid_parsing(monkeypatch)
@@ -366,8 +366,8 @@ def test_a_record_that_is_not_this_declarations_proves_nothing(run_module, monke
         code = converged.engine_code
         monkeypatch.setattr(converged, 'engine_code', lambda names: code(names) + ['# another engine'])
     parsed = []
-    parse_source = _docker_user.parse_source
-    monkeypatch.setattr(_docker_user, 'parse_source', lambda *args: parsed.append(args) or parse_source(*args))
+    parse_source = _sources.parse_source
+    monkeypatch.setattr(_sources, 'parse_source', lambda *args: parsed.append(args) or parse_source(*args))
     result, _table = run_module(docker_user_allowlist.main, allowlist(), CONVERGED)
     assert result['changed'] is False and len(parsed) == 100
 
@@ -418,8 +418,8 @@ def test_a_record_another_user_could_have_put_there_proves_nothing(run_module, m
     spoil_trust(path, how, tmp_path)
     assert docker_user_module.read_record(str(path), recorded) is None
     parsed = []
-    parse_source = _docker_user.parse_source
-    monkeypatch.setattr(_docker_user, 'parse_source', lambda *args: parsed.append(args) or parse_source(*args))
+    parse_source = _sources.parse_source
+    monkeypatch.setattr(_sources, 'parse_source', lambda *args: parsed.append(args) or parse_source(*args))
     result, _table = run_module(docker_user_allowlist.main, allowlist(), CONVERGED)
     assert result['changed'] is False and len(parsed) == 100
 
@@ -454,8 +454,8 @@ def test_a_record_that_cannot_be_written_changes_nothing_and_the_next_run_takes_
     full, _table = run_module(docker_user_allowlist.main, allowlist(), CONVERGED)
     assert full['changed'] is False and not (tmp_path / 'no-run').exists()
     parsed = []
-    parse_source = _docker_user.parse_source
-    monkeypatch.setattr(_docker_user, 'parse_source', lambda *args: parsed.append(args) or parse_source(*args))
+    parse_source = _sources.parse_source
+    monkeypatch.setattr(_sources, 'parse_source', lambda *args: parsed.append(args) or parse_source(*args))
     again, _table = run_module(docker_user_allowlist.main, allowlist(), CONVERGED)
     same_result(again, full)
     assert len(parsed) == 100

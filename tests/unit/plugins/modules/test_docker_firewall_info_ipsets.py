@@ -13,7 +13,7 @@ from plugins.modules.test_docker_firewall_info import READ_ONLY, capture, comman
 from plugins.module_utils.test_ipset import saved_by_ipset
 from plugins.modules.test_allowlist_ipsets import FOREIGN
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import allowlist_block
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._blocks import allowlist_block
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._ipset import IpSet
 from ansible_collections.netops.docker_firewall.plugins.modules import docker_firewall_info
 

@@ -14,7 +14,7 @@ from plugins.modules.test_docker_firewall_info import capture, commands
 from plugins.modules.test_docker_firewall_info_ipsets import with_docker_user
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host._docker_host import DockerError, parse_addresses
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._docker_user import allowlist_block
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._blocks import allowlist_block
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._reachability import published
 from ansible_collections.netops.docker_firewall.plugins.modules import docker_firewall_info
 

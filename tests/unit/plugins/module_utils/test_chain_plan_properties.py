@@ -1,13 +1,25 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Properties of the engine over generated blocks and chains (hypothesis)."""
+"""Properties of the DOCKER-USER chain planned (_chain_plan) over generated blocks and chains (hypothesis)."""
 
 import ipaddress
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _docker_user as engine
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._blocks import (
+    ROUTED,
+    accept_block,
+    allowlist_block,
+    routed_block,
+)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._chain_plan import (
+    blocks_in,
+    holds_plan,
+    plan_chain,
+    restore_payload,
+    same_chain,
+)
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import Rule, parse_save
 
 interfaces = st.from_regex(r'(eth|wg|lan|ens|bond)[0-9]{1,3}', fullmatch=True)
@@ -45,17 +57,17 @@ def block_sets(draw):
     blocks = {}
     for in_if, out_if in draw(st.lists(st.tuples(interfaces, interfaces), max_size=3)):
         if in_if != out_if:
-            block = engine.accept_block(in_if, out_if, draw(st.booleans()))
+            block = accept_block(in_if, out_if, draw(st.booleans()))
             blocks[block.name] = block
     for interface in draw(st.lists(interfaces, max_size=3, unique=True)):
-        block = engine.allowlist_block(interface, draw(st.lists(sources(), max_size=6)),
-                                       draw(st.lists(ports, max_size=3)), draw(st.sampled_from(['tcp', 'udp', 'sctp'])))
+        block = allowlist_block(interface, draw(st.lists(sources(), max_size=6)),
+                                draw(st.lists(ports, max_size=3)), draw(st.sampled_from(['tcp', 'udp', 'sctp'])))
         blocks[block.name] = block
     if draw(st.booleans()):
         routed = [dict(interface=interface, sources=draw(st.one_of(st.none(), st.lists(sources(), max_size=3))),
                        ports=draw(st.lists(ports, max_size=2)))
                   for interface in draw(st.lists(interfaces, max_size=2, unique=True))]
-        blocks[engine.ROUTED] = engine.routed_block(routed)
+        blocks[ROUTED] = routed_block(routed)
     return blocks
 
 
@@ -72,7 +84,7 @@ families = st.sampled_from(['ipv4', 'ipv6'])
 @settings(max_examples=200, deadline=None)
 @given(block_sets(), foreign_rules, families)
 def test_parse_of_render_is_identity(blocks, others, family):
-    lines = engine.plan_chain(others, family, blocks)
+    lines = plan_chain(others, family, blocks)
     save = '\n'.join(['*filter', ':DOCKER-USER - [0:0]'] + lines + ['COMMIT']) + '\n'
     parsed = parse_save(save)['filter'].chain_rules('DOCKER-USER')
     assert [rule.line for rule in parsed] == lines
@@ -82,18 +94,18 @@ def test_parse_of_render_is_identity(blocks, others, family):
 @settings(max_examples=200, deadline=None)
 @given(block_sets(), block_sets(), foreign_rules, families, st.booleans())
 def test_planning_again_after_applying_yields_nothing(first, second, others, family, purge):
-    applied = engine.plan_chain(engine.plan_chain(others, family, first), family, second, purge=purge)
-    again = engine.plan_chain(applied, family, second, purge=purge)
+    applied = plan_chain(plan_chain(others, family, first), family, second, purge=purge)
+    again = plan_chain(applied, family, second, purge=purge)
     assert again == applied
-    assert engine.same_chain(again, applied)
+    assert same_chain(again, applied)
 
 
 @settings(max_examples=200, deadline=None)
 @given(block_sets(), foreign_rules, families)
 def test_rules_of_others_are_kept_in_order(blocks, others, family):
-    lines = engine.plan_chain(others, family, blocks)
+    lines = plan_chain(others, family, blocks)
     assert lines[len(lines) - len(others):] == others
-    assert set(engine.blocks_in(lines)) == set(name for name, block in blocks.items() if block.rules[family])
+    assert set(blocks_in(lines)) == set(name for name, block in blocks.items() if block.rules[family])
 
 
 def apply_restore(chain, payload):
@@ -124,23 +136,23 @@ def apply_restore(chain, payload):
 @settings(max_examples=300, deadline=None)
 @given(block_sets(), block_sets(), foreign_rules, families, st.booleans())
 def test_applying_the_payload_gives_the_plan(first, second, others, family, purge):
-    before = engine.plan_chain(others, family, first)
-    after = engine.plan_chain(before, family, second, purge=purge)
-    assert apply_restore(before, engine.restore_payload(before, after)) == after
-    assert apply_restore(None, engine.restore_payload(None, after)) == after
+    before = plan_chain(others, family, first)
+    after = plan_chain(before, family, second, purge=purge)
+    assert apply_restore(before, restore_payload(before, after)) == after
+    assert apply_restore(None, restore_payload(None, after)) == after
 
 
 @settings(max_examples=300, deadline=None)
 @given(block_sets(), block_sets(), foreign_rules, families, st.booleans(), st.data())
 def test_a_rule_inserted_between_read_and_write_stays(first, second, others, family, purge, data):
-    before = engine.plan_chain(others, family, first)
-    after = engine.plan_chain(before, family, second, purge=purge)
+    before = plan_chain(others, family, first)
+    after = plan_chain(before, family, second, purge=purge)
     foreign = '-A DOCKER-USER -s 198.51.100.250/32 -m comment --comment concurrent -j DROP'
     position = data.draw(st.integers(0, len(before)))
     at_write = before[:position] + [foreign] + before[position:]
-    result = apply_restore(at_write, engine.restore_payload(before, after))
+    result = apply_restore(at_write, restore_payload(before, after))
     assert foreign in result
-    assert engine.holds_plan(result, after)
+    assert holds_plan(result, after)
     assert [line for line in result if line != foreign] == after
 
 
@@ -148,7 +160,7 @@ def test_a_rule_inserted_between_read_and_write_stays(first, second, others, fam
 @given(block_sets(), foreign_rules, families, st.booleans())
 def test_no_rendered_line_touches_another_chain(blocks, others, family, exists):
     before = others if exists else None
-    payload = engine.restore_payload(before, engine.plan_chain(others, family, blocks)).splitlines()
+    payload = restore_payload(before, plan_chain(others, family, blocks)).splitlines()
     created = [] if exists else [':DOCKER-USER - [0:0]', '-I FORWARD 1 -j DOCKER-USER']
     for line in payload:
         assert line in ['*filter', 'COMMIT'] + created \
