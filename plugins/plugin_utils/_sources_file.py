@@ -51,7 +51,7 @@ def with_file_entries(params, prefix, read, warn):
     if not isinstance(path, str) or not path:
         raise InputError(field, path, 'the path of a file on the controller is required')
     found, text = read(field, path)
-    entries = parse_sources_text(field, found, text)
+    entries = [entry for entry, _source in parse_sources_text(field, found, text)]
     if not entries:
         warn('%s %s holds no entry: it adds no source' % (field, found))
     given = params.get('sources_text')

@@ -180,8 +180,9 @@ def parse_source(field, value):
 
 
 def parse_sources(field, entries):
-    """The Sources of a declaration's entries (see parse_source); a bad one names `field`."""
-    return [parse_source(field, entry) for entry in entries]
+    """The Sources of a declaration's entries: a text is parsed (see parse_source; a bad one names `field`),
+    a Source (a line of sources_text, which declared_sources parsed) is taken as it is."""
+    return [entry if isinstance(entry, Source) else parse_source(field, entry) for entry in entries]
 
 
 UNREAD_SOURCES_FILE = ('a sources file is read on the controller, by the action plugin of the module, which passes '
@@ -190,25 +191,28 @@ UNREAD_SOURCES_FILE = ('a sources file is read on the controller, by the action 
 
 def declared_sources(prefix, sources, text):
     """The entries of a declaration's `sources` (a list or None) and `sources_text` (the lines of a sources
-    file, as the action plugins pass a sources_file on, or None); None when it gives neither."""
+    file, as the action plugins pass a sources_file on, or None); None when it gives neither. The lines of
+    `sources_text` come as the Sources they were parsed into here, so that the block (parse_sources) parses
+    no entry twice; the `sources` come as given, for the block to check under its own field."""
     if text is None:
         return sources
-    return list(sources or []) + parse_sources_text(prefix + 'sources_text', prefix + 'sources_text', text)
+    field = prefix + 'sources_text'
+    return list(sources or []) + [source for _entry, source in parse_sources_text(field, field, text)]
 
 
 def parse_sources_text(field, path, text):
-    """The entries of a sources file: one a line, blank lines and '#' comments (whole-line or after an
-    entry) ignored. Each entry is checked as `sources` entries are; a bad one names the file and line."""
+    """The entries of a sources file, each with its Source: [(entry, Source), ...]. One entry a line, blank
+    lines and '#' comments (whole-line or after an entry) ignored. Each entry is parsed once, as `sources`
+    entries are; a bad one names the file and line."""
     entries = []
     for number, line in enumerate(text.splitlines(), 1):
         entry = line.split('#', 1)[0].strip()
         if not entry:
             continue
         try:
-            parse_source(field, entry)
+            entries.append((entry, parse_source(field, entry)))
         except InputError as exc:
             raise InputError(field, entry, exc.reason, where='%s line %d' % (path, number))
-        entries.append(entry)
     return entries
 
 

@@ -40,8 +40,9 @@ def test_comments_and_blank_lines_are_ignored():
             '    # indented comment\n'
             '2001:db8:20::/48#no space\r\n'
             '\t\n')
-    assert parse_sources_text('sources_file', '/srv/allow.txt', text) == [
-        '203.0.113.0/24', '192.0.2.10-192.0.2.20', '2001:db8:20::/48']
+    entries = parse_sources_text('sources_file', '/srv/allow.txt', text)
+    assert [entry for entry, _source in entries] == ['203.0.113.0/24', '192.0.2.10-192.0.2.20', '2001:db8:20::/48']
+    assert [str(source) for _entry, source in entries] == ['203.0.113.0/24', '192.0.2.10-192.0.2.20', '2001:db8:20::/48']
 
 
 def test_an_empty_file_or_only_comments_has_no_entry():
@@ -242,7 +243,7 @@ def test_ten_thousand_entries_from_a_file():
                 for _index in range(9000)]
     hosts = ['2001:db8:%x::%x' % (rng.randrange(65536), rng.randrange(65536)) for _index in range(1000)]
     lines = ['# generated'] + networks + hosts + networks[:500]  # 500 duplicates
-    entries = parse_sources_text('sources_file', 'big.txt', '\n'.join(lines) + '\n')
+    entries = [source for _entry, source in parse_sources_text('sources_file', 'big.txt', '\n'.join(lines) + '\n')]
     block = allowlist_block('eth0', entries, source_sets='never')
     counts = sources_count(block)
     assert counts['declared'] == 10500

@@ -19,8 +19,13 @@ from plugins.modules.test_docker_user_modules import (
     restore,
     save_with,
 )
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _sources
 from ansible_collections.netops.docker_firewall.plugins.module_utils._module import _docker_user_module as docker_user_module
-from ansible_collections.netops.docker_firewall.plugins.modules import docker_user_allowlist, docker_user_chain
+from ansible_collections.netops.docker_firewall.plugins.modules import (
+    docker_user_allowlist,
+    docker_user_chain,
+    docker_user_routed,
+)
 
 DECLARED = ['198.51.100.128/25', '198.51.100.0-198.51.100.127', '198.51.100.7', '192.0.2.10',
             '192.0.2.11-192.0.2.20', '2001:db8::/48', '2001:db8::1', '2001:db8::1']
@@ -162,3 +167,21 @@ def test_chain_allowlists_take_sources_text(run_module):
     ], check_mode=True)
     assert result['sources_count'] == {'allowlist:eth0': dict(declared=3, ipv4=2, ipv6=1, ipsets={}),
                                        'allowlist:eth1': dict(declared=0, ipv4=0, ipv6=0, ipsets={})}
+
+
+@pytest.mark.parametrize('main, args', [
+    (docker_user_allowlist.main, dict(interface='eth0', sources=DECLARED[:1], sources_text=TEXT, ports=['443'])),
+    (docker_user_chain.main, dict(allowlists=[dict(interface='eth0', sources=DECLARED[:1], sources_text=TEXT)],
+                                  routed=[dict(interface='wg0', sources=DECLARED[:1], sources_text=TEXT)])),
+    (docker_user_routed.main, dict(routed=[dict(interface='wg0', sources=DECLARED[:1], sources_text=TEXT)])),
+], ids=['allowlist', 'chain', 'routed'])
+def test_each_entry_of_sources_and_sources_text_is_parsed_once_on_the_host(run_module, monkeypatch, main, args):
+    """A line of sources_text is parsed where its lines are read, and the block takes the Source made there."""
+    parsed = []
+    parse_source = _sources.parse_source
+    monkeypatch.setattr(_sources, 'parse_source', lambda *a: parsed.append(a[1]) or parse_source(*a))
+    result, _table = run_module(main, args, [Tool(V4_SAVE, stdout=DOCKER28), Tool(V6_SAVE, stdout=DOCKER28_V6)],
+                                check_mode=True)
+    assert result['changed'] is True
+    declarations = len(args.get('allowlists', [])) + len(args.get('routed', [])) or 1
+    assert sorted(parsed) == sorted((DECLARED[:1] + DECLARED) * declarations)
