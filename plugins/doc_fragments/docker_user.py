@@ -75,8 +75,9 @@ notes:
     left, and that run's result is returned without parsing the sources, the sets or the table. A set element or a rule
     changed by hand or by another tool, another declaration or a reboot takes the full path, which writes what
     differs and records again. Check mode uses the records and writes none; diff mode never uses them (its diff
-    shows every entry). The records are readable by root alone; one that another user could have written proves
-    nothing.
+    shows every entry). A record belongs to the user the module runs as (root, with become), written 0600 in
+    directories made 0700 (it holds the sources); one that another user could have written (a symlink, a file or
+    directory not the running user's, or one others can write to) proves nothing.
   - Runs the iptables tools in the C locale and waits up to 10 seconds for the xtables lock.
   - Concurrent writers are serialised by the collection's host lock (C(/run/netops-docker-firewall.lock)), which
     every module and host program that writes the collection's state holds from its first read to its read-back

@@ -372,8 +372,9 @@ def test_a_record_that_is_not_this_declarations_proves_nothing(run_module, monke
     assert result['changed'] is False and len(parsed) == 100
 
 
-def test_a_record_and_its_directories_are_root_s_alone(run_module, converged_records_of_the_test):
-    """A record holds the sources (its result's ipset_payload): no other user reads it."""
+def test_a_record_and_its_directories_are_the_running_user_s_alone(run_module, converged_records_of_the_test):
+    """A record holds the sources (its result's ipset_payload): no other user reads it. It is the running user's
+    (root, with become), which is the user read_record trusts."""
     run_module(docker_user_allowlist.main, allowlist(), CONVERGED)
     for path in (converged_records_of_the_test, converged_records_of_the_test / RECORD):
         assert stat.S_IMODE(os.lstat(str(path)).st_mode) & 0o077 == 0 and os.lstat(str(path)).st_uid == os.geteuid()
