@@ -19,7 +19,7 @@ from ansible.template import Templar, trust_as_template
 
 from conftest import ROOT
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _decisions as decisions
-from ansible_collections.netops.docker_firewall.plugins.modules.docker_firewall_info import decisions_state
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module._firewall_info import decisions_state
 
 ROLE = os.path.join(ROOT, 'roles', 'docker_on_router')
 

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """What daemon_json needs from the host: the file, the Docker version, the unit's flags,
-`dockerd --validate`, and an atomic write. Private to this collection."""
+`dockerd --validate`, and an atomic write. The installed Docker's version (`dockerd --version`) is
+read here for docker_firewall_info too. Private to this collection."""
 
 from __future__ import absolute_import, division, print_function
 
