@@ -91,6 +91,14 @@ def unlisted_files(top, listed):
     return found
 
 
+def left_empty(directory, removed):
+    """Whether removing the files `removed` leaves the directory empty (it exists)."""
+    try:
+        return set(os.listdir(directory)) <= set(removed)
+    except OSError:
+        return False
+
+
 def remove_directory(path, trees):
     """Remove the subdirectories `trees` of `path` with all in them (those there), then `path` when that
     leaves it empty."""
