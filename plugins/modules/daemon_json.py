@@ -185,22 +185,7 @@ validated_by:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._daemon_config import (
-    ConfigError,
-    changed_keys,
-    check_conflicts,
-    check_types,
-    merge,
-    needs_restart,
-    parse_existing,
-    preset_settings,
-    render,
-)
-from ansible_collections.netops.docker_firewall.plugins.module_utils._host._daemon_host import (
-    VALIDATE_SINCE,
-    DaemonHost,
-    WriteError,
-)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module._daemon_json import daemon_json
 
 
 def main():
@@ -218,59 +203,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    p = module.params
-    host = DaemonHost(module)
-    text = host.read(p['path'])
-    invalid = False
-    try:
-        try:
-            current = parse_existing(text, p['path'])
-        except ConfigError:
-            if not p['replace_invalid']:
-                raise
-            current, invalid = {}, True
-        major, version = host.docker_major()
-        wanted = merge(preset_settings(p['preset'], major), p['settings'])
-        config = merge(current, wanted, p['remove_keys'], p['exclusive'])
-        unknown = check_types(config)
-        for key in sorted(set(unknown) & set(wanted)):
-            if not p['allow_unknown_keys']:
-                raise ConfigError(key, wanted[key], 'not a daemon.json key this module knows (a typo?); set '
-                                                    'allow_unknown_keys=true if your Docker knows it')
-        check_conflicts(config, major, host.unit_flags())
-    except ConfigError as exc:
-        module.fail_json(msg=str(exc), field=exc.field, path=p['path'])
-
-    # A missing file with nothing to put in it stays missing; an empty or invalid file is replaced.
-    changed = config != current or invalid or (text is not None and text.strip() == '')
-    content = render(config)
-    validated_by = ['types', 'conflicts']
-    if changed and p['validate'] and major is not None and major >= VALIDATE_SINCE:
-        ok, output = host.validate(content)
-        if not ok:
-            module.fail_json(msg='dockerd --validate rejected the new configuration: %s' % output,
-                             path=p['path'], config=config)
-        validated_by.append('dockerd --validate')
-    for key in sorted(set(unknown) - set(wanted)):
-        module.warn('%s: key %r is not known to this module; it was kept as it is' % (p['path'], key))
-
-    keys = changed_keys(current, config)
-    result = dict(
-        changed=changed, path=p['path'], config=config, previous_config=current, changed_keys=keys,
-        restart=needs_restart(keys), restart_needed=needs_restart(keys) == 'restart', existed=text is not None,
-        unknown_keys=unknown, docker_version=version or '', docker_major=major, validated_by=validated_by,
-    )
-    if module._diff:
-        result['diff'] = dict(before=text if text is not None else '', after=content,
-                              before_header=p['path'], after_header=p['path'])
-    if changed and not module.check_mode:
-        try:
-            backup_file = host.write(p['path'], content, p['backup'])
-        except WriteError as exc:
-            module.fail_json(msg=str(exc), path=p['path'], config=config)
-        if backup_file:
-            result['backup_file'] = backup_file
-    module.exit_json(**result)
+    module.exit_json(**daemon_json(module))
 
 
 if __name__ == '__main__':

@@ -133,112 +133,11 @@ commands:
   sample: [["/usr/bin/systemctl", "daemon-reload"], ["/usr/bin/systemctl", "enable", "netops-docker-user.service"]]
 '''
 
-import os
-import re
-import shutil
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netops.docker_firewall.plugins.module_utils._module import _engine_files as engine_files
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _units as units
-from ansible_collections.netops.docker_firewall.plugins.module_utils._host._docker_host import run_c
-from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host_files import (
-    FilesError,
-    install_files,
-    remove_files,
-    remove_empty_directory,
-)
-
-
-# What the launcher may name as its interpreter: a command or a path, nothing a shell would expand.
-PYTHON = re.compile(r'[A-Za-z0-9_.+/-]+\Z')
-
-
-def read_file(path):
-    """(text, mode) of a file on the host, or None when there is none (or it is not text)."""
-    try:
-        with open(path, 'rb') as handle:
-            text = handle.read().decode('utf-8')
-        return text, os.stat(path).st_mode & 0o7777
-    except (IOError, OSError, UnicodeDecodeError):
-        return None
-
-
-def stale_engine_files():
-    """Engine files on the host that are no longer part of the engine (compiled caches aside), in its
-    subpackages too: the flat files of an earlier version among them."""
-    stale = []
-    for directory, subdirectories, names in os.walk(engine_files.ENGINE_PACKAGE_DIR):
-        subdirectories[:] = sorted(name for name in subdirectories if name != '__pycache__')
-        relative = os.path.relpath(directory, engine_files.ENGINE_PACKAGE_DIR)
-        for name in sorted(names):
-            path = name if relative == os.curdir else '/'.join(relative.split(os.sep) + [name])
-            if name.endswith('.py') and path not in layout.ENGINE_FILES:
-                stale.append(os.path.join(directory, name))
-    return stale
-
-
-def other_programs_installed(program):
-    return [name for name, (path, _module, _what) in layout.PROGRAMS.items()
-            if name != program and os.path.exists(path)]
-
-
-def desired(module):
-    """(wanted {path: (text, mode)}, paths to remove) for the program's state: launcher, engine, unit."""
-    program = module.params['program']
-    removed = stale_engine_files() + list(layout.RETIRED_FILES)
-    if module.params['state'] == 'present':
-        wanted = engine_files.wanted_files(program, module.params['python'])
-        wanted[units.unit_path(program)] = (units.unit_text(program), 0o644)
-        return wanted, removed
-    removed.extend([layout.PROGRAMS[program][0], units.unit_path(program)])
-    if not other_programs_installed(program):
-        removed.extend(engine_files.engine_paths())
-    return {}, removed
-
-
-def diff_of(path, before, after):
-    return dict(before_header=path, after_header=path,
-                before=before[0] if before else '', after=after[0] if after else '')
-
-
-def plan_run(module):
-    """(result, wanted, systemctl commands before the files change, after) of this run."""
-    program, state = module.params['program'], module.params['state']
-    wanted, removed = desired(module)
-    current = dict((path, read_file(path)) for path in list(wanted) + removed)
-    write, remove = engine_files.plan(wanted, current, removed)
-    unit_file = units.unit_path(program)
-    unit_changed = unit_file in write + remove
-    before, after = units.systemctl_plan(program, state, current[unit_file] is not None, unit_changed,
-                                         os.path.lexists(units.enabled_link(program)))
-    systemctl = module.get_bin_path('systemctl', required=True) if before or after else None
-    before, after = [[systemctl] + args for args in before], [[systemctl] + args for args in after]
-    result = dict(changed=bool(write or remove or before or after), path=layout.PROGRAMS[program][0],
-                  written=write, removed=remove, engine_files=list(layout.ENGINE_FILES),
-                  unit=units.UNIT_OF[program], unit_changed=unit_changed, commands=before + after)
-    if module._diff:
-        result['diff'] = [diff_of(path, current[path], wanted[path]) for path in write] + \
-                         [diff_of(path, current[path], None) for path in remove]
-    return result, wanted, before, after
-
-
-def run_systemctl(module, commands, result):
-    for cmd in commands:
-        rc, out, err = run_c(module, cmd)
-        if rc != 0:
-            module.fail_json(msg='%s failed: %s' % (' '.join(cmd[1:]), err.strip() or out.strip()),
-                             cmd=cmd, rc=rc, stdout=out, stderr=err, **result)
-
-
-def remove_engine_directory(program):
-    """Once no program of ours runs from the engine directory: its compiled caches and empty directories go."""
-    if other_programs_installed(program):
-        return
-    for cache in (layout.ENGINE_PACKAGE.split('.', maxsplit=1)[0], '__pycache__'):
-        shutil.rmtree(os.path.join(layout.ENGINE_DIR, cache), ignore_errors=True)
-    remove_empty_directory(layout.ENGINE_DIR)
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module import _engine_files as engine_files
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module._engine_install import firewall_engine
 
 
 def main():
@@ -250,22 +149,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if not PYTHON.match(module.params['python']):
-        module.fail_json(msg='python: %r is not valid: a command name or an absolute path of letters, digits and '
-                             '_ . / + - (it is written into the launcher)' % module.params['python'])
-    result, wanted, before, after = plan_run(module)
-    if module.check_mode or not result['changed']:
-        module.exit_json(**result)
-    run_systemctl(module, before, result)  # absent: the unit is stopped and disabled before its program goes
-    try:
-        install_files(module, wanted, result['written'])
-        remove_files(result['removed'])
-    except FilesError as exc:
-        module.fail_json(msg=str(exc), **result)
-    run_systemctl(module, after, result)
-    if module.params['state'] == 'absent':
-        remove_engine_directory(module.params['program'])
-    module.exit_json(**result)
+    module.exit_json(**firewall_engine(module))
 
 
 if __name__ == '__main__':

@@ -149,65 +149,10 @@ kept_rules:
     ipv4: ['-A DOCKER-USER -i eth0 -m comment --comment "netops.docker_firewall/allowlist:eth0" -j DROP']
 '''
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _kept_state as kept_state
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
-from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host_files import (
-    FilesError,
-    install_files,
-    remove_empty_directory,
-    remove_files,
-)
-from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host_lock import module_lock
-from ansible_collections.netops.docker_firewall.plugins.module_utils._host._kept_state_host import read_files
-
-HOLDER = 'docker_firewall_persistence'  # who holds the host lock, as its record says
-
-
-def left_empty(directory, removed):
-    """Whether removing the files `removed` leaves the directory empty (it exists)."""
-    try:
-        return set(os.listdir(directory)) <= set(removed)
-    except OSError:
-        return False
-
-
-def planned(module, wanted):
-    """(result, {path: (text, mode)} to write) from the files on the host now."""
-    directory, program = layout.STATE_DIR, module.params['program']
-    current = read_files(directory, kept_state.FILES[program])
-    write, remove = kept_state.plan(program, wanted, current)
-
-    def path(name):
-        return os.path.join(directory, name)
-
-    result = dict(changed=bool(write or remove), directory=directory, written=[path(n) for n in write],
-                  removed=[path(n) for n in remove], kept=[path(n) for n in kept_state.FILES[program] if wanted[n]],
-                  kept_rules=kept_state.parse_policy(wanted).rules if program == 'restore' else {})
-    if module.params['state'] == 'absent' and left_empty(directory, remove):
-        result.update(changed=True, removed=result['removed'] + [directory])
-    if module._diff:
-        result['diff'] = [dict(before_header=path(n), after_header=path(n), before=(current[n] or ('',))[0],
-                               after=wanted[n] or '') for n in write + remove]
-    return result, dict((path(n), (wanted[n], kept_state.MODE)) for n in write)
-
-
-def converge(module, wanted):
-    result, files = planned(module, wanted)
-    if module.check_mode or not result['changed']:
-        return result
-    install_files(module, files, result['written'])
-    remove_files([path for path in result['removed'] if path != result['directory']])
-    if result['directory'] in result['removed']:
-        remove_empty_directory(result['directory'])
-    again, _files = planned(module, wanted)
-    if again['written'] or [path for path in again['removed'] if path != again['directory']]:
-        raise FilesError('the kept files differ from what was written (did another tool change them at the same '
-                         'time?): %s' % ', '.join(again['written'] + again['removed']), changed=True)
-    return result
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module._persistence import firewall_persistence
 
 
 def main():
@@ -224,16 +169,7 @@ def main():
         required_if=[('state', 'present', ('backend',))],
         supports_check_mode=True,
     )
-    try:
-        wanted = kept_state.wanted(module.params)
-    except kept_state.KeptStateError as exc:
-        module.fail_json(msg='%s; nothing was written' % exc)
-    with module_lock(module, HOLDER):  # none in check mode, which writes nothing
-        try:
-            result = converge(module, wanted)
-        except (FilesError, IOError, OSError) as exc:
-            module.fail_json(msg=str(exc), changed=getattr(exc, 'changed', False))
-    module.exit_json(**result)
+    module.exit_json(**firewall_persistence(module))
 
 
 if __name__ == '__main__':

@@ -50,7 +50,7 @@ from plugins.modules.test_docker_firewall_info_ipsets import with_docker_user  #
 from plugins.modules.test_docker_firewall_info_reachability import ALLOWLIST, IP_ADDR, LINKS, WEB  # noqa: E402
 from plugins.modules.test_docker_user_modules import save_with  # noqa: E402
 from ansible_collections.netops.docker_firewall.plugins.module_utils._module import _docker_user_module  # noqa: E402
-from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _host_lock, _iptables_host  # noqa: E402
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _firewall_info_host, _host_lock, _iptables_host  # noqa: E402
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout, _nft  # noqa: E402
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._blocks import allowlist_block  # noqa: E402
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._chain_plan import plan_chain  # noqa: E402
@@ -189,7 +189,7 @@ def info_hosts():
 
 def info(work):
     _layout.STATE_DIR = os.path.join(work, 'state')
-    docker_firewall_info.read_flag = lambda path: True
+    _firewall_info_host.read_flag = lambda path: True
     daemon = os.path.join(work, 'daemon.json')
     with open(daemon, 'w') as handle:
         handle.write('{"userland-proxy": false}')

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The docker_on_router role's use of the decisions docker_firewall_info takes (roles/docker_on_router/vars/main.yml),
 rendered by Ansible's own templating from the role's defaults and from the decisions the module's own
-decisions_state takes for a host of each Docker generation: which daemon.json keys the role sets and removes
+decisions_state (_module/_firewall_info) takes for a host of each Docker generation: which daemon.json keys the role sets and removes
 per generation and routed-access declaration, where it looks for containers Docker 29 on nftables could not
 start, whether it keeps the backstop; that the role decides nothing itself (no Docker version, no path of nft in
 it); and the order of its tasks: nothing is written before the checks, and the policy (the routed-access guard
@@ -19,7 +19,7 @@ from ansible.template import Templar, trust_as_template
 
 from conftest import ROOT
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _decisions as decisions
-from ansible_collections.netops.docker_firewall.plugins.modules.docker_firewall_info import decisions_state
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module._firewall_info import decisions_state
 
 ROLE = os.path.join(ROOT, 'roles', 'docker_on_router')
 

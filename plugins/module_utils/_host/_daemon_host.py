@@ -3,7 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """What daemon_json needs from the host: the file, the Docker version, the unit's flags,
-`dockerd --validate`, and an atomic write. Private to this collection."""
+`dockerd --validate`, and an atomic write; for docker_firewall_info and docker_leftovers too, the
+installed Docker's version (`dockerd --version`), and for docker_leftovers whether dockerd started
+after daemon.json last changed. Private to this collection."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -16,6 +18,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._da
     docker_major,
     unit_flags,
 )
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _docker_host as docker_host
 
 # `dockerd --validate` exists from Docker 23 on (20.10 answers "unknown flag").
 VALIDATE_SINCE = 23
@@ -50,6 +53,13 @@ class DaemonHost:
             return None, None
         rc, out, err = self._run([dockerd, '--version'])
         return (docker_major(out), out.strip()) if rc == 0 else (None, None)
+
+    @staticmethod
+    def started_after(path, settings):
+        """Whether the running dockerd (its pid file as `settings`, daemon.json, name it) started after `path`
+        last changed; None when no dockerd runs or there is no `path`."""
+        started = docker_host.dockerd_started_at(settings.get('pidfile') or '/var/run/docker.pid')
+        return None if started is None or not os.path.exists(path) else started > os.stat(path).st_mtime
 
     def unit_flags(self, unit='docker.service'):
         systemctl = self._module.get_bin_path('systemctl')

@@ -4,8 +4,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """A set of files written on the host as one: every file is staged (a synced temporary file beside
 it) before the first is installed by a rename, so a failed write (disk full, read-only file system)
-changes no file. Used by the modules that own files of the layout (docker_firewall_engine,
-docker_firewall_persistence).
+changes no file; and what those writers read of the files and directories they own. Used by the
+modules that own files of the layout (docker_firewall_engine, docker_firewall_persistence).
 
 Private to this collection."""
 
@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import shutil
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _daemon_host as daemon_host
 
@@ -63,3 +64,44 @@ def remove_empty_directory(path):
         os.rmdir(path)
         return True
     return False
+
+
+def installed_file(path):
+    """(text, mode) of a file on the host, or None when there is none (or it is not text): then it is
+    written again."""
+    try:
+        with open(path, 'rb') as handle:
+            text = handle.read().decode('utf-8')
+        return text, os.stat(path).st_mode & 0o7777
+    except (IOError, OSError, UnicodeDecodeError):
+        return None
+
+
+def unlisted_files(top, listed):
+    """Python files under `top` (compiled caches aside, subdirectories too) whose path relative to it,
+    with '/', is not in `listed`."""
+    found = []
+    for directory, subdirectories, names in os.walk(top):
+        subdirectories[:] = sorted(name for name in subdirectories if name != '__pycache__')
+        relative = os.path.relpath(directory, top)
+        for name in sorted(names):
+            path = name if relative == os.curdir else '/'.join(relative.split(os.sep) + [name])
+            if name.endswith('.py') and path not in listed:
+                found.append(os.path.join(directory, name))
+    return found
+
+
+def left_empty(directory, removed):
+    """Whether removing the files `removed` leaves the directory empty (it exists)."""
+    try:
+        return set(os.listdir(directory)) <= set(removed)
+    except OSError:
+        return False
+
+
+def remove_directory(path, trees):
+    """Remove the subdirectories `trees` of `path` with all in them (those there), then `path` when that
+    leaves it empty."""
+    for tree in trees:
+        shutil.rmtree(os.path.join(path, tree), ignore_errors=True)
+    remove_empty_directory(path)

@@ -56,14 +56,19 @@ def launcher(program, python):
 
 def wanted_files(program, python):
     """{path: (text, mode)} that `program` needs: its launcher and every engine file."""
-    files = dict((path, (engine_source(name), 0o644)) for name, path in zip(layout.ENGINE_FILES, engine_paths()))
+    files = dict((path, (engine_source(name), 0o644)) for name, path in engine_file_paths())
     path = layout.PROGRAMS[program][0]
     files[path] = (launcher(program, python), 0o755)
     return files
 
 
+def engine_file_paths():
+    """(name in ENGINE_FILES, path on the host) of every engine file, in the list's order."""
+    return [(name, os.path.join(ENGINE_PACKAGE_DIR, *name.split('/'))) for name in layout.ENGINE_FILES]
+
+
 def engine_paths():
-    return [os.path.join(ENGINE_PACKAGE_DIR, *name.split('/')) for name in layout.ENGINE_FILES]
+    return [path for _name, path in engine_file_paths()]
 
 
 def plan(wanted, current, removed):

@@ -21,14 +21,14 @@ def kube(name):
 
 
 def family(text):
-    """One family's facts, as docker_firewall_info's iptables_state builds them."""
+    """One family's facts, as docker_firewall_info builds them (_firewall_info_host.iptables_state)."""
     facts = family_facts(text)
     facts['docker_leftovers'] = leftovers.plan_family(text).summary()
     return facts
 
 
 def ipvs_read():
-    """What docker_firewall_info's ipvs_state reads on the IPVS capture."""
+    """What docker_firewall_info reads on the IPVS capture (_firewall_info_host.ipvs_state)."""
     names = [line.split(': ', 1)[1] for line in kube('ipvs.ipset-list.txt').splitlines() if line.startswith('Name: ')]
     return dict(interface=True, addresses=kube_proxy.interface_addresses(kube('ipvs.ip-addr-kube-ipvs0.txt')),
                 sets=names, error=None)

@@ -9,6 +9,7 @@ import pytest
 import plugins.modules.conftest as modules_conftest
 from captures import capture
 from fake_runner import Call, Tool
+from ansible_collections.netops.docker_firewall.plugins.module_utils._module import _firewall_info as firewall_info_module
 from ansible_collections.netops.docker_firewall.plugins.modules import docker_firewall_info
 
 READ_ONLY = ('--version', 'info', 'ps', 'inspect', 'list', 'network ls', 'network inspect')
@@ -298,16 +299,23 @@ def test_a_docker_info_without_its_version_reads_the_installed_one(run_module, t
 
 
 def test_reachability_is_shipped_with_the_module_but_imported_only_by_the_runs_that_ask_for_it():
+    """The module imports its orchestration (_firewall_info), which imports the reachability engine in a
+    function: Ansible ships it all the same, and only the runs that ask for it compile it."""
     from ansible.executor.module_common import ModuleDepFinder
     import ast
     import inspect
-    source = inspect.getsource(docker_firewall_info)
-    found = ModuleDepFinder('ansible_collections.netops.docker_firewall.plugins.modules.docker_firewall_info',
-                            ast.parse(source)).submodules
-    reachability = ('ansible_collections', 'netops', 'docker_firewall', 'plugins', 'module_utils', '_engine', '_reachability')
-    assert any(name[:len(reachability)] == reachability for name in found)
-    assert not [node for node in ast.parse(source).body if isinstance(node, (ast.Import, ast.ImportFrom))
-                and '_reachability' in ast.dump(node)]
+
+    def imported(module):
+        return ModuleDepFinder(module.__name__, ast.parse(inspect.getsource(module))).submodules
+
+    def ships(found, module_name):
+        wanted = tuple(module_name.split('.'))
+        return any(name[:len(wanted)] == wanted for name in found)
+
+    assert ships(imported(docker_firewall_info), firewall_info_module.__name__)
+    assert ships(imported(firewall_info_module), 'ansible_collections.netops.docker_firewall.plugins.module_utils._engine._reachability')
+    assert not [node for node in ast.parse(inspect.getsource(firewall_info_module)).body
+                if isinstance(node, (ast.Import, ast.ImportFrom)) and '_reachability' in ast.dump(node)]
 
 
 def test_a_container_port_published_twice_is_named(run_module, tmp_path):
@@ -417,12 +425,12 @@ def test_the_engine_is_current_when_every_file_is_this_version_s_in_its_subpacka
     from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
     from ansible_collections.netops.docker_firewall.plugins.module_utils._module import _engine_files as engine_files
     monkeypatch.setattr(engine_files, 'ENGINE_PACKAGE_DIR', str(tmp_path))
-    assert docker_firewall_info.engine_current() is None
+    assert firewall_info_module.engine_current() is None
     for name in layout.ENGINE_FILES:
         path = tmp_path.joinpath(*name.split('/'))
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(engine_files.engine_source(name))
-    assert docker_firewall_info.engine_current() is True
+    assert firewall_info_module.engine_current() is True
     changed = tmp_path.joinpath(*layout.ENGINE_FILES[-1].split('/'))
     changed.write_text(changed.read_text() + '# changed by hand\n')
-    assert docker_firewall_info.engine_current() is False
+    assert firewall_info_module.engine_current() is False

@@ -13,6 +13,7 @@ from fake_runner import Call, Tool
 from plugins.modules.test_docker_firewall_info import capture, commands
 from plugins.modules.test_docker_firewall_info_ipsets import with_docker_user
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _firewall_info_host
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host._docker_host import DockerError, parse_addresses
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._blocks import allowlist_block
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._reachability import published
@@ -45,7 +46,7 @@ def host(monkeypatch, tmp_path):
     directory = tmp_path / 'state'
     directory.mkdir()
     monkeypatch.setattr(layout, 'STATE_DIR', str(directory))
-    monkeypatch.setattr(docker_firewall_info, 'read_flag', lambda path: True)
+    monkeypatch.setattr(_firewall_info_host, 'read_flag', lambda path: True)
 
 
 def run(run_module, tmp_path, table, reachability=True, settings=None, check_mode=False):
