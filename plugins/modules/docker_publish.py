@@ -157,10 +157,10 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _decisions as decisions
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _docker_host as docker_host
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _iptables_converge as iptables_converge
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _iptables_host as iptables_host
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host_lock import module_lock
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._publish import (
-    CHAIN,
     FAMILIES,
     TABLES,
     bindings,
@@ -171,29 +171,6 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._pu
 )
 
 _CONTAINER_NAME = re.compile(r'[a-zA-Z0-9][a-zA-Z0-9_.-]+')
-
-
-def iptables_default(module):
-    """The variant the `iptables` command runs (`iptables --version`), or None when it does not say."""
-    iptables = module.get_bin_path('iptables')
-    if not iptables:
-        return None
-    rc, out, _err = docker_host.run_c(module, [iptables, '--version'])
-    return decisions.iptables_default(out) if rc == 0 else None
-
-
-def choose_backend(module, host, requested):
-    """(the iptables variant kube-proxy's chains are in (_decisions.iptables_variant), its IPv4 save output
-    or None when not read yet)."""
-    if requested != 'auto':
-        return requested, None
-    installed = host.backends('ipv4')
-    saved = dict((backend, host.save('ipv4', backend)) for backend in installed)
-    with_kube = [backend for backend in installed if ':KUBE-' in saved[backend]]
-    backend = decisions.iptables_variant(installed, with_kube, default=lambda: iptables_default(module)).value
-    if backend is None:
-        module.fail_json(msg=decisions.NO_IPTABLES)
-    return backend, saved[backend]
 
 
 def check_names(module, names):
@@ -230,20 +207,22 @@ def plan_families(host, backend, ipv4_save, wanted, present):
     return plans, written_by_docker
 
 
-def write_families(module, host, backend, plans, wanted, present):
-    """Dry-run every family that changes, write each once, then read each back: a replan must find
-    nothing to do. Returns the commands that changed the host."""
-    changed = sorted(family for family, planned in plans.items() if planned[2])
-    what = '%s chains' % CHAIN
-    for family in changed:
-        host.restore(family, backend, plans[family][2], test=True, what=what)
-    commands = [host.restore(family, backend, plans[family][2], what=what) for family in changed]
-    for family in changed:
-        again = plan_family(host.save(family, backend), wanted, family, present)
-        if again is not None and again[2]:
-            module.fail_json(msg='%s: the rules read back differ from what was written (did another tool change '
-                                 'them at the same time?)' % family, changed=True, commands=commands)
-    return commands
+def publish(module, host, wanted, present):
+    """Choose the variant, plan each family, and write what changes (_iptables_converge.publish: dry run,
+    write, read-back). Returns (the variant, the plans, Docker's rules per family, the writes run)."""
+    try:
+        backend, ipv4_save = iptables_converge.publish_variant(host, module, module.params['iptables_variant'])
+        if backend is None:
+            module.fail_json(msg=decisions.NO_IPTABLES)
+        plans, written_by_docker = plan_families(host, backend, ipv4_save, wanted, present)
+        payloads = dict((family, planned[2]) for family, planned in plans.items() if planned[2])
+        commands = [] if module.check_mode else iptables_converge.publish(host, backend, payloads, wanted, present)
+    except iptables_converge.ReadBackError as exc:
+        module.fail_json(msg=str(exc), changed=True, commands=exc.commands)
+    except iptables_host.CommandError as exc:
+        module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr,
+                         changed=bool(getattr(exc, 'written', None)))
+    return backend, plans, written_by_docker, commands
 
 
 def main():
@@ -268,12 +247,7 @@ def main():
     # Docker and iptables are read, the rules planned, written and read back under the host lock.
     with module_lock(module, 'docker_publish'):
         inspects, wanted = read_wanted(module, names)
-        try:
-            backend, ipv4_save = choose_backend(module, host, params['iptables_variant'])
-            plans, written_by_docker = plan_families(host, backend, ipv4_save, wanted, present)
-            commands = [] if module.check_mode else write_families(module, host, backend, plans, wanted, present)
-        except iptables_host.CommandError as exc:
-            module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
+        backend, plans, written_by_docker, commands = publish(module, host, wanted, present)
 
     published_names = set(b.container for b in wanted)
     settings, settings_error = docker_host.read_daemon_json(params['daemon_json'])

@@ -31,7 +31,7 @@ ENGINE_FILES = ('_engine/__init__.py', '_engine/_blocks.py', '_engine/_chain_pla
                 '_engine/_ipset.py', '_engine/_kept_state.py', '_engine/_layout.py', '_engine/_nft.py',
                 '_engine/_publish.py', '_engine/_rules.py', '_engine/_sources.py',
                 '_host/__init__.py', '_host/_docker_host.py', '_host/_host_lock.py', '_host/_host_runner.py',
-                '_host/_iptables_host.py', '_host/_kept_state_host.py',
+                '_host/_iptables_converge.py', '_host/_iptables_host.py', '_host/_kept_state_host.py',
                 '_programs/__init__.py', '_programs/_firewalld_watch.py', '_programs/_publish_watcher.py',
                 '_programs/_restore.py')
 # Host programs: name -> (path, the engine module whose main(argv) it runs, what it does).

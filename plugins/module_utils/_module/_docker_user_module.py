@@ -37,6 +37,11 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._engine imp
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host._docker_host import read_daemon_json
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._facts import forward_order
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host_lock import module_lock
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._iptables_converge import (
+    ReadBackError,
+    choose_variant,
+    converge,
+)
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host._iptables_host import (
     CommandError,
     IpsetHost,
@@ -100,12 +105,10 @@ def _chain_lines(save_text):
 
 
 def choose_backend(host, requested, create_chain):
-    """The iptables variant (_decisions.iptables_variant: the one holding Docker's IPv4 DOCKER-USER), and
-    its IPv4 save output."""
-    candidates = host.backends('ipv4') if requested == 'auto' else [requested]
-    saves = dict((backend, host.save('ipv4', backend)) for backend in candidates)
-    holding = [backend for backend in candidates if _chain_lines(saves[backend]) is not None]
-    backend = decisions.iptables_variant(candidates, holding, requested).value
+    """The iptables variant (_iptables_converge.choose_variant: the one holding Docker's IPv4 DOCKER-USER),
+    and its IPv4 save output."""
+    decision, holding, saves = choose_variant(host, requested, lambda text: _chain_lines(text) is not None)
+    backend = decision.value
     if backend is None:
         raise StateError(decisions.NO_IPTABLES)
     if len(holding) > 1:
@@ -116,7 +119,7 @@ def choose_backend(host, requested, create_chain):
         return backend, saves[backend]
     if create_chain:
         return backend, ''
-    checked = ' and '.join(candidates)
+    checked = ' and '.join(saves)
     raise StateError('DOCKER-USER does not exist in iptables (%s checked). Docker is not running, or runs with '
                      '"iptables": false in daemon.json, so no FORWARD rule would jump to a chain created now. '
                      'Start Docker first, or set create_chain=true to create the chain and its FORWARD jump.'
@@ -169,43 +172,26 @@ def plan_families(current, blocks, purge, create_chain, warn):
 
 
 def apply_plans(host, backend, plans, families, after_test=None):
-    """Write the planned chains of `families`: dry-run all, write each once, read back. `after_test`
-    (a callable) runs once every dry run passed, before the first write.
+    """Write the planned chains of `families` (_iptables_converge.converge: dry-run all, write each once,
+    read back). `after_test` (a callable) runs once every dry run passed, before the first write.
 
     Returns (commands run, {family: lines in effect})."""
     payloads = dict((f, restore_payload(*plans[f])) for f in families)
-    # A rejected payload in any family leaves every family untouched.
-    for family in families:
-        host.restore(family, backend, payloads[family], test=True)
-    if after_test is not None:
-        after_test()
-    commands = []
-    for family in families:
-        try:
-            commands.append(host.restore(family, backend, payloads[family]))
-        except CommandError as exc:
-            written = exc.written = families[:len(commands)]
-            if written:
-                exc.args = ('%s; %s was already written: run the task again to finish (the next run '
-                            'writes only what differs)' % (exc, ' and '.join(written)),)
-            raise
-    try:
-        return commands, read_back(host, backend, plans, families)
-    except (CommandError, StateError) as exc:
-        exc.written = families
-        raise
+    return converge(host, backend, payloads, holding_plans(plans), after_test=after_test)
 
 
-def read_back(host, backend, plans, families):
-    """{family: DOCKER-USER lines in effect}, each holding its plan."""
-    in_effect = {}
-    for family in families:
-        lines = _chain_lines(host.save(family, backend))
+def holding_plans(plans):
+    """The read-back of a write of `plans`: (family, save output) -> its DOCKER-USER lines, which must hold
+    the family's plan (rules another tool added meanwhile pass)."""
+
+    def read_back(family, save_text):
+        lines = _chain_lines(save_text)
         if lines is None or not holds_plan(lines, plans[family][1]):
-            raise StateError('%s DOCKER-USER differs from what was written (did another tool change it at the '
-                             'same time?): %s' % (family, lines))
-        in_effect[family] = lines
-    return in_effect
+            raise ReadBackError('%s DOCKER-USER differs from what was written (did another tool change it at the '
+                                'same time?): %s' % (family, lines))
+        return lines
+
+    return read_back
 
 
 class SetPlan:
@@ -319,7 +305,7 @@ def apply_all(host, backend, plans, changed, sets_host, set_plan):
             commands += chain_commands
         else:
             swap()
-    except (CommandError, StateError) as exc:
+    except (CommandError, ReadBackError) as exc:
         if commands or swapping:
             exc.changed = True
             done = (put_back_sets(sets_host, set_plan, swapping, getattr(exc, 'written', [])) if swapping else
@@ -551,7 +537,7 @@ def converge_iptables(module, declared, purge, docker_runs=None):
             commands, in_effect, sets_back = apply_all(host, backend, plans, changed, sets_host, set_plan)
             rules.update(in_effect)
             state = _written_state(backend, current, plans, in_effect, saved.get('text'), sets_back, set_plan.wanted)
-    except (InputError, StateError, RuleSyntaxError, ipset.IpsetSyntaxError) as exc:
+    except (InputError, StateError, ReadBackError, RuleSyntaxError, ipset.IpsetSyntaxError) as exc:
         written = getattr(exc, 'written', [])
         module.fail_json(msg=str(exc), changed=bool(written) or getattr(exc, 'changed', False))
     except CommandError as exc:

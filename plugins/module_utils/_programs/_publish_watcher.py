@@ -37,12 +37,15 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host
     failure,
     usage,
 )
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._iptables_converge import (
+    ReadBackError,
+    publish,
+)
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host._iptables_host import (
     CommandError,
     IptablesHost,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._publish import (
-    CHAIN,
     FAMILIES,
     bindings,
     container_name,
@@ -52,11 +55,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._ru
 
 NAME = 'netops_docker_publish'
 # What a sync can fail on; the rules are then left as they are.
-FAILURES = (CommandError, DockerError, LockError, RuleSyntaxError, OSError, ValueError)
-
-
-class ReadBackError(Exception):
-    """The rules read back after a write are not what was planned."""
+FAILURES = (CommandError, DockerError, LockError, ReadBackError, RuleSyntaxError, OSError, ValueError)
 
 
 def _left_as_they_were(runner, exc):
@@ -75,8 +74,9 @@ def read_config(path):
 
 
 def sync(runner, iptables, config, lock_path=None):
-    """Under the host lock: write each family's plan after a dry run, then read it back (a replan must
-    find nothing to do). A failed read raises before anything is written: it never reads as "no containers"."""
+    """Under the host lock: converge each family that differs from its plan, one after the other
+    (_iptables_converge.publish: dry run, write, read-back, where a replan must find nothing to do). A
+    failed read raises before anything is written: it never reads as "no containers"."""
     with host_lock(NAME, PROGRAM_WAIT, lock_path):
         _sync(runner, iptables, config)
 
@@ -91,12 +91,7 @@ def _sync(runner, iptables, config):
         planned = plan_family(iptables.save(family, backend), wanted, family)
         if planned is None or not planned[2]:
             continue
-        iptables.restore(family, backend, planned[2], test=True, what='%s chains' % CHAIN)
-        iptables.restore(family, backend, planned[2], what='%s chains' % CHAIN)
-        again = plan_family(iptables.save(family, backend), wanted, family)
-        if again is not None and again[2]:
-            raise ReadBackError('%s: the rules read back differ from what was written (did another tool change '
-                                'them at the same time?)' % family)
+        publish(iptables, backend, {family: planned[2]}, wanted)
         published = ', '.join('%s %s->%s:%s' % (b.container, b.host_port, b.address, b.container_port)
                               for b in wanted if b.family == family) or 'nothing'
         runner.say('%s: published %s' % (family, published))
@@ -121,7 +116,7 @@ def watch(runner, iptables, config, lock_path=None):
         for line in events.stdout:
             if line.strip() in names:
                 sync(runner, iptables, config, lock_path)
-    except FAILURES + (ReadBackError,) as exc:
+    except FAILURES as exc:
         events.kill()
         return _left_as_they_were(runner, exc)
     runner.warn('the Docker event stream ended (rc %s)' % events.wait())
@@ -146,6 +141,6 @@ def main(argv, environ=None):
         return watch(runner, iptables, config, lock_path)
     try:
         sync(runner, iptables, config, lock_path)
-    except FAILURES + (ReadBackError,) as exc:
+    except FAILURES as exc:
         return _left_as_they_were(runner, exc)
     return 0

@@ -10,7 +10,9 @@ It loads the collection's nftables table where one is kept (the policy under Doc
 firewall backend, the backstop beside DOCKER-USER under its iptables backend), puts the kept ipsets
 in place (created when missing, a differing one swapped for the kept content), then puts the kept
 rules at the top of DOCKER-USER, one iptables-restore per family, with the same engine the modules
-write with: rules of others stay, a missing chain is created with its FORWARD jump, and FORWARD is
+write with and the same converge (_iptables_converge: a dry run, the write, a read-back that finds
+the family in place as --if-needed tells it, below; a family is reported in place only then): rules
+of others stay, a missing chain is created with its FORWARD jump, and FORWARD is
 left with exactly one jump to DOCKER-USER as its first rule (an accepting rule above the jump would
 bypass it: Docker 28 and later briefly put their DOCKER-FORWARD jump there while they follow a
 firewalld reload).
@@ -20,7 +22,7 @@ kept ipset when it is gone (by name: nothing but the collection writes them), a
 family whose kept rules are not the first rules of DOCKER-USER or whose FORWARD reaches a rule other
 than Docker's drop-only isolation jumps before DOCKER-USER; and a missing DOCKER-USER is not created
 while dockerd is starting (dockerd creates it, and fails when it appears between its check and its
-own -N). A run holds the host lock (_host_lock) from its first read to its last write, as every
+own -N). A run holds the host lock (_host_lock) from its first read to its last read-back, as every
 writer of the collection does: the boot unit, the watcher and a module may start together. A family
 or a table that fails is reported and the others are still put back; the exit status is then 1.
 Kept rules that match an ipset that could not be put in place are left out, so that their allowlist
@@ -56,6 +58,10 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host
     failure,
     usage,
 )
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._iptables_converge import (
+    ReadBackError,
+    converge,
+)
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host._kept_state_host import read_kept
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host._iptables_host import (
     CommandError,
@@ -78,10 +84,8 @@ HOLDER = os.path.basename(layout.PROGRAMS['restore'][0])  # who holds the host l
 ISOLATION_JUMPS = ('-A FORWARD -j DOCKER-ISOLATION-STAGE-1', '-A FORWARD -j DOCKER-ISOLATION-STAGE-2')
 
 
-def plan_family(save_text, kept, if_needed, dockerd_active):
-    """The iptables-restore --noflush payload that puts `kept` at the top of DOCKER-USER, or None
-    when there is nothing to write (--if-needed: in place, or the chain is left to a starting dockerd).
-    `dockerd_active`: a callable, asked only when it matters."""
+def _read(save_text):
+    """(DOCKER-USER's rule lines or None when the chain does not exist, FORWARD's rule lines) of a save output."""
     tables = parse_save(save_text)
     if save_text.strip() and 'filter' not in tables:
         # iptables-nft prints a comment for a table it cannot read (written by nft or by a newer
@@ -90,15 +94,43 @@ def plan_family(save_text, kept, if_needed, dockerd_active):
     table = tables.get('filter')
     before = [rule.line for rule in table.chain_rules(CHAIN)] if table and CHAIN in table.chains else None
     forward = [rule.line for rule in table.chain_rules('FORWARD')] if table else []
-    repair = jump_repair(forward, ISOLATION_JUMPS if if_needed else ()) if before is not None else []
-    others = [line for line in before or [] if owner(Rule(line)) is None]
+    return before, forward
+
+
+def _in_place(before, forward, kept):
+    """Whether `kept` are the first rules of DOCKER-USER (`before`) and the only rules of ours there, and
+    FORWARD (`forward`) jumps there once, before any rule but Docker's isolation jumps."""
+    ours = [line for line in before or [] if owner(Rule(line)) is not None]
+    return (before is not None and not jump_repair(forward, ISOLATION_JUMPS) and same_chain(ours, kept)
+            and same_chain(before[:len(kept)], kept))
+
+
+def plan_family(save_text, kept, if_needed, dockerd_active):
+    """The iptables-restore --noflush payload that puts `kept` at the top of DOCKER-USER, or None
+    when there is nothing to write (--if-needed: in place, or the chain is left to a starting dockerd).
+    `dockerd_active`: a callable, asked only when it matters."""
+    before, forward = _read(save_text)
     if if_needed:
         if before is None and not dockerd_active():
             return None
-        ours = [line for line in before or [] if owner(Rule(line)) is not None]
-        if before is not None and not repair and same_chain(ours, kept) and same_chain(before[:len(kept)], kept):
+        if _in_place(before, forward, kept):
             return None
+    repair = jump_repair(forward, ISOLATION_JUMPS if if_needed else ()) if before is not None else []
+    others = [line for line in before or [] if owner(Rule(line)) is None]
     return restore_payload(before, kept + others, repair)
+
+
+def in_place(kept):
+    """The read-back of a write of `kept` (converge's read_back): the family's rules, read again, are in
+    place as --if-needed tells it (_in_place)."""
+
+    def read_back(_family, save_text):
+        before, forward = _read(save_text)
+        if not _in_place(before, forward, kept):
+            raise ReadBackError('written, but read back otherwise: the kept rules are not the first of DOCKER-USER, '
+                                'or FORWARD does not jump there first (did another tool change them at the same time?)')
+
+    return read_back
 
 
 def read_filter(iptables, family, backend):
@@ -193,8 +225,8 @@ def restore(runner, kept, if_needed):
             payload = plan_family(read_filter(iptables, family, kept.backend), rules, if_needed, dockerd_active)
             if payload is None:
                 continue
-            iptables.restore(family, kept.backend, payload)
-        except (CommandError, RuleSyntaxError, OSError) as exc:
+            converge(iptables, kept.backend, {family: payload}, in_place(rules), table='filter')
+        except (CommandError, ReadBackError, RuleSyntaxError, OSError) as exc:
             runner.warn('%s DOCKER-USER rules not put back: %s' % (family, failure(exc)))
             status = 1
             continue

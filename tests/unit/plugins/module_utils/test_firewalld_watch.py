@@ -18,6 +18,7 @@ from plugins.module_utils.test_restore import (
     DOCKER29,
     JUMP,
     LISTED_TABLE,
+    FORWARD_FIRST,
     MOVED,
     OURS,
     TOOL_PATHS,
@@ -26,9 +27,9 @@ from plugins.module_utils.test_restore import (
     inserted,
     keep,
     payload,
-    restored,
     saved,
     table_listed,
+    written,
 )
 
 # dbus-monitor's lines, as it prints them for the matches the watcher subscribes to.
@@ -160,8 +161,8 @@ def test_a_check_holds_the_lock_as_the_watcher_and_the_restore_in_it_re_enters_i
         table_listed(LISTED_TABLE),
         saved('ipv4', DOCKER29['ipv4'].set('DOCKER-USER', OURS['ipv4'])),
         saved('ipv6', DOCKER29['ipv6'].set('FORWARD', ['-A FORWARD -j DOCKER-FORWARD', JUMP]).set('DOCKER-USER', OURS['ipv6'])),
-        restored('ipv6', payload(*MOVED + deleted(OURS['ipv6']) + inserted(OURS['ipv6']))),
-    ]
+    ] + written('ipv6', payload(*MOVED + deleted(OURS['ipv6']) + inserted(OURS['ipv6'])),
+                DOCKER29['ipv6'].set('FORWARD', FORWARD_FIRST).set('DOCKER-USER', OURS['ipv6']))
     runner = FakeRunner(script, TOOL_PATHS, watcher.NAME)
     locks = record_host_lock(monkeypatch, lambda: runner.ran)
     started = time.monotonic()
@@ -170,7 +171,7 @@ def test_a_check_holds_the_lock_as_the_watcher_and_the_restore_in_it_re_enters_i
     assert runner.ran == [call.expected for call in script]
     assert (runner.said, runner.warned) == ([in_place('ipv6')], [])
     # One take, as the watcher, before the first command; released after the last.
-    assert locks == [('taken', 'netops-docker-firewalld-watch', 0), ('released', 4)]
+    assert locks == [('taken', 'netops-docker-firewalld-watch', 0), ('released', 6)]
     assert lock.read_text().split()[1] == 'netops-docker-firewalld-watch' and free(lock)
 
 

@@ -73,9 +73,16 @@ def failed_read(family):
             saved(family, NO_TABLES, rc=4, stderr=READ_FAILED, table=None)]
 
 
-def restored(family, payload_text, backend='nft', rc=0, stderr=''):
-    return Call(['/usr/sbin/%s-%s-restore' % (COMMAND[family], backend), '-w', '10', '--noflush'], data=payload_text,
-                rc=rc, stderr=stderr, binary_data=True)
+def restored(family, payload_text, backend='nft', rc=0, stderr='', test=False):
+    return Call(['/usr/sbin/%s-%s-restore' % (COMMAND[family], backend), '-w', '10', '--noflush'] + (['--test'] if test else []),
+                data=payload_text, rc=rc, stderr=stderr, binary_data=True)
+
+
+def written(family, payload_text, after, backend='nft'):
+    """A family put back: the dry run of `payload_text`, its write, and the read-back of the filter table,
+    which answers `after` (a Save)."""
+    return [restored(family, payload_text, backend, test=True), restored(family, payload_text, backend),
+            saved(family, after, backend)]
 
 
 def table_listed(stdout, rc=0, stderr=''):
@@ -197,6 +204,10 @@ def created(rules):
 
 
 MOVED = ('-D FORWARD -j DOCKER-USER', '-I FORWARD 1 -j DOCKER-USER')
+# FORWARD of the Docker 29 captures once the jump to DOCKER-USER is put first.
+FORWARD_FIRST = [JUMP, '-A FORWARD -j DOCKER-FORWARD']
+# BOOT once the kept rules are put back: DOCKER-USER created with them, FORWARD jumping there.
+BOOTED = dict((family, BOOT.set('FORWARD', [JUMP]).set('DOCKER-USER', OURS[family])) for family in engine.FAMILIES)
 TABLE_IN_PLACE = 'nftables table %s in place' % TABLE
 
 
@@ -211,29 +222,31 @@ def in_place(family, backend='nft'):
 @pytest.mark.parametrize('backend', ['nft', 'legacy'])
 @pytest.mark.parametrize('listing', [pytest.param(BOOT, id='built-in-chains'), pytest.param(NO_TABLES, id='no-table-yet')])
 def test_at_boot_the_chain_is_created_with_the_jump_and_our_rules_in_both_families(backend, listing):
-    status, runner = run_restore(kept(backend, OURS), [
-        saved('ipv4', listing, backend), restored('ipv4', payload(*created(OURS['ipv4'])), backend),
-        saved('ipv6', listing, backend), restored('ipv6', payload(*created(OURS['ipv6'])), backend),
-    ])
-    assert runner.ran[1][1].splitlines()[3] == ('-A DOCKER-USER -i int0 -o ext0 -m comment --comment '
+    status, runner = run_restore(kept(backend, OURS), [saved('ipv4', listing, backend)] + written(
+        'ipv4', payload(*created(OURS['ipv4'])), BOOTED['ipv4'], backend) + [saved('ipv6', listing, backend)] + written(
+        'ipv6', payload(*created(OURS['ipv6'])), BOOTED['ipv6'], backend))
+    assert runner.ran[2][1].splitlines()[3] == ('-A DOCKER-USER -i int0 -o ext0 -m comment --comment '
                                                 '"netops.docker_firewall/accept:int0:ext0" -j ACCEPT')
     assert (status, runner.said, runner.warned) == (0, [in_place('ipv4', backend), in_place('ipv6', backend)], [])
 
 
 def test_legacy_tables_that_do_not_exist_are_not_read_and_the_chain_is_created(monkeypatch):
-    # iptables-legacy-save would create the tables it reads: without legacy tables nothing is read.
-    monkeypatch.setattr(IptablesHost, 'legacy_tables_exist', staticmethod(lambda family: False))
-    status, runner = run_restore(kept('legacy', OURS), [
-        restored('ipv4', payload(*created(OURS['ipv4'])), 'legacy'),
-        restored('ipv6', payload(*created(OURS['ipv6'])), 'legacy'),
-    ])
+    # iptables-legacy-save would create the tables it reads: without legacy tables nothing is read
+    # before the write, which creates them; the read-back reads them.
+    script = [call for family in engine.FAMILIES
+              for call in written(family, payload(*created(OURS[family])), BOOTED[family], 'legacy')]
+    runner = FakeRunner(script, TOOL_PATHS, _restore.NAME)
+    monkeypatch.setattr(IptablesHost, 'legacy_tables_exist', staticmethod(
+        lambda family: ['/usr/sbin/%s-legacy-restore' % COMMAND[family], '-w', '10', '--noflush'] in
+        [argv for argv, _data, _binary_data, _environ_update in runner.ran]))
+    status = _restore.restore(runner, kept('legacy', OURS), False)
+    assert runner.ran == [call.expected for call in script]
     assert (status, runner.said, runner.warned) == (0, [in_place('ipv4', 'legacy'), in_place('ipv6', 'legacy')], [])
 
 
 def test_at_boot_only_the_kept_family_is_written():
     status, runner = run_restore(kept('nft', {'ipv4': OURS['ipv4']}), [
-        saved('ipv4', BOOT), restored('ipv4', payload(*created(OURS['ipv4']))),
-    ])
+        saved('ipv4', BOOT)] + written('ipv4', payload(*created(OURS['ipv4'])), BOOTED['ipv4']))
     assert (status, runner.said, runner.warned) == (0, [in_place('ipv4')], [])
 
 
@@ -241,18 +254,16 @@ def test_ours_are_deleted_as_read_and_inserted_at_the_top_and_others_rules_stay(
     # A stale copy of ours at the top, and one of its rules below a rule another tool inserted.
     user = STALE['ipv4'][:-1] + OTHERS[:1] + STALE['ipv4'][-1:] + OTHERS[1:]
     status, runner = run_restore(kept('nft', {'ipv4': OURS['ipv4']}), [
-        saved('ipv4', ISOLATION.set('DOCKER-USER', user)),
-        restored('ipv4', payload(*deleted(STALE['ipv4']) + inserted(OURS['ipv4']))),
-    ])
-    assert not any(rule[3:] in runner.ran[1][1] for rule in OTHERS)
+        saved('ipv4', ISOLATION.set('DOCKER-USER', user))] + written(
+        'ipv4', payload(*deleted(STALE['ipv4']) + inserted(OURS['ipv4'])), ISOLATION.set('DOCKER-USER', OURS['ipv4'] + OTHERS)))
+    assert not any(rule[3:] in runner.ran[2][1] for rule in OTHERS)
     assert (status, runner.said, runner.warned) == (0, [in_place('ipv4')], [])
 
 
 def test_a_kept_family_without_rules_deletes_ours():
     status, runner = run_restore(kept('nft', {'ipv4': []}), [
-        saved('ipv4', ISOLATION.set('DOCKER-USER', STALE['ipv4'] + OTHERS)),
-        restored('ipv4', payload(*deleted(STALE['ipv4']))),
-    ])
+        saved('ipv4', ISOLATION.set('DOCKER-USER', STALE['ipv4'] + OTHERS))] + written(
+        'ipv4', payload(*deleted(STALE['ipv4'])), ISOLATION.set('DOCKER-USER', OTHERS)))
     assert (status, runner.said, runner.warned) == (0, [in_place('ipv4')], [])
 
 
@@ -264,25 +275,24 @@ def test_a_kept_family_without_rules_deletes_ours():
 def test_every_jump_is_deleted_and_one_inserted_first_in_the_same_payload(forward, deletes):
     jumps = ('-D FORWARD -j DOCKER-USER',) * deletes + ('-I FORWARD 1 -j DOCKER-USER',)
     status, runner = run_restore(kept('nft', {'ipv4': OURS['ipv4']}), [
-        saved('ipv4', DOCKER29['ipv4'].set('FORWARD', forward).set('DOCKER-USER', OURS['ipv4'])),
-        restored('ipv4', payload(*jumps + deleted(OURS['ipv4']) + inserted(OURS['ipv4']))),
-    ])
+        saved('ipv4', DOCKER29['ipv4'].set('FORWARD', forward).set('DOCKER-USER', OURS['ipv4']))] + written(
+        'ipv4', payload(*jumps + deleted(OURS['ipv4']) + inserted(OURS['ipv4'])),
+        DOCKER29['ipv4'].set('FORWARD', FORWARD_FIRST).set('DOCKER-USER', OURS['ipv4'])))
     assert (status, runner.said, runner.warned) == (0, [in_place('ipv4')], [])
 
 
 def test_without_if_needed_the_jump_is_put_above_docker_s_isolation_jump():
     status, runner = run_restore(kept('nft', {'ipv4': OURS['ipv4']}), [
-        saved('ipv4', ISOLATION_FIRST.set('DOCKER-USER', OURS['ipv4'] + OTHERS)),
-        restored('ipv4', payload(*MOVED + deleted(OURS['ipv4']) + inserted(OURS['ipv4']))),
-    ])
+        saved('ipv4', ISOLATION_FIRST.set('DOCKER-USER', OURS['ipv4'] + OTHERS))] + written(
+        'ipv4', payload(*MOVED + deleted(OURS['ipv4']) + inserted(OURS['ipv4'])),
+        ISOLATION.set('DOCKER-USER', OURS['ipv4'] + OTHERS)))
     assert (status, runner.said, runner.warned) == (0, [in_place('ipv4')], [])
 
 
 def test_without_if_needed_a_family_in_place_is_written_again():
     status, runner = run_restore(kept('nft', {'ipv4': OURS['ipv4']}), [
-        saved('ipv4', DOCKER29['ipv4'].set('DOCKER-USER', OURS['ipv4'])),
-        restored('ipv4', payload(*deleted(OURS['ipv4']) + inserted(OURS['ipv4']))),
-    ])
+        saved('ipv4', DOCKER29['ipv4'].set('DOCKER-USER', OURS['ipv4']))] + written(
+        'ipv4', payload(*deleted(OURS['ipv4']) + inserted(OURS['ipv4'])), DOCKER29['ipv4'].set('DOCKER-USER', OURS['ipv4'])))
     assert (status, runner.said, runner.warned) == (0, [in_place('ipv4')], [])
 
 
@@ -295,8 +305,7 @@ RESTORE_FAILED = 'iptables-restore: line 3 failed\n'
 
 def test_a_failed_read_is_warned_about_and_the_other_family_is_still_written():
     status, runner = run_restore(kept('nft', OURS), failed_read('ipv4') + [
-        saved('ipv6', BOOT), restored('ipv6', payload(*created(OURS['ipv6']))),
-    ])
+        saved('ipv6', BOOT)] + written('ipv6', payload(*created(OURS['ipv6'])), BOOTED['ipv6']))
     assert (status, runner.said) == (1, [in_place('ipv6')])
     assert runner.warned == ['ipv4 DOCKER-USER rules not put back: reading the ipv4 rules failed (' + READ_FAILED.strip() + ')']
 
@@ -305,34 +314,63 @@ def test_an_iptables_that_cannot_save_a_missing_filter_table_is_read_whole():
     """iptables before 1.8.7 fails `-t filter` while the table does not exist yet (at boot)."""
     status, runner = run_restore(kept('nft', {'ipv4': OURS['ipv4']}), [
         saved('ipv4', NO_TABLES, rc=1, stderr="iptables-save: Table `filter' does not exist\n"),
-        saved('ipv4', NO_TABLES, table=None), restored('ipv4', payload(*created(OURS['ipv4']))),
-    ])
+        saved('ipv4', NO_TABLES, table=None)] + written('ipv4', payload(*created(OURS['ipv4'])), BOOTED['ipv4']))
     assert (status, runner.said, runner.warned) == (0, [in_place('ipv4')], [])
 
 
 def test_a_failed_read_of_the_second_family_fails_the_run_after_the_first_is_written():
     status, runner = run_restore(kept('nft', OURS), [
-        saved('ipv4', BOOT), restored('ipv4', payload(*created(OURS['ipv4']))),
-    ] + failed_read('ipv6'))
+        saved('ipv4', BOOT)] + written('ipv4', payload(*created(OURS['ipv4'])), BOOTED['ipv4']) + failed_read('ipv6'))
     assert (status, runner.said) == (1, [in_place('ipv4')])
     assert runner.warned == ['ipv6 DOCKER-USER rules not put back: reading the ipv6 rules failed (' + READ_FAILED.strip() + ')']
 
 
+def test_a_payload_the_dry_run_rejects_is_not_written_and_the_other_family_is_still_written():
+    status, runner = run_restore(kept('nft', OURS), [
+        saved('ipv4', BOOT), restored('ipv4', payload(*created(OURS['ipv4'])), rc=1, stderr=RESTORE_FAILED, test=True),
+        saved('ipv6', BOOT)] + written('ipv6', payload(*created(OURS['ipv6'])), BOOTED['ipv6']))
+    assert (status, runner.said) == (1, [in_place('ipv6')])
+    assert runner.warned == ['ipv4 DOCKER-USER rules not put back: checking the new ipv4 DOCKER-USER chain failed; '
+                             'nothing was changed (' + RESTORE_FAILED.strip() + ')']
+
+
 def test_a_failed_restore_is_warned_about_and_the_other_family_is_still_written():
     status, runner = run_restore(kept('nft', OURS), [
-        saved('ipv4', BOOT), restored('ipv4', payload(*created(OURS['ipv4'])), rc=1, stderr=RESTORE_FAILED),
-        saved('ipv6', BOOT), restored('ipv6', payload(*created(OURS['ipv6']))),
-    ])
+        saved('ipv4', BOOT), restored('ipv4', payload(*created(OURS['ipv4'])), test=True),
+        restored('ipv4', payload(*created(OURS['ipv4'])), rc=1, stderr=RESTORE_FAILED),
+        saved('ipv6', BOOT)] + written('ipv6', payload(*created(OURS['ipv6'])), BOOTED['ipv6']))
     assert (status, runner.said) == (1, [in_place('ipv6')])
     assert runner.warned == ['ipv4 DOCKER-USER rules not put back: applying the new ipv4 DOCKER-USER chain failed; '
                              'it was left unchanged (' + RESTORE_FAILED.strip() + ')']
 
 
+@pytest.mark.parametrize('after', [
+    pytest.param(BOOT.set('FORWARD', [JUMP]).set('DOCKER-USER', OTHERS[:1] + OURS['ipv4']), id='a-rule-above-ours'),
+    pytest.param(BOOT.set('FORWARD', ['-A FORWARD -j DOCKER-FORWARD', JUMP]).set('DOCKER-USER', OURS['ipv4']),
+                 id='an-accepting-jump-above'),
+    pytest.param(BOOT, id='no-chain'),
+])
+def test_a_write_read_back_otherwise_is_warned_about_and_never_said_in_place(after):
+    status, runner = run_restore(kept('nft', OURS), [saved('ipv4', BOOT)] + written(
+        'ipv4', payload(*created(OURS['ipv4'])), after) + [saved('ipv6', BOOT)] + written(
+        'ipv6', payload(*created(OURS['ipv6'])), BOOTED['ipv6']))
+    assert (status, runner.said) == (1, [in_place('ipv6')])
+    assert runner.warned == ['ipv4 DOCKER-USER rules not put back: written, but read back otherwise: the kept rules are '
+                             'not the first of DOCKER-USER, or FORWARD does not jump there first (did another tool '
+                             'change them at the same time?)']
+
+
+def test_a_read_back_that_fails_is_warned_about():
+    status, runner = run_restore(kept('nft', {'ipv4': OURS['ipv4']}), [saved('ipv4', BOOT)] + written(
+        'ipv4', payload(*created(OURS['ipv4'])), NO_TABLES)[:2] + [saved('ipv4', NO_TABLES, rc=4, stderr=READ_FAILED)])
+    assert (status, runner.said) == (1, [])
+    assert runner.warned == ['ipv4 DOCKER-USER rules not put back: reading the ipv4 rules failed (' + READ_FAILED.strip() + ')']
+
+
 def test_a_listing_that_cannot_be_parsed_is_warned_about_and_the_other_family_is_still_written():
     status, runner = run_restore(kept('nft', OURS), [
         Call(['/usr/sbin/iptables-nft-save', '-t', 'filter'], stdout='-A FORWARD -j DOCKER-USER\n', binary_data=True),
-        saved('ipv6', BOOT), restored('ipv6', payload(*created(OURS['ipv6']))),
-    ])
+        saved('ipv6', BOOT)] + written('ipv6', payload(*created(OURS['ipv6'])), BOOTED['ipv6']))
     assert (status, runner.said) == (1, [in_place('ipv6')])
     assert runner.warned == ['ipv4 DOCKER-USER rules not put back: line 1 outside a table: -A FORWARD -j DOCKER-USER']
 
@@ -343,8 +381,7 @@ def test_a_filter_table_iptables_cannot_read_is_a_failed_read_never_a_missing_ch
     incompatible = "# Table `filter' is incompatible, use 'nft' tool.\n"
     status, runner = run_restore(kept('nft', OURS), [
         Call(['/usr/sbin/iptables-nft-save', '-t', 'filter'], stdout=incompatible, binary_data=True),
-        saved('ipv6', BOOT), restored('ipv6', payload(*created(OURS['ipv6']))),
-    ], if_needed=False)
+        saved('ipv6', BOOT)] + written('ipv6', payload(*created(OURS['ipv6'])), BOOTED['ipv6']), if_needed=False)
     assert (status, runner.said) == (1, [in_place('ipv6')])
     assert runner.warned == ["ipv4 DOCKER-USER rules not put back: the filter table could not be read: # Table `filter' "
                              "is incompatible, use 'nft' tool."]
@@ -380,31 +417,31 @@ def test_if_needed_a_kept_family_without_rules_and_none_of_ours_is_in_place():
 
 def test_if_needed_writes_when_docker_forward_is_above_the_jump():
     status, runner = run_restore(kept('nft', {'ipv4': OURS['ipv4']}), [
-        saved('ipv4', DOCKER29['ipv4'].set('FORWARD', ['-A FORWARD -j DOCKER-FORWARD', JUMP]).set('DOCKER-USER', OURS['ipv4'])),
-        restored('ipv4', payload(*MOVED + deleted(OURS['ipv4']) + inserted(OURS['ipv4']))),
-    ], if_needed=True)
+        saved('ipv4', DOCKER29['ipv4'].set('FORWARD', ['-A FORWARD -j DOCKER-FORWARD', JUMP]).set('DOCKER-USER', OURS['ipv4']))
+    ] + written('ipv4', payload(*MOVED + deleted(OURS['ipv4']) + inserted(OURS['ipv4'])),
+                DOCKER29['ipv4'].set('FORWARD', FORWARD_FIRST).set('DOCKER-USER', OURS['ipv4'])), if_needed=True)
     assert (status, runner.said, runner.warned) == (0, [in_place('ipv4')], [])
 
 
 def test_if_needed_writes_when_the_jump_is_there_twice():
     status, runner = run_restore(kept('nft', {'ipv4': OURS['ipv4']}), [
-        saved('ipv4', DOCKER29['ipv4'].set('FORWARD', [JUMP, '-A FORWARD -j DOCKER-FORWARD', JUMP]).set('DOCKER-USER', OURS['ipv4'])),
-        restored('ipv4', payload(*('-D FORWARD -j DOCKER-USER',) + MOVED + deleted(OURS['ipv4']) + inserted(OURS['ipv4']))),
-    ], if_needed=True)
+        saved('ipv4', DOCKER29['ipv4'].set('FORWARD', [JUMP, '-A FORWARD -j DOCKER-FORWARD', JUMP]).set('DOCKER-USER', OURS['ipv4']))
+    ] + written('ipv4', payload(*('-D FORWARD -j DOCKER-USER',) + MOVED + deleted(OURS['ipv4']) + inserted(OURS['ipv4'])),
+                DOCKER29['ipv4'].set('FORWARD', FORWARD_FIRST).set('DOCKER-USER', OURS['ipv4'])), if_needed=True)
     assert (status, runner.said, runner.warned) == (0, [in_place('ipv4')], [])
 
 
-@pytest.mark.parametrize('user, ours_read', [
-    pytest.param(OTHERS[:1] + OURS['ipv4'], OURS['ipv4'], id='a-rule-of-others-above-ours'),
-    pytest.param(STALE['ipv4'] + OTHERS, STALE['ipv4'], id='a-stale-copy-of-ours'),
-    pytest.param(OURS['ipv4'][:-1] + OTHERS, OURS['ipv4'][:-1], id='one-of-ours-missing'),
-    pytest.param(OTHERS, [], id='none-of-ours'),
+@pytest.mark.parametrize('user, ours_read, others', [
+    pytest.param(OTHERS[:1] + OURS['ipv4'], OURS['ipv4'], OTHERS[:1], id='a-rule-of-others-above-ours'),
+    pytest.param(STALE['ipv4'] + OTHERS, STALE['ipv4'], OTHERS, id='a-stale-copy-of-ours'),
+    pytest.param(OURS['ipv4'][:-1] + OTHERS, OURS['ipv4'][:-1], OTHERS, id='one-of-ours-missing'),
+    pytest.param(OTHERS, [], OTHERS, id='none-of-ours'),
 ])
-def test_if_needed_writes_when_ours_are_not_the_first_rules(user, ours_read):
+def test_if_needed_writes_when_ours_are_not_the_first_rules(user, ours_read, others):
     status, runner = run_restore(kept('nft', {'ipv4': OURS['ipv4']}), [
-        saved('ipv4', DOCKER29['ipv4'].set('DOCKER-USER', user)),
-        restored('ipv4', payload(*deleted(ours_read) + inserted(OURS['ipv4']))),
-    ], if_needed=True)
+        saved('ipv4', DOCKER29['ipv4'].set('DOCKER-USER', user))] + written(
+        'ipv4', payload(*deleted(ours_read) + inserted(OURS['ipv4'])), DOCKER29['ipv4'].set('DOCKER-USER', OURS['ipv4'] + others)),
+        if_needed=True)
     assert (status, runner.said, runner.warned) == (0, [in_place('ipv4')], [])
 
 
@@ -417,9 +454,9 @@ def test_if_needed_writes_when_rules_of_ours_are_left_below_others_rules(below):
     # (ours must be the kept rules, and at the top); every rule of ours read is deleted.
     user = OURS['ipv4'] + OTHERS + below
     status, runner = run_restore(kept('nft', {'ipv4': OURS['ipv4']}), [
-        saved('ipv4', DOCKER29['ipv4'].set('DOCKER-USER', user)),
-        restored('ipv4', payload(*deleted(OURS['ipv4'] + below) + inserted(OURS['ipv4']))),
-    ], if_needed=True)
+        saved('ipv4', DOCKER29['ipv4'].set('DOCKER-USER', user))] + written(
+        'ipv4', payload(*deleted(OURS['ipv4'] + below) + inserted(OURS['ipv4'])),
+        DOCKER29['ipv4'].set('DOCKER-USER', OURS['ipv4'] + OTHERS)), if_needed=True)
     assert (status, runner.said, runner.warned) == (0, [in_place('ipv4')], [])
 
 
@@ -440,9 +477,9 @@ def test_if_needed_creates_a_missing_chain_when_dockerd_runs():
     # After a firewalld flush Docker put its own chains back, not DOCKER-USER nor the jump to it.
     status, runner = run_restore(kept('nft', {'ipv4': OURS['ipv4']}), [
         saved('ipv4', DOCKER29['ipv4'].without('DOCKER-USER').set('FORWARD', ['-A FORWARD -j DOCKER-FORWARD'])),
-        dockerd_asked(0),
-        restored('ipv4', payload(*created(OURS['ipv4']))),
-    ], if_needed=True)
+        dockerd_asked(0)] + written('ipv4', payload(*created(OURS['ipv4'])),
+                                    DOCKER29['ipv4'].set('FORWARD', FORWARD_FIRST).set('DOCKER-USER', OURS['ipv4'])),
+        if_needed=True)
     assert (status, runner.said, runner.warned) == (0, [in_place('ipv4')], [])
 
 
@@ -453,9 +490,8 @@ def test_if_needed_creates_a_missing_chain_when_dockerd_runs():
 def test_the_table_is_loaded_before_any_iptables_call():
     status, runner = run_restore(kept('nft', OURS, table=True), [
         table_loaded(),
-        saved('ipv4', BOOT), restored('ipv4', payload(*created(OURS['ipv4']))),
-        saved('ipv6', BOOT), restored('ipv6', payload(*created(OURS['ipv6']))),
-    ])
+        saved('ipv4', BOOT)] + written('ipv4', payload(*created(OURS['ipv4'])), BOOTED['ipv4']) + [
+        saved('ipv6', BOOT)] + written('ipv6', payload(*created(OURS['ipv6'])), BOOTED['ipv6']))
     assert (status, runner.said, runner.warned) == (0, [TABLE_IN_PLACE, in_place('ipv4'), in_place('ipv6')], [])
 
 
@@ -478,8 +514,8 @@ def test_if_needed_loads_the_table_only_when_it_is_gone(listing, loads):
 def test_a_table_that_fails_to_load_does_not_keep_docker_user_from_being_restored():
     status, runner = run_restore(kept('nft', {'ipv4': OURS['ipv4']}, table=True), [
         table_loaded(rc=1, stderr='/dev/stdin:3:1-5: Error: syntax error\n'),
-        saved('ipv4', DOCKER29['ipv4']), restored('ipv4', payload(*inserted(OURS['ipv4']))),
-    ])
+        saved('ipv4', DOCKER29['ipv4'])] + written(
+        'ipv4', payload(*inserted(OURS['ipv4'])), DOCKER29['ipv4'].set('DOCKER-USER', OURS['ipv4'])))
     assert (status, runner.said) == (1, [in_place('ipv4')])
     assert runner.warned == ['the nftables table %s could not be loaded: applying the nftables table %s failed; '
                              'nothing was changed (/dev/stdin:3:1-5: Error: syntax error)' % (TABLE, TABLE)]
@@ -487,8 +523,8 @@ def test_a_table_that_fails_to_load_does_not_keep_docker_user_from_being_restore
 
 def test_a_kept_table_without_nft_on_the_host_does_not_keep_docker_user_from_being_restored():
     status, runner = run_restore(kept('nft', {'ipv4': OURS['ipv4']}, table=True), [
-        saved('ipv4', DOCKER29['ipv4']), restored('ipv4', payload(*inserted(OURS['ipv4']))),
-    ], missing=('nft',))
+        saved('ipv4', DOCKER29['ipv4'])] + written(
+        'ipv4', payload(*inserted(OURS['ipv4'])), DOCKER29['ipv4'].set('DOCKER-USER', OURS['ipv4'])), missing=('nft',))
     assert (status, runner.said) == (1, [in_place('ipv4')])
     assert runner.warned == ['the nftables table %s could not be loaded: netops-docker-user: nft not found in PATH or '
                              '/sbin, /usr/sbin, /usr/local/sbin' % TABLE]
@@ -558,9 +594,8 @@ def test_main_reads_the_kept_files_takes_the_lock_and_puts_the_policy_back(progr
     (program.dir / (layout.KEPT_RULES % 'ipv6')).write_text('\n' + '\n\n'.join(OURS['ipv6']) + '\n\n')
     status, runner = program.run([], [
         table_loaded(),
-        saved('ipv4', BOOT), restored('ipv4', payload(*created(OURS['ipv4']))),
-        saved('ipv6', BOOT), restored('ipv6', payload(*created(OURS['ipv6']))),
-    ])
+        saved('ipv4', BOOT)] + written('ipv4', payload(*created(OURS['ipv4'])), BOOTED['ipv4']) + [
+        saved('ipv6', BOOT)] + written('ipv6', payload(*created(OURS['ipv6'])), BOOTED['ipv6']))
     assert (status, runner.said, runner.warned) == (0, [TABLE_IN_PLACE, in_place('ipv4'), in_place('ipv6')], [])
     assert program.lock.exists()
 
@@ -568,11 +603,10 @@ def test_main_reads_the_kept_files_takes_the_lock_and_puts_the_policy_back(progr
 def test_main_holds_the_host_lock_from_its_first_command_to_its_last(program, monkeypatch):
     locks = record_host_lock(monkeypatch, lambda: program.runners[0][2].ran if program.runners else [])
     keep(program.dir, 'nft', OURS, table=True)
-    script = [table_loaded(),
-              saved('ipv4', BOOT), restored('ipv4', payload(*created(OURS['ipv4']))),
-              saved('ipv6', BOOT), restored('ipv6', payload(*created(OURS['ipv6'])))]
+    script = ([table_loaded(), saved('ipv4', BOOT)] + written('ipv4', payload(*created(OURS['ipv4'])), BOOTED['ipv4'])
+              + [saved('ipv6', BOOT)] + written('ipv6', payload(*created(OURS['ipv6'])), BOOTED['ipv6']))
     status, runner = program.run([], script)
-    assert status == 0 and locks == [('taken', 'netops-docker-user-restore', 0), ('released', 5)]
+    assert status == 0 and locks == [('taken', 'netops-docker-user-restore', 0), ('released', 9)]
     # The record it left names the restore, which has released the lock: another writer takes it at once.
     assert program.lock.read_text().split()[:2] == [str(os.getpid()), 'netops-docker-user-restore']
     assert free(program.lock)
@@ -594,9 +628,9 @@ def test_main_with_if_needed_writes_only_what_is_not_in_place(program):
     status, runner = program.run(['--if-needed'], [
         table_listed(LISTED_TABLE),
         saved('ipv4', DOCKER29['ipv4'].set('DOCKER-USER', OURS['ipv4'])),
-        saved('ipv6', DOCKER29['ipv6'].set('FORWARD', ['-A FORWARD -j DOCKER-FORWARD', JUMP]).set('DOCKER-USER', OURS['ipv6'])),
-        restored('ipv6', payload(*MOVED + deleted(OURS['ipv6']) + inserted(OURS['ipv6']))),
-    ])
+        saved('ipv6', DOCKER29['ipv6'].set('FORWARD', ['-A FORWARD -j DOCKER-FORWARD', JUMP]).set('DOCKER-USER', OURS['ipv6']))
+    ] + written('ipv6', payload(*MOVED + deleted(OURS['ipv6']) + inserted(OURS['ipv6'])),
+                DOCKER29['ipv6'].set('FORWARD', FORWARD_FIRST).set('DOCKER-USER', OURS['ipv6'])))
     assert (status, runner.said, runner.warned) == (0, [in_place('ipv6')], [])
 
 
@@ -661,7 +695,7 @@ def test_without_an_environ_argument_main_reads_the_process_environment(program,
     keep(program.dir, 'nft', {'ipv4': OURS['ipv4']})
     for name in ('NETOPS_DOCKER_FIREWALL_DIR', 'NETOPS_DOCKER_FIREWALL_LOCK'):
         monkeypatch.setenv(name, program.environ[name])
-    program.script = [saved('ipv4', BOOT), restored('ipv4', payload(*created(OURS['ipv4'])))]
+    program.script = [saved('ipv4', BOOT)] + written('ipv4', payload(*created(OURS['ipv4'])), BOOTED['ipv4'])
     assert _restore.main([]) == 0
     assert [(name, environ is os.environ) for name, environ, _runner in program.runners] == [('netops-docker-user', True)]
     runner = program.runners[0][2]
@@ -715,20 +749,29 @@ def test_a_run_gives_up_when_the_lock_is_held_too_long(program, monkeypatch):
 
 # One stand-in for all of them (called by its link's name): records its command line with the
 # locale it was given, and what an *-restore or `nft -f -` is fed, then answers as scripted for
-# that exact command line. An *-restore or `nft -f -` succeeds unless scripted; any other command
-# nobody scripted fails.
+# that exact command line: the answers scripted for one command line are given once each, in the
+# order scripted, and the last one again after that. An *-restore or `nft -f -` succeeds unless
+# scripted; any other command nobody scripted fails.
 STANDIN = r'''#!/bin/sh
 state=@STATE@
 call=${0##*/}
 [ $# -eq 0 ] || call="$call $*"
 printf 'LC_ALL=%s LANG=%s %s\n' "${LC_ALL-}" "${LANG-}" "$call" >> "$state/calls"
 case $call in *-restore\ *|'nft -f -') cat > "$state/stdin.$(grep -c '' "$state/calls")" ;; esac
+last=
 for answer in "$state"/answers/*; do
     if [ -f "$answer/argv" ] && [ "$(cat "$answer/argv")" = "$call" ]; then
+        last=$answer
+        [ -f "$answer/given" ] && continue
+        : > "$answer/given"
         cat "$answer/stdout"
         exit "$(cat "$answer/rc")"
     fi
 done
+if [ -n "$last" ]; then
+    cat "$last/stdout"
+    exit "$(cat "$last/rc")"
+fi
 case $call in *-restore\ *|'nft -f -') exit 0 ;; esac
 echo "stand-in: nothing scripted for: $call" >&2
 exit 127
@@ -765,7 +808,7 @@ class Host:
 
     def answer(self, call, stdout='', rc=0):
         self.answers += 1
-        answer = self.state / 'answers' / str(self.answers)
+        answer = self.state / 'answers' / ('%03d' % self.answers)  # in the order scripted
         answer.mkdir()
         (answer / 'argv').write_text(call)
         (answer / 'stdout').write_text(stdout)
@@ -801,17 +844,22 @@ def host(tmp_path):
 
 def test_the_launcher_puts_the_kept_policy_back_at_boot(host):
     keep(host.dir, 'nft', OURS, table=True)
-    host.answer('iptables-nft-save -t filter', BOOT.text())
-    host.answer('ip6tables-nft-save -t filter', BOOT.text())
+    for family, command in sorted(COMMAND.items()):
+        host.answer('%s-nft-save -t filter' % command, BOOT.text())
+        host.answer('%s-nft-save -t filter' % command, BOOTED[family].text())  # the read-back
     assert host.run() == (0, ''.join('netops-docker-user: %s\n' % said
                                      for said in (TABLE_IN_PLACE, in_place('ipv4'), in_place('ipv6'))), '')
     locale = 'LC_ALL=C LANG=C '
     assert host.calls() == [
         (locale + 'nft -f -', KEPT_TABLE),
         (locale + 'iptables-nft-save -t filter', None),
+        (locale + 'iptables-nft-restore -w 10 --noflush --test', payload(*created(OURS['ipv4']))),
         (locale + 'iptables-nft-restore -w 10 --noflush', payload(*created(OURS['ipv4']))),
+        (locale + 'iptables-nft-save -t filter', None),
         (locale + 'ip6tables-nft-save -t filter', None),
+        (locale + 'ip6tables-nft-restore -w 10 --noflush --test', payload(*created(OURS['ipv6']))),
         (locale + 'ip6tables-nft-restore -w 10 --noflush', payload(*created(OURS['ipv6']))),
+        (locale + 'ip6tables-nft-save -t filter', None),
     ]
     assert host.lock.exists()
 

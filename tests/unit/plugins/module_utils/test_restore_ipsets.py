@@ -16,6 +16,7 @@ from plugins.module_utils.test_ipset import saved_by_ipset
 from plugins.module_utils.test_restore import (
     BOOT,
     DOCKER29,
+    JUMP,
     KEPT_TABLE,
     TABLE_IN_PLACE,
     TOOL_PATHS,
@@ -26,9 +27,9 @@ from plugins.module_utils.test_restore import (
     inserted,
     keep,
     payload,
-    restored,
     saved,
     table_loaded,
+    written,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._kept_state import KeptPolicy
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._blocks import (
@@ -104,7 +105,12 @@ def host_sets(**changes):
 
 def written_again(family):
     """Without --if-needed a family in place is written again: ours deleted and inserted."""
-    return restored(family, payload(*deleted(RULES[family]) + inserted(RULES[family])))
+    return written(family, payload(*deleted(RULES[family]) + inserted(RULES[family])), in_place_on(family))
+
+
+def created_at_boot(family, rules):
+    """A family put back on BOOT: DOCKER-USER created with `rules`, and the jump to it."""
+    return written(family, payload(*created(rules)), BOOT.set('FORWARD', [JUMP]).set('DOCKER-USER', rules))
 
 
 # The kept rules less those that match a set: what is written when the sets are not in place (the
@@ -116,7 +122,8 @@ LEFT_OUT = ('%s: the ipsets %s are not in place; the rules that match them are l
 
 def closed_again(family):
     """A family in place, written again without the rules that match a set."""
-    return restored(family, payload(*deleted(RULES[family]) + inserted(CLOSED[family])))
+    return written(family, payload(*deleted(RULES[family]) + inserted(CLOSED[family])),
+                   DOCKER29[family].set('DOCKER-USER', CLOSED[family]))
 
 
 def in_place_on(family):
@@ -138,8 +145,8 @@ def test_at_boot_the_sets_are_created_before_the_rules_that_match_them(table):
     script = [table_loaded()] if table else []
     script += [
         ipset_saved(''), ipset_restored(KEPT_SETS),
-        saved('ipv4', BOOT), restored('ipv4', payload(*created(RULES['ipv4']))),
-        saved('ipv6', BOOT), restored('ipv6', payload(*created(RULES['ipv6']))),
+        saved('ipv4', BOOT), *created_at_boot('ipv4', RULES['ipv4']),
+        saved('ipv6', BOOT), *created_at_boot('ipv6', RULES['ipv6']),
     ]
     status, runner = run_restore(kept(table=table), script)
     argv = [call[0][0] for call in runner.ran]
@@ -152,8 +159,8 @@ def test_at_boot_the_sets_are_created_before_the_rules_that_match_them(table):
 def test_sets_in_place_are_read_and_not_written():
     status, runner = run_restore(kept(), [
         ipset_saved(host_sets()),
-        saved('ipv4', in_place_on('ipv4')), written_again('ipv4'),
-        saved('ipv6', in_place_on('ipv6')), written_again('ipv6'),
+        saved('ipv4', in_place_on('ipv4')), *written_again('ipv4'),
+        saved('ipv6', in_place_on('ipv6')), *written_again('ipv6'),
     ])
     assert (status, runner.said, runner.warned) == (0, [in_place('ipv4'), in_place('ipv6')], [])
 
@@ -164,8 +171,8 @@ def test_a_set_that_differs_is_filled_aside_and_swapped_for_the_kept_content():
             + 'swap netops-dfw-ext0-t4 netops-dfw-ext0-v4\ndestroy netops-dfw-ext0-t4\n')
     status, runner = run_restore(kept(), [
         ipset_saved(host_sets(v4=SETS[V4].entries + ['203.0.113.9'])), ipset_restored(swap),
-        saved('ipv4', in_place_on('ipv4')), written_again('ipv4'),
-        saved('ipv6', in_place_on('ipv6')), written_again('ipv6'),
+        saved('ipv4', in_place_on('ipv4')), *written_again('ipv4'),
+        saved('ipv6', in_place_on('ipv6')), *written_again('ipv6'),
     ])
     assert (status, runner.said, runner.warned) == (0, [SETS_IN_PLACE, in_place('ipv4'), in_place('ipv6')], [])
 
@@ -175,8 +182,8 @@ def test_a_missing_set_is_created_and_a_leftover_staging_set_destroyed_first():
     only_v4 = FOREIGN + saved_by_ipset([SETS[V4]]) + leftover
     status, runner = run_restore(kept(), [
         ipset_saved(only_v4), ipset_restored('destroy netops-dfw-ext0-t6\n' + ''.join(V6_LINES)),
-        saved('ipv4', in_place_on('ipv4')), written_again('ipv4'),
-        saved('ipv6', BOOT), restored('ipv6', payload(*created(RULES['ipv6']))),
+        saved('ipv4', in_place_on('ipv4')), *written_again('ipv4'),
+        saved('ipv6', BOOT), *created_at_boot('ipv6', RULES['ipv6']),
     ])
     assert (status, runner.said, runner.warned) == (0, [SETS_IN_PLACE, in_place('ipv4'), in_place('ipv6')], [])
 
@@ -186,8 +193,8 @@ def test_a_set_no_kept_rule_matches_is_left_alone():
     other = saved_by_ipset([ipset.IpSet('netops-dfw-old0-v4', 'ipv4', ['203.0.113.7'])])
     status, runner = run_restore(kept(), [
         ipset_saved(host_sets() + other),
-        saved('ipv4', in_place_on('ipv4')), written_again('ipv4'),
-        saved('ipv6', in_place_on('ipv6')), written_again('ipv6'),
+        saved('ipv4', in_place_on('ipv4')), *written_again('ipv4'),
+        saved('ipv6', in_place_on('ipv6')), *written_again('ipv6'),
     ])
     assert (status, runner.warned) == (0, [])
 
@@ -219,7 +226,7 @@ def test_if_needed_creates_every_set_after_a_flush_and_then_the_rules():
         ipset_listed(['f2b-sshd']), ipset_restored(KEPT_SETS),
         saved('ipv4', in_place_on('ipv4')),
         saved('ipv6', DOCKER29['ipv6'].set('DOCKER-USER', [])),
-        restored('ipv6', payload(*inserted(RULES['ipv6']))),
+        *written('ipv6', payload(*inserted(RULES['ipv6'])), in_place_on('ipv6')),
     ], if_needed=True)
     assert (status, runner.said, runner.warned) == (0, [SETS_IN_PLACE, in_place('ipv6')], [])
 
@@ -234,8 +241,8 @@ def test_a_failing_ipset_restore_leaves_the_set_rules_out_so_the_allowlist_denie
     ipset_error = 'ipset v7.17: Error in line 1: Kernel error received: Operation not permitted\n'
     status, runner = run_restore(kept(), [
         ipset_saved(''), ipset_restored(KEPT_SETS, rc=1, stderr=ipset_error),
-        saved('ipv4', BOOT), restored('ipv4', payload(*created(CLOSED['ipv4']))),
-        saved('ipv6', BOOT), restored('ipv6', payload(*created(CLOSED['ipv6']))),
+        saved('ipv4', BOOT), *created_at_boot('ipv4', CLOSED['ipv4']),
+        saved('ipv6', BOOT), *created_at_boot('ipv6', CLOSED['ipv6']),
     ])
     assert (status, runner.said) == (1, [in_place('ipv4'), in_place('ipv6')])
     assert runner.warned == [
@@ -248,8 +255,8 @@ def test_a_failing_ipset_restore_leaves_the_set_rules_out_so_the_allowlist_denie
 def test_a_failing_ipset_read_writes_the_rules_without_the_set_rules():
     status, runner = run_restore(kept(), [
         ipset_saved('', rc=1, stderr='ipset v7.17: Kernel error received: Operation not permitted\n'),
-        saved('ipv4', in_place_on('ipv4')), closed_again('ipv4'),
-        saved('ipv6', in_place_on('ipv6')), closed_again('ipv6'),
+        saved('ipv4', in_place_on('ipv4')), *closed_again('ipv4'),
+        saved('ipv6', in_place_on('ipv6')), *closed_again('ipv6'),
     ])
     assert (status, runner.said) == (1, [in_place('ipv4'), in_place('ipv6')])
     assert runner.warned == [
@@ -260,8 +267,8 @@ def test_a_failing_ipset_read_writes_the_rules_without_the_set_rules():
 @pytest.mark.parametrize('if_needed', [False, True])
 def test_without_ipset_the_set_rules_are_left_out(if_needed):
     status, runner = run_restore(kept(), [
-        saved('ipv4', in_place_on('ipv4')), closed_again('ipv4'),
-        saved('ipv6', in_place_on('ipv6')), closed_again('ipv6'),
+        saved('ipv4', in_place_on('ipv4')), *closed_again('ipv4'),
+        saved('ipv6', in_place_on('ipv6')), *closed_again('ipv6'),
     ], if_needed=if_needed, missing=('ipset',))
     assert status == 1
     assert runner.warned == [
@@ -278,8 +285,8 @@ def test_once_written_without_the_set_rules_the_watcher_writes_nothing_more():
 
 def test_a_kept_sets_file_that_cannot_be_read_runs_no_ipset_and_leaves_the_set_rules_out():
     status, runner = run_restore(kept(sets=KEPT_SETS.replace('192.0.2.20\n', '192.0.2.300\n')), [
-        saved('ipv4', in_place_on('ipv4')), closed_again('ipv4'),
-        saved('ipv6', in_place_on('ipv6')), closed_again('ipv6'),
+        saved('ipv4', in_place_on('ipv4')), *closed_again('ipv4'),
+        saved('ipv6', in_place_on('ipv6')), *closed_again('ipv6'),
     ])
     assert (status, runner.said) == (1, [in_place('ipv4'), in_place('ipv6')])
     assert len(runner.warned) == 3 and runner.warned[0].startswith(NOT_IN_PLACE + 'set netops-dfw-ext0-v4: ')
@@ -288,8 +295,8 @@ def test_a_kept_sets_file_that_cannot_be_read_runs_no_ipset_and_leaves_the_set_r
 @pytest.mark.parametrize('sets', [None, ''])
 def test_rules_that_match_sets_without_kept_sets_run_no_ipset_and_are_left_out(sets):
     status, runner = run_restore(kept(sets=sets), [
-        saved('ipv4', BOOT), restored('ipv4', payload(*created(CLOSED['ipv4']))),
-        saved('ipv6', BOOT), restored('ipv6', payload(*created(CLOSED['ipv6']))),
+        saved('ipv4', BOOT), *created_at_boot('ipv4', CLOSED['ipv4']),
+        saved('ipv6', BOOT), *created_at_boot('ipv6', CLOSED['ipv6']),
     ], missing=('ipset',))
     assert (status, runner.warned) == (1, [LEFT_OUT % ('ipv4', V4), LEFT_OUT % ('ipv6', V6)])
 
@@ -298,8 +305,8 @@ def test_rules_without_sets_run_no_ipset():
     plain = declared_blocks([], [{'interface': 'ext0', 'sources': ['198.51.100.0/24'], 'source_sets': 'never'}])
     rules = dict((family, plan_chain([], family, plain, purge=True)) for family in FAMILIES)
     status, runner = run_restore(kept(rules=rules, sets=None), [
-        saved('ipv4', BOOT), restored('ipv4', payload(*created(rules['ipv4']))),
-        saved('ipv6', BOOT), restored('ipv6', payload(*created(rules['ipv6']))),
+        saved('ipv4', BOOT), *created_at_boot('ipv4', rules['ipv4']),
+        saved('ipv6', BOOT), *created_at_boot('ipv6', rules['ipv6']),
     ], missing=('ipset',))
     assert (status, runner.warned) == (0, [])
 
@@ -333,8 +340,8 @@ def program(tmp_path, monkeypatch):
 def test_main_puts_the_kept_sets_in_place_before_docker_user(program):
     status, runner = program.run([], [
         ipset_saved(FOREIGN), ipset_restored(KEPT_SETS),
-        saved('ipv4', BOOT), restored('ipv4', payload(*created(RULES['ipv4']))),
-        saved('ipv6', BOOT), restored('ipv6', payload(*created(RULES['ipv6']))),
+        saved('ipv4', BOOT), *created_at_boot('ipv4', RULES['ipv4']),
+        saved('ipv6', BOOT), *created_at_boot('ipv6', RULES['ipv6']),
     ])
     assert (status, runner.said, runner.warned) == (0, [SETS_IN_PLACE, in_place('ipv4'), in_place('ipv6')], [])
 

@@ -166,6 +166,28 @@ def test_rejected_payload_changes_nothing(run_module, tmp_path):
     assert V4_RESTORE not in [argv for argv, data, _binary_data, _environ in table.ran]
 
 
+def test_a_read_back_that_differs_fails_and_reports_the_write(run_module, tmp_path):
+    commands = docker_commands(WEB) + [
+        Tool(V4_SAVE, stdout=KUBE_V4), Tool(V6_SAVE), Tool(V4_TEST, data=PUBLISH_WEB), Tool(V4_RESTORE, data=PUBLISH_WEB),
+        Tool(V4_SAVE, stdout=KUBE_V4)]  # read back: the write is not there
+    result, table = run_module(docker_publish.main, dict(containers=['kube-web'], daemon_json=str(tmp_path / 'x')),
+                               commands)
+    assert result['failed'] and result['changed']
+    assert result['msg'] == ('ipv4: the rules read back differ from what was written (did another tool change them at '
+                             'the same time?)')
+    assert result['commands'] == [['/usr/sbin/iptables-nft-restore', '-w', '10', '--noflush']]
+
+
+def test_a_read_back_that_cannot_be_read_fails_and_reports_the_write(run_module, tmp_path):
+    commands = docker_commands(WEB) + [
+        Tool(V4_SAVE, stdout=KUBE_V4), Tool(V6_SAVE), Tool(V4_TEST, data=PUBLISH_WEB), Tool(V4_RESTORE, data=PUBLISH_WEB),
+        Tool(V4_SAVE, rc=4, stderr='Another app is currently holding the xtables lock.')]
+    result, table = run_module(docker_publish.main, dict(containers=['kube-web'], daemon_json=str(tmp_path / 'x')),
+                               commands)
+    assert result['failed'] and result['changed']
+    assert (result['msg'], result['cmd'], result['rc']) == ('reading the ipv4 rules failed', V4_SAVE, 4)
+
+
 def test_findings_are_returned_without_warnings_on_request(run_module, tmp_path):
     daemon_json = tmp_path / 'daemon.json'
     daemon_json.write_text(json.dumps({'iptables': False, 'bridge': 'none', 'userland-proxy': False}))
