@@ -54,8 +54,9 @@ options:
       - Also work out, on the host, who can open a connection to each published port and to each container address
         (routed access) - per family, incoming interface and source addresses, with the rules on the way
         (RV(reachability)); see C(docs/reachability.md).
-      - Reads besides the rest only the host's addresses (C(ip -j addr show)); the rules, ipsets, nftables tables,
-        forwarding and C(userland-proxy) are those read anyway.
+      - Reads besides the rest the host's addresses (C(ip -j addr show)) and, where C(nft list tables) shows a table
+        beside iptables' own (Docker's nftables backend, the collection's, firewalld's), C(nft list ruleset); the rules,
+        ipsets, forwarding and C(userland-proxy) are those read anyway.
     type: bool
     default: false
     version_added: 0.2.0
@@ -376,8 +377,8 @@ reachability:
       out on the host by the reachability engine (C(docs/reachability.md)) from the rules of RV(reachability.backend);
       null otherwise.
     - A slice of the answer is C(unknown), never C(unreachable), where the engine meets what it does not model - a
-      match or target, an nftables table beside the rules (Docker's nftables firewall backend among them), rules in
-      the other iptables variant.
+      match, target or nftables expression, an nftables table or chain it does not walk (all of them where
+      C(nft list ruleset) could not be read), rules in the other iptables variant.
   returned: always
   type: dict
   contains:
@@ -395,18 +396,25 @@ reachability:
       type: dict
     left_out:
       description:
-        - The nftables tables not walked although they are there - the collection's own C(inet netops-docker-firewall)
-          (the backstop), which only drops what the declared allowlists drop (the compliance check C(nft_table) holds
-          it to them) - so a slice reachable here may still be dropped by it, never the other way round.
+        - The nftables tables not walked although they are there - where C(nft list ruleset) was not read, the
+          collection's own C(inet netops-docker-firewall) (the backstop), which only drops what the declared allowlists
+          drop (the compliance check C(nft_table) holds it to them) - so a slice reachable here may still be dropped by
+          it, never the other way round.
       type: list
       elements: str
+    nftables_modelled:
+      description:
+        - Whether nftables is in the answer - C(nft list ruleset) was read and its tables walked (the families'
+          C(nftables) say which, and what is not modelled), or C(nft list tables) shows none beside iptables'.
+      type: bool
     errors:
-      description: What could not be read for the answer (the addresses, the ipsets, forwarding).
+      description: What could not be read for the answer (the addresses, the ipsets, forwarding, the nftables ruleset).
       type: list
       elements: str
   sample:
     backend: nft
     left_out: []
+    nftables_modelled: true
     errors: []
     families:
       ipv4:

@@ -371,8 +371,8 @@ def _direct_routing(host):
 # --- reachability (worked out on the host by docker_firewall_info with _reachability) ---------------
 
 _UNKNOWN = 'unknown: '
-_NO_NFTABLES_MODEL = (_UNKNOWN + 'Docker runs its nftables firewall backend, which the reachability engine does not '
-                      'model: who can reach the published ports is not known')
+_NO_NFTABLES_MODEL = (_UNKNOWN + 'Docker runs its nftables firewall backend, and its nftables ruleset was not walked '
+                      '(docker_firewall_info could not read it): who can reach the published ports is not known')
 
 
 def _port_label(binding):
@@ -487,7 +487,7 @@ def _reachability(host):
     found = host.facts.get('reachability')
     if not found:
         return SKIP, ['docker_firewall_info did not work out reachability (its option reachability: true)']
-    if host.firewall == 'nftables':
+    if host.firewall == 'nftables' and not found.get('nftables_modelled'):
         return FAIL, [_NO_NFTABLES_MODEL]
     details = [_UNKNOWN + error for error in found.get('errors') or []]
     allowlists = [block.spec for name, block in sorted(host.blocks.items()) if name.startswith('allowlist:')]

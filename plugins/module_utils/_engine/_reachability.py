@@ -24,12 +24,17 @@ so the answer is exact over that space. The walk:
 
 with ACCEPT, DROP, REJECT, RETURN, jumps, gotos and chain policies. A match or a target this module
 does not model, a jump to a chain that does not exist, a set that was not given, a destination with
-no known route, or a table of nftables beside the rules make the affected slice `unknown`, naming the
-rule: the engine never answers "unreachable" for what it could not read, nor "reachable" where an
-unmodelled table could still drop.
+no known route, or a table of nftables beside the rules that is not walked make the affected slice
+`unknown`, naming the rule: the engine never answers "unreachable" for what it could not read, nor
+"reachable" where an unmodelled table could still drop.
 
-Docker 29's nftables firewall backend (`nft -j list ruleset`) is not modelled: pass its tables in
-`nftables_tables` and every slice that the iptables rules would deliver is `unknown`.
+nftables (`nft list ruleset`, read by _nft_ruleset): the base chains of its ip/ip6/inet tables (Docker
+29's docker-bridges, the collection's table, firewalld's...) are walked among iptables' tables, by
+priority at each hook (prerouting, input, forward, and postrouting filter chains for what is forwarded).
+An accept ends one base chain only: the next one at the hook still sees the packet. NAT chains of
+prerouting run inside NAT's one hook (-100), and the first that rewrites the destination ends them.
+Base chains at one priority run in the order the kernel registered them, which no listing tells: every
+order is walked, and where they end otherwise the slice is `unknown`. A verdict map is a rule per element.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -37,9 +42,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
+import itertools
 import time
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset as ipset
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft_ruleset as nft_ruleset
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._publish import (
     bindings,
     container_addresses,
@@ -57,12 +64,16 @@ _BITS = {'ipv4': 32, 'ipv6': 128}
 _LOOPBACK = {'ipv4': '127.0.0.0/8', 'ipv6': '::1/128'}
 _ALL_PORTS = ((0, 65535),)
 _PROTOCOLS = {'tcp': 6, 'udp': 17, 'sctp': 132}
-# The tables of each hook, in the kernel's priority order (raw -300, mangle -150, nat -100, filter 0).
+# The iptables tables of each hook walked, and their priorities (nftables base chains sit among them).
 _HOOKS = {
     'PREROUTING': ('raw', 'mangle', 'nat'),
     'INPUT': ('mangle', 'filter'),
     'FORWARD': ('mangle', 'filter'),
 }
+_XT_PRIORITIES = {'raw': -300, 'mangle': -150, 'nat': -100, 'filter': 0}
+# Conntrack sees the packet at -200 (a base chain at or before it sees it untracked); NAT runs at -100.
+_CONNTRACK_PRIORITY = -200
+_NAT_PRIORITY = -100
 # Targets that let the packet go on to the next rule and change nothing the walk depends on.
 _CONTINUE = frozenset(('LOG', 'NFLOG', 'ULOG', 'TRACE', 'TCPMSS', 'CHECKSUM', 'AUDIT'))
 # The tables iptables-nft keeps its rules in (not a table of their own beside the rules).
@@ -147,23 +158,25 @@ class Interface:
         return 'Interface(%r)' % self.label
 
 
-def interface_classes(names, tables):
+def interface_classes(names, tables, patterns=()):
     """The listed interfaces (but lo: the host's own connections are not modelled), the names the
-    rules give that are not listed, a representative of every wildcard of the rules, and '+'."""
+    rules give that are not listed, a representative of every wildcard of the rules, and '+'.
+    patterns: more names and wildcards ('wg+') the rules match (nftables')."""
     listed = set(name for name in names if name != 'lo')
     wildcards = set([''])
+    values = set(patterns)
     for table in tables.values():
         for rule in table.rules:
             try:
                 base = _key(rule)[0]
             except RuleSyntaxError:
                 continue  # the walk makes what it matches unknown
-            for name, _negate, value in base:
-                if name in ('i', 'o'):
-                    if value.endswith('+'):
-                        wildcards.add(value[:-1])
-                    elif value != 'lo':
-                        listed.add(value)
+            values.update(value for name, _negate, value in base if name in ('i', 'o'))
+    for value in values:
+        if value.endswith('+'):
+            wildcards.add(value[:-1])
+        elif value and value != 'lo':
+            listed.add(value)
     return [Interface(name) for name in sorted(listed)] + [Interface(prefix, True) for prefix in sorted(wildcards)]
 
 
@@ -225,11 +238,12 @@ def _key(rule):
 
 
 class _Context:
-    def __init__(self, family, tables, addresses, ipsets, interfaces):
+    def __init__(self, family, tables, addresses, ipsets, interfaces, nft_stages=None):
         self.family = family
         self.bits = _BITS[family]
         self.everything = ((0, 2 ** self.bits - 1),)
         self.tables = tables
+        self.stages = _stages(tables, nft_stages or {})
         self.ipsets = ipsets
         self.interfaces = interfaces
         self.routes = []  # (prefix length, network spans, Interface)
@@ -485,7 +499,11 @@ def _dnat(ctx, flow, options):
     to = [values[0] for option, _negate, values in options if option == '--to-destination' and values]
     if len(to) != 1:
         raise _Unknown('DNAT without one --to-destination')
-    value = to[0]
+    return _dnat_to(ctx, flow, to[0])
+
+
+def _dnat_to(ctx, flow, value):
+    """The flow with its destination rewritten to `value` (ADDRESS, ADDRESS:PORT or [ADDRESS]:PORT)."""
     if value.startswith('['):
         address, _bracket, rest = value[1:].partition(']')
         port = rest[1:] if rest.startswith(':') else ''
@@ -526,24 +544,46 @@ def _outcome(ctx, table, flow, rule):
     raise _Unknown('target %s' % name)
 
 
-def _unknown(flow, table, chain, rule, why):
-    return flow, ('unknown', dict(table=table.name, chain=chain, rule=rule.line, why=why))
+def _unknown(flow, walker, chain, rule, why):
+    return flow, ('unknown', dict(table=walker.name, chain=chain, rule=rule.line, why=why))
 
 
-def _run_chain(ctx, table, chain, flows, depth=0):
+class _XtWalker:
+    """The walk's view of one iptables table (_rules.parse_save)."""
+
+    def __init__(self, table):
+        self.table = table
+        self.name = table.name
+
+    def rules(self, chain):
+        return self.table.chain_rules(chain)
+
+    def conditions(self, ctx, flow, rule):
+        return _conditions(ctx, flow, rule)
+
+    def outcome(self, ctx, flow, rule):
+        return _outcome(ctx, self.table, flow, rule)
+
+    def policy(self, chain):
+        """(outcome, rule text) of a built-in chain's policy."""
+        policy = self.table.chains[chain]
+        return ('accept' if policy == 'ACCEPT' else 'drop'), '-P %s %s' % (chain, policy)
+
+
+def _run_chain(ctx, walker, chain, flows, depth=0):
     """Walk flows through one chain: [(flow, outcome)], outcome 'accept', 'drop', 'return' (fell
     off the end or RETURN) or ('unknown', details)."""
     if depth > 64:
-        return [(flow, ('unknown', dict(table=table.name, chain=chain, rule='', why='chains nested too deep')))
+        return [(flow, ('unknown', dict(table=walker.name, chain=chain, rule='', why='chains nested too deep')))
                 for flow in flows]
     finished, pending = [], list(flows)
-    for rule in table.chain_rules(chain):
+    for rule in walker.rules(chain):
         going_on = []
         for flow in pending:
             try:
-                holds, sources, sports, unknown = _conditions(ctx, flow, rule)
+                holds, sources, sports, unknown = walker.conditions(ctx, flow, rule)
             except RuleSyntaxError as exc:
-                finished.append(_unknown(flow, table, chain, rule, 'unreadable: %s' % exc))
+                finished.append(_unknown(flow, walker, chain, rule, 'unreadable: %s' % exc))
                 continue
             if not holds:
                 going_on.append(flow)
@@ -553,48 +593,512 @@ def _run_chain(ctx, table, chain, flows, depth=0):
             if inside is None:
                 continue
             if unknown:
-                finished.append(_unknown(inside, table, chain, rule, unknown))
+                finished.append(_unknown(inside, walker, chain, rule, unknown))
                 continue
             try:
-                kind, what = _outcome(ctx, table, inside, rule)
+                kind, what = walker.outcome(ctx, inside, rule)
             except (_Unknown, RuleSyntaxError) as exc:
-                finished.append(_unknown(inside, table, chain, rule, str(exc)))
+                finished.append(_unknown(inside, walker, chain, rule, str(exc)))
                 continue
             if kind == 'continue':
                 going_on.append(what)
             elif kind in ('jump', 'goto'):
-                for sub_flow, sub_outcome in _run_chain(ctx, table, what, [inside.step(table.name, chain, rule.line)], depth + 1):
+                for sub_flow, sub_outcome in _run_chain(ctx, walker, what, [inside.step(walker.name, chain, rule.line)], depth + 1):
                     if sub_outcome == 'return' and kind == 'jump':
                         going_on.append(sub_flow)
                     else:
                         finished.append((sub_flow, sub_outcome))
             else:
-                finished.append((what.step(table.name, chain, rule.line), kind))
+                finished.append((what.step(walker.name, chain, rule.line), kind))
         pending = going_on
     finished.extend((flow, 'return') for flow in pending)
     return finished
 
 
-def _run_hook(ctx, hook, flows, tables=None):
-    """Walk flows through the tables of a hook (all, or those named): (flows accepted by all of them,
-    [(flow, final outcome)])."""
+# ---------------------------------------------------------------------------------------------
+# Hooks: the base chains of each hook (iptables' built-in chains and nftables' base chains), by
+# priority. An accept ends one base chain; the next one at the hook still sees the packet.
+
+
+class _Stage:
+    """One base chain at a hook: its walker, chain, priority, whether it is a NAT chain, and (for a
+    filter chain that hooks prerouting at NAT's own priority) why the walk cannot place it."""
+
+    __slots__ = ('walker', 'chain', 'priority', 'nat', 'unplaced')
+
+    def __init__(self, walker, chain, priority, nat=False, unplaced=None):
+        self.walker = walker
+        self.chain = chain
+        self.priority = priority
+        self.nat = nat
+        self.unplaced = unplaced
+
+    @property
+    def position(self):
+        """Where the kernel runs it: every NAT chain of prerouting inside NAT's one hook (priority -100),
+        among themselves by their own priority."""
+        return (_NAT_PRIORITY, self.priority) if self.nat else (self.priority, 0)
+
+    @property
+    def label(self):
+        return '%s %s' % (self.walker.name, self.chain)
+
+
+def _stages(tables, nft_stages):
+    """{hook: [[_Stage, ...] of one position, ...]} in the order the kernel runs them: iptables' tables
+    (parse_save) and nftables' base chains ({hook: [_Stage]})."""
+    found = {}
+    for hook, names in _HOOKS.items():
+        for name in names:
+            table = tables.get(name)
+            if table is not None and hook in table.chains:
+                found.setdefault(hook, []).append(_Stage(_XtWalker(table), hook, _XT_PRIORITIES[name], nat=name == 'nat'))
+    for hook, stages in nft_stages.items():
+        found.setdefault(hook, []).extend(stages)
+    grouped = {}
+    for hook, stages in found.items():
+        ordered = sorted(stages, key=lambda stage: stage.position)  # stable: iptables first, then the listing's order
+        grouped[hook] = [list(group) for _position, group in itertools.groupby(ordered, key=lambda stage: stage.position)]
+    return grouped
+
+
+def _run_stage(ctx, stage, flows):
+    """[(flow, outcome)] of one base chain, its policy applied: 'accept', 'drop' or ('unknown', details).
+    A NAT chain passes over what an earlier NAT chain of the hook rewrote: the kernel asks the next only
+    while none has set up the connection's NAT."""
+    results = []
+    if stage.nat:
+        results = [(flow, 'accept') for flow in flows if flow.packet.dnat]
+        flows = [flow for flow in flows if not flow.packet.dnat]
+    if stage.priority > _CONNTRACK_PRIORITY:
+        flows = [flow if flow.packet.tracked else flow.but(packet=flow.packet.but(tracked=True)) for flow in flows]
+    if stage.unplaced:
+        return results + [(flow, ('unknown', dict(table=stage.walker.name, chain=stage.chain, rule='', why=stage.unplaced)))
+                          for flow in flows]
+    for flow, outcome in _run_chain(ctx, stage.walker, stage.chain, flows):
+        if outcome == 'return':
+            outcome, text = stage.walker.policy(stage.chain)
+            flow = flow.step(stage.walker.name, stage.chain, text)
+        results.append((flow, outcome))
+    return results
+
+
+def _run_sequence(ctx, stages, flows):
+    """[(flow, outcome)] of base chains one after the other: what one accepts goes on to the next."""
     finished = []
-    for name in tables or _HOOKS[hook]:
-        table = ctx.tables.get(name)
-        if table is None or hook not in table.chains:
-            continue
-        accepted = []
-        for flow, outcome in _run_chain(ctx, table, hook, flows):
-            if outcome == 'return':
-                policy = table.chains[hook]
-                flow = flow.step(name, hook, '-P %s %s' % (hook, policy))
-                outcome = 'accept' if policy == 'ACCEPT' else 'drop'
-            if outcome == 'accept':
-                accepted.append(flow)
-            else:
-                finished.append((flow, outcome))
-        flows = accepted
+    for stage in stages:
+        results = _run_stage(ctx, stage, flows)
+        flows = [flow for flow, outcome in results if outcome == 'accept']
+        finished.extend((flow, outcome) for flow, outcome in results if outcome != 'accept')
+    return [(flow, 'accept') for flow in flows] + finished
+
+
+def _ending(flow, outcome):
+    """What decides the rest of the walk: how a flow left a group of base chains."""
+    if outcome == 'accept':
+        return ('accept', flow.packet.dst, flow.packet.dport, flow.packet.dnat)
+    return (outcome,) if outcome == 'drop' else ('unknown',)
+
+
+def _run_group(ctx, stages, flows):
+    """[(flow, outcome)] of base chains of one hook at the same priority. The kernel runs them in the
+    order they were registered, which no listing tells: they are walked in the listing's order
+    (iptables first), and every other order is walked too; where one ends otherwise, the slice is unknown."""
+    results = _run_sequence(ctx, stages, flows)
+    if len(stages) == 1:
+        return results
+    why = 'base chains %s hook at the same priority; the order the kernel runs them in is not known, and it decides' % (
+        ', '.join(stage.label for stage in stages))
+    if len(stages) > 4:
+        return [(flow, ('unknown', dict(why=why))) for flow in flows]
+    others = [_run_sequence(ctx, list(order), flows) for order in itertools.permutations(stages)][1:]
+    checked = []
+    for flow, outcome in results:
+        differing = [(other.sources, other.sports) for found in others for other, other_outcome in found
+                     if other.interface == flow.interface and _ending(other, other_outcome) != _ending(flow, outcome)]
+        pieces, unknown = [flow], []
+        for sources, sports in differing:
+            kept = []
+            for piece in pieces:
+                inside, outside = _split(piece, sources, sports)
+                kept.extend(outside)
+                if inside is not None:
+                    unknown.append(inside)
+            pieces = kept
+        checked.extend((piece, outcome) for piece in pieces)
+        checked.extend((piece, ('unknown', dict(why=why))) for piece in unknown)
+    return checked
+
+
+def _run_hook(ctx, hook, flows):
+    """Walk flows through the base chains of a hook: (flows accepted by all of them, [(flow, final outcome)])."""
+    finished = []
+    for stages in ctx.stages.get(hook, ()):
+        results = _run_group(ctx, stages, flows)
+        flows = [flow for flow, outcome in results if outcome == 'accept']
+        finished.extend((flow, outcome) for flow, outcome in results if outcome != 'accept')
     return flows, finished
+
+
+# ---------------------------------------------------------------------------------------------
+# nftables: the base chains of the tables beside iptables' (Docker's docker-bridges, the collection's
+# table, firewalld's), from `nft list ruleset` (_nft_ruleset gives the structure; the meaning is here).
+
+# A selector's words -> (what it reads, the family it needs or None, the transport protocol it needs or None).
+_NFT_SELECTORS = dict((tuple(words.split()), meaning) for words, meaning in (
+    ('iifname', ('iifname', None, None)), ('meta iifname', ('iifname', None, None)),
+    ('oifname', ('oifname', None, None)), ('meta oifname', ('oifname', None, None)),
+    ('iif', ('iif', None, None)), ('meta iif', ('iif', None, None)),
+    ('oif', ('oif', None, None)), ('meta oif', ('oif', None, None)),
+    ('meta l4proto', ('l4proto', None, None)), ('meta nfproto', ('nfproto', None, None)),
+    ('meta pkttype', ('pkttype', None, None)), ('pkttype', ('pkttype', None, None)),
+    ('ip saddr', ('saddr', 'ipv4', None)), ('ip6 saddr', ('saddr', 'ipv6', None)),
+    ('ip daddr', ('daddr', 'ipv4', None)), ('ip6 daddr', ('daddr', 'ipv6', None)),
+    ('ip protocol', ('l4proto', 'ipv4', None)),
+    ('tcp dport', ('dport', None, 'tcp')), ('udp dport', ('dport', None, 'udp')),
+    ('sctp dport', ('dport', None, 'sctp')), ('th dport', ('dport', None, None)),
+    ('tcp sport', ('sport', None, 'tcp')), ('udp sport', ('sport', None, 'udp')),
+    ('sctp sport', ('sport', None, 'sctp')), ('th sport', ('sport', None, None)),
+    ('ct state', ('ctstate', None, None)), ('ct status', ('ctstatus', None, None)),
+    ('ct direction', ('ctdirection', None, None)),
+    ('ct original proto-dst', ('ctorigdport', None, None)), ('ct original proto-src', ('ctorigsport', None, None)),
+    ('ct original ip daddr', ('ctorigdaddr', 'ipv4', None)), ('ct original ip6 daddr', ('ctorigdaddr', 'ipv6', None)),
+    ('ct original ip saddr', ('ctorigsaddr', 'ipv4', None)), ('ct original ip6 saddr', ('ctorigsaddr', 'ipv6', None)),
+    ('fib daddr type', ('fibdaddrtype', None, None)),
+))
+_NFT_LONGEST = max(len(words) for words in _NFT_SELECTORS)
+_NFT_VERDICTS = ('accept', 'drop', 'reject', 'return', 'continue')
+_NFT_FAMILY = {'ipv4': 'ip', 'ipv6': 'ip6'}
+# Conntrack selectors: the packet must have been seen by conntrack.
+_NFT_TRACKED = ('ctstate', 'ctstatus', 'ctdirection', 'ctorigdport', 'ctorigdaddr', 'ctorigsaddr', 'ctorigsport')
+
+
+class _NftRule:
+    """A rule of an nftables chain, compiled: its matches [(what, family, protocol, negate, values)],
+    its verdict (None: go on; ('accept',), ('drop',), ('return',), ('jump'|'goto', chain), ('dnat', to)),
+    and `unknown`: the first part of it the walk does not model (its matches before it still split)."""
+
+    __slots__ = ('line', 'matches', 'verdict', 'unknown')
+
+    def __init__(self, line, matches, verdict, unknown):
+        self.line = line
+        self.matches = matches
+        self.verdict = verdict
+        self.unknown = unknown
+
+
+def _nft_values(table, words, index):
+    """(values, next index) of a match's right-hand side: one value, a comma list (flags), an anonymous
+    set, or a named set (@name). Raises _Unknown for what is not read."""
+    if index >= len(words):
+        raise _Unknown('a match without a value')
+    word = words[index]
+    if word == '{':
+        depth, end = 0, index
+        for end in range(index, len(words)):
+            depth += 1 if words[end] == '{' else -1 if words[end] == '}' else 0
+            if depth == 0:
+                break
+        return [' '.join(part) for part in nft_ruleset.split_elements(words[index + 1:end])], end + 1
+    if word.startswith('@'):
+        found = table.sets.get(word[1:])
+        if found is None or found.data is not None or 'dynamic' in found.flags or '.' in (found.key_type or '.'):
+            raise _Unknown('set %s (a map, a concatenation, a dynamic set, or none)' % word)
+        return list(found.elements), index + 1
+    values = [word]
+    index += 1
+    while index + 1 < len(words) and words[index] == ',':
+        values.append(words[index + 1])
+        index += 2
+    return values, index
+
+
+def _nft_verdict(table, words):
+    """The verdict of tokens ('accept', 'jump X', 'dnat to A', ...), or raises _Unknown."""
+    if not words:
+        raise _Unknown('no verdict')
+    if words[0] in ('jump', 'goto') and len(words) >= 2:
+        name = words[1].strip('"')
+        if name not in table.chains or table.chains[name].base:
+            raise _Unknown('%s %s, which is no regular chain' % (words[0], name))
+        return (words[0], name), 2
+    if words[0] == 'reject':  # with whatever ICMP type: the packet does not pass
+        end = words.index('comment') if 'comment' in words else len(words)
+        return ('drop',), end
+    if words[0] in _NFT_VERDICTS:
+        return (words[0],), 1
+    if words[0] == 'dnat':
+        rest = words[2:] if words[1:2] in (['ip'], ['ip6']) else words[1:]
+        if len(rest) >= 2 and rest[0] == 'to':
+            return ('dnat', rest[1]), len(words) - len(rest) + 2
+    raise _Unknown('statement %s' % ' '.join(words[:3]))
+
+
+def _nft_statement(words, index):
+    """The index after a statement that changes nothing the walk reads (counter, comment, log), or None."""
+    word = words[index]
+    if word == 'counter':
+        index += 1
+        while index + 1 < len(words) and words[index] in ('packets', 'bytes'):
+            index += 2
+        return index
+    if word == 'comment' and index + 1 < len(words):
+        return index + 2
+    if word == 'log':
+        index += 1
+        while index + 1 < len(words) and words[index] in ('prefix', 'level', 'group', 'snaplen', 'queue-threshold', 'flags'):
+            index += 2
+            while index + 1 < len(words) and words[index] == ',':
+                index += 2
+        return index
+    return None
+
+
+def _nft_compile(table, line, words):
+    """[_NftRule] of one rule: one, or one per element of a verdict map (`iifname vmap @jumps`): a map
+    is a function of its key, so its elements, in turn, are exact."""
+    matches, index = [], 0
+    try:
+        while index < len(words):
+            after = _nft_statement(words, index)
+            if after is not None:
+                index = after
+                continue
+            selector = next((tuple(words[index:index + n]) for n in range(_NFT_LONGEST, 0, -1)
+                             if tuple(words[index:index + n]) in _NFT_SELECTORS), None)
+            if selector is None:
+                verdict, used = _nft_verdict(table, words[index:])
+                index += used
+                while index < len(words):
+                    after = _nft_statement(words, index)
+                    if after is None:
+                        raise _Unknown('%s after the verdict' % words[index])
+                    index = after
+                return [_NftRule(line, matches, verdict, None)]
+            what, family, protocol = _NFT_SELECTORS[selector]
+            index += len(selector)
+            if index < len(words) and words[index] == '.':
+                raise _Unknown('a concatenation')
+            if index < len(words) and words[index] == 'vmap':
+                return _nft_vmap(table, line, words, index + 1, matches, (what, family, protocol))
+            negate = index < len(words) and words[index] in ('!=', '!')
+            if index < len(words) and words[index] in ('!=', '!', '=='):
+                index += 1
+            values, index = _nft_values(table, words, index)
+            matches.append((what, family, protocol, negate, values))
+        return [_NftRule(line, matches, None, None)]
+    except _Unknown as exc:
+        return [_NftRule(line, matches, None, str(exc))]
+
+
+def _nft_vmap(table, line, words, index, matches, selector):
+    if index < len(words) and words[index].startswith('@'):
+        found = table.sets.get(words[index][1:])
+        if found is None or found.data != 'verdict':
+            raise _Unknown('verdict map %s' % words[index])
+        elements, index = found.elements, index + 1
+    elif index < len(words) and words[index] == '{':
+        _values, end = _nft_values(table, words, index)
+        elements = []
+        for part in nft_ruleset.split_elements(words[index + 1:end - 1]):
+            if ':' not in part:
+                raise _Unknown('verdict map element %s' % ' '.join(part))
+            elements.append((' '.join(part[:part.index(':')]), part[part.index(':') + 1:]))
+        index = end
+    else:
+        raise _Unknown('verdict map')
+    while index < len(words):
+        after = _nft_statement(words, index)
+        if after is None:
+            raise _Unknown('%s after the verdict map' % words[index])
+        index = after
+    rules = []
+    for key, verdict_words in elements:
+        verdict, used = _nft_verdict(table, verdict_words)
+        if used != len(verdict_words):
+            raise _Unknown('verdict map element %s' % ' '.join(verdict_words))
+        rules.append(_NftRule(line, matches + [selector + (False, [key])], verdict, None))
+    return rules
+
+
+def _nft_interface(value, exact=False):
+    """An nft interface name ("eth0", "wg*") as a pattern of Interface.matches ('eth0', 'wg+')."""
+    name = value.strip('"')
+    if name.endswith('*') and not name.endswith('\\*') and not exact:
+        return name[:-1] + '+'
+    return name.replace('\\*', '*')
+
+
+def _nft_ports(values):
+    spans = []
+    for value in values:
+        first, _dash, last = value.partition('-')
+        if not first.isdigit() or (last and not last.isdigit()):
+            raise _Unknown('port %s' % value)
+        spans.append((int(first), int(last or first)))
+    return tuple(merge_spans(spans))
+
+
+def _nft_flags(values, known, what):
+    flags = set(value for text in values for value in text.split(','))
+    if not flags <= known:
+        raise _Unknown('%s %s' % (what, ', '.join(sorted(flags))))
+    return flags
+
+
+def _nft_match(ctx, flow, what, values):
+    """One nft match, not negated: True, False, ('src', spans) or ('sport', spans); raises _Unknown."""
+    packet = flow.packet
+    if what in ('iifname', 'iif', 'oifname', 'oif'):
+        interface = flow.interface if what.startswith('i') else (packet.out or Interface(''))
+        return any(interface.matches(_nft_interface(value, exact=what in ('iif', 'oif'))) for value in values)
+    if what in ('saddr', 'ctorigsaddr'):
+        return 'src', _union((), tuple(span for value in values for span in ctx.spans(value)))
+    if what in ('daddr', 'ctorigdaddr'):
+        spans = _union((), tuple(span for value in values for span in ctx.spans(value)))
+        return _in(packet.dst if what == 'daddr' else packet.orig_dst, spans)
+    if what in ('dport', 'ctorigdport'):
+        return _in(packet.dport if what == 'dport' else packet.orig_dport, _nft_ports(values))
+    if what in ('sport', 'ctorigsport'):
+        return 'sport', _nft_ports(values)
+    if what == 'l4proto':
+        return packet.protocol in values or str(_PROTOCOLS[packet.protocol]) in values
+    if what == 'nfproto':
+        return ctx.family in values
+    if what == 'pkttype':
+        return bool(set(values) & set(('host', 'unicast')))
+    if what == 'ctstate':
+        return 'new' in _nft_flags(values, set(('new', 'established', 'related', 'invalid', 'untracked')), 'ct state')
+    if what == 'ctstatus':
+        return bool(_nft_flags(values, set(['dnat']), 'ct status')) and packet.dnat
+    if what == 'ctdirection':
+        return 'original' in values
+    if what == 'fibdaddrtype':
+        types = _nft_flags(values, set(('local', 'unicast', 'broadcast', 'multicast', 'anycast', 'blackhole',
+                                        'unreachable', 'prohibit')), 'fib daddr type')
+        if _intersect(((packet.dst, packet.dst),), ctx.local):
+            return 'local' in types
+        if ctx.route(packet.dst) is None:
+            raise _Unknown('fib daddr type of %s, to which no route is known' % ipaddress.ip_address(packet.dst))
+        return 'unicast' in types
+    raise _Unknown(what)
+
+
+def _nft_conditions(ctx, flow, rule):
+    """As _conditions, for a compiled nftables rule."""
+    results, unknown = [], rule.unknown
+    for what, family, protocol, negate, values in rule.matches:
+        if (family and family != ctx.family) or (protocol and protocol != flow.packet.protocol):
+            return False, None, None, None  # the match needs another family or protocol: never true here
+        try:
+            if what in _NFT_TRACKED and not flow.packet.tracked:
+                raise _Unknown('connection tracking before conntrack has seen the packet')
+            results.append(_negated(_nft_match(ctx, flow, what, values), negate, ctx))
+        except _Unknown as exc:
+            unknown = unknown or str(exc)
+    if False in results:
+        return False, None, None, None
+    sources = sports = None
+    for result in results:
+        if isinstance(result, tuple) and result[0] == 'src':
+            sources = result[1] if sources is None else _intersect(sources, result[1])
+        elif isinstance(result, tuple):
+            sports = result[1] if sports is None else _intersect(sports, result[1])
+    return True, sources, sports, unknown
+
+
+class _NftWalker:
+    """The walk's view of one nftables table: its chains' rules compiled once."""
+
+    def __init__(self, table):
+        self.table = table
+        self.name = table.label
+        self.compiled = dict((name, [rule for line, words in chain.rules for rule in _nft_compile(table, line, words)])
+                             for name, chain in table.chains.items())
+
+    def rules(self, chain):
+        return self.compiled[chain]
+
+    def conditions(self, ctx, flow, rule):
+        return _nft_conditions(ctx, flow, rule)
+
+    def outcome(self, ctx, flow, rule):
+        if rule.verdict is None or rule.verdict == ('continue',):
+            return 'continue', flow
+        if rule.verdict[0] in ('jump', 'goto'):
+            return rule.verdict
+        if rule.verdict[0] == 'dnat':
+            return 'accept', _dnat_to(ctx, flow, rule.verdict[1])
+        return rule.verdict[0], flow
+
+    def policy(self, chain):
+        policy = self.table.chains[chain].policy
+        return ('accept' if policy == 'accept' else 'drop'), 'policy %s' % policy
+
+    def patterns(self):
+        """The interface names and wildcards its rules match, as Interface patterns."""
+        return set(_nft_interface(value, exact=what in ('iif', 'oif'))
+                   for rules in self.compiled.values() for rule in rules
+                   for what, _family, _protocol, _negate, values in rule.matches
+                   if what in ('iifname', 'iif', 'oifname', 'oif') for value in values)
+
+
+# Base chains the walk runs: (hook, type) -> the walk's hook. Prerouting NAT chains run inside NAT's hook.
+_NFT_HOOKS = {('prerouting', 'filter'): 'PREROUTING', ('prerouting', 'nat'): 'PREROUTING',
+              ('input', 'filter'): 'INPUT', ('forward', 'filter'): 'FORWARD', ('postrouting', 'filter'): 'POSTROUTING'}
+# Base chains the walk leaves out, as it does iptables' nat INPUT and POSTROUTING and all of OUTPUT:
+# NAT of the source on the way in or out, and the host's own packets.
+_NFT_NOT_WALKED = (('input', 'nat'), ('postrouting', 'nat'), ('output', 'nat'), ('output', 'filter'), ('output', 'route'))
+
+
+class NftModel:
+    """What the walk takes of a family's nftables ruleset: {hook: [_Stage]}, the interface patterns its
+    rules match, the tables walked, and what is not modelled (each makes what would be delivered unknown)."""
+
+    def __init__(self, stages, patterns, walked, not_modelled):
+        self.stages = stages
+        self.patterns = patterns
+        self.walked = walked
+        self.not_modelled = not_modelled
+
+
+def nft_model(family, text, with_iptables=True):
+    """The NftModel of one family from `nft list ruleset` text. iptables-nft's own tables are left to the
+    iptables walk (with_iptables: their rules were given as iptables-save text; else, holding any, they are
+    not modelled)."""
+    try:
+        tables = nft_ruleset.parse(text)
+    except nft_ruleset.NftRulesetError as exc:
+        return NftModel({}, set(), [], ['the nftables ruleset cannot be read: %s' % exc])
+    stages, patterns, walked, not_modelled = {}, set(), [], []
+    for table in tables:
+        if table.family not in _NFT_FAMILIES[family]:
+            continue
+        bases = [chain for chain in table.chains.values() if chain.base]
+        if table.family in ('ip', 'ip6') and table.name in _XTABLES:
+            if not with_iptables and any(chain.rules or chain.policy != 'accept' for chain in table.chains.values()):
+                not_modelled.append('%s (iptables-nft rules not given as iptables-save text)' % table.label)
+            continue
+        if table.family not in ('inet', _NFT_FAMILY[family]):
+            if bases:
+                not_modelled.append('%s (%s tables are not modelled)' % (table.label, table.family))
+            continue
+        walker = _NftWalker(table)
+        for chain in bases:
+            key = (chain.hook, chain.type)
+            if key in _NFT_NOT_WALKED:
+                continue
+            if key not in _NFT_HOOKS:
+                not_modelled.append('%s chain %s (type %s hook %s)' % (table.label, chain.name, chain.type, chain.hook))
+                continue
+            unplaced = None
+            if key == ('prerouting', 'filter') and chain.priority == _NAT_PRIORITY:
+                unplaced = 'a filter chain at the priority of NAT: whether it sees the packet before or after DNAT is not known'
+            stages.setdefault(_NFT_HOOKS[key], []).append(
+                _Stage(walker, chain.name, chain.priority, nat=chain.type == 'nat', unplaced=unplaced))
+        patterns |= walker.patterns()
+        walked.append(table.label)
+    return NftModel(stages, patterns, walked, not_modelled)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -614,6 +1118,8 @@ def _deliver(ctx, flow, binding, userland_proxy, forwarding):
         return [(flow, UNREACHABLE, None, dict(why='forwarding is off in this family'))]
     else:
         flows, finished = _run_hook(ctx, 'FORWARD', [flow.but(packet=packet.but(out=where, tracked=True))])
+        flows, more = _run_hook(ctx, 'POSTROUTING', flows)
+        finished += more
         to = 'container'
     found = [_finished(f, outcome) for f, outcome in finished]
     for accepted in flows:
@@ -661,12 +1167,16 @@ def _forwarded(flow):
     return flow, REACHABLE, 'target', None
 
 
-def _beside_reason(family, nftables_tables, beside):
+def _beside_reason(family, nftables_tables, beside, nft=None):
+    """Why what the walk would deliver is unknown: nftables tables it does not walk (without a ruleset,
+    every table that is not iptables-nft's own; with one, what of it is not modelled), rules beside."""
     others = [name for name in nftables_tables or ()
               if name.split(' ', 1)[0] in _NFT_FAMILIES[family]
               and not (name.split(' ', 1)[0] in ('ip', 'ip6') and name.split(' ', 1)[-1] in _XTABLES)]
     why = []
-    if others:
+    if nft is not None and nft.not_modelled:
+        why.append('nftables not modelled: %s' % '; '.join(nft.not_modelled))
+    elif nft is None and others:
         why.append('nftables tables beside the iptables rules are not modelled: %s' % ', '.join(sorted(others)))
     if beside:
         why.append('rules beside these are not modelled: %s' % ', '.join(beside))
@@ -680,11 +1190,9 @@ def _question(ctx, binding, destinations, userland_proxy, forwarding, nftables_r
     results = []
     for destination in destinations:
         flows = [Flow(interface, ctx.everything, _ALL_PORTS, Packet(protocol, destination, port)) for interface in ctx.interfaces]
-        # raw runs before conntrack has seen the packet; mangle and nat after it.
-        passed, finished = _run_hook(ctx, 'PREROUTING', flows, ('raw',))
-        passed = [flow.but(packet=flow.packet.but(tracked=True)) for flow in passed]
-        passed, more = _run_hook(ctx, 'PREROUTING', passed, ('mangle', 'nat'))
-        verdicts = [_finished(flow, outcome) for flow, outcome in finished + more]
+        # Base chains before conntrack (raw) see the packet untracked; those after it, tracked.
+        passed, finished = _run_hook(ctx, 'PREROUTING', flows)
+        verdicts = [_finished(flow, outcome) for flow, outcome in finished]
         for flow in passed:
             verdicts.extend(_deliver(ctx, flow, binding, userland_proxy, forwarding))
         for flow, verdict, to, reason in verdicts:
@@ -748,10 +1256,12 @@ def _family_of(binding):
 
 
 def reachability(rules, family, bindings, addresses, interfaces=None, ipsets=None, routed=None,
-                 userland_proxy=True, forwarding=True, nftables_tables=None, beside=None, forwarded=None):
+                 userland_proxy=True, forwarding=True, nftables_tables=None, beside=None, forwarded=None,
+                 nftables_ruleset=None):
     """Who can open a NEW connection to each published port of one family.
 
-    rules: iptables-save (or ip6tables-save) text of the family, or its parse (_rules.parse_save).
+    rules: iptables-save (or ip6tables-save) text of the family, or its parse (_rules.parse_save); None
+      where there is no iptables (then iptables-nft's tables in nftables_ruleset, holding rules, are unknown).
     bindings: published ports as _publish.Binding.as_dict() gives them (container, family, address
       (the container's, None: served by docker-proxy alone), host_ip, host_port, container_port,
       protocol); those of the other family are left out.
@@ -765,8 +1275,11 @@ def reachability(rules, family, bindings, addresses, interfaces=None, ipsets=Non
       of the host's own is not walked (`local`: only published ports are asked about there).
     userland_proxy: whether docker-proxy serves published ports on the host (daemon.json).
     forwarding: whether the kernel forwards this family (ip_forward).
-    nftables_tables: the host's nftables tables ('FAMILY NAME'); one that is not iptables-nft's own
-      makes every slice the rules would deliver unknown.
+    nftables_tables: the host's nftables tables ('FAMILY NAME'); without nftables_ruleset, one that is
+      not iptables-nft's own makes every slice the rules would deliver unknown.
+    nftables_ruleset: `nft list ruleset` text: the base chains of its tables of this family (but
+      iptables-nft's own, given as rules) are walked with the iptables rules, by priority; what of it is
+      not modelled makes every slice the rules would deliver unknown (nftables_tables is then not read).
     beside: names of other rule sets that filter this family's packets and are not given (the other
       iptables variant's rules, 'iptables-legacy'): each makes every slice the rules would deliver unknown.
 
@@ -774,13 +1287,16 @@ def reachability(rules, family, bindings, addresses, interfaces=None, ipsets=Non
     forwarded: [{target, local, slices}]; a slice is {interface, other_interfaces, destinations, sources,
     source_ranges, source_ports (None: any), verdict (reachable, unknown, unreachable), to (container or
     host, or target for a forwarded packet, when reachable), path (the rules that took it there, when
-    reachable), reason (why unknown or unreachable, naming the rule)}."""
+    reachable), reason (why unknown or unreachable, naming the rule)}; with nftables_ruleset also
+    nftables: {walked: the tables walked, not_modelled: what of the ruleset is not}."""
     if family not in FAMILIES:
         raise ValueError('family must be one of %s' % ', '.join(FAMILIES))
-    tables = parse_save(rules) if isinstance(rules, str) else rules
+    tables = parse_save(rules or '') if rules is None or isinstance(rules, str) else rules
+    nft = None if nftables_ruleset is None else nft_model(family, nftables_ruleset, with_iptables=rules is not None)
     names = interfaces if interfaces is not None else sorted(addresses or {})
-    ctx = _Context(family, tables, addresses, ipsets, interface_classes(names, tables))
-    nftables_reason = _beside_reason(family, nftables_tables, beside)
+    classes = interface_classes(names, tables, nft.patterns if nft else ())
+    ctx = _Context(family, tables, addresses, ipsets, classes, nft.stages if nft else None)
+    nftables_reason = _beside_reason(family, nftables_tables, beside, nft)
     loopback = ipaddress.ip_network(_LOOPBACK[family])
     hosts = [a for a in ctx.local_addresses if not _in(a, ((int(loopback.network_address), int(loopback.broadcast_address)),))]
     ports = []
@@ -793,6 +1309,8 @@ def reachability(rules, family, bindings, addresses, interfaces=None, ipsets=Non
     answer = dict(family=family, ports=ports, routed=_targets(ctx, routed, asked))
     if forwarded is not None:
         answer['forwarded'] = _targets(ctx, forwarded, asked, forwarded=True)
+    if nft is not None:
+        answer['nftables'] = dict(walked=nft.walked, not_modelled=nft.not_modelled)
     return answer
 
 
@@ -885,7 +1403,8 @@ def slices_on(slices, pattern):
 # A whole host, from what docker_firewall_info read.
 
 # The collection's own table: it only drops (an nftables accept is not final), holding the same
-# declarations as DOCKER-USER; compliance compares it with them (nft_table). Left out of the walk.
+# declarations as DOCKER-USER; compliance compares it with them (nft_table). Left out of the walk when
+# the ruleset was not read (only drops: a slice called reachable may still be dropped, never the other way).
 OUR_TABLE = 'inet netops-docker-firewall'
 
 
@@ -911,13 +1430,17 @@ def published(inspects, userland_proxy):
 
 
 def host_reachability(saves, backend, addresses, interfaces, inspects, userland_proxy, forwarding,
-                      ipsets_text='', nftables_tables=None, errors=(), forwarded=None):
-    """The engine over a whole host: {backend, left_out, errors, families: {family: reachability()},
-    seconds}. saves: {backend: {family: iptables-save text}} of every variant read; backend: the one
-    whose rules are walked (the others' rules, where they hold any, make reachable slices unknown);
-    forwarding: {family: bool or None (unreadable)}; ipsets_text: `ipset save` of the collection's
-    sets; errors: what could not be read (the caller's), kept in the answer; forwarded: the
-    addresses and ports asked about besides (reachability()'s `forwarded`, each in its family)."""
+                      ipsets_text='', nftables_tables=None, errors=(), forwarded=None, nftables_ruleset=None):
+    """The engine over a whole host: {backend, left_out, nftables_modelled, errors, families: {family:
+    reachability()}, seconds}. saves: {backend: {family: iptables-save text}} of every variant read;
+    backend: the one whose rules are walked (the others' rules, where they hold any, make reachable
+    slices unknown); forwarding: {family: bool or None (unreadable)}; ipsets_text: `ipset save` of the
+    collection's sets; errors: what could not be read (the caller's), kept in the answer; forwarded: the
+    addresses and ports asked about besides (reachability()'s `forwarded`, each in its family).
+    nftables_ruleset: `nft list ruleset` (None: not read): its tables are walked, the collection's own
+    among them; without it the collection's table is left out (left_out) and every other table of
+    nftables_tables makes reachable slices unknown. nftables_modelled: whether nftables is in the answer
+    (the ruleset walked, or nft listing no table beside iptables')."""
     errors = list(errors)
     try:
         sets = ipset.parse_save(ipsets_text or '')
@@ -925,13 +1448,15 @@ def host_reachability(saves, backend, addresses, interfaces, inspects, userland_
         sets = {}
         errors.append('the ipsets cannot be read: %s' % exc)
     found, routed = published(inspects, userland_proxy)
-    left_out = [name for name in nftables_tables or () if name == OUR_TABLE]
+    walked = nftables_ruleset is not None
+    modelled = walked or (nftables_tables is not None and not needs_ruleset(nftables_tables))
+    left_out = [name for name in nftables_tables or () if name == OUR_TABLE and not walked]
     tables = [name for name in nftables_tables or () if name != OUR_TABLE]
     started = time.monotonic()
     families = {}
     for family in FAMILIES:
         text = (saves.get(backend) or {}).get(family)
-        if text is None:
+        if text is None and not walked:
             continue
         beside = ['iptables-%s' % other for other, texts in sorted(saves.items())
                   if other != backend and _filters(texts.get(family) or '')]
@@ -940,9 +1465,17 @@ def host_reachability(saves, backend, addresses, interfaces, inspects, userland_
         families[family] = reachability(text, family, found, addresses, interfaces=interfaces, ipsets=sets,
                                         routed=routed, userland_proxy=userland_proxy,
                                         forwarding=forwarding.get(family) is not False,
-                                        nftables_tables=tables, beside=beside, forwarded=forwarded)
-    return dict(backend=backend, left_out=left_out, errors=errors, families=families,
+                                        nftables_tables=tables, beside=beside, forwarded=forwarded,
+                                        nftables_ruleset=nftables_ruleset)
+    return dict(backend=backend, left_out=left_out, nftables_modelled=modelled, errors=errors, families=families,
                 seconds=round(time.monotonic() - started, 6))
+
+
+def needs_ruleset(tables):
+    """Whether the walk needs `nft list ruleset`: nft lists tables ('FAMILY NAME'; None: the listing
+    failed) and one of them is not iptables-nft's own."""
+    return any(not (name.split(' ', 1)[0] in ('ip', 'ip6') and name.split(' ', 1)[-1] in _XTABLES)
+               for name in tables or ())
 
 
 def _filters(text):

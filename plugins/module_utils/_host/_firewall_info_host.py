@@ -96,6 +96,15 @@ def nftables_state(module, nft_path):
     return dict(installed=True, tables=tables, ours=ours)
 
 
+def nftables_ruleset(module):
+    """(`nft list ruleset`: every table, sets with their elements, for the reachability engine; None and
+    why when it cannot be read)."""
+    try:
+        return NftHost(module, nft.FAMILY, nft.TABLE).list_ruleset(), None
+    except CommandError as exc:
+        return None, '%s: %s' % (exc, exc.stderr.strip())
+
+
 def docker_state(module, settings):
     """(Docker's state, `docker inspect` of the running containers, its networks (None when they could not
     be read), why they could not be). The version is the running dockerd's (`docker info`); `dockerd

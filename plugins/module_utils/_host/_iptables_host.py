@@ -152,6 +152,14 @@ class NftHost:
             raise CommandError('reading the nftables table %s failed' % ' '.join(self._name), cmd, rc, stdout, stderr)
         return stdout
 
+    def list_ruleset(self):
+        """`nft list ruleset`: every table of the host, sets with their elements (the reachability engine
+        walks it); not only this object's table."""
+        cmd, rc, stdout, stderr = self._run(['list', 'ruleset'])
+        if rc != 0:
+            raise CommandError('listing the nftables ruleset failed', cmd, rc, stdout, stderr)
+        return stdout
+
     def list_tables(self):
         """`nft list tables`: every table of the host, one `table FAMILY NAME` line each."""
         cmd, rc, stdout, stderr = self._run(['list', 'tables'])

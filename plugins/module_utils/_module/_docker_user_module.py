@@ -642,7 +642,7 @@ def read_record(path, declared):
 
 
 def write_record(path, record):
-    """Keep a run's record, readable by root alone (it holds the sources): its directories are made 0700.
+    """Keep a run's record, readable by the running user alone (it holds the sources): its directories are made 0700.
     One that cannot be written (no /run), or whose directory is not trusted, only makes the next run take
     the full path."""
     # Imported here: a run the record proves writes none, and compiles no more than it needs.

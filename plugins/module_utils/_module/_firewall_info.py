@@ -112,9 +112,15 @@ def reachability_engine():
 
 def reachability_state(module, found, saves, settings, inspects, forwarding, forwarded=None):
     """Who can reach each published port and container address (_reachability), from what the module
-    read already and the host's addresses (`ip -j addr show`, read here once)."""
+    read already, the host's addresses (`ip -j addr show`, read here once) and, where nft lists a table
+    beside iptables', the nftables ruleset (`nft list ruleset`)."""
     reachability = reachability_engine()
     errors = []
+    ruleset = None
+    if found['nftables']['installed'] and reachability.needs_ruleset(found['nftables']['tables']):
+        ruleset, error = info_host.nftables_ruleset(module)
+        if error:
+            errors.append(error)
     try:
         names, addresses = host_addresses(module)
     except DockerError as exc:
@@ -126,7 +132,8 @@ def reachability_state(module, found, saves, settings, inspects, forwarding, for
         errors.append('the ipsets cannot be read: %s' % ipsets['error'])
     return reachability.host_reachability(
         saves, backend, addresses, names, inspects, settings.get('userland-proxy', True) is not False, forwarding,
-        ipsets_text=ipsets['text'], nftables_tables=found['nftables']['tables'], errors=errors, forwarded=forwarded)
+        ipsets_text=ipsets['text'], nftables_tables=found['nftables']['tables'], errors=errors, forwarded=forwarded,
+        nftables_ruleset=ruleset)
 
 
 def docker_holders(iptables):

@@ -8,7 +8,15 @@ returns for the same rules; three hosts broken on purpose by hand: an ACCEPT abo
 ufw-like chains ahead of DOCKER-USER, a network in gateway mode nat-unprotected. Every expected detail
 is written here by hand from the rules."""
 
-from plugins.module_utils.test_compliance import DOCKER0, EXPECTED, WANTED, capture, router_facts, with_docker_user
+from plugins.module_utils.test_compliance import (
+    DOCKER0,
+    EXPECTED,
+    WANTED,
+    capture,
+    on_docker_29_nftables,
+    router_facts,
+    with_docker_user,
+)
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _compliance as compliance
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._facts import family_facts
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._reachability import host_reachability
@@ -225,11 +233,57 @@ def test_docker_s_nftables_backend_and_unread_state_are_unknown():
     facts = facts_with(converged_v4())
     facts['docker']['firewall_backend'] = facts['decisions']['firewall_backend'] = 'nftables'
     assert results(facts)['reachability'] == ('fail', [
-        'unknown: Docker runs its nftables firewall backend, which the reachability engine does not model: who can '
-        'reach the published ports is not known'])
+        'unknown: Docker runs its nftables firewall backend, and its nftables ruleset was not walked '
+        '(docker_firewall_info could not read it): who can reach the published ports is not known'])
     facts = facts_with(converged_v4(), names=[], addresses={})
     facts['reachability']['errors'] = ['ip -j addr show failed (rc 1): denied']
     assert results(facts)['reachability'][1][0] == 'unknown: ip -j addr show failed (rc 1): denied'
+
+
+# --- Docker 29's nftables firewall backend: the ruleset walked ---------------------------------------
+
+# Declared without routed access: Docker 29 drops direct routing to its containers in its raw chain
+# (capture n4, no allow-direct-routing), which a routed declaration would fail on (as it should).
+EXPECTED_29 = dict(EXPECTED, routed=None)
+WEB_29 = {'Name': '/web', 'HostConfig': {'PortBindings': {'80/tcp': [{'HostIp': '', 'HostPort': '8080'}]}},
+          'NetworkSettings': {'Networks': {'bridge': {'IPAddress': '172.17.0.2'}}}}
+ADDRESSES_29 = dict(ADDRESSES, docker0=['172.17.0.1/16'])
+
+
+def nftables_router(extra_source=None):
+    """A Docker 29.7 router on its nftables backend (capture n4: no iptables rule), the collection's table
+    as the profile writes it for EXPECTED_29 (with `extra_source` added to ext0's set by hand), and the
+    answer docker_firewall_info gives from `nft list ruleset`."""
+    expected = compliance.Host({}, EXPECTED_29)
+    table = expected.wanted_table
+    ours = compliance.nft.render(table)
+    if extra_source:
+        ours = ours.replace('elements = { 198.51.100.18 }', 'elements = { 198.51.100.18, %s }' % extra_source)
+    facts = on_docker_29_nftables(router_facts(v4_lines=[], v6_lines=[]))
+    tables = ['ip docker-bridges', 'ip6 docker-bridges', 'inet netops-docker-firewall']
+    facts['reachability'] = host_reachability(
+        {'nft': {'ipv4': '', 'ipv6': ''}}, 'nft', ADDRESSES_29, NAMES, [WEB_29], False, {'ipv4': True, 'ipv6': False},
+        nftables_tables=tables, nftables_ruleset=capture('docker29', 'n4-nftables-usernet-published.nft-ruleset') + ours)
+    facts['reachability'].pop('seconds')
+    return facts
+
+
+def test_on_docker_29_s_nftables_backend_the_walked_ruleset_passes_when_it_holds_the_allowlist():
+    assert results(nftables_router(), EXPECTED_29)['reachability'] == ('pass', [])
+
+
+def test_on_docker_29_s_nftables_backend_a_source_added_by_hand_to_our_set_fails_with_its_path():
+    status, found = results(nftables_router('203.0.113.7'), EXPECTED_29)['reachability']
+    assert status == 'fail'
+    assert found == [
+        'ipv4 web 8080/tcp: 203.0.113.7/32 on ext0 reaches the container, which the allowlist of ext0 does not allow; '
+        'path: ip docker-bridges raw-PREROUTING: policy accept -> ip docker-bridges nat-PREROUTING: fib daddr type '
+        'local counter jump nat-prerouting-and-output -> ip docker-bridges nat-prerouting-and-output: iifname != '
+        '"docker0" tcp dport 8080 counter dnat to 172.17.0.2:80 comment "DNAT" -> inet netops-docker-firewall '
+        'forward: iifname "ext0" jump allowlist-ext0 comment "netops.docker_firewall/allowlist:ext0" -> inet '
+        'netops-docker-firewall allowlist-ext0: ip saddr @allowlist-ext0-ipv4 return -> inet netops-docker-firewall '
+        'forward: policy accept -> ip docker-bridges filter-FORWARD: oifname vmap @filter-forward-in-jumps -> ip '
+        'docker-bridges filter-forward-in__docker0: ip daddr 172.17.0.2 tcp dport 80 counter accept']
 
 
 # --- the fleet report counts it -------------------------------------------------------------------

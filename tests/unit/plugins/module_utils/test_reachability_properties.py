@@ -1,15 +1,20 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Properties of the reachability engine over generated DOCKER-USER chains on the real captures
-(hypothesis): an ACCEPT inserted at the top of FORWARD never takes reachability away."""
+(hypothesis): an ACCEPT inserted at the top of FORWARD never takes reachability away. On nftables
+(Docker 29's capture n4 with the collection's table beside it), an accept at the top of Docker's
+filter-FORWARD never takes reachability away either, and, as it ends only that base chain, never lets
+on a source the allowlist of the collection's table (an earlier base chain) drops."""
 
 import ipaddress
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from captures import capture
 from plugins.module_utils.test_reachability import DOCKERS, SUITES, addresses, binding, v4
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._blocks import allowlist_block
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._reachability import reachability
 
 INTERFACES = ['eth0', 'wg0', 'docker0', 'veth1']
@@ -81,3 +86,63 @@ def test_an_accept_at_the_top_of_forward_never_shrinks_the_reachable_set(suite, 
     before, after = reachable_points(before_text, suite), reachable_points(after_text, suite)
     for key, networks_before in before.items():
         assert covered(networks_before, after.get(key, [])), (key, top)
+
+
+# --- nftables: Docker 29.7's nftables backend (n4) and the collection's table --------------------
+
+N4_HEADER = 'chain filter-FORWARD {\n\t\ttype filter hook forward priority filter; policy accept;\n'
+N4_ADDRESSES = {'lo': ['127.0.0.1/8'], 'ext0': ['192.0.2.10/24'], 'docker0': ['172.17.0.1/16'],
+                'br-b3ecdfc169bc': ['198.51.100.129/26']}
+N4_INTERFACES = ['ext0', 'wg0', 'docker0', 'br-b3ecdfc169bc']
+N4_WEB = dict(container='web', family='ipv4', address='172.17.0.2', host_ip=None, host_port='8080',
+              container_port='80', protocol='tcp')
+
+
+@st.composite
+def nft_matches(draw):
+    parts = []
+    if draw(st.booleans()):
+        parts += ['ip saddr', draw(st.sampled_from(['', '!= '])) + draw(networks)]
+    if draw(st.booleans()):
+        parts += ['iifname', draw(st.sampled_from(['', '!= '])) + '"%s"' % draw(st.sampled_from(
+            N4_INTERFACES + ['eth*', 'docker*', 'br-*']))]
+    if draw(st.booleans()):
+        parts += ['tcp dport', draw(st.sampled_from(['80', '8080', '22', '{ 22, 80 }']))]
+    if draw(st.booleans()):
+        parts += ['ct state', draw(st.sampled_from(['new', 'established,related', '{ new, established }']))]
+    return ' '.join(parts)
+
+
+def nft_reachable(ruleset):
+    """{(interface, destination): reachable sources as collapsed networks} of the published port and
+    of routed access to the container."""
+    found = reachability('', 'ipv4', [N4_WEB], N4_ADDRESSES, interfaces=N4_INTERFACES, userland_proxy=False,
+                         routed=[dict(address='172.17.0.2', port=80)], nftables_ruleset=ruleset)
+    assert found['nftables']['not_modelled'] == []
+    points = {}
+    for answer in found['ports'] + found['routed']:
+        for piece in answer['slices']:
+            assert piece['verdict'] != 'unknown', piece['reason']
+            if piece['verdict'] == 'reachable':
+                for destination in piece['destinations']:
+                    points.setdefault((piece['interface'], destination), []).extend(
+                        ipaddress.ip_network(s) for s in piece['sources'])
+    return dict((key, list(ipaddress.collapse_addresses(value))) for key, value in points.items())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(networks, max_size=3), nft_matches())
+def test_an_accept_at_the_top_of_docker_s_forward_chain_never_shrinks_nor_beats_our_allowlist(allowed, accept):
+    ours = nft.render(nft.plan_table(None, {'allowlist:ext0': allowlist_block('ext0', allowed)}))
+    before_text = capture('docker29', 'n4-nftables-usernet-published.nft-ruleset') + ours
+    after_text = before_text.replace(N4_HEADER, N4_HEADER + '\t\t%s accept\n' % accept, 1)
+    assert after_text != before_text
+    before, after = nft_reachable(before_text), nft_reachable(after_text)
+    for key, networks_before in before.items():
+        assert covered(networks_before, after.get(key, [])), (key, accept)
+    # Our base chain (priority filter - 10) drops every new connection from ext0 outside the allowlist, whatever
+    # Docker's base chain accepts after it.
+    allowlist = list(ipaddress.collapse_addresses(ipaddress.ip_network(n) for n in allowed))
+    for (interface, _destination), networks_after in after.items():
+        if interface == 'ext0':
+            assert covered(networks_after, allowlist), (networks_after, allowed, accept)

@@ -207,7 +207,7 @@ MOVED = ('-D FORWARD -j DOCKER-USER', '-I FORWARD 1 -j DOCKER-USER')
 # FORWARD of the Docker 29 captures once the jump to DOCKER-USER is put first.
 FORWARD_FIRST = [JUMP, '-A FORWARD -j DOCKER-FORWARD']
 # BOOT once the kept rules are put back: DOCKER-USER created with them, FORWARD jumping there.
-BOOTED = dict((family, BOOT.set('FORWARD', [JUMP]).set('DOCKER-USER', OURS[family])) for family in engine.FAMILIES)
+BOOTED = dict((family, BOOT.set('FORWARD', [JUMP]).set('DOCKER-USER', OURS[family])) for family in FAMILIES)
 TABLE_IN_PLACE = 'nftables table %s in place' % TABLE
 
 
@@ -233,7 +233,7 @@ def test_at_boot_the_chain_is_created_with_the_jump_and_our_rules_in_both_famili
 def test_legacy_tables_that_do_not_exist_are_not_read_and_the_chain_is_created(monkeypatch):
     # iptables-legacy-save would create the tables it reads: without legacy tables nothing is read
     # before the write, which creates them; the read-back reads them.
-    script = [call for family in engine.FAMILIES
+    script = [call for family in FAMILIES
               for call in written(family, payload(*created(OURS[family])), BOOTED[family], 'legacy')]
     runner = FakeRunner(script, TOOL_PATHS, _restore.NAME)
     monkeypatch.setattr(IptablesHost, 'legacy_tables_exist', staticmethod(

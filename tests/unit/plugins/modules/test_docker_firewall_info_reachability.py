@@ -20,6 +20,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._re
 from ansible_collections.netops.docker_firewall.plugins.modules import docker_firewall_info
 
 IP_ADDR = ['/usr/sbin/ip', '-j', 'addr', 'show']
+NFT_RULESET = ['/usr/sbin/nft', 'list', 'ruleset']
 DOCKER28_V4 = capture('sid', 'q2-published-default.iptables-save')
 DOCKER28_V6 = capture('sid', 'q2-published-default.ip6tables-save')
 # `ip -j addr show` of the host, trimmed to what the module reads.
@@ -114,15 +115,18 @@ def test_docker_proxy_serves_ipv6_clients_of_the_ipv4_only_container(run_module,
         (name, ['2001:db8::10'], ['::/0'], 'reachable', 'host') for name in ('docker0', 'eth0', 'veth1', '+')]
 
 
-def test_our_table_is_left_out_and_docker_s_nftables_tables_make_reachable_unknown(run_module, tmp_path):
+def test_where_the_ruleset_cannot_be_read_our_table_is_left_out_and_docker_s_tables_make_reachable_unknown(
+        run_module, tmp_path):
     ours = capture('docker29', 'our-table-listed.nft')
     tables = 'table ip docker-bridges\ntable inet netops-docker-firewall\n'
     table = commands(DOCKER28_V4, DOCKER28_V6, containers=[WEB], nft_tables=tables) + [
         Tool(['/usr/sbin/nft', 'list', 'table', 'inet', 'netops-docker-firewall'], stdout=ours),
+        Tool(NFT_RULESET, rc=1, stderr='Error: denied\n'),
         Call(IP_ADDR, stdout=json.dumps(LINKS))]
     result, _ran = run(run_module, tmp_path, table)
     found = result['reachability']
-    assert found['left_out'] == ['inet netops-docker-firewall']
+    assert found['left_out'] == ['inet netops-docker-firewall'] and found['nftables_modelled'] is False
+    assert found['errors'] == ['listing the nftables ruleset failed: Error: denied']
     [port] = found['families']['ipv4']['ports']
     # From the bridge Docker does not DNAT and no docker-proxy listens (userland-proxy false): unreachable
     # whatever the tables beside would do; everywhere else the iptables rules deliver: unknown.
@@ -130,6 +134,38 @@ def test_our_table_is_left_out_and_docker_s_nftables_tables_make_reachable_unkno
         ('docker0', 'unreachable'), ('eth0', 'unknown'), ('veth1', 'unknown'), ('+', 'unknown')]
     assert port['slices'][1]['reason'] == {
         'why': 'nftables tables beside the iptables rules are not modelled: ip docker-bridges'}
+
+
+def test_docker_29_s_nftables_backend_and_our_table_are_walked_from_the_ruleset(run_module, tmp_path):
+    """Docker 29.7 on its nftables backend (capture n4: no iptables rule, `ip docker-bridges`), the
+    collection's table beside it (allowlist of ext0: 198.51.100.0/28, .18, .40-.50; ports 8080, 9000-9010)."""
+    ours = capture('docker29', 'our-table-listed.nft')
+    ruleset = capture('docker29', 'n4-nftables-usernet-published.nft-ruleset') + ours
+    tables = 'table ip docker-bridges\ntable ip6 docker-bridges\ntable inet netops-docker-firewall\n'
+    web = {'Name': '/web', 'Config': {'Labels': {}},
+           'HostConfig': {'NetworkMode': 'default', 'PortBindings': {'80/tcp': [{'HostIp': '', 'HostPort': '8080'}]}},
+           'NetworkSettings': {'Networks': {'bridge': {'IPAddress': '172.17.0.2', 'GlobalIPv6Address': ''}}}}
+    links = [dict(LINKS[0]), {'ifindex': 2, 'ifname': 'ext0', 'addr_info': [
+        {'family': 'inet', 'local': '192.0.2.10', 'prefixlen': 24}]},
+        {'ifindex': 3, 'ifname': 'docker0', 'addr_info': [{'family': 'inet', 'local': '172.17.0.1', 'prefixlen': 16}]}]
+    table = commands('', '', version='29.1.0', containers=[web], nft_tables=tables,
+                     info=dict(LiveRestoreEnabled=False, FirewallBackend=dict(Driver='nftables'))) + [
+        Tool(['/usr/sbin/nft', 'list', 'table', 'inet', 'netops-docker-firewall'], stdout=ours),
+        Tool(NFT_RULESET, stdout=ruleset),
+        Call(IP_ADDR, stdout=json.dumps(links))]
+    result, ran = run(run_module, tmp_path, table)
+    assert ran[-2:] == [NFT_RULESET, IP_ADDR]
+    found = result['reachability']
+    assert found['left_out'] == [] and found['nftables_modelled'] is True and found['errors'] == []
+    assert found['families']['ipv4']['nftables'] == dict(walked=['ip docker-bridges', 'inet netops-docker-firewall'],
+                                                         not_modelled=[])
+    [port] = found['families']['ipv4']['ports']
+    # On ext0 only the allowlist's sources reach the container; the rest is dropped by our table.
+    reached = [s['source_ranges'] for s in port['slices'] if s['interface'] == 'ext0' and s['verdict'] == 'reachable']
+    assert reached == [['198.51.100.0-198.51.100.15', '198.51.100.18-198.51.100.18', '198.51.100.40-198.51.100.50']]
+    dropped = [s for s in port['slices'] if s['interface'] == 'ext0' and s['verdict'] == 'unreachable']
+    assert [s['reason']['rule'] for s in dropped] == [
+        'meta l4proto tcp ct original proto-dst { 8080, 9000-9010 } drop']
 
 
 def test_rules_in_the_other_variant_make_reachable_unknown(run_module, tmp_path):

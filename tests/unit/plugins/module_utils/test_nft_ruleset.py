@@ -1,0 +1,52 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""`nft list ruleset` read into its structure, on Docker 29.7's capture n1 (iptables-nft's leftovers and
+Docker's docker-bridges tables) and on the collection's table as nft printed it back."""
+
+import pytest
+
+from captures import capture
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft_ruleset as ruleset
+
+
+def test_tables_base_chains_and_maps_of_docker_29():
+    tables = ruleset.parse(capture('docker29', 'n1-switched-fwd0.nft-ruleset'))
+    assert [t.label for t in tables] == ['ip nat', 'ip filter', 'ip6 nat', 'ip6 filter', 'ip raw', 'ip docker-bridges',
+                                         'ip6 docker-bridges']
+    docker = tables[5]
+    bases = dict((c.name, (c.type, c.hook, c.priority, c.policy)) for c in docker.chains.values() if c.base)
+    assert bases == {'filter-FORWARD': ('filter', 'forward', 0, 'accept'), 'nat-OUTPUT': ('nat', 'output', -100, 'accept'),
+                     'nat-POSTROUTING': ('nat', 'postrouting', 100, 'accept'),
+                     'nat-PREROUTING': ('nat', 'prerouting', -100, 'accept'),
+                     'raw-PREROUTING': ('filter', 'prerouting', -300, 'accept')}
+    assert tables[1].chains['FORWARD'].policy == 'drop'
+    jumps = docker.sets['filter-forward-in-jumps']
+    assert (jumps.key_type, jumps.data) == ('ifname', 'verdict')
+    assert jumps.elements == [('"docker0"', ['jump', 'filter-forward-in__docker0']),
+                              ('"br-b5480e245898"', ['jump', 'filter-forward-in__br-b5480e245898'])]
+    # Counters are shown without their values, which change at every read.
+    assert docker.chains['raw-PREROUTING'].rules[0][0] == (
+        'ip daddr 198.51.100.130 iifname != "br-b5480e245898" counter drop comment "DROP DIRECT ACCESS"')
+    assert tables[6].sets['filter-forward-in-jumps'].elements == []
+
+
+def test_our_table_sets_and_priority_arithmetic():
+    [ours] = ruleset.parse(capture('docker29', 'our-table-listed.nft'))
+    assert ours.chains['forward'].priority == -10
+    assert ours.sets['allowlist-ext0-ipv4'].elements == ['198.51.100.0/28', '198.51.100.18', '198.51.100.40/29',
+                                                         '198.51.100.48/31', '198.51.100.50']
+    assert ours.sets['allowlist-ext0-ipv4'].flags == ['interval']
+    assert ruleset.tokens('meta l4proto tcp ct original proto-dst { 8080, 9000-9010 } drop') == [
+        'meta', 'l4proto', 'tcp', 'ct', 'original', 'proto-dst', '{', '8080', ',', '9000-9010', '}', 'drop']
+
+
+@pytest.mark.parametrize('text, value', [('filter', 0), ('filter - 10', -10), ('dstnat + 10', -90), ('-150', -150),
+                                         ('raw', -300), ('nonsense', None)])
+def test_priority(text, value):
+    assert ruleset.priority(text) == value
+
+
+@pytest.mark.parametrize('text', ['table ip t {\n\tchain c {\n', 'chain c {\n}\n'])
+def test_what_is_no_listing_is_an_error(text):
+    with pytest.raises(ruleset.NftRulesetError):
+        ruleset.parse(text)
