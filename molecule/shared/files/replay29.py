@@ -24,14 +24,26 @@ IPv4 side with the network's IPv6 addresses.
 
     lab-replay29 start    (ExecStart of the platform's docker.service)
     lab-replay29 stop     (ExecStop: the containers stop; rules and bridges stay, as with dockerd)
+    lab-replay29 docker ARGS...   (/usr/local/bin/docker, ahead of the image's CLI in PATH)
+
+The docker CLI's read-only answers are played too, for what is replayed, so that docker_firewall_info
+reads the containers and networks (and the reachability engine the published ports) as on a running
+29: `ps --quiet --no-trunc`, `inspect IDS`, `network ls --quiet --no-trunc`, `network inspect IDS`,
+and `info --format '{{json .}}'` (without ServerVersion and FirewallBackend: the version and backend
+are found as where no dockerd answers). `start` writes them to /run/replay29/docker.json (a container
+per network, named after its namespace, with the captured addresses and published ports; the
+networks with their bridges, subnets and trusted host interfaces); after `stop` no container runs.
+Any other docker command goes to the image's CLI, which finds no dockerd and fails as before.
 """
 
+import hashlib
 import ipaddress
 import json
 import os
 import re
 import subprocess
 import sys
+import time
 
 DATA = '/usr/local/share/netops-lab/replay29'
 CAPTURE_IPV4 = DATA + '/q6-usernet-published.iptables-save.txt'
@@ -42,6 +54,11 @@ DAEMON_JSON = '/etc/docker/daemon.json'
 # Per network (bridge name): {"trusted_host_interfaces": [...]}; written by the scenario.
 NETWORKS_JSON = '/etc/netops-lab/replay29-networks.json'
 PAGE_DIR = '/run/replay29/www'
+# What the docker CLI is answered (docker_objects), and what it was made of (for `stop`).
+DOCKER_OBJECTS = '/run/replay29/docker.json'
+REPLAYED = '/run/replay29/replayed.json'
+# The image's docker CLI: it answers every other command, finding no dockerd.
+REAL_DOCKER = '/usr/bin/docker'
 PAGE = 'netops-lab nested container\n'
 UNPUBLISHED_PORT = 81
 BUILTIN = {'INPUT', 'FORWARD', 'OUTPUT', 'PREROUTING', 'POSTROUTING'}
@@ -132,16 +149,34 @@ def iptables_payload(capture, current, allow_direct_routing, trusted):
     return '\n'.join(lines) + '\n'
 
 
+# A published port as Docker writes its DNAT: host address (-p ADDRESS:PORT:PORT) optional.
+SAVE_DNAT = re.compile(r'-A \S+ (?:-d (?P<host_ip>[^\s/]+)/\d+ )?! -i (?P<bridge>\S+) -p (?P<protocol>\w+) -m \w+ '
+                       r'--dport (?P<host_port>\d+) -j DNAT --to-destination \[?(?P<address>[0-9a-f.:]+?)\]?:(?P<port>\d+)$')
+
+
+def new_network():
+    return {'subnets': [], 'containers': {}, 'published': []}
+
+
+def add_published(networks, dnat):
+    """A DNAT found: the container's address and port, and the published port (for the docker CLI's answers)."""
+    net = networks.setdefault(dnat.group('bridge'), new_network())
+    net['containers'][dnat.group('address')] = int(dnat.group('port'))
+    net['published'].append(dict(host_ip=dnat.group('host_ip') or '', host_port=dnat.group('host_port'),
+                                 address=dnat.group('address'), port=dnat.group('port'),
+                                 protocol=dnat.group('protocol')))
+
+
 def networks_from_save(text):
-    """{bridge: {'subnets': [...], 'containers': {address: port}}} from the NAT and raw rules."""
+    """{bridge: {'subnets': [...], 'containers': {address: port}, 'published': [...]}} from the NAT rules."""
     networks = {}
     for line in text.splitlines():
         masq = re.match(r'-A POSTROUTING -s (\S+) ! -o (\S+) -j MASQUERADE$', line)
         if masq:
-            networks.setdefault(masq.group(2), {'subnets': [], 'containers': {}})['subnets'].append(masq.group(1))
-        dnat = re.search(r'! -i (\S+) .*-j DNAT --to-destination \[?([0-9a-f.:]+?)\]?:(\d+)$', line)
+            networks.setdefault(masq.group(2), new_network())['subnets'].append(masq.group(1))
+        dnat = SAVE_DNAT.match(line)
         if dnat:
-            networks.setdefault(dnat.group(1), {'subnets': [], 'containers': {}})['containers'][dnat.group(2)] = int(dnat.group(3))
+            add_published(networks, dnat)
     return networks
 
 
@@ -169,15 +204,19 @@ def nft_direct_access(table, allow_direct_routing, trusted):
     return '\n'.join(out)
 
 
+NFT_DNAT = re.compile(r'(?:ip6? daddr (?P<host_ip>\S+) )?iifname != "(?P<bridge>\S+)" (?P<protocol>\w+) dport (?P<host_port>\d+) '
+                      r'counter (?:packets \d+ bytes \d+ )?dnat to \[?(?P<address>[0-9a-f.:]+?)\]?:(?P<port>\d+) ')
+
+
 def networks_from_nft(text):
     networks = {}
     for line in text.splitlines():
         masq = re.search(r'oifname != "(\S+)" ip6? saddr (\S+) counter masquerade', line)
         if masq:
-            networks.setdefault(masq.group(1), {'subnets': [], 'containers': {}})['subnets'].append(masq.group(2))
-        dnat = re.search(r'iifname != "(\S+)" .*dnat to \[?([0-9a-f.:]+?)\]?:(\d+) ', line)
+            networks.setdefault(masq.group(1), new_network())['subnets'].append(masq.group(2))
+        dnat = NFT_DNAT.search(line)
         if dnat:
-            networks.setdefault(dnat.group(1), {'subnets': [], 'containers': {}})['containers'][dnat.group(2)] = int(dnat.group(3))
+            add_published(networks, dnat)
     return networks
 
 
@@ -187,9 +226,10 @@ def merge_networks(*found):
     networks = {}
     for one in found:
         for bridge, net in one.items():
-            into = networks.setdefault(bridge, {'subnets': [], 'containers': {}})
+            into = networks.setdefault(bridge, new_network())
             into['subnets'] += [s for s in net['subnets'] if s not in into['subnets']]
             into['containers'].update(net['containers'])
+            into['published'] += [p for p in net['published'] if p not in into['published']]
     return networks
 
 
@@ -254,6 +294,190 @@ def stop_container(namespace):
                 pass
 
 
+# --- what the docker CLI answers of it --------------------------------------------------------
+
+# Docker's names: the default bridge network and the host and none networks every dockerd has.
+DEFAULT_BRIDGE = 'docker0'
+DEFAULT_NETWORK = 'bridge'
+BRIDGE_OPTION = 'com.docker.network.bridge.'
+NO_DAEMON = 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n'
+
+
+def object_id(kind, name):
+    return hashlib.sha256(('netops-lab replay29 %s %s' % (kind, name)).encode('utf-8')).hexdigest()
+
+
+def network_id(bridge):
+    """Docker names a user network's bridge br-<the first 12 characters of its id>: so does this id."""
+    if re.match(r'br-[0-9a-f]{12}$', bridge):
+        return bridge[3:] + object_id('network', bridge)[12:]
+    return object_id('network', bridge)
+
+
+def network_name(bridge):
+    # The captures hold no network name: the default bridge is Docker's `bridge`, a user network is
+    # named after its bridge.
+    return DEFAULT_NETWORK if bridge == DEFAULT_BRIDGE else bridge
+
+
+def family_of(address):
+    return 'ipv6' if ':' in address else 'ipv4'
+
+
+def container_of(bridge, net):
+    """The one container the network's namespace plays: its name, id and address per family."""
+    addresses = {}
+    for address in net['containers']:
+        if addresses.setdefault(family_of(address), address) != address:
+            raise ReplayError('network %s holds two containers in %s (%s, %s): the replay plays one per network'
+                              % (bridge, family_of(address), addresses[family_of(address)], address))
+    name = 'ctr-' + bridge
+    return dict(name=name, id=object_id('container', name), addresses=addresses)
+
+
+def docker_objects(networks, trusted, running=True, created='1970-01-01T00:00:00Z'):
+    """What `docker inspect` and `docker network inspect` would print of what the replay built, from
+    what it parsed of the captures (networks_from_save, networks_from_nft): {'containers': [...],
+    'networks': [...]}, the fields shaped as Docker 29 has them. A network per bridge (subnets and
+    their gateways; IPv6 enabled where it has an IPv6 subnet; its trusted host interfaces, which
+    NETWORKS_JSON gives; gateway mode nat, which Docker records by writing no gateway_mode option,
+    as the captures' MASQUERADE shows), a container per network (its namespace, at the captured
+    addresses), each published port as `-p HOST_PORT:PORT` records it (HostIp empty; the address
+    where the DNAT names one). running false: the containers stopped (`docker ps` lists none, their
+    endpoints are gone), the networks stay."""
+    containers, found = [], []
+    for bridge, net in sorted(networks.items()):
+        container = container_of(bridge, net)
+        net_id, name = network_id(bridge), network_name(bridge)
+        subnets = sorted(net['subnets'], key=lambda subnet: ':' in subnet)
+        options = {}
+        if bridge == DEFAULT_BRIDGE:
+            options.update(dict((BRIDGE_OPTION + key, value) for key, value in (
+                ('default_bridge', 'true'), ('enable_icc', 'true'), ('enable_ip_masquerade', 'true'),
+                ('host_binding_ipv4', '0.0.0.0'))))
+            options['com.docker.network.driver.mtu'] = '1500'
+        if bridge == DEFAULT_BRIDGE or not bridge.startswith('br-'):
+            options[BRIDGE_OPTION + 'name'] = bridge
+        if trusted.get(bridge):
+            options[BRIDGE_OPTION + 'trusted_host_interfaces'] = ':'.join(trusted[bridge])
+        gateways = dict((family_of(s), str(next(ipaddress.ip_network(s).hosts()))) for s in subnets)
+        prefixes = dict((family_of(s), ipaddress.ip_network(s).prefixlen) for s in subnets)
+        addresses = container['addresses'] if running else {}
+        endpoint = object_id('endpoint', container['name'])
+        found.append({
+            'Name': name, 'Id': net_id, 'Created': created, 'Scope': 'local', 'Driver': 'bridge',
+            'EnableIPv4': True, 'EnableIPv6': any(':' in s for s in subnets),
+            'IPAM': {'Driver': 'default', 'Options': None,
+                     'Config': [{'Subnet': s, 'Gateway': gateways[family_of(s)]} for s in subnets]},
+            'Internal': False, 'Attachable': False, 'Ingress': False, 'ConfigFrom': {'Network': ''},
+            'ConfigOnly': False,
+            'Containers': {container['id']: {
+                'Name': container['name'], 'EndpointID': endpoint, 'MacAddress': '',
+                'IPv4Address': '%s/%d' % (addresses['ipv4'], prefixes['ipv4']) if 'ipv4' in addresses else '',
+                'IPv6Address': '%s/%d' % (addresses['ipv6'], prefixes['ipv6']) if 'ipv6' in addresses else '',
+            }} if addresses else {},
+            'Options': options, 'Labels': {},
+        })
+        bindings, ports = {}, {}
+        for published in net['published']:
+            key = '%s/%s' % (published['port'], published['protocol'])
+            host_ip = published['host_ip']
+            wanted = {'HostIp': host_ip, 'HostPort': published['host_port']}
+            if wanted not in bindings.setdefault(key, []):
+                bindings[key].append(wanted)
+            if running:
+                bound = {'HostIp': host_ip or ('::' if family_of(published['address']) == 'ipv6' else '0.0.0.0'),
+                         'HostPort': published['host_port']}
+                if bound not in ports.setdefault(key, []):
+                    ports[key].append(bound)
+        containers.append({
+            'Id': container['id'], 'Created': created, 'Name': '/' + container['name'],
+            'State': {'Status': 'running' if running else 'exited', 'Running': running, 'Paused': False,
+                      'Restarting': False, 'ExitCode': 0 if running else 143},
+            'Config': {'Hostname': container['id'][:12], 'ExposedPorts': dict((key, {}) for key in sorted(bindings)),
+                       'Labels': {}},
+            'HostConfig': {'NetworkMode': name, 'PortBindings': bindings},
+            'NetworkSettings': {'Ports': ports, 'Networks': {name: {
+                'NetworkID': net_id, 'EndpointID': endpoint if running else '',
+                'Gateway': gateways.get('ipv4', '') if 'ipv4' in addresses else '',
+                'IPAddress': addresses.get('ipv4', ''), 'IPPrefixLen': prefixes.get('ipv4', 0) if 'ipv4' in addresses else 0,
+                'IPv6Gateway': gateways.get('ipv6', '') if 'ipv6' in addresses else '',
+                'GlobalIPv6Address': addresses.get('ipv6', ''),
+                'GlobalIPv6PrefixLen': prefixes.get('ipv6', 0) if 'ipv6' in addresses else 0,
+            }}},
+        })
+    for name, driver in (('host', 'host'), ('none', 'null')):
+        found.append({'Name': name, 'Id': object_id('network', name), 'Created': created, 'Scope': 'local',
+                      'Driver': driver, 'EnableIPv4': True, 'EnableIPv6': False,
+                      'IPAM': {'Driver': 'default', 'Options': None, 'Config': []}, 'Internal': False,
+                      'Attachable': False, 'Ingress': False, 'ConfigFrom': {'Network': ''}, 'ConfigOnly': False,
+                      'Containers': {}, 'Options': {}, 'Labels': {}})
+    return {'containers': containers, 'networks': sorted(found, key=lambda n: n['Name'])}
+
+
+def find(objects, wanted):
+    """The object `wanted` names: its id, a unique prefix of it, or its name."""
+    exact = [o for o in objects if wanted in (o['Id'], o['Name'], o['Name'].lstrip('/'))]
+    prefixed = [o for o in objects if o['Id'].startswith(wanted)]
+    return exact[0] if exact else prefixed[0] if len(prefixed) == 1 else None
+
+
+def docker_answer(args, objects):
+    """(rc, stdout, stderr) of the docker commands the collection reads containers and networks
+    with; None for any other command (the real CLI then answers it, as it does with no dockerd).
+    `info --format {{json .}}` answers too: docker_firewall_info reads containers and networks only
+    where it answers. Its answer holds no ServerVersion and no FirewallBackend, which it does not
+    replay: the version and backend are found as with no dockerd (daemon.json)."""
+    containers, networks = objects['containers'], objects['networks']
+    running = [c for c in containers if c['State']['Running']]
+    if args == ['info', '--format', '{{json .}}']:
+        return 0, json.dumps({'ID': '', 'Containers': len(containers), 'ContainersRunning': len(running),
+                              'ContainersPaused': 0, 'ContainersStopped': len(containers) - len(running),
+                              'Warnings': ['netops-lab: Docker 29.7.2 replayed from captures, no engine runs']}) + '\n', ''
+    if args == ['ps', '--quiet', '--no-trunc']:
+        return 0, ''.join(c['Id'] + '\n' for c in reversed(running)), ''
+    if args == ['network', 'ls', '--quiet', '--no-trunc']:
+        return 0, ''.join(n['Id'] + '\n' for n in networks), ''
+    for command, objs, missing in ((['inspect'], containers + networks, 'Error: No such object: %s\n'),
+                                   (['network', 'inspect'], networks, 'Error: No such network: %s\n')):
+        wanted = args[len(command):]
+        if args[:len(command)] == command and wanted and not any(w.startswith('-') for w in wanted):
+            found = [(w, find(objs, w)) for w in wanted]
+            out = [o for _w, o in found if o is not None]
+            err = ''.join(missing % w for w, o in found if o is None)
+            return (1 if err else 0), json.dumps(out, indent=4) + '\n', err
+    return None
+
+
+def write_json(path, value):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + '.new', 'w', encoding='utf-8') as handle:
+        json.dump(value, handle, indent=2, sort_keys=True)
+    os.replace(path + '.new', path)
+
+
+def write_docker(networks, trusted, running):
+    write_json(REPLAYED, {'networks': networks, 'trusted': trusted})
+    write_json(DOCKER_OBJECTS, docker_objects(networks, trusted, running, time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())))
+
+
+def docker(args):
+    """`lab-replay29 docker ARGS`, installed as /usr/local/bin/docker: docker_answer's answers while
+    the replay has run; every other command goes to the docker CLI, which finds no dockerd."""
+    answer = None
+    if os.path.exists(DOCKER_OBJECTS):
+        answer = docker_answer(args, json.loads(read(DOCKER_OBJECTS)))
+    if answer is None:
+        if os.path.exists(REAL_DOCKER):
+            os.execv(REAL_DOCKER, [REAL_DOCKER] + args)
+        sys.stderr.write(NO_DAEMON)
+        return 1
+    rc, out, err = answer
+    sys.stdout.write(out)
+    sys.stderr.write(err)
+    return rc
+
+
 # --- start and stop -----------------------------------------------------------------------------
 
 def forwarding(family):
@@ -299,6 +523,7 @@ def start():
     else:
         networks = start_iptables(settings, trusted)
     build_network(networks)
+    write_docker(networks, trusted, running=True)
     print('replayed Docker 29.7.2 (%s backend): %s' % (
         settings.get('firewall-backend', 'iptables'),
         ', '.join('%s %s' % (b, ' '.join(sorted(n['containers']))) for b, n in sorted(networks.items()))))
@@ -308,13 +533,18 @@ def stop():
     for namespace in run(['ip', 'netns', 'list']).split():
         if namespace.startswith('ctr-'):
             stop_container(namespace)
+    if os.path.exists(REPLAYED):
+        replayed = json.loads(read(REPLAYED))
+        write_docker(replayed['networks'], replayed['trusted'], running=False)
 
 
 def main(argv):
+    if argv[1:2] == ['docker']:
+        return docker(argv[2:])
     try:
         {'start': start, 'stop': stop}[argv[1]]()
     except (IndexError, KeyError):
-        sys.stderr.write('usage: lab-replay29 start|stop\n')
+        sys.stderr.write('usage: lab-replay29 start|stop|docker ARGS...\n')
         return 2
     except (ReplayError, OSError, ValueError) as exc:
         sys.stderr.write('lab-replay29: %s\n' % exc)
