@@ -37,7 +37,9 @@ RUN_TIMEOUT = 120
 
 def ansible(inventory, host, module, args):
     """(result of one host, seconds the run took): an ad-hoc run with the JSON callback."""
-    env = {'ANSIBLE_LOAD_CALLBACK_PLUGINS': '1', 'ANSIBLE_STDOUT_CALLBACK': 'ansible.posix.json'}
+    # No other callback: one that prints (profile_tasks, say) would spoil the JSON on stdout.
+    env = {'ANSIBLE_LOAD_CALLBACK_PLUGINS': '1', 'ANSIBLE_STDOUT_CALLBACK': 'ansible.posix.json',
+           'ANSIBLE_CALLBACKS_ENABLED': ''}
     argv = ['ansible', host, '-i', inventory, '-m', module, '-a', json.dumps(args) if isinstance(args, dict) else args]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False,
                           env=dict(os.environ, **env))

@@ -31,7 +31,7 @@ for scenario in "$@"; do
     if ! molecule test --shared-state --destroy never -s "$scenario" $args 2>&1 | tee "$log"; then
         # CI keeps only the end of the output: the failed tasks, with what they printed, come last.
         echo "== molecule $scenario: what failed"
-        sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E -B3 -A25 '^[[:space:]│]*(fatal|failed): \[' | head -150
+        sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E -B3 -A25 '^[[:space:]│]*((fatal|failed): \[|\[ERROR\]: Error loading)' | tail -150
         echo "== molecule $scenario: FAILED after $((SECONDS - started)) s"
         exit 1
     fi
