@@ -21,7 +21,9 @@ import re
 # The named priorities of the ip, ip6 and inet families (nft(8), CHAINS).
 PRIORITIES = {'raw': -300, 'mangle': -150, 'dstnat': -100, 'filter': 0, 'security': 50, 'srcnat': 100}
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{},]|!=|==|[^\s{},"]+')
-_HANDLE = re.compile(r' # handle \d+$')
+# A comment: from a '#' outside quotes to the end of the line (nft prints `# handle N`, and a table
+# that a process owns `# progname NAME`).
+_COMMENT = re.compile(r'^((?:[^"#]|"(?:[^"\\]|\\.)*")*?)\s*#.*$')
 _COUNTER = re.compile(r'\bcounter packets \d+ bytes \d+')
 _HEADER = re.compile(r'^type (\w+) hook (\w+)(?: device [^;]*?| devices = \{[^}]*\})? priority ([^;]+);(?: policy (\w+);)?')
 
@@ -65,7 +67,7 @@ class NftChain:
 
 
 class NftTable:
-    __slots__ = ('family', 'name', 'chains', 'sets', 'order')
+    __slots__ = ('family', 'name', 'chains', 'sets', 'order', 'flags')
 
     def __init__(self, family, name):
         self.family = family
@@ -73,6 +75,7 @@ class NftTable:
         self.chains = {}
         self.sets = {}
         self.order = 0  # its place in the listing
+        self.flags = set()  # `flags dormant, owner, persist`: a dormant table's chains see no packet
 
     @property
     def label(self):
@@ -84,9 +87,15 @@ def tokens(text):
     return _TOKEN.findall(text)
 
 
+def uncommented(line):
+    """The line stripped, without its comment (from a '#' outside quotes)."""
+    found = _COMMENT.match(line.strip())
+    return (found.group(1) if found else line).strip()
+
+
 def rule_text(line):
     """A rule as it is shown in a path: counters without their values (they change at every read)."""
-    return _COUNTER.sub('counter', _HANDLE.sub('', line.strip()))
+    return _COUNTER.sub('counter', uncommented(line))
 
 
 def priority(text):
@@ -106,7 +115,7 @@ def _logical_lines(text):
     spread over several lines joined into one (braces counted outside quotes)."""
     lines, pending, depth = [], '', 0
     for raw in text.splitlines():
-        line = _HANDLE.sub('', raw.strip())
+        line = uncommented(raw)
         if not line or (line.startswith('#') and not pending):
             continue
         opens = line.endswith('{') and not pending and not line.startswith('elements')
@@ -163,6 +172,8 @@ def _parse_table(lines, index, table):
         elif line.endswith('{'):
             index = _skip_block(lines, index + 1)
         else:
+            if words[0] == 'flags':
+                table.flags.update(flag.strip() for flag in line[len('flags'):].split(',') if flag.strip())
             index += 1  # the table's comment, flags
     if index >= len(lines):
         raise NftRulesetError('table %s is not closed' % table.label)

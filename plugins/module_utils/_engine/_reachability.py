@@ -1055,11 +1055,12 @@ class NftModel:
     """What the walk takes of a family's nftables ruleset: {hook: [_Stage]}, the interface patterns its
     rules match, the tables walked, and what is not modelled (each makes what would be delivered unknown)."""
 
-    def __init__(self, stages, patterns, walked, not_modelled):
+    def __init__(self, stages, patterns, walked, not_modelled, unread=False):
         self.stages = stages
         self.patterns = patterns
         self.walked = walked
         self.not_modelled = not_modelled
+        self.unread = unread  # the listing could not be read: nothing of it is known, a DNAT no more than a drop
 
 
 def nft_model(family, text, with_iptables=True):
@@ -1069,11 +1070,11 @@ def nft_model(family, text, with_iptables=True):
     try:
         tables = nft_ruleset.parse(text)
     except nft_ruleset.NftRulesetError as exc:
-        return NftModel({}, set(), [], ['the nftables ruleset cannot be read: %s' % exc])
+        return NftModel({}, set(), [], ['the nftables ruleset cannot be read: %s' % exc], unread=True)
     stages, patterns, walked, not_modelled = {}, set(), [], []
     for table in tables:
-        if table.family not in _NFT_FAMILIES[family]:
-            continue
+        if table.family not in _NFT_FAMILIES[family] or 'dormant' in table.flags:
+            continue  # (the kernel runs no chain of a dormant table)
         bases = [chain for chain in table.chains.values() if chain.base]
         if table.family in ('ip', 'ip6') and table.name in _XTABLES:
             if not with_iptables and any(chain.rules or chain.policy != 'accept' for chain in table.chains.values()):
@@ -1173,14 +1174,19 @@ def _beside_reason(family, nftables_tables, beside, nft=None):
     others = [name for name in nftables_tables or ()
               if name.split(' ', 1)[0] in _NFT_FAMILIES[family]
               and not (name.split(' ', 1)[0] in ('ip', 'ip6') and name.split(' ', 1)[-1] in _XTABLES)]
-    why = []
+    why, every_verdict = [], False
     if nft is not None and nft.not_modelled:
         why.append('nftables not modelled: %s' % '; '.join(nft.not_modelled))
+        every_verdict = nft.unread
     elif nft is None and others:
         why.append('nftables tables beside the iptables rules are not modelled: %s' % ', '.join(sorted(others)))
+        every_verdict = True
     if beside:
         why.append('rules beside these are not modelled: %s' % ', '.join(beside))
-    return dict(why='; '.join(why)) if why else None
+    if not why:
+        return None
+    # Tables not read at all may hold a DNAT as well as a drop: then no verdict of the walk is known.
+    return dict(why='; '.join(why), every_verdict=every_verdict)
 
 
 def _question(ctx, binding, destinations, userland_proxy, forwarding, nftables_reason):
@@ -1196,8 +1202,10 @@ def _question(ctx, binding, destinations, userland_proxy, forwarding, nftables_r
         for flow in passed:
             verdicts.extend(_deliver(ctx, flow, binding, userland_proxy, forwarding))
         for flow, verdict, to, reason in verdicts:
-            if verdict == REACHABLE and nftables_reason:
-                verdict, to, reason = UNKNOWN, None, nftables_reason
+            # What is not modelled may drop more (a reachable slice is then unknown); an unread listing may
+            # also hold a DNAT, so that no verdict is known.
+            if nftables_reason and (verdict == REACHABLE or nftables_reason.get('every_verdict')):
+                verdict, to, reason = UNKNOWN, None, dict(why=nftables_reason['why'])
             results.append((destination, flow, verdict, to, reason))
     return results
 
@@ -1442,6 +1450,13 @@ def host_reachability(saves, backend, addresses, interfaces, inspects, userland_
     nftables_tables makes reachable slices unknown. nftables_modelled: whether nftables is in the answer
     (the ruleset walked, or nft listing no table beside iptables')."""
     errors = list(errors)
+    if nftables_ruleset is not None:
+        try:
+            nft_ruleset.parse(nftables_ruleset)
+        except nft_ruleset.NftRulesetError as exc:
+            # Not read, then: the tables nft lists make what the rules would deliver unknown, as without it.
+            errors.append('the nftables ruleset cannot be read: %s' % exc)
+            nftables_ruleset = None
     try:
         sets = ipset.parse_save(ipsets_text or '')
     except ipset.IpsetSyntaxError as exc:

@@ -50,3 +50,17 @@ def test_priority(text, value):
 def test_what_is_no_listing_is_an_error(text):
     with pytest.raises(ruleset.NftRulesetError):
         ruleset.parse(text)
+
+
+def test_comments_are_cut_outside_quotes_and_table_flags_are_read():
+    """A table a process owns (firewalld: `flags owner,persist`) is listed with `# progname NAME` after its
+    brace; handles are comments too; a '#' inside a quoted string is text."""
+    text = ('table inet firewalld { # progname firewalld\n\tflags owner,persist\n'
+            '\tchain filter_FORWARD { # handle 1\n\t\ttype filter hook forward priority filter + 10; policy accept;\n'
+            '\t\tiifname "a#b" ct state established,related accept comment "x # y" # handle 2\n\t}\n}\n'
+            'table ip dormant {\n\tflags dormant\n}\n')
+    firewalld, dormant = ruleset.parse(text)
+    assert (firewalld.label, firewalld.flags, dormant.flags) == ('inet firewalld', {'owner', 'persist'}, {'dormant'})
+    [(rule, tokens)] = firewalld.chains['filter_FORWARD'].rules
+    assert rule == 'iifname "a#b" ct state established,related accept comment "x # y"'
+    assert tokens[:2] == ['iifname', '"a#b"']

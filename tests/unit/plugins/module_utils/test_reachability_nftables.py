@@ -268,3 +268,32 @@ def test_sources_of_the_answer_are_exact_intervals():
         (['0.0.0.0-9.255.255.255', '11.0.0.0-192.0.2.4', '192.0.2.10-203.0.113.6', '203.0.113.8-255.255.255.255'],
          'unreachable')]
     assert all(ipaddress.ip_network(n) for s in wg0 for n in s['sources'])
+
+
+def test_a_dormant_table_filters_nothing():
+    """The kernel runs no chain of a dormant table: its drop policy must not make the port unreachable."""
+    dormant = ('table inet sleeping {\n\tflags dormant\n\tchain forward {\n'
+               '\t\ttype filter hook forward priority filter - 5; policy drop;\n\t}\n}\n')
+    answer = ask(capture('docker29', N4 + '.nft-ruleset') + dormant)
+    [port] = answer['ports']
+    assert [s['verdict'] for s in port['slices'] if s['interface'] == 'ext0'] == ['reachable']
+    assert answer['nftables']['walked'] == [DOCKER]
+
+
+def test_a_listing_that_cannot_be_read_leaves_every_verdict_unknown():
+    """Nothing of an unread listing is known, a DNAT no more than a drop: with Docker 29's DNAT in it, the
+    port would otherwise be called unreachable (no docker-proxy) while it is reachable."""
+    broken = capture('docker29', N4 + '.nft-ruleset') + 'table ip broken {\n\tchain c {\n'
+    answer = ask(broken)
+    [port] = answer['ports']
+    assert set(s['verdict'] for s in port['slices']) == {'unknown'}
+    assert port['slices'][0]['reason']['why'].startswith('nftables not modelled: the nftables ruleset cannot be read')
+    # Over the whole host: an error, nftables not modelled, the collection's table left out, as without a ruleset.
+    inspect = {'Name': '/web', 'HostConfig': {'PortBindings': {'80/tcp': [{'HostIp': '', 'HostPort': '8080'}]}},
+               'NetworkSettings': {'Networks': {'bridge': {'IPAddress': '172.17.0.2', 'GlobalIPv6Address': ''}}}}
+    found = host_reachability({'nft': {'ipv4': '', 'ipv6': ''}}, 'nft', ADDRESSES, INTERFACES, [inspect], False,
+                              {'ipv4': True, 'ipv6': True}, nftables_tables=[DOCKER, OURS], nftables_ruleset=broken)
+    assert (found['left_out'], found['nftables_modelled']) == ([OURS], False)
+    assert [e for e in found['errors'] if e.startswith('the nftables ruleset cannot be read: ')] != []
+    [port] = found['families']['ipv4']['ports']
+    assert [s['verdict'] for s in port['slices'] if s['interface'] == 'ext0'] == ['unknown']

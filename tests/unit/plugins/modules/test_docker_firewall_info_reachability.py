@@ -115,7 +115,7 @@ def test_docker_proxy_serves_ipv6_clients_of_the_ipv4_only_container(run_module,
         (name, ['2001:db8::10'], ['::/0'], 'reachable', 'host') for name in ('docker0', 'eth0', 'veth1', '+')]
 
 
-def test_where_the_ruleset_cannot_be_read_our_table_is_left_out_and_docker_s_tables_make_reachable_unknown(
+def test_where_the_ruleset_cannot_be_read_our_table_is_left_out_and_docker_s_tables_make_every_verdict_unknown(
         run_module, tmp_path):
     ours = capture('docker29', 'our-table-listed.nft')
     tables = 'table ip docker-bridges\ntable inet netops-docker-firewall\n'
@@ -128,10 +128,10 @@ def test_where_the_ruleset_cannot_be_read_our_table_is_left_out_and_docker_s_tab
     assert found['left_out'] == ['inet netops-docker-firewall'] and found['nftables_modelled'] is False
     assert found['errors'] == ['listing the nftables ruleset failed: Error: denied']
     [port] = found['families']['ipv4']['ports']
-    # From the bridge Docker does not DNAT and no docker-proxy listens (userland-proxy false): unreachable
-    # whatever the tables beside would do; everywhere else the iptables rules deliver: unknown.
+    # A table not read may DNAT as well as drop: no verdict is known, the bridge's (no docker-proxy
+    # listens there, by the iptables rules alone) included.
     assert [(s['interface'], s['verdict']) for s in port['slices']] == [
-        ('docker0', 'unreachable'), ('eth0', 'unknown'), ('veth1', 'unknown'), ('+', 'unknown')]
+        ('docker0', 'unknown'), ('eth0', 'unknown'), ('veth1', 'unknown'), ('+', 'unknown')]
     assert port['slices'][1]['reason'] == {
         'why': 'nftables tables beside the iptables rules are not modelled: ip docker-bridges'}
 
