@@ -220,8 +220,12 @@ def publish(module, host, wanted, present):
     except iptables_converge.ReadBackError as exc:
         module.fail_json(msg=str(exc), changed=True, commands=exc.commands)
     except iptables_host.CommandError as exc:
-        module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr,
-                         changed=bool(getattr(exc, 'written', None)))
+        commands = getattr(exc, 'commands', [])
+        msg = str(exc)
+        if commands and 'already written' not in msg:  # the read-back failed, after every write
+            msg = '%s; %s was written before it' % (msg, ' and '.join(exc.written))
+        module.fail_json(msg=msg, cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr,
+                         changed=bool(getattr(exc, 'written', None)), commands=commands)
     return backend, plans, written_by_docker, commands
 
 

@@ -185,7 +185,9 @@ def test_a_read_back_that_cannot_be_read_fails_and_reports_the_write(run_module,
     result, table = run_module(docker_publish.main, dict(containers=['kube-web'], daemon_json=str(tmp_path / 'x')),
                                commands)
     assert result['failed'] and result['changed']
-    assert (result['msg'], result['cmd'], result['rc']) == ('reading the ipv4 rules failed', V4_SAVE, 4)
+    assert (result['msg'], result['cmd'], result['rc']) == (
+        'reading the ipv4 rules failed; ipv4 was written before it', V4_SAVE, 4)
+    assert len(result['commands']) == 1  # the one write
 
 
 def test_findings_are_returned_without_warnings_on_request(run_module, tmp_path):
