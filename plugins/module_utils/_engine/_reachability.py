@@ -1063,10 +1063,11 @@ class NftModel:
         self.unread = unread  # the listing could not be read: nothing of it is known, a DNAT no more than a drop
 
 
-def nft_model(family, text, with_iptables=True):
+def nft_model(family, text, iptables_tables=frozenset(_XTABLES)):
     """The NftModel of one family from `nft list ruleset` text. iptables-nft's own tables are left to the
-    iptables walk (with_iptables: their rules were given as iptables-save text; else, holding any, they are
-    not modelled)."""
+    iptables walk where their rules were given as iptables-nft's save text (iptables_tables: the tables it
+    holds); a table of that name it does not hold (the legacy variant's rules walked, or a table nft made
+    that iptables-nft-save leaves out as incompatible) is not modelled where it holds any rule."""
     try:
         tables = nft_ruleset.parse(text)
     except nft_ruleset.NftRulesetError as exc:
@@ -1077,7 +1078,8 @@ def nft_model(family, text, with_iptables=True):
             continue  # (the kernel runs no chain of a dormant table)
         bases = [chain for chain in table.chains.values() if chain.base]
         if table.family in ('ip', 'ip6') and table.name in _XTABLES:
-            if not with_iptables and any(chain.rules or chain.policy != 'accept' for chain in table.chains.values()):
+            if table.name not in iptables_tables and any(chain.rules or chain.policy != 'accept'
+                                                         for chain in table.chains.values()):
                 not_modelled.append('%s (iptables-nft rules not given as iptables-save text)' % table.label)
             continue
         if table.family not in ('inet', _NFT_FAMILY[family]):
@@ -1265,7 +1267,7 @@ def _family_of(binding):
 
 def reachability(rules, family, bindings, addresses, interfaces=None, ipsets=None, routed=None,
                  userland_proxy=True, forwarding=True, nftables_tables=None, beside=None, forwarded=None,
-                 nftables_ruleset=None):
+                 nftables_ruleset=None, rules_in_nft=True):
     """Who can open a NEW connection to each published port of one family.
 
     rules: iptables-save (or ip6tables-save) text of the family, or its parse (_rules.parse_save); None
@@ -1290,6 +1292,8 @@ def reachability(rules, family, bindings, addresses, interfaces=None, ipsets=Non
       not modelled makes every slice the rules would deliver unknown (nftables_tables is then not read).
     beside: names of other rule sets that filter this family's packets and are not given (the other
       iptables variant's rules, 'iptables-legacy'): each makes every slice the rules would deliver unknown.
+    rules_in_nft: whether `rules` are iptables-nft's (they then stand for its tables in the ruleset; with
+      the legacy variant's, a table of iptables-nft's that holds rules is not modelled).
 
     Returns {family, ports: [{port, slices}], routed: [{target, slices}]}, and with `forwarded`
     forwarded: [{target, local, slices}]; a slice is {interface, other_interfaces, destinations, sources,
@@ -1300,7 +1304,8 @@ def reachability(rules, family, bindings, addresses, interfaces=None, ipsets=Non
     if family not in FAMILIES:
         raise ValueError('family must be one of %s' % ', '.join(FAMILIES))
     tables = parse_save(rules or '') if rules is None or isinstance(rules, str) else rules
-    nft = None if nftables_ruleset is None else nft_model(family, nftables_ruleset, with_iptables=rules is not None)
+    given = frozenset(tables) if rules is not None and rules_in_nft else frozenset()
+    nft = None if nftables_ruleset is None else nft_model(family, nftables_ruleset, iptables_tables=given)
     names = interfaces if interfaces is not None else sorted(addresses or {})
     classes = interface_classes(names, tables, nft.patterns if nft else ())
     ctx = _Context(family, tables, addresses, ipsets, classes, nft.stages if nft else None)
@@ -1481,7 +1486,7 @@ def host_reachability(saves, backend, addresses, interfaces, inspects, userland_
                                         routed=routed, userland_proxy=userland_proxy,
                                         forwarding=forwarding.get(family) is not False,
                                         nftables_tables=tables, beside=beside, forwarded=forwarded,
-                                        nftables_ruleset=nftables_ruleset)
+                                        nftables_ruleset=nftables_ruleset, rules_in_nft=backend == 'nft')
     return dict(backend=backend, left_out=left_out, nftables_modelled=modelled, errors=errors, families=families,
                 seconds=round(time.monotonic() - started, 6))
 

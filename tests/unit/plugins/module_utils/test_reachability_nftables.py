@@ -297,3 +297,19 @@ def test_a_listing_that_cannot_be_read_leaves_every_verdict_unknown():
     assert [e for e in found['errors'] if e.startswith('the nftables ruleset cannot be read: ')] != []
     [port] = found['families']['ipv4']['ports']
     assert [s['verdict'] for s in port['slices'] if s['interface'] == 'ext0'] == ['unknown']
+
+
+def test_an_iptables_named_table_the_save_does_not_hold_is_not_modelled():
+    """A `table ip nat` nft made (iptables-nft-save leaves it out as incompatible), or iptables-nft's
+    rules while the legacy variant's are walked: its DNAT would go unseen, so it is not modelled."""
+    native_nat = ('table ip nat {\n\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n'
+                  '\t\ttcp dport 9000 dnat to 172.17.0.2:80\n\t}\n}\n')
+    answer = ask(capture('docker29', N4 + '.nft-ruleset') + native_nat, rules='*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n')
+    assert answer['nftables']['not_modelled'] == ['ip nat (iptables-nft rules not given as iptables-save text)']
+    # Given as iptables-nft's save text, it is the iptables walk's.
+    answer = ask(capture('docker29', N4 + '.nft-ruleset') + native_nat, rules='*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n')
+    assert answer['nftables']['not_modelled'] == []
+    # The legacy variant's rules walked: iptables-nft's table is not theirs.
+    answer = ask(capture('docker29', N4 + '.nft-ruleset') + native_nat, rules='*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n',
+                 rules_in_nft=False)
+    assert answer['nftables']['not_modelled'] == ['ip nat (iptables-nft rules not given as iptables-save text)']
