@@ -37,12 +37,11 @@ RUN_TIMEOUT = 120
 
 def ansible(inventory, host, module, args):
     """(result of one host, seconds the run took): an ad-hoc run with the JSON callback."""
+    env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_STDOUT_CALLBACK='ansible.posix.json')
     # No other callback: one that prints (profile_tasks, say) would spoil the JSON on stdout.
-    env = {'ANSIBLE_LOAD_CALLBACK_PLUGINS': '1', 'ANSIBLE_STDOUT_CALLBACK': 'ansible.posix.json',
-           'ANSIBLE_CALLBACKS_ENABLED': ''}
+    env.pop('ANSIBLE_CALLBACKS_ENABLED', None)
     argv = ['ansible', host, '-i', inventory, '-m', module, '-a', json.dumps(args) if isinstance(args, dict) else args]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False,
-                          env=dict(os.environ, **env))
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False, env=env)
     try:
         data = json.loads(proc.stdout)
         return data['plays'][0]['tasks'][0]['hosts'][host]
