@@ -466,6 +466,12 @@ def _conditions(ctx, flow, rule):
                 results.append(_negated(_match_option(ctx, flow, match, option, values), negate, ctx))
             except (_Unknown, ValueError, IndexError) as exc:
                 unknown = unknown or (str(exc) if isinstance(exc, _Unknown) else '-m %s %s' % (match, option))
+    return _folded(results, unknown)
+
+
+def _folded(results, unknown):
+    """A rule's match results (True, False, or ('src'|'sport', intervals)) as (holds, sources, source
+    ports, unknown reason): False when one cannot hold, else the sources and source ports all allow."""
     if False in results:
         return False, None, None, None
     sources = sports = None
@@ -996,15 +1002,7 @@ def _nft_conditions(ctx, flow, rule):
             results.append(_negated(_nft_match(ctx, flow, what, values), negate, ctx))
         except _Unknown as exc:
             unknown = unknown or str(exc)
-    if False in results:
-        return False, None, None, None
-    sources = sports = None
-    for result in results:
-        if isinstance(result, tuple) and result[0] == 'src':
-            sources = result[1] if sources is None else _intersect(sources, result[1])
-        elif isinstance(result, tuple):
-            sports = result[1] if sports is None else _intersect(sports, result[1])
-    return True, sources, sports, unknown
+    return _folded(results, unknown)
 
 
 class _NftWalker:
