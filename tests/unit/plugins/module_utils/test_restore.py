@@ -740,7 +740,7 @@ def test_a_run_gives_up_when_the_lock_is_held_too_long(program, monkeypatch):
     assert (status, runner.said) == (1, [])
     assert runner.warned == ['the host lock %s is held by docker_user_chain (pid %d, since 2031-01-02T03:04:05+00:00); '
                              'gave up after waiting 0.3 s; nothing was written' % (program.lock, os.getpid())]
-    assert 0.3 <= waited < 5
+    assert 0.3 <= waited < 60  # the message names the 0.3 s it waited; the bound only catches a hang
 
 
 # ---------------------------------------------------------------------------------------------

@@ -164,7 +164,7 @@ def test_check_mode_reads_without_waiting_for_the_lock(run_module, monkeypatch, 
     with other_holder(host_lock_of_the_test):
         started = time.monotonic()
         result, table = run_module(main, args, commands(), check_mode=True)
-        assert time.monotonic() - started < 10
+        assert time.monotonic() - started < 45  # far below LOCK_WAIT: it did not wait (CPU may be shared)
     assert result['changed'] is True and 'failed' not in result and result['commands'] == []
     assert table.locks == [] and result.get('host_lock') is None
 
