@@ -153,15 +153,18 @@ def kept_table(text):
     kept by the collection (docker_firewall_persistence keeps only its own payload): it is still loaded,
     as the policy closest to the one declared, but never reported in place."""
     try:
-        return table_in_place(parse_payload(text))
+        wanted = parse_payload(text)
     except NftSyntaxError as exc:
-        message = ('the kept table is not one the collection writes, so what was loaded cannot be read back '
-                   'against it: %s' % exc)
+        return _never_in_place('the kept table is not one the collection writes, so what was loaded cannot be read '
+                               'back against it: %s' % exc)
+    return table_in_place(wanted)
 
-    def unknown(_name, _listed):
+
+def _never_in_place(message):
+    def read_back(_name, _listed):
         raise ReadBackError(message)
 
-    return unknown
+    return read_back
 
 
 def load_table(nft, kept, if_needed, runner):
