@@ -81,8 +81,9 @@ options:
     elements: str
     default: []
 notes:
-  - The restore program loads the kept table first, then the kept ipsets, then the rules; files are installed in
-    that order too (the backend last).
+  - The restore program loads the kept table first (dry-run with C(nft -c), loaded, and reported in place only once
+    C(nft list table) reads it back), then the kept ipsets, then the rules; files are installed in that order too
+    (the backend last).
 seealso:
   - module: netops.docker_firewall.docker_firewall_engine
   - module: netops.docker_firewall.docker_user_chain

@@ -120,6 +120,28 @@ def same_table(left, right):
     return left.key() == right.key()
 
 
+def table_differences(wanted, found):
+    """What `found` (the table read back, or None) holds otherwise than `wanted` (None: no table), each
+    named, sets then chains by name; [] exactly when same_table(wanted, found)."""
+    if wanted is None or found is None:
+        if wanted is found:
+            return []
+        return ['the table is missing'] if found is None else ['the table is still there']
+    differences = []
+    for kind, mine, theirs, held in (('set', wanted.sets, found.sets, 'elements'),
+                                     ('chain', wanted.chains, found.chains, 'rules')):
+        for name in sorted(set(mine) | set(theirs)):
+            if name not in theirs:
+                differences.append('%s %s is missing' % (kind, name))
+            elif name not in mine:
+                differences.append('%s %s was not written' % (kind, name))
+            elif mine[name].key() != theirs[name].key():
+                # key()'s last item is what the object holds: intervals or rules.
+                alike = mine[name].key()[:-1] == theirs[name].key()[:-1]
+                differences.append('%s %s %s' % (kind, name, 'holds other %s' % held if alike else 'differs'))
+    return differences
+
+
 def _block_of(obj):
     """The block a set or chain belongs to (its comment), or None."""
     if obj.comment and obj.comment.startswith(TAG_PREFIX):

@@ -66,6 +66,16 @@ def remove_empty_directory(path):
     return False
 
 
+def path_exists(path):
+    """Whether `path` is on the host (a symlink: what it points to)."""
+    return os.path.exists(path)
+
+
+def entry_exists(path):
+    """Whether the directory entry `path` is on the host, a symlink whose target is gone included."""
+    return os.path.lexists(path)
+
+
 def installed_file(path):
     """(text, mode) of a file on the host, or None when there is none (or it is not text): then it is
     written again."""

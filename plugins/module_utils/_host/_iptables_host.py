@@ -135,6 +135,11 @@ class NftHost:
         self._name = [family, table]
         self._nft = None
 
+    @property
+    def name(self):
+        """The table, as 'FAMILY NAME' (inet netops-docker-firewall)."""
+        return ' '.join(self._name)
+
     def _run(self, args, data=None):
         if self._nft is None:
             self._nft = self._module.get_bin_path('nft', required=True)
@@ -149,7 +154,7 @@ class NftHost:
         if rc != 0:
             if 'No such file or directory' in stderr:
                 return ''
-            raise CommandError('reading the nftables table %s failed' % ' '.join(self._name), cmd, rc, stdout, stderr)
+            raise CommandError('reading the nftables table %s failed' % self.name, cmd, rc, stdout, stderr)
         return stdout
 
     def list_ruleset(self):
@@ -172,5 +177,5 @@ class NftHost:
         cmd, rc, stdout, stderr = self._run((['-c'] if test else []) + ['-f', '-'], data=payload)
         if rc != 0:
             raise CommandError('%s the nftables table %s failed; nothing was changed'
-                               % ('checking' if test else 'applying', ' '.join(self._name)), cmd, rc, stdout, stderr)
+                               % ('checking' if test else 'applying', self.name), cmd, rc, stdout, stderr)
         return cmd

@@ -41,6 +41,8 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._host._ipta
     ReadBackError,
     choose_variant,
     converge,
+    converge_table,
+    table_in_place,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host._iptables_host import (
     CommandError,
@@ -456,19 +458,14 @@ def converge_nftables(module, declared, purge, docker_runs):
         if not changed:
             state = (converged.nftables_state(listed), False)
         elif not module.check_mode:
-            text = nft.payload(after)
-            host.apply(text, test=True)
-            commands.append(host.apply(text))
-            listed = host.list_table()
-            if not nft.same_table(nft.parse_table(listed), after):
-                raise StateError('the nftables table differs from what was written (did another tool change it at '
-                                 'the same time?)')
-            state = (converged.nftables_state(listed), False)
-    except (StateError, nft.NftSyntaxError) as exc:
-        module.fail_json(msg=str(exc), changed=bool(commands))
+            # _iptables_converge.converge_table: nft -c, nft -f, nft list table read back against `after`.
+            commands, in_effect = converge_table(host, nft.payload(after), table_in_place(after))
+            state = (converged.nftables_state(in_effect[host.name]), False)
+    except (ReadBackError, nft.NftSyntaxError) as exc:
+        module.fail_json(msg=str(exc), changed=bool(getattr(exc, 'written', [])))
     except CommandError as exc:
         module.fail_json(msg=str(exc), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr,
-                         changed=bool(commands))
+                         changed=bool(getattr(exc, 'written', [])))
     before_names = before.blocks() if before else []
     after_names = after.blocks() if after else []
     result = dict(

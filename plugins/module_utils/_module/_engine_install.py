@@ -13,7 +13,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
 import re
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
@@ -21,8 +20,10 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._engine imp
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host._docker_host import run_c
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host_files import (
     FilesError,
+    entry_exists,
     install_files,
     installed_file,
+    path_exists,
     remove_directory,
     remove_files,
     unlisted_files,
@@ -61,7 +62,7 @@ def stale_engine_files():
 
 def other_programs_installed(program):
     return [name for name, (path, _module, _what) in layout.PROGRAMS.items()
-            if name != program and os.path.exists(path)]
+            if name != program and path_exists(path)]
 
 
 def desired(module):
@@ -92,7 +93,7 @@ def plan_run(module):
     unit_file = units.unit_path(program)
     unit_changed = unit_file in write + remove
     before, after = units.systemctl_plan(program, state, current[unit_file] is not None, unit_changed,
-                                         os.path.lexists(units.enabled_link(program)))
+                                         entry_exists(units.enabled_link(program)))
     systemctl = module.get_bin_path('systemctl', required=True) if before or after else None
     before, after = [[systemctl] + args for args in before], [[systemctl] + args for args in after]
     result = dict(changed=bool(write or remove or before or after), path=layout.PROGRAMS[program][0],

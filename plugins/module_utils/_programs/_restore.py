@@ -7,7 +7,9 @@ netops-docker-user-restore, which netops-docker-user.service runs before dockerd
 and at every docker.service restart) and the firewalld watcher runs after firewalld reloads.
 
 It loads the collection's nftables table where one is kept (the policy under Docker's nftables
-firewall backend, the backstop beside DOCKER-USER under its iptables backend), puts the kept ipsets
+firewall backend, the backstop beside DOCKER-USER under its iptables backend) as the modules write it
+(_iptables_converge.converge_table: `nft -c`, `nft -f`, a read-back that must list the kept table; it is
+reported in place only then), puts the kept ipsets
 in place (created when missing, a differing one swapped for the kept content), then puts the kept
 rules at the top of DOCKER-USER, one iptables-restore per family, with the same engine the modules
 write with and the same converge (_iptables_converge: a dry run, the write, a read-back that finds
@@ -61,6 +63,8 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host._iptables_converge import (
     ReadBackError,
     converge,
+    converge_table,
+    table_in_place,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host._kept_state_host import read_kept
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host._iptables_host import (
@@ -71,6 +75,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._host._ipta
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._nft import FAMILY as NFT_FAMILY
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._nft import TABLE as NFT_TABLE
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._nft import NftSyntaxError, parse_payload
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._rules import (
     Rule,
     RuleSyntaxError,
@@ -143,8 +148,29 @@ def read_filter(iptables, family, backend):
         return iptables.save(family, backend)
 
 
+def kept_table(text):
+    """The read-back of a load of the kept table `text` (table_in_place). A text _nft cannot read was not
+    kept by the collection (docker_firewall_persistence keeps only its own payload): it is still loaded,
+    as the policy closest to the one declared, but never reported in place."""
+    try:
+        wanted = parse_payload(text)
+    except NftSyntaxError as exc:
+        return _never_in_place('the kept table is not one the collection writes, so what was loaded cannot be read '
+                               'back against it: %s' % exc)
+    return table_in_place(wanted)
+
+
+def _never_in_place(message):
+    def read_back(_name, _listed):
+        raise ReadBackError(message)
+
+    return read_back
+
+
 def load_table(nft, kept, if_needed, runner):
-    """Load the kept table (with --if-needed only when it is gone). True when it is in place."""
+    """Load the kept table (with --if-needed only when it is gone) in the modules' sequence
+    (_iptables_converge.converge_table: nft -c, nft -f, nft list table read back). True when the read-back
+    shows it in place."""
     if if_needed:
         try:
             if nft.list_table():
@@ -152,9 +178,13 @@ def load_table(nft, kept, if_needed, runner):
         except (CommandError, OSError):
             pass  # unreadable: load it again, which replaces it whole
     try:
-        nft.apply(kept.table)
-    except (CommandError, OSError) as exc:  # OSError: nft is not installed
-        runner.warn('the nftables table %s %s could not be loaded: %s' % (NFT_FAMILY, NFT_TABLE, failure(exc)))
+        converge_table(nft, kept.table, kept_table(kept.table))
+    except (CommandError, ReadBackError, OSError) as exc:  # OSError: nft is not installed
+        if getattr(exc, 'written', None):
+            runner.warn('the nftables table %s %s was loaded, but the read-back does not show it in place: %s'
+                        % (NFT_FAMILY, NFT_TABLE, failure(exc)))
+        else:
+            runner.warn('the nftables table %s %s could not be loaded: %s' % (NFT_FAMILY, NFT_TABLE, failure(exc)))
         return False
     runner.say('nftables table %s %s in place' % (NFT_FAMILY, NFT_TABLE))
     return True

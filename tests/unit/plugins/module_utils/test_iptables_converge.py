@@ -1,14 +1,20 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""_iptables_converge, the one way the collection writes iptables, run with a host program's runner
-(the shared FakeRunner, with HostRunner's interface; the modules' tests run it through AnsibleModule):
-the exact commands in order, when `after_test` runs, and what a failure after a write carries."""
+"""_iptables_converge, the one way the collection writes iptables and its nftables table, run with a
+host program's runner (the shared FakeRunner, with HostRunner's interface; the modules' tests run it
+through AnsibleModule): the exact commands in order, when `after_test` runs, and what a failure
+after a write carries."""
 
 import pytest
 
 from fake_runner import Call, FakeRunner, Tool
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _iptables_converge as converge
-from ansible_collections.netops.docker_firewall.plugins.module_utils._host._iptables_host import IptablesHost
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host._iptables_host import (
+    CommandError,
+    IptablesHost,
+    NftHost,
+)
 
 TOOLS = dict((name, '/usr/sbin/' + name) for name in (
     'iptables', 'iptables-nft-save', 'iptables-nft-restore', 'ip6tables-nft-save', 'ip6tables-nft-restore'))
@@ -64,3 +70,100 @@ def test_the_command_variant_is_what_iptables_version_says(answer, variant):
 def test_without_the_iptables_command_no_variant_is_said_and_nothing_runs():
     runner = FakeRunner([], TOOLS, 'test', missing=('iptables',))
     assert converge.command_variant(runner) is None and runner.ran == []
+
+
+# --- the collection's nftables table: the same sequence (converge_table, table_in_place) ---------------
+
+NFT_TOOLS = {'nft': '/usr/sbin/nft'}
+NFT_CHECK = ['/usr/sbin/nft', '-c', '-f', '-']
+NFT_LOAD = ['/usr/sbin/nft', '-f', '-']
+NFT_LIST = ['/usr/sbin/nft', 'list', 'table', 'inet', 'netops-docker-firewall']
+NAME = 'inet netops-docker-firewall'
+# The router pair wg0 <-> eth0 as the table holds it, written out by hand; the payload replaces the table.
+PAIR = ('table inet netops-docker-firewall {\n'
+        '\tcomment "netops.docker_firewall"\n'
+        '\tchain forward {\n'
+        '\t\ttype filter hook forward priority filter - 10; policy accept;\n'
+        '\t\tiifname "wg0" oifname "eth0" accept comment "netops.docker_firewall/accept:wg0:eth0"\n'
+        '\t\tiifname "eth0" oifname "wg0" accept comment "netops.docker_firewall/accept:wg0:eth0"\n'
+        '\t}\n'
+        '}\n')
+PAIR_PAYLOAD = 'table inet netops-docker-firewall\ndelete table inet netops-docker-firewall\n' + PAIR
+
+
+def pair_table():
+    """The table PAIR describes, as the read-back compares it (nft -f input read as nft lists it)."""
+    return nft.parse_payload(PAIR_PAYLOAD)
+
+
+def nft_host(script):
+    runner = FakeRunner(script, NFT_TOOLS, 'test')
+    return NftHost(runner, 'inet', 'netops-docker-firewall'), runner
+
+
+def test_the_table_is_dry_run_then_written_then_listed_and_compared():
+    script = [Tool(NFT_CHECK, data=PAIR_PAYLOAD), Tool(NFT_LOAD, data=PAIR_PAYLOAD), Tool(NFT_LIST, stdout=PAIR)]
+    host, runner = nft_host(script)
+    tested = []
+    commands, in_effect = converge.converge_table(host, PAIR_PAYLOAD, converge.table_in_place(pair_table()),
+                                                  after_test=lambda: tested.append(len(runner.ran)))
+    assert runner.ran == [call.expected for call in script]
+    assert tested == [1]  # after the dry run, before the write
+    assert (commands, in_effect) == ([NFT_LOAD], {NAME: PAIR})
+
+
+def test_a_table_refused_by_the_dry_run_is_not_written():
+    script = [Tool(NFT_CHECK, data=PAIR_PAYLOAD, rc=1, stderr='/dev/stdin:5:3-9: Error: syntax error\n')]
+    host, runner = nft_host(script)
+    with pytest.raises(CommandError) as raised:
+        converge.converge_table(host, PAIR_PAYLOAD, converge.table_in_place(pair_table()))
+    assert runner.ran == [call.expected for call in script]  # no nft -f, no read-back
+    assert str(raised.value) == 'checking the nftables table inet netops-docker-firewall failed; nothing was changed'
+    assert raised.value.cmd == NFT_CHECK and not hasattr(raised.value, 'written')
+
+
+def test_a_table_write_that_fails_wrote_nothing():
+    script = [Tool(NFT_CHECK, data=PAIR_PAYLOAD), Tool(NFT_LOAD, data=PAIR_PAYLOAD, rc=1, stderr='netlink: Error\n')]
+    host, runner = nft_host(script)
+    with pytest.raises(CommandError) as raised:
+        converge.converge_table(host, PAIR_PAYLOAD, converge.table_in_place(pair_table()))
+    assert runner.ran == [call.expected for call in script]
+    assert str(raised.value) == 'applying the nftables table inet netops-docker-firewall failed; nothing was changed'
+    assert (raised.value.written, raised.value.commands) == ([], [])
+
+
+@pytest.mark.parametrize('listed, differences', [
+    pytest.param(PAIR.replace('\t\tiifname "eth0" oifname "wg0" accept comment "netops.docker_firewall/accept:wg0:eth0"\n', ''),
+                 'chain forward holds other rules', id='a-rule-gone'),
+    pytest.param(PAIR.replace('\t}\n}\n', '\t}\n\tchain extra {\n\t}\n}\n'), 'chain extra was not written', id='a-chain-added'),
+    pytest.param('', 'the table is missing', id='the-table-gone'),
+])
+def test_a_table_read_back_otherwise_names_what_differs_and_says_it_was_written(listed, differences):
+    script = [Tool(NFT_CHECK, data=PAIR_PAYLOAD), Tool(NFT_LOAD, data=PAIR_PAYLOAD), Tool(NFT_LIST, stdout=listed)]
+    host, runner = nft_host(script)
+    with pytest.raises(converge.ReadBackError) as raised:
+        converge.converge_table(host, PAIR_PAYLOAD, converge.table_in_place(pair_table()))
+    assert runner.ran == [call.expected for call in script]
+    assert str(raised.value) == ('the nftables table differs from what was written (did another tool change it at the '
+                                 'same time?): ' + differences)
+    assert (raised.value.written, raised.value.commands) == ([NAME], [NFT_LOAD])
+
+
+def test_a_table_read_back_that_is_not_ours_is_a_failed_read_back():
+    script = [Tool(NFT_CHECK, data=PAIR_PAYLOAD), Tool(NFT_LOAD, data=PAIR_PAYLOAD),
+              Tool(NFT_LIST, stdout='table inet other {\n}\n')]
+    host, runner = nft_host(script)
+    with pytest.raises(converge.ReadBackError) as raised:
+        converge.converge_table(host, PAIR_PAYLOAD, converge.table_in_place(pair_table()))
+    assert str(raised.value) == ("the nftables table cannot be read back: not the collection's table: "
+                                 "table inet other {")
+    assert raised.value.written == [NAME]
+
+
+def test_a_table_removed_is_read_back_gone():
+    removal = 'table inet netops-docker-firewall\ndelete table inet netops-docker-firewall\n'
+    script = [Tool(NFT_CHECK, data=removal), Tool(NFT_LOAD, data=removal),
+              Tool(NFT_LIST, rc=1, stderr='Error: No such file or directory\nlist table inet netops-docker-firewall\n')]
+    host, runner = nft_host(script)
+    assert converge.converge_table(host, removal, converge.table_in_place(None)) == ([NFT_LOAD], {NAME: ''})
+    assert runner.ran == [call.expected for call in script]

@@ -102,6 +102,31 @@ def test_a_hand_added_set_element_is_drift():
     assert not nft.same_table(printed, nft.plan_table(None, LISTED_BLOCKS))
 
 
+# The read-back of a write names what differs (the table read back: the capture, changed by hand).
+@pytest.mark.parametrize('changed, differences', [
+    pytest.param(lambda text: text, [], id='the-same'),
+    pytest.param(lambda text: text.replace('elements = { 2001:db8:2::18 }', 'elements = { 2001:db8:2::19 }'),
+                 ['set allowlist-ext0-ipv6 holds other elements'], id='other-elements'),
+    pytest.param(lambda text: text.replace('comment "netops.docker_firewall/allowlist:wg+"\n\t\telements',
+                                           'comment "someone else"\n\t\telements'),
+                 ['set allowlist-wg_2B-ipv6 differs'], id='other-comment'),
+    pytest.param(lambda text: text.replace('\t\tiifname "ext0" jump allowlist-ext0 comment '
+                                           '"netops.docker_firewall/allowlist:ext0"\n', ''),
+                 ['chain forward holds other rules'], id='a-jump-gone'),
+    pytest.param(lambda text: text.replace('\tset allowlist-eth0_2E100-ipv4 {', '\tset allowlist-eth9-ipv4 {'),
+                 ['set allowlist-eth0_2E100-ipv4 is missing', 'set allowlist-eth9-ipv4 was not written'],
+                 id='a-set-renamed'),
+    pytest.param(lambda text: '', ['the table is missing'], id='no-table'),
+])
+def test_the_differences_of_a_table_read_back_name_each_set_and_chain(changed, differences):
+    assert nft.table_differences(nft.plan_table(None, LISTED_BLOCKS), nft.parse_table(changed(listed()))) == differences
+
+
+def test_a_table_read_back_where_none_was_written_is_still_there():
+    assert nft.table_differences(None, nft.parse_table(listed())) == ['the table is still there']
+    assert nft.table_differences(None, None) == []
+
+
 def test_a_table_that_is_not_ours_is_refused():
     with pytest.raises(nft.NftSyntaxError):
         nft.parse_table('table ip docker-bridges {\n}\n')

@@ -30,6 +30,7 @@ from captures import capture
 from conftest import ROOT
 from fake_runner import Call, FakeRunner, record_host_lock
 from plugins.module_utils.test_host_lock import free, other_holder
+from plugins.module_utils.test_iptables_converge import PAIR, PAIR_PAYLOAD
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._blocks import declared_blocks
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._chain_plan import plan_chain
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._sources import FAMILIES
@@ -90,8 +91,21 @@ def table_listed(stdout, rc=0, stderr=''):
                 binary_data=True)
 
 
-def table_loaded(rc=0, stderr=''):
-    return Call(['/usr/sbin/nft', '-f', '-'], data=KEPT_TABLE, rc=rc, stderr=stderr, binary_data=True)
+def table_checked(rc=0, stderr='', data=None):
+    """The dry run of a table load (`nft -c`), of KEPT_TABLE unless `data` says."""
+    return Call(['/usr/sbin/nft', '-c', '-f', '-'], data=KEPT_TABLE if data is None else data, rc=rc, stderr=stderr,
+                binary_data=True)
+
+
+def table_loaded(rc=0, stderr='', data=None):
+    return Call(['/usr/sbin/nft', '-f', '-'], data=KEPT_TABLE if data is None else data, rc=rc, stderr=stderr,
+                binary_data=True)
+
+
+def table_put_back(listed=None, data=None):
+    """The kept table loaded as the modules write it: its dry run, its load and the read-back, which lists
+    `listed` (LISTED_TABLE, the kept table as nft lists it, unless given)."""
+    return [table_checked(data=data), table_loaded(data=data), table_listed(LISTED_TABLE if listed is None else listed)]
 
 
 def dockerd_asked(rc):
@@ -488,8 +502,7 @@ def test_if_needed_creates_a_missing_chain_when_dockerd_runs():
 
 
 def test_the_table_is_loaded_before_any_iptables_call():
-    status, runner = run_restore(kept('nft', OURS, table=True), [
-        table_loaded(),
+    status, runner = run_restore(kept('nft', OURS, table=True), table_put_back() + [
         saved('ipv4', BOOT)] + written('ipv4', payload(*created(OURS['ipv4'])), BOOTED['ipv4']) + [
         saved('ipv6', BOOT)] + written('ipv6', payload(*created(OURS['ipv6'])), BOOTED['ipv6']))
     assert (status, runner.said, runner.warned) == (0, [TABLE_IN_PLACE, in_place('ipv4'), in_place('ipv6')], [])
@@ -504,7 +517,7 @@ def test_the_table_is_loaded_before_any_iptables_call():
     pytest.param(table_listed(''), True, id='nothing-listed'),
 ])
 def test_if_needed_loads_the_table_only_when_it_is_gone(listing, loads):
-    status, runner = run_restore(kept('nft', OURS, table=True), [listing] + [table_loaded()] * loads + [
+    status, runner = run_restore(kept('nft', OURS, table=True), [listing] + table_put_back() * loads + [
         saved('ipv4', DOCKER29['ipv4'].set('DOCKER-USER', OURS['ipv4'])),
         saved('ipv6', DOCKER29['ipv6'].set('DOCKER-USER', OURS['ipv6'])),
     ], if_needed=True)
@@ -513,11 +526,11 @@ def test_if_needed_loads_the_table_only_when_it_is_gone(listing, loads):
 
 def test_a_table_that_fails_to_load_does_not_keep_docker_user_from_being_restored():
     status, runner = run_restore(kept('nft', {'ipv4': OURS['ipv4']}, table=True), [
-        table_loaded(rc=1, stderr='/dev/stdin:3:1-5: Error: syntax error\n'),
+        table_checked(rc=1, stderr='/dev/stdin:3:1-5: Error: syntax error\n'),
         saved('ipv4', DOCKER29['ipv4'])] + written(
         'ipv4', payload(*inserted(OURS['ipv4'])), DOCKER29['ipv4'].set('DOCKER-USER', OURS['ipv4'])))
     assert (status, runner.said) == (1, [in_place('ipv4')])
-    assert runner.warned == ['the nftables table %s could not be loaded: applying the nftables table %s failed; '
+    assert runner.warned == ['the nftables table %s could not be loaded: checking the nftables table %s failed; '
                              'nothing was changed (/dev/stdin:3:1-5: Error: syntax error)' % (TABLE, TABLE)]
 
 
@@ -530,16 +543,98 @@ def test_a_kept_table_without_nft_on_the_host_does_not_keep_docker_user_from_bei
                              '/sbin, /usr/sbin, /usr/local/sbin' % TABLE]
 
 
-@pytest.mark.parametrize('load_rc', [0, 1])
-def test_under_docker_s_nftables_backend_only_the_table_is_loaded(load_rc):
+@pytest.mark.parametrize('script, load_rc', [
+    pytest.param(table_put_back(), 0, id='loaded'),
+    pytest.param([table_checked(rc=1, stderr='/dev/stdin:3:1-5: Error: syntax error\n')], 1, id='refused'),
+])
+def test_under_docker_s_nftables_backend_only_the_table_is_loaded(script, load_rc):
     # Rule files left from the iptables backend are not read: iptables is not called at all.
-    status, runner = run_restore(kept('nftables', OURS, table=True), [table_loaded(rc=load_rc)])
+    status, runner = run_restore(kept('nftables', OURS, table=True), script)
     assert (status, runner.said, len(runner.warned)) == (load_rc, [TABLE_IN_PLACE] if load_rc == 0 else [], load_rc)
 
 
 def test_under_docker_s_nftables_backend_if_needed_only_checks_the_table():
     status, runner = run_restore(kept('nftables', table=True), [table_listed(LISTED_TABLE)], if_needed=True)
     assert (status, runner.said, runner.warned) == (0, [], [])
+
+
+# The table load in the modules' sequence (dry run, load, read-back), with the kept table of a router
+# pair written out by hand (PAIR_PAYLOAD, listed as PAIR).
+LOADED_BUT = 'the nftables table %s was loaded, but the read-back does not show it in place: ' % TABLE
+OTHERWISE = 'the nftables table differs from what was written (did another tool change it at the same time?): '
+
+
+def test_the_kept_table_is_dry_run_loaded_and_read_back_before_it_is_said_in_place():
+    status, runner = run_restore(KeptPolicy('nftables', {}, PAIR_PAYLOAD), [
+        Call(['/usr/sbin/nft', '-c', '-f', '-'], data=PAIR_PAYLOAD, binary_data=True),
+        Call(['/usr/sbin/nft', '-f', '-'], data=PAIR_PAYLOAD, binary_data=True),
+        Call(['/usr/sbin/nft', 'list', 'table', 'inet', 'netops-docker-firewall'], stdout=PAIR, binary_data=True)])
+    assert (status, runner.said, runner.warned) == (0, ['nftables table inet netops-docker-firewall in place'], [])
+
+
+def test_a_kept_table_the_dry_run_refuses_is_not_loaded():
+    status, runner = run_restore(KeptPolicy('nftables', {}, PAIR_PAYLOAD), [
+        Call(['/usr/sbin/nft', '-c', '-f', '-'], data=PAIR_PAYLOAD, rc=1, binary_data=True,
+             stderr='/dev/stdin:7:3-9: Error: Could not process rule: No such file or directory\n')])
+    assert (status, runner.said) == (1, [])
+    assert runner.warned == ['the nftables table inet netops-docker-firewall could not be loaded: checking the nftables '
+                             'table inet netops-docker-firewall failed; nothing was changed (/dev/stdin:7:3-9: Error: '
+                             'Could not process rule: No such file or directory)']
+
+
+def test_a_kept_table_whose_load_fails_after_the_dry_run_is_not_said_in_place():
+    status, runner = run_restore(KeptPolicy('nftables', {}, PAIR_PAYLOAD), [
+        Call(['/usr/sbin/nft', '-c', '-f', '-'], data=PAIR_PAYLOAD, binary_data=True),
+        Call(['/usr/sbin/nft', '-f', '-'], data=PAIR_PAYLOAD, rc=1, stderr='netlink: Error: Device or resource busy\n',
+             binary_data=True)])
+    assert (status, runner.said) == (1, [])
+    assert runner.warned == ['the nftables table inet netops-docker-firewall could not be loaded: applying the nftables '
+                             'table inet netops-docker-firewall failed; nothing was changed (netlink: Error: Device or '
+                             'resource busy)']
+
+
+@pytest.mark.parametrize('listing, warned', [
+    pytest.param(dict(stdout=PAIR.replace('oifname "eth0" accept', 'oifname "eth1" accept')),
+                 OTHERWISE + 'chain forward holds other rules', id='another-rule'),
+    pytest.param(dict(rc=1, stderr='Error: No such file or directory\nlist table inet netops-docker-firewall\n'),
+                 OTHERWISE + 'the table is missing', id='gone-again'),
+    pytest.param(dict(rc=1, stderr='netlink: Error: cache initialization failed: Operation not permitted\n'),
+                 'reading the nftables table inet netops-docker-firewall failed (netlink: Error: cache initialization '
+                 'failed: Operation not permitted)', id='not-read'),
+])
+def test_a_kept_table_loaded_but_read_back_otherwise_is_not_said_in_place(listing, warned):
+    status, runner = run_restore(KeptPolicy('nftables', {}, PAIR_PAYLOAD), [
+        Call(['/usr/sbin/nft', '-c', '-f', '-'], data=PAIR_PAYLOAD, binary_data=True),
+        Call(['/usr/sbin/nft', '-f', '-'], data=PAIR_PAYLOAD, binary_data=True),
+        Call(['/usr/sbin/nft', 'list', 'table', 'inet', 'netops-docker-firewall'], binary_data=True, **listing)])
+    assert (status, runner.said, runner.warned) == (1, [], [LOADED_BUT + warned])
+
+
+def test_a_kept_table_the_engine_cannot_read_is_loaded_but_never_said_in_place():
+    # Not what docker_firewall_persistence keeps (it refuses such a text): edited by hand on the host.
+    edited = 'table inet netops-docker-firewall\ndelete table inet netops-docker-firewall\ntable inet other {\n}\n'
+    status, runner = run_restore(KeptPolicy('nftables', {}, edited), [
+        Call(['/usr/sbin/nft', '-c', '-f', '-'], data=edited, binary_data=True),
+        Call(['/usr/sbin/nft', '-f', '-'], data=edited, binary_data=True),
+        Call(['/usr/sbin/nft', 'list', 'table', 'inet', 'netops-docker-firewall'], binary_data=True,
+             stderr='Error: No such file or directory\nlist table inet netops-docker-firewall\n', rc=1)])
+    assert (status, runner.said) == (1, [])
+    assert runner.warned == [LOADED_BUT + "the kept table is not one the collection writes, so what was loaded cannot "
+                             "be read back against it: not the collection's table: table inet other {"]
+
+
+def test_a_kept_table_and_docker_user_are_each_put_back_in_the_modules_sequence():
+    """The table: nft -c, nft -f, nft list table; then each family: read, --test, write, read-back."""
+    status, runner = run_restore(KeptPolicy('nft', {'ipv4': OURS['ipv4']}, PAIR_PAYLOAD), [
+        Call(['/usr/sbin/nft', '-c', '-f', '-'], data=PAIR_PAYLOAD, binary_data=True),
+        Call(['/usr/sbin/nft', '-f', '-'], data=PAIR_PAYLOAD, binary_data=True),
+        Call(['/usr/sbin/nft', 'list', 'table', 'inet', 'netops-docker-firewall'], stdout=PAIR, binary_data=True),
+        saved('ipv4', BOOT)] + written('ipv4', payload(*created(OURS['ipv4'])), BOOTED['ipv4']))
+    assert [argv[1:] for argv, _data, _binary, _environ in runner.ran] == [
+        ['-c', '-f', '-'], ['-f', '-'], ['list', 'table', 'inet', 'netops-docker-firewall'],
+        ['-t', 'filter'], ['-w', '10', '--noflush', '--test'], ['-w', '10', '--noflush'], ['-t', 'filter']]
+    assert (status, runner.said, runner.warned) == (
+        0, ['nftables table inet netops-docker-firewall in place', 'ipv4 DOCKER-USER rules in place (nft)'], [])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -592,8 +687,7 @@ def test_main_reads_the_kept_files_takes_the_lock_and_puts_the_policy_back(progr
     keep(program.dir, 'nft', OURS, table=True)
     # Blank lines in a kept rules file are not rules.
     (program.dir / (layout.KEPT_RULES % 'ipv6')).write_text('\n' + '\n\n'.join(OURS['ipv6']) + '\n\n')
-    status, runner = program.run([], [
-        table_loaded(),
+    status, runner = program.run([], table_put_back() + [
         saved('ipv4', BOOT)] + written('ipv4', payload(*created(OURS['ipv4'])), BOOTED['ipv4']) + [
         saved('ipv6', BOOT)] + written('ipv6', payload(*created(OURS['ipv6'])), BOOTED['ipv6']))
     assert (status, runner.said, runner.warned) == (0, [TABLE_IN_PLACE, in_place('ipv4'), in_place('ipv6')], [])
@@ -603,10 +697,10 @@ def test_main_reads_the_kept_files_takes_the_lock_and_puts_the_policy_back(progr
 def test_main_holds_the_host_lock_from_its_first_command_to_its_last(program, monkeypatch):
     locks = record_host_lock(monkeypatch, lambda: program.runners[0][2].ran if program.runners else [])
     keep(program.dir, 'nft', OURS, table=True)
-    script = ([table_loaded(), saved('ipv4', BOOT)] + written('ipv4', payload(*created(OURS['ipv4'])), BOOTED['ipv4'])
+    script = (table_put_back() + [saved('ipv4', BOOT)] + written('ipv4', payload(*created(OURS['ipv4'])), BOOTED['ipv4'])
               + [saved('ipv6', BOOT)] + written('ipv6', payload(*created(OURS['ipv6'])), BOOTED['ipv6']))
     status, runner = program.run([], script)
-    assert status == 0 and locks == [('taken', 'netops-docker-user-restore', 0), ('released', 9)]
+    assert status == 0 and locks == [('taken', 'netops-docker-user-restore', 0), ('released', 11)]
     # The record it left names the restore, which has released the lock: another writer takes it at once.
     assert program.lock.read_text().split()[:2] == [str(os.getpid()), 'netops-docker-user-restore']
     assert free(program.lock)
@@ -748,16 +842,16 @@ def test_a_run_gives_up_when_the_lock_is_held_too_long(program, monkeypatch):
 # against stand-ins for every tool the program calls.
 
 # One stand-in for all of them (called by its link's name): records its command line with the
-# locale it was given, and what an *-restore or `nft -f -` is fed, then answers as scripted for
+# locale it was given, and what an *-restore or `nft [-c] -f -` is fed, then answers as scripted for
 # that exact command line: the answers scripted for one command line are given once each, in the
-# order scripted, and the last one again after that. An *-restore or `nft -f -` succeeds unless
+# order scripted, and the last one again after that. An *-restore or `nft [-c] -f -` succeeds unless
 # scripted; any other command nobody scripted fails.
 STANDIN = r'''#!/bin/sh
 state=@STATE@
 call=${0##*/}
 [ $# -eq 0 ] || call="$call $*"
 printf 'LC_ALL=%s LANG=%s %s\n' "${LC_ALL-}" "${LANG-}" "$call" >> "$state/calls"
-case $call in *-restore\ *|'nft -f -') cat > "$state/stdin.$(grep -c '' "$state/calls")" ;; esac
+case $call in *-restore\ *|'nft -f -'|'nft -c -f -') cat > "$state/stdin.$(grep -c '' "$state/calls")" ;; esac
 last=
 for answer in "$state"/answers/*; do
     if [ -f "$answer/argv" ] && [ "$(cat "$answer/argv")" = "$call" ]; then
@@ -772,7 +866,7 @@ if [ -n "$last" ]; then
     cat "$last/stdout"
     exit "$(cat "$last/rc")"
 fi
-case $call in *-restore\ *|'nft -f -') exit 0 ;; esac
+case $call in *-restore\ *|'nft -f -'|'nft -c -f -') exit 0 ;; esac
 echo "stand-in: nothing scripted for: $call" >&2
 exit 127
 '''
@@ -844,6 +938,7 @@ def host(tmp_path):
 
 def test_the_launcher_puts_the_kept_policy_back_at_boot(host):
     keep(host.dir, 'nft', OURS, table=True)
+    host.answer('nft list table inet netops-docker-firewall', LISTED_TABLE)  # the table's read-back
     for family, command in sorted(COMMAND.items()):
         host.answer('%s-nft-save -t filter' % command, BOOT.text())
         host.answer('%s-nft-save -t filter' % command, BOOTED[family].text())  # the read-back
@@ -851,7 +946,9 @@ def test_the_launcher_puts_the_kept_policy_back_at_boot(host):
                                      for said in (TABLE_IN_PLACE, in_place('ipv4'), in_place('ipv6'))), '')
     locale = 'LC_ALL=C LANG=C '
     assert host.calls() == [
+        (locale + 'nft -c -f -', KEPT_TABLE),
         (locale + 'nft -f -', KEPT_TABLE),
+        (locale + 'nft list table inet netops-docker-firewall', None),
         (locale + 'iptables-nft-save -t filter', None),
         (locale + 'iptables-nft-restore -w 10 --noflush --test', payload(*created(OURS['ipv4']))),
         (locale + 'iptables-nft-restore -w 10 --noflush', payload(*created(OURS['ipv4']))),

@@ -28,7 +28,7 @@ from plugins.module_utils.test_restore import (
     keep,
     payload,
     saved,
-    table_loaded,
+    table_put_back,
     written,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._kept_state import KeptPolicy
@@ -142,7 +142,7 @@ def test_the_kept_sets_are_what_the_modules_render():
 
 @pytest.mark.parametrize('table', [False, True])
 def test_at_boot_the_sets_are_created_before_the_rules_that_match_them(table):
-    script = [table_loaded()] if table else []
+    script = table_put_back() if table else []
     script += [
         ipset_saved(''), ipset_restored(KEPT_SETS),
         saved('ipv4', BOOT), *created_at_boot('ipv4', RULES['ipv4']),
@@ -312,7 +312,7 @@ def test_rules_without_sets_run_no_ipset():
 
 
 def test_under_docker_s_nftables_backend_kept_sets_are_not_loaded():
-    status, runner = run_restore(kept(backend='nftables', table=True), [table_loaded()])
+    status, runner = run_restore(kept(backend='nftables', table=True), table_put_back())
     assert (status, runner.said, runner.warned) == (0, [TABLE_IN_PLACE], [])
 
 

@@ -589,7 +589,20 @@ def test_nftables_table_changed_underneath_is_reported(run_module, nftables):
         Tool(NFT_APPLY, data=NFT_HEAD + TABLE_ETH0_HOST),
         Tool(NFT_LIST, stdout=TABLE_ETH0_HOST.replace('198.51.100.7', '198.51.100.8')),
     ])
-    assert result['failed'] is True and 'differs from what was written' in result['msg']
+    assert (result['failed'], result['changed']) == (True, True)  # written, then read back otherwise
+    assert result['msg'] == ('the nftables table differs from what was written (did another tool change it at the same '
+                             'time?): set allowlist-eth0-ipv4 holds other elements')
+
+
+def test_nftables_table_failing_to_apply_after_its_dry_run_changed_nothing(run_module, nftables):
+    result, ran = run_module(docker_user_allowlist.main, dict(interface='eth0', sources=['198.51.100.7']), [
+        NO_TABLE,
+        Tool(V4_SAVE, stdout=REBOOTED),
+        Tool(NFT_TEST, data=NFT_HEAD + TABLE_ETH0_HOST),
+        Tool(NFT_APPLY, rc=1, stderr='netlink: Error: Device or resource busy', data=NFT_HEAD + TABLE_ETH0_HOST),
+    ])
+    assert (result['failed'], result['changed'], result['cmd']) == (True, False, NFT_APPLY)
+    assert result['msg'] == 'applying the nftables table inet netops-docker-firewall failed; nothing was changed'
 
 
 def test_nftables_rejected_dry_run_changes_nothing(run_module, nftables):
@@ -598,8 +611,8 @@ def test_nftables_rejected_dry_run_changes_nothing(run_module, nftables):
         Tool(V4_SAVE, stdout=REBOOTED),
         Tool(NFT_TEST, rc=1, stderr='Error: Could not process rule', data=NFT_HEAD + TABLE_ETH0_HOST),
     ])
-    assert result['failed'] is True and result['msg'].endswith('failed; nothing was changed')
-    assert result['cmd'] == NFT_TEST
+    assert (result['failed'], result['changed'], result['cmd']) == (True, False, NFT_TEST)  # no nft -f ran
+    assert result['msg'] == 'checking the nftables table inet netops-docker-firewall failed; nothing was changed'
 
 
 def test_unreadable_daemon_json_is_a_warning_with_the_defaults(run_module, daemon_json):
