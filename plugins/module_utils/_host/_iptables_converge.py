@@ -165,7 +165,7 @@ def table_in_place(wanted):
     def read_back(_name, listed):
         try:
             found = nft.parse_table(listed)
-        except nft.NftSyntaxError as exc:
+        except (nft.NftSyntaxError, ValueError, IndexError) as exc:  # a listing _nft cannot read, whatever broke
             raise ReadBackError('the nftables table cannot be read back: %s' % exc)
         differences = nft.table_differences(wanted, found)
         if differences:

@@ -160,6 +160,23 @@ def test_a_table_read_back_that_is_not_ours_is_a_failed_read_back():
     assert raised.value.written == [NAME]
 
 
+@pytest.mark.parametrize('listed, why', [
+    pytest.param('table inet netops-docker-firewall {\n\tset s {\n\t\ttype ipv4_addr\n\t\tflags interval\n'
+                 '\t\telements = { 10.0.0.1 counter packets 0 bytes 0 }\n\t}\n}\n',
+                 "'10.0.0.1 counter packets 0 bytes 0' does not appear to be an IPv4 or IPv6 network", id='an-element-unread'),
+    pytest.param('table inet netops-docker-firewall {\n\tchain forward {\n', 'list index out of range', id='cut-short'),
+])
+def test_a_table_listing_the_reader_breaks_on_is_a_failed_read_back(listed, why):
+    """Not only the reader's own syntax errors: whatever it raises on a listing is a failed read-back, so
+    that the restore program goes on to the ipsets and DOCKER-USER instead of stopping."""
+    script = [Tool(NFT_CHECK, data=PAIR_PAYLOAD), Tool(NFT_LOAD, data=PAIR_PAYLOAD), Tool(NFT_LIST, stdout=listed)]
+    host, runner = nft_host(script)
+    with pytest.raises(converge.ReadBackError) as raised:
+        converge.converge_table(host, PAIR_PAYLOAD, converge.table_in_place(pair_table()))
+    assert str(raised.value) == 'the nftables table cannot be read back: ' + why
+    assert raised.value.written == [NAME]
+
+
 def test_a_table_removed_is_read_back_gone():
     removal = 'table inet netops-docker-firewall\ndelete table inet netops-docker-firewall\n'
     script = [Tool(NFT_CHECK, data=removal), Tool(NFT_LOAD, data=removal),
