@@ -11,11 +11,11 @@
 # output goes to .build/stages/STAGE.log and is printed after the lab stages. They must not use the
 # lab's platforms or its Molecule state.
 #
-# "Idle" has to hold against the lab platforms' own processes, which run in Docker's cgroups, not
-# beside ours: a nice value only orders processes within one cgroup. So the beside lane goes into a
-# cgroup of its own marked idle (cpu.idle, Linux 5.15 and later; cgroup v2 or the v1 cpu
-# controller), or with the lowest weight where cpu.idle is missing; its processes are also
-# SCHED_IDLE and nice 19. Where no cgroup can be made (read-only /sys/fs/cgroup), only the last two.
+# The lane must yield to the lab platforms' own processes, which run in Docker's cgroups, not beside
+# ours: a nice value only orders processes within one cgroup. So the beside lane goes into a cgroup of
+# its own with a tenth of the default CPU weight (cgroup v2 cpu.weight 10, v1 cpu.shares 102), and its
+# processes run at nice 19. Not idle: a starved lane would cross the time-outs of its own tests while
+# the lab builds images. Where no cgroup can be made (read-only /sys/fs/cgroup), nice 19 alone.
 #
 # The budget (`make test` on a fresh 2-core machine): 45 minutes when the lab images are built from
 # scratch, 35 when they are built already. The summary prints the total against it.
@@ -49,27 +49,24 @@ rm -f "$LOGS"/*.result "$LOGS"/*.log
 images_built=$(tests/lab/images/build.sh --built && echo yes || echo no)
 total_started=$SECONDS
 
-# Moves process $1 (and what it starts from then on) to the lowest CPU priority there is; prints how.
+# Moves process $1 (and what it starts from then on) to a low CPU priority; prints how.
 BESIDE_CGROUP=netops-dfw-beside
 lowest_priority() {
     local pid=$1 dir= how=
     if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
         dir=/sys/fs/cgroup/$BESIDE_CGROUP
         grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null \
-            || echo +cpu >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true
+            || { echo +cpu >/sys/fs/cgroup/cgroup.subtree_control; } 2>/dev/null || true
     elif [ -d /sys/fs/cgroup/cpu ]; then
         dir=/sys/fs/cgroup/cpu/$BESIDE_CGROUP
     fi
     if [ -n "$dir" ] && mkdir -p "$dir" 2>/dev/null; then
-        if echo 1 >"$dir/cpu.idle" 2>/dev/null; then how="cgroup $dir (cpu.idle)"
-        elif echo 1 >"$dir/cpu.weight" 2>/dev/null || echo 2 >"$dir/cpu.shares" 2>/dev/null; then
-            how="cgroup $dir (lowest weight)"
+        if { echo 10 >"$dir/cpu.weight"; } 2>/dev/null || { echo 102 >"$dir/cpu.shares"; } 2>/dev/null; then
+            { echo "$pid" >"$dir/cgroup.procs"; } 2>/dev/null && how="cgroup $dir (a tenth of the default CPU weight)"
         fi
-        if [ -n "$how" ] && ! echo "$pid" >"$dir/cgroup.procs" 2>/dev/null; then how=; fi
     fi
-    chrt --idle -p 0 "$pid" >/dev/null 2>&1 && how="${how:+$how, }SCHED_IDLE"
     renice -n 19 -p "$pid" >/dev/null 2>&1 && how="${how:+$how, }nice 19"
-    echo "${how:-default priority (no cgroup, chrt or renice worked)}"
+    echo "${how:-default priority (no cgroup or renice worked)}"
 }
 
 beside_pid=
