@@ -24,6 +24,7 @@ while [ $(( $(date +%s) - start )) -lt 45 ]; do
     probe wan2 wan2 http://198.51.100.17:8080/ &
     if [ -f "$targets" ]; then
         while read -r host address port; do
+            case "$host" in '#'* | '') continue ;; esac
             case "$address" in *:*) url="http://[$address]:$port/" ;; *) url="http://$address:$port/" ;; esac
             probe "$host>$address:$port" "$host" "$url" &
         done <"$targets"
