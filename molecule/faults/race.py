@@ -11,8 +11,9 @@ restore unit, which puts the kept policy back, as after a firewalld reload).
 For every round, on every host at once: both writers are started together, each as its own
 `ansible` run against that host (so that both pay the same start-up before they reach the host),
 and once both are done the host's state is read with the round's command by `docker exec` (the lab
-host is a container of that name; an `ansible` run costs seconds of CPU a read does not need). The verdict, per host and round: every run succeeded, and the state is, of the
-declarations the writers wrote, exactly the one written last: the module run that took the host
+host is a container of that name; an `ansible` run costs seconds of CPU a read does not need).
+The verdict, per host and round: every run succeeded, and the state is, of the declarations the
+writers wrote, exactly the one written last: the module run that took the host
 lock last, or, when the restore raced a module, the restore if the lock's record names it last.
 `expected` gives each writer's state.
 
