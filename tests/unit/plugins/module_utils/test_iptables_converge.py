@@ -8,6 +8,9 @@ after a write carries."""
 import pytest
 
 from fake_runner import Call, FakeRunner, Tool
+from plugins.modules.test_docker_user_modules import NFT_APPLY as NFT_LOAD
+from plugins.modules.test_docker_user_modules import NFT_HEAD, NFT_LIST, TABLE_PAIR
+from plugins.modules.test_docker_user_modules import NFT_TEST as NFT_CHECK
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _iptables_converge as converge
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host._iptables_host import (
@@ -75,20 +78,11 @@ def test_without_the_iptables_command_no_variant_is_said_and_nothing_runs():
 # --- the collection's nftables table: the same sequence (converge_table, table_in_place) ---------------
 
 NFT_TOOLS = {'nft': '/usr/sbin/nft'}
-NFT_CHECK = ['/usr/sbin/nft', '-c', '-f', '-']
-NFT_LOAD = ['/usr/sbin/nft', '-f', '-']
-NFT_LIST = ['/usr/sbin/nft', 'list', 'table', 'inet', 'netops-docker-firewall']
 NAME = 'inet netops-docker-firewall'
-# The router pair wg0 <-> eth0 as the table holds it, written out by hand; the payload replaces the table.
-PAIR = ('table inet netops-docker-firewall {\n'
-        '\tcomment "netops.docker_firewall"\n'
-        '\tchain forward {\n'
-        '\t\ttype filter hook forward priority filter - 10; policy accept;\n'
-        '\t\tiifname "wg0" oifname "eth0" accept comment "netops.docker_firewall/accept:wg0:eth0"\n'
-        '\t\tiifname "eth0" oifname "wg0" accept comment "netops.docker_firewall/accept:wg0:eth0"\n'
-        '\t}\n'
-        '}\n')
-PAIR_PAYLOAD = 'table inet netops-docker-firewall\ndelete table inet netops-docker-firewall\n' + PAIR
+# The router pair wg0 <-> eth0 as the table holds it (written out by hand in the module tests); the payload
+# replaces the table.
+PAIR = TABLE_PAIR
+PAIR_PAYLOAD = NFT_HEAD + PAIR
 
 
 def pair_table():
