@@ -337,6 +337,18 @@ containers:
   elements: dict
   sample:
     - {name: web, network: default, addresses: {}, ports: "8080/tcp->80", standalone: true, ports_published_twice: []}
+stopped_published_twice:
+  description:
+    - Containers that do not run (created or exited) and publish one container port twice, which Docker could not
+      start again (a restart policy at the next dockerd start, or C(docker start)). Read only where
+      RV(decisions.published_twice_needs_proxy) is true; an empty list elsewhere.
+    - Null where the stopped containers could not be read: dockerd does not answer, or a warning says why.
+    - C(restart_policy) is the container's (C(no), C(always), C(unless-stopped), C(on-failure)).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {name: web-old, restart_policy: always, ports_published_twice: ["80/tcp"]}
 findings:
   description: Standalone containers whose published ports cannot work, with the fix (see M(netops.docker_firewall.docker_publish)).
   returned: always

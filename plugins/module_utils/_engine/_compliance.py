@@ -503,18 +503,25 @@ def _reachability(host):
     return _result(details)
 
 
-@check('ports_published_twice', 'no running container publishes one container port twice where Docker 29 on its '
-       'nftables backend without docker-proxy cannot start it again', ROUTER)
+@check('ports_published_twice', 'no container, running or stopped, publishes one container port twice where Docker '
+       '29 on its nftables backend without docker-proxy cannot start it again', ROUTER)
 def _ports_published_twice(host):
     settings = host.facts.get('daemon_json') or {}
     # The profile switches docker-proxy off where allowlists are declared (proxy_path fails otherwise).
     proxy = False if host.expected.get('allowlists') else settings.get('userland-proxy', True)
     if not (host.decisions.get('published_twice_needs_proxy') and proxy is False):
         return SKIP, ['only Docker 29 on its nftables backend without docker-proxy cannot start such a container']
-    return _result(['container %s publishes %s more than once: Docker cannot start it again (MASQ TO OWN PORT ... '
-                    'rule exists); publish each container port once, or keep docker-proxy '
-                    '(docker_on_router_close_proxy_path: false)' % (c['name'], ', '.join(c['ports_published_twice']))
-                    for c in host.facts.get('containers') or [] if c.get('ports_published_twice')])
+    way_out = ('publish each container port once, or keep docker-proxy (docker_on_router_close_proxy_path: false)')
+    details = ['container %s publishes %s more than once: Docker cannot start it again (MASQ TO OWN PORT ... rule '
+               'exists); %s' % (c['name'], ', '.join(c['ports_published_twice']), way_out)
+               for c in host.facts.get('containers') or [] if c.get('ports_published_twice')]
+    stopped = host.facts.get('stopped_published_twice', [])
+    if stopped is None:
+        details.append('the stopped containers could not be read: whether one publishes a port twice is not known')
+    details += ['stopped container %s (restart policy %s) publishes %s more than once: Docker cannot start it '
+                'again; %s' % (c['name'], c.get('restart_policy', 'no'), ', '.join(c['ports_published_twice']), way_out)
+                for c in stopped or [] if c.get('ports_published_twice')]
+    return _result(details)
 
 
 def _program_faults(state, program, engine=True):

@@ -34,7 +34,17 @@ def run_c(module, cmd):
 
 def running_containers(module, docker):
     """`docker inspect` of every running container."""
-    rc, out, err = run_c(module, [docker, 'ps', '--quiet', '--no-trunc'])
+    return _inspected_containers(module, docker, [])
+
+
+def stopped_containers(module, docker):
+    """`docker inspect` of every container created or exited, not running: one a restart policy or a
+    `docker start` may start again."""
+    return _inspected_containers(module, docker, ['--all', '--filter', 'status=created', '--filter', 'status=exited'])
+
+
+def _inspected_containers(module, docker, ps_options):
+    rc, out, err = run_c(module, [docker, 'ps'] + ps_options + ['--quiet', '--no-trunc'])
     if rc != 0:
         raise DockerError('docker does not answer: %s' % err.strip())
     ids = out.split()

@@ -40,6 +40,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._host._dock
     read_text,
     run_c,
     running_containers,
+    stopped_containers,
 )
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host._iptables_host import (
     BACKENDS,
@@ -143,6 +144,19 @@ def docker_state(module, settings):
     state['manages_ip6tables'] = state['manages_iptables'] and bool(settings.get('ip6tables', ip6_default))
     state['allow_direct_routing'] = settings.get('allow-direct-routing') is True
     return state, inspects, networks, networks_error
+
+
+def stopped_inspects(module):
+    """`docker inspect` of the containers that do not run (created or exited), or None where they could
+    not be read (a warning says why)."""
+    docker = module.get_bin_path('docker')
+    if not docker:
+        return None
+    try:
+        return stopped_containers(module, docker)
+    except DockerError as exc:
+        module.warn('%s: the stopped containers are not reported' % exc)
+        return None
 
 
 def network_summary(inspect):

@@ -81,6 +81,7 @@ def firewall_info(module):
         found['reachability'] = reachability_state(module, found, saves, settings, with_ports, found['ip_forward'],
                                                    forwarded)
         found['reachability_seconds'] = found['reachability'].pop('seconds')
+    found['stopped_published_twice'] = stopped_published_twice(module, found['decisions'], docker['running'])
     return found
 
 
@@ -181,6 +182,23 @@ def container_summary(inspect):
         standalone=is_standalone(inspect),
         ports_published_twice=ports_published_twice(inspect),
     )
+
+
+def stopped_published_twice(module, decisions_found, docker_running):
+    """The containers that do not run but publish one container port twice, read only where that keeps
+    them from starting again (a restart policy or `docker start` would fail): [] elsewhere, None where
+    they could not be read (dockerd does not answer, or the read failed)."""
+    if not decisions_found['published_twice_needs_proxy']:
+        return []
+    if not docker_running:
+        return None
+    inspects = info_host.stopped_inspects(module)
+    if inspects is None:
+        return None
+    return [dict(name=container_name(inspect),
+                 restart_policy=((inspect.get('HostConfig') or {}).get('RestartPolicy') or {}).get('Name') or 'no',
+                 ports_published_twice=ports_published_twice(inspect))
+            for inspect in inspects if ports_published_twice(inspect)]
 
 
 def firewalld_state(module, nftables):

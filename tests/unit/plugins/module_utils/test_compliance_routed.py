@@ -137,6 +137,19 @@ def test_a_container_port_published_twice_is_reported_with_the_way_out():
     assert status(nftables_29([DNS]), 'ports_published_twice') == 'pass'
 
 
+def test_a_stopped_container_publishing_a_port_twice_is_reported_and_an_unread_list_fails():
+    facts = nftables_29([DNS])
+    facts['stopped_published_twice'] = [dict(name='old-web', restart_policy='always', ports_published_twice=['80/tcp'])]
+    assert details('docker_on_router', facts, 'ports_published_twice') == [
+        'stopped container old-web (restart policy always) publishes 80/tcp more than once: Docker cannot start it '
+        'again; publish each container port once, or keep docker-proxy (docker_on_router_close_proxy_path: false)']
+    facts['stopped_published_twice'] = None
+    assert details('docker_on_router', facts, 'ports_published_twice') == [
+        'the stopped containers could not be read: whether one publishes a port twice is not known']
+    facts['stopped_published_twice'] = []
+    assert status(facts, 'ports_published_twice') == 'pass'
+
+
 def test_elsewhere_a_port_published_twice_is_no_problem():
     assert status(router_facts(), 'ports_published_twice') == 'skip'  # Docker 28, iptables
     facts = nftables_29([WEB])

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from fake_runner import Call, Tool
-from plugins.modules.test_docker_firewall_info import capture, commands
+from plugins.modules.test_docker_firewall_info import DOCKER_PS_STOPPED, capture, commands, stopped_calls
 from plugins.modules.test_docker_firewall_info_ipsets import with_docker_user
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _firewall_info_host
@@ -152,9 +152,9 @@ def test_docker_29_s_nftables_backend_and_our_table_are_walked_from_the_ruleset(
                      info=dict(LiveRestoreEnabled=False, FirewallBackend=dict(Driver='nftables'))) + [
         Tool(['/usr/sbin/nft', 'list', 'table', 'inet', 'netops-docker-firewall'], stdout=ours),
         Tool(NFT_RULESET, stdout=ruleset),
-        Call(IP_ADDR, stdout=json.dumps(links))]
+        Call(IP_ADDR, stdout=json.dumps(links))] + stopped_calls([])
     result, ran = run(run_module, tmp_path, table)
-    assert ran[-2:] == [NFT_RULESET, IP_ADDR]
+    assert ran[-3:] == [NFT_RULESET, IP_ADDR, DOCKER_PS_STOPPED]
     found = result['reachability']
     assert found['left_out'] == [] and found['nftables_modelled'] is True and found['errors'] == []
     assert found['families']['ipv4']['nftables'] == dict(walked=['ip docker-bridges', 'inet netops-docker-firewall'],
