@@ -43,6 +43,7 @@ ENGINE_MODULES = tuple(_PACKAGE + name for name in (
     '_engine._facts', '_engine._ipset', '_engine._kube_proxy', '_engine._layout', '_engine._nft',
     '_engine._publish', '_engine._rules', '_engine._sources',
     '_host', '_host._docker_host', '_host._host_lock', '_host._iptables_converge', '_host._iptables_host',
+    '_host._record_files',
     '_module', '_module._docker_user_module'))
 # The Python that runs the engine: its ipaddress and socket parse the sources, so a record of another
 # Python (an upgrade without a reboot) proves nothing.

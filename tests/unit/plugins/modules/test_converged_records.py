@@ -55,6 +55,7 @@ from plugins.modules.test_docker_user_modules import (
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _converged as converged
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _sources
 from ansible_collections.netops.docker_firewall.plugins.module_utils._module import _docker_user_module as docker_user_module
+from ansible_collections.netops.docker_firewall.plugins.module_utils._host import _record_files as record_files
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft
 from ansible_collections.netops.docker_firewall.plugins.modules import docker_user_allowlist, docker_user_chain
@@ -415,9 +416,9 @@ def test_a_record_another_user_could_have_put_there_proves_nothing(run_module, m
     run_module(docker_user_allowlist.main, allowlist(), CONVERGED)
     path = converged_records_of_the_test / RECORD
     recorded = json.loads(path.read_text())['declared']
-    assert docker_user_module.read_record(str(path), recorded) is not None
+    assert record_files.read_record(str(path), recorded) is not None
     spoil_trust(path, how, tmp_path)
-    assert docker_user_module.read_record(str(path), recorded) is None
+    assert record_files.read_record(str(path), recorded) is None
     parsed = []
     parse_source = _sources.parse_source
     monkeypatch.setattr(_sources, 'parse_source', lambda *args: parsed.append(args) or parse_source(*args))
