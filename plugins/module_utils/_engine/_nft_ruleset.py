@@ -18,8 +18,9 @@ __metaclass__ = type
 
 import re
 
-# The named priorities of the ip, ip6 and inet families (nft(8), CHAINS).
+# The named priorities of the ip, ip6 and inet families (nft(8), CHAINS), and the bridge family's own.
 PRIORITIES = {'raw': -300, 'mangle': -150, 'dstnat': -100, 'filter': 0, 'security': 50, 'srcnat': 100}
+BRIDGE_PRIORITIES = {'dstnat': -300, 'filter': -200, 'out': 100, 'srcnat': 300}
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{},]|!=|==|[^\s{},"]+')
 # A comment: from a '#' outside quotes to the end of the line (nft prints `# handle N`, and a table
 # that a process owns `# progname NAME`).
@@ -98,13 +99,15 @@ def rule_text(line):
     return _COUNTER.sub('counter', uncommented(line))
 
 
-def priority(text):
-    """A base chain's priority from `filter`, `filter - 10`, `-150`, `dstnat + 10`; None if it is none of these."""
+def priority(text, family='ip'):
+    """A base chain's priority from `filter`, `filter - 10`, `-150`, `dstnat + 10` (names as the table's
+    family has them: a bridge table's `filter` is -200, its `out` 100); None if it is none of these."""
     found = re.match(r'^(-?\d+|[a-z]+)\s*(?:([+-])\s*(\d+))?$', text.strip())
     if not found:
         return None
     base, sign, offset = found.groups()
-    value = int(base) if base.lstrip('-').isdigit() else PRIORITIES.get(base)
+    names = BRIDGE_PRIORITIES if family == 'bridge' else PRIORITIES
+    value = int(base) if base.lstrip('-').isdigit() else names.get(base)
     if value is None:
         return None
     return value + (int(offset) * (1 if sign == '+' else -1) if sign else 0)
@@ -164,7 +167,7 @@ def _parse_table(lines, index, table):
         words = line.split()
         if line.endswith('{') and words[0] == 'chain' and len(words) == 3:
             chain = NftChain(words[1].strip('"'))
-            index = _parse_chain(lines, index + 1, chain)
+            index = _parse_chain(lines, index + 1, chain, table.family)
             table.chains[chain.name] = chain
         elif line.endswith('{') and words[0] in ('set', 'map') and len(words) == 3:
             found, index = _parse_set(lines, index + 1, words[1].strip('"'), words[0] == 'map')
@@ -180,13 +183,13 @@ def _parse_table(lines, index, table):
     return index + 1
 
 
-def _parse_chain(lines, index, chain):
+def _parse_chain(lines, index, chain, family):
     while index < len(lines) and lines[index] != '}':
         line = lines[index]
         header = _HEADER.match(line)
         if header:
             chain.type, chain.hook = header.group(1), header.group(2)
-            chain.priority = priority(header.group(3))
+            chain.priority = priority(header.group(3), family)
             if chain.priority is None:
                 raise NftRulesetError('chain %s: priority %r not read' % (chain.name, header.group(3)))
             chain.policy = header.group(4) or 'accept'

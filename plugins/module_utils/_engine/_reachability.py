@@ -771,6 +771,9 @@ _NFT_SELECTORS = dict((tuple(words.split()), meaning) for words, meaning in (
     ('ct original ip daddr', ('ctorigdaddr', 'ipv4', None)), ('ct original ip6 daddr', ('ctorigdaddr', 'ipv6', None)),
     ('ct original ip saddr', ('ctorigsaddr', 'ipv4', None)), ('ct original ip6 saddr', ('ctorigsaddr', 'ipv6', None)),
     ('fib daddr type', ('fibdaddrtype', None, None)),
+    # ICMP's header (firewalld lets neighbour discovery through first): never a TCP or UDP packet's.
+    ('icmp type', ('icmptype', 'ipv4', 'icmp')), ('icmp code', ('icmpcode', 'ipv4', 'icmp')),
+    ('icmpv6 type', ('icmptype', 'ipv6', 'icmpv6')), ('icmpv6 code', ('icmpcode', 'ipv6', 'icmpv6')),
 ))
 _NFT_LONGEST = max(len(words) for words in _NFT_SELECTORS)
 _NFT_VERDICTS = ('accept', 'drop', 'reject', 'return', 'continue')
@@ -1081,7 +1084,8 @@ def nft_model(family, text, iptables_tables=frozenset(_XTABLES)):
                 not_modelled.append('%s (iptables-nft rules not given as iptables-save text)' % table.label)
             continue
         if table.family not in ('inet', _NFT_FAMILY[family]):
-            if bases:
+            # Base chains with no rule that accept by policy filter nothing (ebtables-nft's empty tables).
+            if any(chain.rules or chain.policy != 'accept' for chain in bases):
                 not_modelled.append('%s (%s tables are not modelled)' % (table.label, table.family))
             continue
         walker = _NftWalker(table)

@@ -46,6 +46,12 @@ def test_priority(text, value):
     assert ruleset.priority(text) == value
 
 
+@pytest.mark.parametrize('text, value', [('dstnat', -300), ('filter', -200), ('out', 100), ('srcnat', 300),
+                                         ('filter + 10', -190), ('raw', None)])
+def test_the_bridge_family_s_priority_names(text, value):
+    assert ruleset.priority(text, 'bridge') == value
+
+
 @pytest.mark.parametrize('text', ['table ip t {\n\tchain c {\n', 'chain c {\n}\n'])
 def test_what_is_no_listing_is_an_error(text):
     with pytest.raises(ruleset.NftRulesetError):

@@ -204,12 +204,12 @@ def test_conntrack_before_conntrack_and_chains_the_walk_does_not_run():
     raw = ('table ip early {\n\tchain pre {\n\t\ttype filter hook prerouting priority raw; policy accept;\n'
            '\t\tct state new iifname "wg0" drop\n\t}\n}\n'
            'table netdev edge {\n\tchain in {\n\t\ttype filter hook ingress device "ext0" priority -500; policy accept;\n'
-           '\t}\n}\n')
+           '\t\tip saddr 192.0.2.1 drop\n\t}\n}\n')
     [port] = ask(capture('docker29', N4 + '.nft-ruleset') + raw)['ports']
     verdicts = dict((s['interface'], (s['verdict'], s['reason'])) for s in port['slices'])
     assert verdicts['wg0'] == ('unknown', dict(table='ip early', chain='pre', rule='ct state new iifname "wg0" drop',
                                                why='connection tracking before conntrack has seen the packet'))
-    # A netdev table's ingress chain is not walked: whatever the rest delivers is unknown.
+    # A netdev table's ingress chain with a rule is not walked: whatever the rest delivers is unknown.
     assert verdicts['ext0'] == ('unknown', dict(why='nftables not modelled: netdev edge (netdev tables are not modelled)'))
 
 
@@ -280,6 +280,38 @@ def test_a_dormant_table_filters_nothing():
     assert answer['nftables']['walked'] == [DOCKER]
 
 
+# ebtables-nft's tables as nft 1.1 lists them on a firewalld host (lab platform docker28, 2026-12-07):
+# base chains with no rule that accept, and the bridge family's own priority names (`out`).
+EMPTY_BRIDGE_TABLES = (
+    'table bridge broute {\n\tchain BROUTING {\n\t\ttype filter hook prerouting priority -2147483648; policy accept;'
+    '\n\t}\n}\n'
+    'table bridge nat {\n\tchain PREROUTING {\n\t\ttype filter hook prerouting priority dstnat; policy accept;\n\t}\n'
+    '\n\tchain OUTPUT {\n\t\ttype filter hook output priority out; policy accept;\n\t}\n}\n')
+
+
+def test_empty_bridge_tables_filter_nothing_and_a_bridge_rule_is_not_modelled():
+    answer = ask(capture('docker29', N4 + '.nft-ruleset') + EMPTY_BRIDGE_TABLES)
+    [port] = answer['ports']
+    assert [s['verdict'] for s in port['slices'] if s['interface'] == 'ext0'] == ['reachable']
+    assert answer['nftables'] == dict(walked=[DOCKER], not_modelled=[])
+    ruled = EMPTY_BRIDGE_TABLES.replace('priority out; policy accept;', 'priority out; policy accept;\n\t\tdrop')
+    answer = ask(capture('docker29', N4 + '.nft-ruleset') + ruled)
+    assert answer['nftables']['not_modelled'] == ['bridge nat (bridge tables are not modelled)']
+    assert [s['verdict'] for s in answer['ports'][0]['slices'] if s['interface'] == 'ext0'] == ['unknown']
+
+
+def test_an_icmp_match_never_holds_for_a_tcp_connection():
+    """firewalld lets neighbour discovery through before its reverse-path check: `icmpv6 type` (and `icmp
+    type`) imply ICMP, so a published TCP port's packet goes on to the next rule."""
+    rules = ('table inet f {\n\tchain forward {\n\t\ttype filter hook forward priority filter - 5; policy accept;\n'
+             '\t\ticmpv6 type { nd-router-advert, nd-neighbor-solicit } accept\n'
+             '\t\tiifname "wg0" icmp type echo-request accept\n'
+             '\t\tiifname "wg0" drop\n\t}\n}\n')
+    [port] = ask(capture('docker29', N4 + '.nft-ruleset') + rules)['ports']
+    wg0 = [s for s in port['slices'] if s['interface'] == 'wg0']
+    assert [(s['verdict'], s['reason']['rule']) for s in wg0] == [('unreachable', 'iifname "wg0" drop')]
+
+
 def test_a_listing_that_cannot_be_read_leaves_every_verdict_unknown():
     """Nothing of an unread listing is known, a DNAT no more than a drop: with Docker 29's DNAT in it, the
     port would otherwise be called unreachable (no docker-proxy) while it is reachable."""
@@ -313,3 +345,26 @@ def test_an_iptables_named_table_the_save_does_not_hold_is_not_modelled():
     answer = ask(capture('docker29', N4 + '.nft-ruleset') + native_nat, rules='*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n',
                  rules_in_nft=False)
     assert answer['nftables']['not_modelled'] == ['ip nat (iptables-nft rules not given as iptables-save text)']
+
+
+def test_a_firewalld_host_s_whole_listing_is_walked():
+    """Capture f1 (lab platform docker28: Docker 28.5.2, firewalld 2.3.1 on its nftables backend, nft 1.1.3,
+    the router profile's table), taken while dockerd put its rules back after firewalld restarted: its
+    nat DOCKER chain was still empty. The listing holds ebtables-nft's empty bridge tables (`priority
+    out`), which once made it unreadable. With nothing to DNAT, a packet to the published port 8080 is
+    the host's own, and firewalld's INPUT (ext0 in the default zone public) rejects it."""
+    name = 'f1-router-firewalld-nftables'
+    ruleset = capture('sid', name + '.nft-ruleset')
+    addresses = {'lo': ['127.0.0.1/8'], 'docker0': ['172.17.0.1/16'], 'ext0': ['198.51.100.17/28']}
+    inspect = {'Name': '/lab-web', 'HostConfig': {'PortBindings': {'80/tcp': [{'HostIp': '', 'HostPort': '8080'}]}},
+               'NetworkSettings': {'Networks': {'bridge': {'IPAddress': '172.17.0.2', 'GlobalIPv6Address': ''}}}}
+    tables = [line[len('table '):line.index(' {')] for line in ruleset.splitlines() if line.startswith('table ')]
+    found = host_reachability({'nft': {'ipv4': capture('sid', name + '.iptables-save'), 'ipv6': ''}}, 'nft', addresses,
+                              list(addresses), [inspect], False, {'ipv4': True, 'ipv6': True},
+                              nftables_tables=tables, nftables_ruleset=ruleset)
+    assert found['errors'] == [] and found['left_out'] == [] and found['nftables_modelled'] is True
+    assert found['families']['ipv4']['nftables'] == dict(walked=[OURS, 'inet firewalld'], not_modelled=[])
+    [port] = found['families']['ipv4']['ports']
+    ext0 = [s for s in port['slices'] if s['interface'] == 'ext0']
+    assert [(s['verdict'], s['reason']) for s in ext0] == [('unreachable', dict(
+        why='dropped', table='inet firewalld', chain='filter_INPUT_POLICIES', rule='reject with icmpx admin-prohibited'))]
