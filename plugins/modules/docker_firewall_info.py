@@ -342,7 +342,7 @@ stopped_published_twice:
     - Containers that do not run (created or exited) and publish one container port twice, which Docker could not
       start again (a restart policy at the next dockerd start, or C(docker start)). Read only where
       RV(decisions.published_twice_needs_proxy) is true; an empty list elsewhere.
-    - Null where the stopped containers could not be read: dockerd does not answer, or a warning says why.
+    - Null where the stopped containers could not be read (dockerd does not answer, or a warning says why).
     - C(restart_policy) is the container's (C(no), C(always), C(unless-stopped), C(on-failure)).
   returned: always
   type: list
