@@ -9,6 +9,7 @@ compliance report "not installed"."""
 
 import os
 import re
+import sys
 
 import pytest
 
@@ -122,6 +123,27 @@ def test_the_engine_files_are_exactly_what_the_programs_import():
     for _path, module, _what in layout.PROGRAMS.values():
         needed |= imported_engine_modules(module.replace('.', '/') + '.py')
     assert sorted(needed) == sorted(layout.ENGINE_FILES)
+
+
+def test_every_program_is_bundled_with_the_modules_that_install_or_compare_it():
+    """Ansible ships what a module imports: _engine_files.program_modules imports each program."""
+    bundled = sorted(engine_files.program_modules())
+    assert bundled == sorted('%s.%s' % (layout.ENGINE_PACKAGE, module) for _path, module, _what in layout.PROGRAMS.values())
+
+
+def test_an_engine_file_is_read_byte_for_byte_without_being_imported():
+    """engine_source reads the file through its subpackage's loader: the text on disk, and no import
+    (no compile) of a program a run does not start."""
+    name = '_programs/_firewalld_watch.py'
+    module = '%s._programs._firewalld_watch' % layout.ENGINE_PACKAGE
+    loaded = sys.modules.pop(module, None)
+    try:
+        with open(os.path.join(ROOT, 'plugins', 'module_utils', '_programs', '_firewalld_watch.py'), 'rb') as handle:
+            assert engine_files.engine_source(name) == handle.read().decode('utf-8')
+        assert module not in sys.modules
+    finally:
+        if loaded is not None:
+            sys.modules[module] = loaded
 
 
 # The layers of plugins/module_utils (plugins/module_utils/README.md), each with the layers it may import.

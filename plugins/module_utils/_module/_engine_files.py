@@ -17,11 +17,6 @@ import importlib
 import os
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
-# The programs: importing them here makes Ansible ship every engine file with the module (it
-# bundles what a module imports); ENGINE_FILES is held to what they import by a unit test.
-from ansible_collections.netops.docker_firewall.plugins.module_utils._programs import _firewalld_watch  # noqa: F401 pylint: disable=unused-import
-from ansible_collections.netops.docker_firewall.plugins.module_utils._programs import _publish_watcher  # noqa: F401 pylint: disable=unused-import
-from ansible_collections.netops.docker_firewall.plugins.module_utils._programs import _restore  # noqa: F401 pylint: disable=unused-import
 
 ENGINE_PACKAGE_DIR = os.path.join(layout.ENGINE_DIR, *layout.ENGINE_PACKAGE.split('.'))
 
@@ -38,14 +33,26 @@ sys.exit(main(sys.argv[1:]))' "$@"
 DEFAULT_PYTHON = 'python3'
 
 
+def program_modules():
+    """The host programs' engine modules. Ansible bundles with a module every module_utils file the module
+    imports, wherever the import stands: these imports make the programs, and every engine file they
+    import, travel with each module that imports this file. In a function, they cost a run that
+    starts no program nothing: engine_source reads the files' bytes and compiles none of them.
+    ENGINE_FILES is held to what these modules import by a unit test."""
+    from ansible_collections.netops.docker_firewall.plugins.module_utils._programs import _firewalld_watch
+    from ansible_collections.netops.docker_firewall.plugins.module_utils._programs import _publish_watcher
+    from ansible_collections.netops.docker_firewall.plugins.module_utils._programs import _restore
+    return dict((module.__name__, module) for module in (_firewalld_watch, _publish_watcher, _restore))
+
+
 def engine_source(name):
-    """The text of one engine file (its path in ENGINE_FILES) as this process loaded it (from a file,
-    or from the zip of the module's payload); a subpackage's __init__.py is the package's source."""
-    module = '.'.join([layout.ENGINE_PACKAGE] + name[:-len('.py')].split('/'))
-    if module.endswith('.__init__'):
-        module = module[:-len('.__init__')]
-    module = importlib.import_module(module)
-    return module.__loader__.get_source(module.__name__)
+    """The text of one engine file (its path in ENGINE_FILES) as this process has it (a file, or a
+    member of the zip of the module's payload), read through its subpackage's loader without importing
+    (compiling) the file."""
+    subpackage, filename = name.split('/')
+    package = importlib.import_module('%s.%s' % (layout.ENGINE_PACKAGE, subpackage))
+    path = os.path.join(os.path.dirname(package.__file__), filename)
+    return package.__loader__.get_data(path).decode('utf-8')
 
 
 def launcher(program, python):
