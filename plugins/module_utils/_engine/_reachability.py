@@ -245,6 +245,9 @@ class _Context:
         self.tables = tables
         self.stages = _stages(tables, nft_stages or {})
         self.ipsets = ipsets
+        # Each set's addresses as merged spans, worked out once: a rule matching a set of 10,000
+        # addresses is met on every path through its chain.
+        self.set_spans = {}
         self.interfaces = interfaces
         self.routes = []  # (prefix length, network spans, Interface)
         local = []
@@ -400,7 +403,9 @@ def _set_option(ctx, flow, option, values):
     ipset = ctx.ipsets[name]
     if ipset.family != ctx.family or ipset.flagged or ipset.set_type not in ('hash:net', 'hash:ip'):
         raise _Unknown('ipset %s (%s %s%s)' % (name, ipset.set_type, ipset.family, ', flagged entries' if ipset.flagged else ''))
-    spans = tuple(ipset.spans())
+    spans = ctx.set_spans.get(name)
+    if spans is None:
+        spans = ctx.set_spans[name] = tuple(ipset.spans())
     if flags == 'src':
         return 'src', spans
     if flags == 'dst':
