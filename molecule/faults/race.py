@@ -1,19 +1,20 @@
-"""Races two writers of the collection's state on each lab host, round after round, as two
+"""Races two writers of the collection's state on the lab hosts, round after round, as two
 playbooks started at the same moment would (the fault suite's concurrent-writers fault).
 
     race.py INVENTORY SPEC_JSON
 
-SPEC: {"hosts": [...], "rounds": [{"read": COMMAND, "writers": [WRITER, WRITER],
-"expected": {LABEL: [LINE, ...]}}, ...]}. A WRITER is {"label", "module", "args"} (a DOCKER-USER
-module: they report when they took the host lock) or {"label", "restore_unit"} (a restart of the
-restore unit, which puts the kept policy back, as after a firewalld reload).
+SPEC: {"hosts": {HOST: [ROUND, ...]}} with the same writers in each host's round N. A ROUND is
+{"read": COMMAND, "writers": [WRITER, WRITER], "expected": {LABEL: [LINE, ...]}}. A WRITER is
+{"label", "module", "args"} (a DOCKER-USER module: they report when they took the host lock) or
+{"label", "restore_unit"} (a restart of the restore unit, which puts the kept policy back, as after
+a firewalld reload).
 
-For every round, on every host at once: both writers are started together, each as its own
-`ansible` run against that host (so that both pay the same start-up before they reach the host),
-and once both are done the host's state is read with the round's command by `docker exec` (the lab
-host is a container of that name; an `ansible` run costs seconds of CPU a read does not need).
-The verdict, per host and round: every run succeeded, and the state is, of the declarations the
-writers wrote, exactly the one written last: the module run that took the host
+For every round both writers are started together, each as its own `ansible` run against every
+host (so that both pay the same start-up before they reach a host, and every host sees both at the
+same moment); once both are done each host's state is read with its round's command by `docker
+exec` (the lab host is a container of that name; an `ansible` run costs seconds of CPU a read does
+not need). The verdict, per host and round: every run succeeded, and the state is, of the
+declarations the writers wrote, exactly the one written last: the module run that took the host
 lock last, or, when the restore raced a module, the restore if the lock's record names it last.
 `expected` gives each writer's state.
 
@@ -37,19 +38,21 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._host._host
 RUN_TIMEOUT = 120
 
 
-def ansible(inventory, host, module, args):
-    """(result of one host, seconds the run took): an ad-hoc run with the JSON callback."""
+def ansible(inventory, hosts, module, args):
+    """{host: result} of an ad-hoc run on `hosts` with the JSON callback."""
     env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_STDOUT_CALLBACK='ansible.posix.json')
     # No other callback: one that prints (profile_tasks, say) would spoil the JSON on stdout.
     env.pop('ANSIBLE_CALLBACKS_ENABLED', None)
-    argv = ['ansible', host, '-i', inventory, '-m', module, '-a', json.dumps(args) if isinstance(args, dict) else args]
+    argv = ['ansible', ':'.join(hosts), '-i', inventory, '-m', module, '-a',
+            json.dumps(args) if isinstance(args, dict) else args]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False, env=env)
     try:
-        data = json.loads(proc.stdout)
-        return data['plays'][0]['tasks'][0]['hosts'][host]
+        answered = json.loads(proc.stdout)['plays'][0]['tasks'][0]['hosts']
     except (ValueError, KeyError, IndexError):
-        tail = '%s %s' % (proc.stdout[-500:], proc.stderr[-500:])
-        return {'failed': True, 'msg': 'no result from ansible (rc %d): %s' % (proc.returncode, tail)}
+        answered = {}
+    tail = '%s %s' % (proc.stdout[-500:], proc.stderr[-500:])
+    missing = {'failed': True, 'msg': 'no result from ansible (rc %d): %s' % (proc.returncode, tail)}
+    return dict((host, answered.get(host) or missing) for host in hosts)
 
 
 def shell(host, command):
@@ -65,10 +68,10 @@ def shell(host, command):
     return result
 
 
-def writer_run(inventory, host, writer):
+def writer_run(inventory, hosts, writer):
     if 'module' in writer:
-        return ansible(inventory, host, writer['module'], writer['args'])
-    return ansible(inventory, host, 'ansible.builtin.command', 'systemctl restart %s' % writer['restore_unit'])
+        return ansible(inventory, hosts, writer['module'], writer['args'])
+    return ansible(inventory, hosts, 'ansible.builtin.command', 'systemctl restart %s' % writer['restore_unit'])
 
 
 def last_writer(results, writers, lock_record):
@@ -95,18 +98,32 @@ def verdict(round_no, writers, results, state, lock_record, expected):
                 % (matches or 'a mix of declarations', lines, last, expected.get(last)))
 
 
-def race_host(inventory, host, spec):
-    out = []
-    for round_no, spec_round in enumerate(spec['rounds'], 1):
-        writers = spec_round['writers']
+def read_state(host, spec_round):
+    """(state lines, the lock's record) of one host after a round."""
+    read = shell(host, '%s; echo "LOCK $(cat %s)"' % (spec_round['read'], HOST_LOCK))
+    lines = read.get('stdout', '').splitlines()
+    lock = lines.pop()[len('LOCK '):] if lines and lines[-1].startswith('LOCK ') else ''
+    return '\n'.join(lines), lock
+
+
+def race(inventory, rounds_of):
+    """{host: [verdict per round]}: every round's two writers started together on every host."""
+    hosts = sorted(rounds_of)
+    count = len(rounds_of[hosts[0]])
+    verdicts = dict((host, []) for host in hosts)
+    for index in range(count):
+        writers = rounds_of[hosts[0]][index]['writers']
+        if any(len(rounds_of[host]) != count or rounds_of[host][index]['writers'] != writers for host in hosts):
+            raise ValueError('round %d: the hosts do not race the same writers' % (index + 1))
         with ThreadPoolExecutor(len(writers)) as pool:
-            results = list(pool.map(lambda w: writer_run(inventory, host, w), writers))
-        read = shell(host, '%s; echo "LOCK $(cat %s)"' % (spec_round['read'], HOST_LOCK))
-        lines = read.get('stdout', '').splitlines()
-        lock = lines.pop()[len('LOCK '):] if lines and lines[-1].startswith('LOCK ') else ''
-        out.append(verdict(round_no, writers, results, '\n'.join(lines), lock, spec_round['expected']))
+            results = list(pool.map(lambda w: writer_run(inventory, hosts, w), writers))
+        for host in hosts:
+            spec_round = rounds_of[host][index]
+            state, lock = read_state(host, spec_round)
+            verdicts[host].append(verdict(index + 1, writers, [result[host] for result in results], state, lock,
+                                          spec_round['expected']))
         time.sleep(0.2)
-    return out
+    return verdicts
 
 
 def main(argv):
@@ -114,9 +131,7 @@ def main(argv):
         sys.stderr.write(__doc__)
         return 2
     inventory, spec = argv[1], json.loads(argv[2])
-    with ThreadPoolExecutor(len(spec['hosts'])) as pool:
-        verdicts = dict(zip(spec['hosts'], pool.map(lambda h: race_host(inventory, h, spec), spec['hosts'])))
-    print(json.dumps(verdicts))
+    print(json.dumps(race(inventory, spec['hosts'])))
     return 0
 
 
