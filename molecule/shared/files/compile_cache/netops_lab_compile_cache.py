@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The lab platforms' cache of compiled module payloads (installed by molecule/shared/tasks/compile_cache.yml).
+"""The lab platforms' cache of compiled module payloads (installed by molecule/shared/tasks/lab_files.yml).
 
 Every Ansible task runs its module from a fresh zip, and Python's zipimport compiles each file of a
 zip from source, twice (once to name the file, once to load it): for the lab, where every module
