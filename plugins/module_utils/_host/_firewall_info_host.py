@@ -117,10 +117,11 @@ def docker_state(module, settings):
     inspects, networks, networks_error = [], None, 'the docker CLI is not installed'
     if docker:
         rc, out, err = run_c(module, [docker, 'info', '--format', '{{json .}}'])
-        state['running'] = rc == 0
-        networks_error = 'docker does not answer: %s' % err.strip()
-        if rc == 0:
-            info = _json_object(out)
+        info = _json_object(out) if rc == 0 else {}
+        # A CLI that reaches no dockerd may still exit 0, its JSON carrying only ServerErrors (20.10's does).
+        state['running'] = rc == 0 and not info.get('ServerErrors')
+        networks_error = 'docker does not answer: %s' % (err.strip() or '; '.join(info.get('ServerErrors') or []))
+        if state['running']:
             if info.get('ServerVersion'):
                 state['version'] = 'Docker version %s' % info['ServerVersion']
                 state['major'] = docker_major(state['version'])

@@ -423,6 +423,21 @@ def test_firewalld_s_suffix_and_docker_not_running_are_decided_from_what_is_know
     assert result['decisions']['firewall_backend'] == 'iptables' and result['decisions']['backstop'] is True
 
 
+def test_a_cli_that_exits_0_with_only_server_errors_is_no_dockerd_answering(run_module, tmp_path):
+    # Docker 20.10's CLI, no dockerd behind it: `docker info --format '{{json .}}'` exits 0 and its JSON holds
+    # only ServerErrors. Nothing more is asked of dockerd; the version comes from `dockerd --version`.
+    refused = 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?'
+    table = [Call(['/usr/sbin/docker', 'info', '--format', '{{json .}}'],
+                  stdout=json.dumps(dict(ServerErrors=[refused], ClientInfo=dict(Debug=False))) + '\n'),
+             Call(['/usr/sbin/dockerd', '--version'], stdout='Docker version 20.10.24+dfsg1, build 5d6db84\n'),
+             Tool(['/usr/sbin/iptables-nft-save'], stdout=''), Tool(['/usr/sbin/ip6tables-nft-save'], stdout=''),
+             Tool(['/usr/sbin/nft', 'list', 'tables'], stdout='')]
+    result = run(run_module, tmp_path, table)
+    assert result['docker']['running'] is False and result['docker']['version'] == 'Docker version 20.10.24+dfsg1, build 5d6db84'
+    assert result['networks'] is None and result['networks_error'] == 'docker does not answer: ' + refused
+    assert result['containers'] == [] and not result.get('warnings')
+
+
 def test_rules_in_both_variants_are_decided_for_the_one_holding_docker_s_chains(run_module, tmp_path):
     stale = '*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -s 198.51.100.9/32 -j DROP\nCOMMIT\n'
     result = run(run_module, tmp_path, commands('', '', legacy=stale), legacy_tables=True)
