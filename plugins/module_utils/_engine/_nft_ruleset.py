@@ -116,21 +116,21 @@ def priority(text, family='ip'):
 def _logical_lines(text):
     """Lines with their ' # handle N' cut, blank and comment lines left out, and an element list
     spread over several lines joined into one (braces counted outside quotes)."""
-    lines, pending, depth = [], '', 0
+    lines, pending, depth = [], [], 0  # pending: the parts of a line not closed yet (kept apart: one join)
     for raw in text.splitlines():
         line = uncommented(raw)
         if not line or (line.startswith('#') and not pending):
             continue
         opens = line.endswith('{') and not pending and not line.startswith('elements')
-        pending = (pending + ' ' + line) if pending else line
+        pending.append(line)
         if not opens:
             depth += sum(1 if t == '{' else -1 if t == '}' else 0 for t in tokens(line))
             if depth > 0:
                 continue
-        lines.append(pending)
-        pending, depth = '', 0
+        lines.append(' '.join(pending))
+        pending, depth = [], 0
     if pending:
-        raise NftRulesetError('unbalanced braces at the end: %s' % pending)
+        raise NftRulesetError('unbalanced braces at the end: %s' % ' '.join(pending))
     return lines
 
 

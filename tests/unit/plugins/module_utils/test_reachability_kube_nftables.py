@@ -230,6 +230,19 @@ def test_overlapping_elements_with_one_verdict_are_read():
         (['172.18.0.1'], EVERYWHERE, 'reachable', None), (['198.51.100.17'], EVERYWHERE, 'unreachable', dropped)]
 
 
+def test_a_map_of_ranges_and_single_values():
+    """`flags interval`: an element with a network (looked up as a range) beside single addresses (looked up by
+    the packet's own): each destination takes its element's verdict; one no element holds goes on."""
+    rule = ('iifname "veth1" ip daddr . meta l4proto . th dport vmap { 198.51.100.16/28 . tcp . 8000-8100 : accept, '
+            '172.18.0.1 . tcp . 8080 : drop, 172.18.0.1 . udp . 8080 : accept, 172.18.0.9 . tcp . 8080 : accept }')
+    [port] = ask(docker('sid'), KUBE + EXTRA_PRE % rule)['ports']
+    assert by_interface(port['slices'], 'veth1') == [
+        (['198.51.100.17'], EVERYWHERE, 'reachable', None),
+        (['172.18.0.1'], EVERYWHERE, 'unreachable', dict(why='dropped', table='ip extra', chain='pre', rule=rule))]
+    [reached] = [s for s in port['slices'] if s['interface'] == 'veth1' and s['verdict'] == 'reachable']
+    assert path(reached)[:2] == [('raw', 'PREROUTING', '-P PREROUTING ACCEPT'), ('ip extra', 'pre', rule)]
+
+
 # --- set membership with a concatenation ----------------------------------------------------------
 
 PAIRS = ('\tset pairs {\n\t\ttype ipv4_addr . inet_service\n\t\tflags interval\n'
