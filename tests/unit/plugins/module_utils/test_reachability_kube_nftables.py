@@ -202,6 +202,26 @@ def test_a_no_endpoint_element_for_the_published_port_rejects_it_after_dnat_only
     assert by_interface(port['slices'], 'ext0') == [(HOSTS, EVERYWHERE, 'unreachable', rejected)]
 
 
+def test_kube_proxy_s_earlier_layout_and_a_node_port_that_is_a_published_port():
+    """Without --nodeport-addresses, kube-proxy matches NodePorts on every local address: `fib daddr type
+    local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports`. Port 8080 is no NodePort:
+    answered as before. Made one, two NAT chains at one priority rewrite it (Docker's to the container,
+    kube-proxy's to the pod): which the kernel runs first no listing tells."""
+    earlier = KUBE.replace('ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports',
+                           'fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports', 1)
+    assert earlier != KUBE
+    [port] = ask(docker('sid'), earlier)['ports']
+    assert [(s['interface'], s['verdict']) for s in port['slices']] == [
+        ('docker0', 'unreachable'), ('ext0', 'reachable'), ('veth1', 'reachable'), ('wg0', 'reachable'), ('+', 'reachable')]
+    colliding = earlier.replace('tcp . 30080 : goto external-AO6K2KWZ-lab/web-np/tcp/http',
+                                'tcp . 8080 : goto external-AO6K2KWZ-lab/web-np/tcp/http', 1)
+    [port] = ask(docker('sid'), colliding)['ports']
+    order = ('base chains nat PREROUTING, ip kube-proxy nat-prerouting hook at the same priority; the order the kernel '
+             'runs them in is not known, and it decides')
+    for interface in ('ext0', 'veth1', 'wg0', '+'):
+        assert by_interface(port['slices'], interface) == [(HOSTS, EVERYWHERE, 'unknown', dict(why=order))]
+
+
 # --- what the engine does not model ----------------------------------------------------------------
 
 EXTRA_PRE = 'table ip extra {\n\tchain pre {\n\t\ttype filter hook prerouting priority -120; policy accept;\n\t\t%s\n\t}\n}\n'
