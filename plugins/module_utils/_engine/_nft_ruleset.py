@@ -116,21 +116,21 @@ def priority(text, family='ip'):
 def _logical_lines(text):
     """Lines with their ' # handle N' cut, blank and comment lines left out, and an element list
     spread over several lines joined into one (braces counted outside quotes)."""
-    lines, pending, depth = [], '', 0
+    lines, pending, depth = [], [], 0  # pending: the parts of a line not closed yet (kept apart: one join)
     for raw in text.splitlines():
         line = uncommented(raw)
         if not line or (line.startswith('#') and not pending):
             continue
         opens = line.endswith('{') and not pending and not line.startswith('elements')
-        pending = (pending + ' ' + line) if pending else line
+        pending.append(line)
         if not opens:
             depth += sum(1 if t == '{' else -1 if t == '}' else 0 for t in tokens(line))
             if depth > 0:
                 continue
-        lines.append(pending)
-        pending, depth = '', 0
+        lines.append(' '.join(pending))
+        pending, depth = [], 0
     if pending:
-        raise NftRulesetError('unbalanced braces at the end: %s' % pending)
+        raise NftRulesetError('unbalanced braces at the end: %s' % ' '.join(pending))
     return lines
 
 
@@ -218,16 +218,32 @@ def split_elements(found):
     return [part for part in parts if part]
 
 
+_TYPEOF = {'iifname': 'ifname', 'oifname': 'ifname', 'meta iifname': 'ifname', 'meta oifname': 'ifname',
+           'ip saddr': 'ipv4_addr', 'ip daddr': 'ipv4_addr', 'ip6 saddr': 'ipv6_addr', 'ip6 daddr': 'ipv6_addr',
+           'tcp dport': 'inet_service', 'udp dport': 'inet_service', 'th dport': 'inet_service',
+           'tcp sport': 'inet_service', 'udp sport': 'inet_service', 'th sport': 'inet_service',
+           'meta l4proto': 'inet_proto', 'ip protocol': 'inet_proto'}
+
+
 def _key_type(line):
-    """'ifname', 'ipv4_addr'... of `type T` or `typeof EXPR` (with ': DATA' for a map), and the data type."""
+    """'ifname', 'ipv4_addr', 'ipv4_addr . inet_proto . inet_service'... of `type T` or `typeof EXPR` (with
+    ': DATA' for a map; a concatenation's parts joined by ' . '), and the data type."""
     kind, _space, rest = line.partition(' ')
     key, _colon, data = rest.partition(' : ')
     if kind == 'typeof':
-        key = {'iifname': 'ifname', 'oifname': 'ifname', 'meta iifname': 'ifname', 'meta oifname': 'ifname',
-               'ip saddr': 'ipv4_addr', 'ip daddr': 'ipv4_addr', 'ip6 saddr': 'ipv6_addr', 'ip6 daddr': 'ipv6_addr',
-               'tcp dport': 'inet_service', 'udp dport': 'inet_service', 'th dport': 'inet_service',
-               'meta l4proto': 'inet_proto'}.get(key.strip())
+        parts = [_TYPEOF.get(' '.join(part.split())) for part in key.split(' . ')]
+        key = None if None in parts else ' . '.join(parts)
     return key.strip() if key else None, data.strip() or None
+
+
+def _without_comment(part):
+    """An element's tokens without its `comment "..."` (kube-proxy names a service so: `1.2.3.4 . tcp . 80
+    comment "ns/svc:port" : drop`)."""
+    found = list(part)
+    while 'comment' in found and found.index('comment') + 1 < len(found):
+        at = found.index('comment')
+        del found[at:at + 2]
+    return found
 
 
 def _parse_set(lines, index, name, is_map):
@@ -244,9 +260,9 @@ def _parse_set(lines, index, name, is_map):
                     if ':' not in part:
                         raise NftRulesetError('map %s: element %s without data' % (name, ' '.join(part)))
                     colon = part.index(':')
-                    elements.append((' '.join(part[:colon]), part[colon + 1:]))
+                    elements.append((' '.join(_without_comment(part[:colon])), part[colon + 1:]))
                 else:
-                    elements.append(' '.join(part))
+                    elements.append(' '.join(_without_comment(part)))
         index += 1
     if index >= len(lines):
         raise NftRulesetError('set %s is not closed' % name)

@@ -34,7 +34,11 @@ priority at each hook (prerouting, input, forward, and postrouting filter chains
 An accept ends one base chain only: the next one at the hook still sees the packet. NAT chains of
 prerouting run inside NAT's one hook (-100), and the first that rewrites the destination ends them.
 Base chains at one priority run in the order the kernel registered them, which no listing tells: every
-order is walked, and where they end otherwise the slice is `unknown`. A verdict map is a rule per element.
+order is walked, and where they end otherwise the slice is `unknown`. A verdict map is a rule per element,
+its key one match per part where it is a concatenation (`ip daddr . meta l4proto . th dport vmap @service-ips`,
+kube-proxy's); a set of concatenations is one match, the union of its elements. `numgen ... vmap` walks every
+branch (the kernel picks one per packet; where they end otherwise the slice is `unknown`); a mark set is passed
+over, as every match on a mark is `unknown`.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -248,6 +252,7 @@ class _Context:
         # Each set's addresses as merged spans, worked out once: a rule matching a set of 10,000
         # addresses is met on every path through its chain.
         self.set_spans = {}
+        self.value_spans = {}  # an address's spans by its text: a map's elements are met on every path
         self.interfaces = interfaces
         self.routes = []  # (prefix length, network spans, Interface)
         local = []
@@ -268,6 +273,12 @@ class _Context:
 
     def spans(self, value):
         """Interval set of an address, a network or a range 'first-last' of this family."""
+        found = self.value_spans.get(value)
+        if found is None:
+            found = self.value_spans[value] = self._spans(value)
+        return found
+
+    def _spans(self, value):
         try:
             if '-' in value:
                 first, last = (ipaddress.ip_address(v) for v in value.split('-', 1))
@@ -587,9 +598,25 @@ def _run_chain(ctx, walker, chain, flows, depth=0):
     if depth > 64:
         return [(flow, ('unknown', dict(table=walker.name, chain=chain, rule='', why='chains nested too deep')))
                 for flow in flows]
+    pending, finished = _walk_rules(ctx, walker, chain, walker.rules(chain), flows, depth)
+    finished.extend((flow, 'return') for flow in pending)
+    return finished
+
+
+def _walk_rules(ctx, walker, chain, rules, flows, depth):
+    """Walk flows through rules of a chain, in turn: (flows going on after the last, [(flow, outcome)] that
+    left the chain)."""
     finished, pending = [], list(flows)
-    for rule in walker.rules(chain):
+    for rule in rules:
         going_on = []
+        if isinstance(rule, _NftMap):
+            # Only the elements the packet can match, in their order (the slices of a flow share its packet).
+            for flow in pending:
+                going, done = _walk_rules(ctx, walker, chain, rule.candidates(ctx, flow.packet), [flow], depth)
+                going_on.extend(going)
+                finished.extend(done)
+            pending = going_on
+            continue
         for flow in pending:
             try:
                 holds, sources, sports, unknown = walker.conditions(ctx, flow, rule)
@@ -611,19 +638,49 @@ def _run_chain(ctx, walker, chain, flows, depth=0):
             except (_Unknown, RuleSyntaxError) as exc:
                 finished.append(_unknown(inside, walker, chain, rule, str(exc)))
                 continue
-            if kind == 'continue':
-                going_on.append(what)
-            elif kind in ('jump', 'goto'):
-                for sub_flow, sub_outcome in _run_chain(ctx, walker, what, [inside.step(walker.name, chain, rule.line)], depth + 1):
-                    if sub_outcome == 'return' and kind == 'jump':
-                        going_on.append(sub_flow)
-                    else:
-                        finished.append((sub_flow, sub_outcome))
+            if kind == 'random':
+                going, done = _run_branches(ctx, walker, chain, rule, inside, what, depth)
             else:
-                finished.append((what.step(walker.name, chain, rule.line), kind))
+                going, done = _apply(ctx, walker, chain, rule, inside, kind, what, depth)
+            going_on.extend(going)
+            finished.extend(done)
         pending = going_on
-    finished.extend((flow, 'return') for flow in pending)
-    return finished
+    return pending, finished
+
+
+def _apply(ctx, walker, chain, rule, flow, kind, what, depth):
+    """A matching rule's outcome on flow: (flows going on in the chain, [(flow, outcome)] that left it)."""
+    if kind == 'continue':
+        return [what], []
+    if kind in ('jump', 'goto'):
+        going, done = [], []
+        for sub_flow, sub_outcome in _run_chain(ctx, walker, what, [flow.step(walker.name, chain, rule.line)], depth + 1):
+            if sub_outcome == 'return' and kind == 'jump':
+                going.append(sub_flow)
+            else:
+                done.append((sub_flow, sub_outcome))
+        return going, done
+    return [], [(what.step(walker.name, chain, rule.line), kind)]
+
+
+def _run_branches(ctx, walker, chain, rule, flow, branches, depth):
+    """A rule that takes one of several outcomes per packet, which no rule tells (`numgen random mod 2 vmap
+    {...}`): every branch is walked, and where one ends otherwise than the first the slice is unknown."""
+    walked = []
+    for kind, what in branches:
+        going, done = _apply(ctx, walker, chain, rule, flow, kind, what, depth)
+        walked.append([(found, 'continue') for found in going] + done)
+    others = [result for results in walked[1:] for result in results]
+    going, done = [], []
+    for found, outcome in walked[0]:
+        agreeing, differing = _agreeing(found, outcome, others)
+        if outcome == 'continue':
+            going.extend(agreeing)
+        else:
+            done.extend((piece, outcome) for piece in agreeing)
+        done.extend(_unknown(piece, walker, chain, rule, 'the kernel picks one branch per packet, and they end otherwise')
+                    for piece in differing)
+    return going, done
 
 
 # ---------------------------------------------------------------------------------------------
@@ -705,10 +762,28 @@ def _run_sequence(ctx, stages, flows):
 
 
 def _ending(flow, outcome):
-    """What decides the rest of the walk: how a flow left a group of base chains."""
-    if outcome == 'accept':
-        return ('accept', flow.packet.dst, flow.packet.dport, flow.packet.dnat)
-    return (outcome,) if outcome == 'drop' else ('unknown',)
+    """What decides the rest of the walk: how a flow left a group of base chains, or a rule's branch."""
+    if outcome in ('accept', 'continue'):
+        return (outcome, flow.packet.dst, flow.packet.dport, flow.packet.dnat)
+    return (outcome,) if outcome in ('drop', 'return') else ('unknown',)
+
+
+def _agreeing(flow, outcome, others):
+    """(the pieces of flow where every other walk of it, [(flow, outcome)], ends as it does; the pieces
+    where one ends otherwise)."""
+    ending = _ending(flow, outcome)
+    differing = [(other.sources, other.sports) for other, other_outcome in others
+                 if other.interface == flow.interface and _ending(other, other_outcome) != ending]
+    pieces, unknown = [flow], []
+    for sources, sports in differing:
+        kept = []
+        for piece in pieces:
+            inside, outside = _split(piece, sources, sports)
+            kept.extend(outside)
+            if inside is not None:
+                unknown.append(inside)
+        pieces = kept
+    return pieces, unknown
 
 
 def _run_group(ctx, stages, flows):
@@ -722,20 +797,10 @@ def _run_group(ctx, stages, flows):
         ', '.join(stage.label for stage in stages))
     if len(stages) > 4:
         return [(flow, ('unknown', dict(why=why))) for flow in flows]
-    others = [_run_sequence(ctx, list(order), flows) for order in itertools.permutations(stages)][1:]
+    others = [result for order in list(itertools.permutations(stages))[1:] for result in _run_sequence(ctx, list(order), flows)]
     checked = []
     for flow, outcome in results:
-        differing = [(other.sources, other.sports) for found in others for other, other_outcome in found
-                     if other.interface == flow.interface and _ending(other, other_outcome) != _ending(flow, outcome)]
-        pieces, unknown = [flow], []
-        for sources, sports in differing:
-            kept = []
-            for piece in pieces:
-                inside, outside = _split(piece, sources, sports)
-                kept.extend(outside)
-                if inside is not None:
-                    unknown.append(inside)
-            pieces = kept
+        pieces, unknown = _agreeing(flow, outcome, others)
         checked.extend((piece, outcome) for piece in pieces)
         checked.extend((piece, ('unknown', dict(why=why))) for piece in unknown)
     return checked
@@ -775,7 +840,7 @@ _NFT_SELECTORS = dict((tuple(words.split()), meaning) for words, meaning in (
     ('ct original proto-dst', ('ctorigdport', None, None)), ('ct original proto-src', ('ctorigsport', None, None)),
     ('ct original ip daddr', ('ctorigdaddr', 'ipv4', None)), ('ct original ip6 daddr', ('ctorigdaddr', 'ipv6', None)),
     ('ct original ip saddr', ('ctorigsaddr', 'ipv4', None)), ('ct original ip6 saddr', ('ctorigsaddr', 'ipv6', None)),
-    ('fib daddr type', ('fibdaddrtype', None, None)),
+    ('fib daddr type', ('fibdaddrtype', None, None)), ('fib saddr type', ('fibsaddrtype', None, None)),
     # ICMP's header (firewalld lets neighbour discovery through first): never a TCP or UDP packet's.
     ('icmp type', ('icmptype', 'ipv4', 'icmp')), ('icmp code', ('icmpcode', 'ipv4', 'icmp')),
     ('icmpv6 type', ('icmptype', 'ipv6', 'icmpv6')), ('icmpv6 code', ('icmpcode', 'ipv6', 'icmpv6')),
@@ -788,9 +853,12 @@ _NFT_TRACKED = ('ctstate', 'ctstatus', 'ctdirection', 'ctorigdport', 'ctorigdadd
 
 
 class _NftRule:
-    """A rule of an nftables chain, compiled: its matches [(what, family, protocol, negate, values)],
-    its verdict (None: go on; ('accept',), ('drop',), ('return',), ('jump'|'goto', chain), ('dnat', to)),
-    and `unknown`: the first part of it the walk does not model (its matches before it still split)."""
+    """A rule of an nftables chain, compiled: its matches [(what, family, protocol, negate, values)] (a
+    concatenation's membership is ('concat', None, None, negate, (parts, keys)): parts the selectors'
+    (what, family, protocol), keys the elements' values, one per part), its verdict (None: go on;
+    ('accept',), ('drop',), ('return',), ('jump'|'goto', chain), ('dnat', to), ('random', (verdict, ...)):
+    one of them per packet), and `unknown`: the first part of it the walk does not model (its matches
+    before it still split)."""
 
     __slots__ = ('line', 'matches', 'verdict', 'unknown')
 
@@ -801,6 +869,16 @@ class _NftRule:
         self.unknown = unknown
 
 
+def _nft_braces(words, index):
+    """The index after the brace block opened at words[index]."""
+    depth, end = 0, index
+    for end in range(index, len(words)):
+        depth += 1 if words[end] == '{' else -1 if words[end] == '}' else 0
+        if depth == 0:
+            break
+    return end + 1
+
+
 def _nft_values(table, words, index):
     """(values, next index) of a match's right-hand side: one value, a comma list (flags), an anonymous
     set, or a named set (@name). Raises _Unknown for what is not read."""
@@ -808,12 +886,8 @@ def _nft_values(table, words, index):
         raise _Unknown('a match without a value')
     word = words[index]
     if word == '{':
-        depth, end = 0, index
-        for end in range(index, len(words)):
-            depth += 1 if words[end] == '{' else -1 if words[end] == '}' else 0
-            if depth == 0:
-                break
-        return [' '.join(part) for part in nft_ruleset.split_elements(words[index + 1:end])], end + 1
+        end = _nft_braces(words, index)
+        return [' '.join(part) for part in nft_ruleset.split_elements(words[index + 1:end - 1])], end
     if word.startswith('@'):
         found = table.sets.get(word[1:])
         if found is None or found.data is not None or 'dynamic' in found.flags or '.' in (found.key_type or '.'):
@@ -825,6 +899,42 @@ def _nft_values(table, words, index):
         values.append(words[index + 1])
         index += 2
     return values, index
+
+
+def _nft_key(text, width):
+    """The values of one element's key, one per part of a concatenation (`198.51.100.0/24 . tcp . 80-90`)."""
+    found = text.split()
+    if width == 1:
+        return (' '.join(found),)
+    parts, current = [], []
+    for word in found + ['.']:
+        if word == '.':
+            parts.append(current)
+            current = []
+        else:
+            current.append(word)
+    if len(parts) != width or any(len(part) != 1 for part in parts):
+        raise _Unknown('element %s of a concatenation of %d' % (text, width))
+    return tuple(part[0] for part in parts)
+
+
+def _nft_keys(table, words, index, width):
+    """(keys, next index) of a concatenation's right-hand side: an anonymous set, a named set (@name) or
+    one key (`a . b`); each key a tuple of values, one per part."""
+    if index >= len(words):
+        raise _Unknown('a match without a value')
+    if words[index] == '{':
+        end = _nft_braces(words, index)
+        return [_nft_key(' '.join(part), width) for part in nft_ruleset.split_elements(words[index + 1:end - 1])], end
+    if words[index].startswith('@'):
+        found = table.sets.get(words[index][1:])
+        if found is None or found.data is not None or 'dynamic' in found.flags:
+            raise _Unknown('set %s (a map, a dynamic set, or none)' % words[index])
+        return [_nft_key(element, width) for element in found.elements], index + 1
+    end = index + 2 * width - 1
+    if end > len(words) or any(words[at] != '.' for at in range(index + 1, end, 2)):
+        raise _Unknown('a concatenation\'s value %s' % ' '.join(words[index:end]))
+    return [tuple(words[index:end:2])], end
 
 
 def _nft_verdict(table, words):
@@ -848,8 +958,35 @@ def _nft_verdict(table, words):
     raise _Unknown('statement %s' % ' '.join(words[:3]))
 
 
+_MARK_OPERATORS = ('|', '&', '^', 'or', 'and', 'xor')
+
+
+def _nft_mark_value(words, index):
+    """The index after the value a `mark set` writes (`0x1`, `meta mark | 0x00004000`, `ct mark and 0xff`...),
+    or None."""
+    while True:
+        if words[index:index + 2] in (['meta', 'mark'], ['ct', 'mark']):
+            index += 2
+        elif index < len(words) and (words[index] == 'mark' or _nft_number(words[index]) is not None):
+            index += 1
+        else:
+            return None
+        if index < len(words) and words[index] in _MARK_OPERATORS:
+            index += 1
+        else:
+            return index
+
+
+def _nft_number(word):
+    try:
+        return int(word, 0)
+    except ValueError:
+        return None
+
+
 def _nft_statement(words, index):
-    """The index after a statement that changes nothing the walk reads (counter, comment, log), or None."""
+    """The index after a statement that changes nothing the walk reads (counter, comment, log, and a packet
+    mark set: every match on a mark is unknown, and policy routing is not modelled), or None."""
     word = words[index]
     if word == 'counter':
         index += 1
@@ -865,12 +1002,47 @@ def _nft_statement(words, index):
             while index + 1 < len(words) and words[index] == ',':
                 index += 2
         return index
+    mark = 1 if word == 'mark' else 2 if words[index:index + 2] == ['meta', 'mark'] else 0
+    if mark and words[index + mark:index + mark + 1] == ['set']:
+        return _nft_mark_value(words, index + mark + 1)
     return None
 
 
+def _nft_selector(words, index):
+    """The selector (a key of _NFT_SELECTORS) at words[index], or None."""
+    return next((tuple(words[index:index + n]) for n in range(_NFT_LONGEST, 0, -1)
+                 if tuple(words[index:index + n]) in _NFT_SELECTORS), None)
+
+
+def _nft_concatenation(words, index):
+    """([(what, family, protocol)] of the parts, next index) of `SELECTOR . SELECTOR ...` at words[index];
+    raises _Unknown naming a part the walk does not model."""
+    parts = []
+    while True:
+        selector = _nft_selector(words, index)
+        if selector is None:
+            named = itertools.takewhile(lambda word: word not in ('.', 'vmap', '{', '==', '!='), words[index:index + 3])
+            raise _Unknown('a concatenation with %s' % ' '.join(named))
+        parts.append(_NFT_SELECTORS[selector])
+        index += len(selector)
+        if index >= len(words) or words[index] != '.':
+            return parts, index
+        index += 1
+
+
+def _nft_after(words, index, what):
+    """Raises _Unknown unless only statements the walk passes over (counter, comment, log) follow index."""
+    while index < len(words):
+        after = _nft_statement(words, index)
+        if after is None:
+            raise _Unknown('%s after the %s' % (words[index], what))
+        index = after
+
+
 def _nft_compile(table, line, words):
-    """[_NftRule] of one rule: one, or one per element of a verdict map (`iifname vmap @jumps`): a map
-    is a function of its key, so its elements, in turn, are exact."""
+    """[_NftRule] of one rule: one, or one per element of a verdict map (`iifname vmap @jumps`, `ip daddr .
+    meta l4proto . th dport vmap @service-ips`): a map is a function of its key, so its elements, in turn,
+    are exact. A concatenation's membership (`ip saddr . tcp dport { ... }`) is one match."""
     matches, index = [], 0
     try:
         while index < len(words):
@@ -878,61 +1050,200 @@ def _nft_compile(table, line, words):
             if after is not None:
                 index = after
                 continue
-            selector = next((tuple(words[index:index + n]) for n in range(_NFT_LONGEST, 0, -1)
-                             if tuple(words[index:index + n]) in _NFT_SELECTORS), None)
-            if selector is None:
+            if words[index] == 'numgen':
+                return [_nft_numgen(table, line, words, index, matches)]
+            if _nft_selector(words, index) is None:
                 verdict, used = _nft_verdict(table, words[index:])
-                index += used
-                while index < len(words):
-                    after = _nft_statement(words, index)
-                    if after is None:
-                        raise _Unknown('%s after the verdict' % words[index])
-                    index = after
+                _nft_after(words, index + used, 'verdict')
                 return [_NftRule(line, matches, verdict, None)]
-            what, family, protocol = _NFT_SELECTORS[selector]
-            index += len(selector)
-            if index < len(words) and words[index] == '.':
-                raise _Unknown('a concatenation')
+            parts, index = _nft_concatenation(words, index)
             if index < len(words) and words[index] == 'vmap':
-                return _nft_vmap(table, line, words, index + 1, matches, (what, family, protocol))
+                return _nft_vmap(table, line, words, index + 1, matches, parts)
             negate = index < len(words) and words[index] in ('!=', '!')
             if index < len(words) and words[index] in ('!=', '!', '=='):
                 index += 1
-            values, index = _nft_values(table, words, index)
-            matches.append((what, family, protocol, negate, values))
+            if len(parts) == 1:
+                values, index = _nft_values(table, words, index)
+                matches.append(parts[0] + (negate, values))
+            else:
+                keys, index = _nft_keys(table, words, index, len(parts))
+                matches.append(('concat', None, None, negate, (tuple(parts), keys)))
         return [_NftRule(line, matches, None, None)]
     except _Unknown as exc:
         return [_NftRule(line, matches, None, str(exc))]
 
 
-def _nft_vmap(table, line, words, index, matches, selector):
+def _nft_map_elements(table, words, index):
+    """([(key text, verdict tokens)], next index) of a verdict map: @name or an anonymous `{ k : v, ... }`."""
     if index < len(words) and words[index].startswith('@'):
         found = table.sets.get(words[index][1:])
         if found is None or found.data != 'verdict':
             raise _Unknown('verdict map %s' % words[index])
-        elements, index = found.elements, index + 1
-    elif index < len(words) and words[index] == '{':
-        _values, end = _nft_values(table, words, index)
+        return found.elements, index + 1
+    if index < len(words) and words[index] == '{':
+        end = _nft_braces(words, index)
         elements = []
         for part in nft_ruleset.split_elements(words[index + 1:end - 1]):
             if ':' not in part:
                 raise _Unknown('verdict map element %s' % ' '.join(part))
             elements.append((' '.join(part[:part.index(':')]), part[part.index(':') + 1:]))
-        index = end
-    else:
-        raise _Unknown('verdict map')
-    while index < len(words):
-        after = _nft_statement(words, index)
-        if after is None:
-            raise _Unknown('%s after the verdict map' % words[index])
-        index = after
-    rules = []
+        return elements, end
+    raise _Unknown('verdict map')
+
+
+def _nft_element_verdict(table, verdict_words):
+    verdict, used = _nft_verdict(table, verdict_words)
+    if used != len(verdict_words):
+        raise _Unknown('verdict map element %s' % ' '.join(verdict_words))
+    return verdict
+
+
+def _nft_vmap(table, line, words, index, matches, parts):
+    """One rule per element: the rule's matches, then one match per part of the key (an _NftMap of them
+    where the packet alone decides a part)."""
+    elements, index = _nft_map_elements(table, words, index)
+    _nft_after(words, index, 'verdict map')
+    keyed = [(_nft_key(key, len(parts)), _nft_element_verdict(table, verdict_words)) for key, verdict_words in elements]
+    if len(parts) > 1:
+        _nft_disjoint(parts, keyed)
+    rules = [_NftRule(line, matches + [part + (False, [value]) for part, value in zip(parts, key)], verdict, None)
+             for key, verdict in keyed]
+    looked_up = [at for at, part in enumerate(parts) if part[0] in _NftMap.PACKET]
+    return [_NftMap(rules, [(at - len(parts), parts[at][0]) for at in looked_up])] if looked_up and len(rules) > 1 else rules
+
+
+class _NftMap:
+    """The rules of a verdict map's elements, in their order, looked up by the parts of the key the packet
+    alone decides (destination address, destination port, protocol): an element that holds one value
+    there can match only a packet with that value, so only those and the elements holding ranges are
+    walked, in their order. The same walk as every element in turn, faster (kube-proxy's service-ips holds
+    an element per service port)."""
+
+    PACKET = ('daddr', 'dport', 'l4proto')
+
+    __slots__ = ('rules', 'parts', 'family', 'index', 'others')
+
+    def __init__(self, rules, parts):
+        self.rules = rules
+        self.parts = parts  # (position among a rule's matches, what)
+        self.family, self.index, self.others = None, None, None
+
+    def _value(self, ctx, what, value):
+        """An element's value as the packet's (an address as a number...), or None: not one value, or not read."""
+        if what == 'daddr':
+            try:
+                found = ctx.spans(value)
+            except _Unknown:
+                return None
+            return found[0][0] if len(found) == 1 and found[0][0] == found[0][1] else None
+        if what == 'dport':
+            return int(value) if value.isdigit() else None
+        return _nft_protocol(value)
+
+    def _build(self, ctx):
+        self.family, self.index, self.others = ctx.family, {}, []
+        for order, rule in enumerate(self.rules):
+            key = tuple(self._value(ctx, what, rule.matches[at][4][0]) for at, what in self.parts)
+            if None in key:
+                self.others.append((order, rule))
+            else:
+                self.index.setdefault(key, []).append((order, rule))
+
+    def candidates(self, ctx, packet):
+        """The rules of the elements a packet can match, in their order."""
+        if self.family != ctx.family:
+            self._build(ctx)
+        key = tuple(packet.dst if what == 'daddr' else packet.dport if what == 'dport' else str(_PROTOCOLS[packet.protocol])
+                    for _at, what in self.parts)
+        found = self.index.get(key, [])
+        return [rule for _order, rule in sorted(found + self.others)] if self.others else [rule for _order, rule in found]
+
+
+def _nft_disjoint(parts, keyed):
+    """Raises _Unknown where two elements of a concatenated map with ranges (`flags interval`) overlap and
+    their verdicts differ: which one the kernel's lookup finds, the listing does not tell (one rule per
+    element would give the first)."""
+    ranged = [(key, verdict) for key, verdict in keyed
+              if any(not _nft_point(what, value) for (what, _family, _protocol), value in zip(parts, key))]
+    for key, verdict in ranged:
+        for other, other_verdict in keyed:
+            if other is not key and other_verdict != verdict and all(
+                    _nft_overlap(what, value, other_value)
+                    for (what, _family, _protocol), value, other_value in zip(parts, key, other)):
+                raise _Unknown('elements %s and %s of a verdict map overlap' % (' . '.join(key), ' . '.join(other)))
+
+
+def _nft_point(what, value):
+    """Whether a value of an element stands for one value only (no range, prefix or wildcard)."""
+    if what in ('iifname', 'oifname', 'iif', 'oif'):
+        return what in ('iif', 'oif') or not value.strip('"').endswith('*')
+    return '-' not in value and '/' not in value
+
+
+def _nft_overlap(what, left, right):
+    """Whether two values of one part of a key share a value (when unsure: they do)."""
+    try:
+        if what in ('saddr', 'daddr', 'ctorigsaddr', 'ctorigdaddr'):
+            first, second = (_nft_address_span(value) for value in (left, right))
+            return first[0] == second[0] and first[1] <= second[2] and second[1] <= first[2]
+        if what in ('dport', 'sport', 'ctorigdport', 'ctorigsport'):
+            return bool(_intersect(_nft_ports([left]), _nft_ports([right])))
+    except (_Unknown, ValueError):
+        return True
+    if what in ('iifname', 'oifname', 'iif', 'oif'):
+        patterns = [_nft_interface(value, exact=what in ('iif', 'oif')) for value in (left, right)]
+        prefixes = [pattern[:-1] for pattern in patterns if pattern.endswith('+')]
+        names = [pattern for pattern in patterns if not pattern.endswith('+')]
+        if len(prefixes) == 2:
+            return prefixes[0].startswith(prefixes[1]) or prefixes[1].startswith(prefixes[0])
+        return names[0].startswith(prefixes[0]) if prefixes else names[0] == names[1]
+    if what == 'l4proto':
+        return _nft_protocol(left) == _nft_protocol(right)
+    return left == right
+
+
+def _nft_address_span(value):
+    """(version, first, last) of an address, a network or a range 'first-last' (raises ValueError)."""
+    if '-' in value:
+        first, last = (ipaddress.ip_address(part) for part in value.split('-', 1))
+        return first.version, int(first), int(last)
+    network = ipaddress.ip_network(value, strict=False)
+    return network.version, int(network.network_address), int(network.broadcast_address)
+
+
+def _nft_protocol(value):
+    return str(_PROTOCOLS.get(value, value))
+
+
+def _nft_numgen(table, line, words, index, matches):
+    """`numgen random|inc mod N [offset O] vmap {...}`: each packet takes the verdict of one value in
+    O..O+N-1 (none: the rule does not match), which the walk cannot tell; one rule whose verdict is each
+    of those the values can take (exact where they all end alike, see _run_branches)."""
+    rest = words[index + 1:index + 4]
+    if len(rest) < 3 or rest[0] not in ('random', 'inc') or rest[1] != 'mod' or not rest[2].isdigit() or not int(rest[2]):
+        raise _Unknown('statement %s' % ' '.join(words[index:index + 4]))
+    first, index = 0, index + 4
+    if words[index:index + 1] == ['offset'] and index + 1 < len(words) and words[index + 1].isdigit():
+        first, index = int(words[index + 1]), index + 2
+    if words[index:index + 1] != ['vmap']:
+        raise _Unknown('numgen without a verdict map')
+    elements, index = _nft_map_elements(table, words, index + 1)
+    _nft_after(words, index, 'verdict map')
+    values = ((first, first + int(rest[2]) - 1),)
+    branches, covered = [], ()
     for key, verdict_words in elements:
-        verdict, used = _nft_verdict(table, verdict_words)
-        if used != len(verdict_words):
-            raise _Unknown('verdict map element %s' % ' '.join(verdict_words))
-        rules.append(_NftRule(line, matches + [selector + (False, [key])], verdict, None))
-    return rules
+        try:
+            spans = _intersect(_nft_ports([key]), values)
+        except _Unknown:
+            raise _Unknown('numgen value %s' % key)
+        verdict = _nft_element_verdict(table, verdict_words)
+        if spans and verdict not in branches:
+            branches.append(verdict)
+        covered = _union(covered, spans)
+    if _subtract(values, covered):
+        branches.append(None)  # a value no element holds: the rule does not match
+    verdict = branches[0] if len(branches) == 1 else ('random', tuple(branches))
+    return _NftRule(line, matches, verdict, None)
 
 
 def _nft_interface(value, exact=False):
@@ -987,6 +1298,11 @@ def _nft_match(ctx, flow, what, values):
         return bool(_nft_flags(values, set(['dnat']), 'ct status')) and packet.dnat
     if what == 'ctdirection':
         return 'original' in values
+    if what == 'fibsaddrtype':  # as addrtype --src-type LOCAL
+        if _nft_flags(values, set(('local', 'unicast', 'broadcast', 'multicast', 'anycast', 'blackhole', 'unreachable',
+                                   'prohibit')), 'fib saddr type') != set(['local']):
+            raise _Unknown('fib saddr type %s' % ', '.join(values))
+        return 'src', ctx.local
     if what == 'fibdaddrtype':
         types = _nft_flags(values, set(('local', 'unicast', 'broadcast', 'multicast', 'anycast', 'blackhole',
                                         'unreachable', 'prohibit')), 'fib daddr type')
@@ -998,19 +1314,65 @@ def _nft_match(ctx, flow, what, values):
     raise _Unknown(what)
 
 
+def _nft_concat_match(ctx, flow, parts, keys):
+    """A concatenation's membership, not negated: the union of its elements, each the conjunction of one
+    match per part: True, False, ('src', spans) or ('sport', spans); raises _Unknown where the union is no
+    one slice (elements on source addresses and on source ports)."""
+    sources, sports = [], []
+    for key in keys:
+        results = []
+        for (what, _family, _protocol), value in zip(parts, key):
+            result = _nft_match(ctx, flow, what, [value])
+            if result is False:
+                break
+            results.append(result)
+        else:
+            _holds, inside, ports, _unknown = _folded(results, None)
+            if inside is None and ports is None:
+                return True
+            if inside is not None and ports is not None:
+                raise _Unknown('a concatenation of source addresses and source ports')
+            (sources if ports is None else sports).append(inside if ports is None else ports)
+    if sources and sports:
+        raise _Unknown('a concatenation whose elements hold for source addresses and for source ports')
+    if sources or sports:
+        return ('src' if sources else 'sport'), _union((), tuple(span for spans in sources or sports for span in spans))
+    return False
+
+
 def _nft_conditions(ctx, flow, rule):
     """As _conditions, for a compiled nftables rule."""
     results, unknown = [], rule.unknown
     for what, family, protocol, negate, values in rule.matches:
-        if (family and family != ctx.family) or (protocol and protocol != flow.packet.protocol):
+        parts = values[0] if what == 'concat' else ((what, family, protocol),)
+        if any((part_family and part_family != ctx.family) or (part_protocol and part_protocol != flow.packet.protocol)
+               for _what, part_family, part_protocol in parts):
             return False, None, None, None  # the match needs another family or protocol: never true here
         try:
-            if what in _NFT_TRACKED and not flow.packet.tracked:
+            if any(part in _NFT_TRACKED for part, _family, _protocol in parts) and not flow.packet.tracked:
                 raise _Unknown('connection tracking before conntrack has seen the packet')
-            results.append(_negated(_nft_match(ctx, flow, what, values), negate, ctx))
+            found = _nft_concat_match(ctx, flow, *values) if what == 'concat' else _nft_match(ctx, flow, what, values)
+            found = _negated(found, negate, ctx)
         except _Unknown as exc:
             unknown = unknown or str(exc)
+            continue
+        if found is False:
+            return False, None, None, None
+        results.append(found)
     return _folded(results, unknown)
+
+
+def _nft_outcome(ctx, flow, verdict):
+    """What a compiled verdict does: as _outcome; ('random', [outcome, ...]) for one of several per packet."""
+    if verdict is None or verdict == ('continue',):
+        return 'continue', flow
+    if verdict[0] == 'random':
+        return 'random', [_nft_outcome(ctx, flow, branch) for branch in verdict[1]]
+    if verdict[0] in ('jump', 'goto'):
+        return verdict
+    if verdict[0] == 'dnat':
+        return 'accept', _dnat_to(ctx, flow, verdict[1])
+    return verdict[0], flow
 
 
 class _NftWalker:
@@ -1029,13 +1391,7 @@ class _NftWalker:
         return _nft_conditions(ctx, flow, rule)
 
     def outcome(self, ctx, flow, rule):
-        if rule.verdict is None or rule.verdict == ('continue',):
-            return 'continue', flow
-        if rule.verdict[0] in ('jump', 'goto'):
-            return rule.verdict
-        if rule.verdict[0] == 'dnat':
-            return 'accept', _dnat_to(ctx, flow, rule.verdict[1])
-        return rule.verdict[0], flow
+        return _nft_outcome(ctx, flow, rule.verdict)
 
     def policy(self, chain):
         policy = self.table.chains[chain].policy
@@ -1043,10 +1399,15 @@ class _NftWalker:
 
     def patterns(self):
         """The interface names and wildcards its rules match, as Interface patterns."""
-        return set(_nft_interface(value, exact=what in ('iif', 'oif'))
-                   for rules in self.compiled.values() for rule in rules
-                   for what, _family, _protocol, _negate, values in rule.matches
-                   if what in ('iifname', 'iif', 'oifname', 'oif') for value in values)
+        found = set()
+        for rules in self.compiled.values():
+            for rule in (one for found in rules for one in (found.rules if isinstance(found, _NftMap) else [found])):
+                for what, family, protocol, _negate, values in rule.matches:
+                    parts, keys = values if what == 'concat' else (((what, family, protocol),), [(v,) for v in values])
+                    found.update(_nft_interface(key[at], exact=part[0] in ('iif', 'oif'))
+                                 for at, part in enumerate(parts) if part[0] in ('iifname', 'iif', 'oifname', 'oif')
+                                 for key in keys)
+        return found
 
 
 # Base chains the walk runs: (hook, type) -> the walk's hook. Prerouting NAT chains run inside NAT's hook.

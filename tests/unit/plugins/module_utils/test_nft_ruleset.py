@@ -5,7 +5,7 @@ Docker's docker-bridges tables) and on the collection's table as nft printed it 
 
 import pytest
 
-from captures import capture
+from captures import capture, fixture
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft_ruleset as ruleset
 
 
@@ -70,3 +70,24 @@ def test_comments_are_cut_outside_quotes_and_table_flags_are_read():
     [(rule, tokens)] = firewalld.chains['filter_FORWARD'].rules
     assert rule == 'iifname "a#b" ct state established,related accept comment "x # y"'
     assert tokens[:2] == ['iifname', '"a#b"']
+
+
+def test_kube_proxy_s_concatenated_maps_and_element_comments():
+    """kube-proxy's tables as `nft list ruleset` lists them (the lab's stand-in): maps keyed by a concatenation
+    (`type ipv4_addr . inet_proto . inet_service : verdict`), elements spread over lines; an element's
+    comment (kube-proxy names the service so) is no part of its key; `typeof` concatenations."""
+    kube, kube6 = ruleset.parse(fixture('kube-proxy', 'nftables.nft-ruleset.txt'))
+    services = kube.sets['service-ips']
+    assert (services.key_type, services.data) == ('ipv4_addr . inet_proto . inet_service', 'verdict')
+    assert services.elements == [('198.51.100.200 . tcp . 80', ['goto', 'service-URTH2HAX-lab/web/tcp/http']),
+                                 ('198.51.100.201 . tcp . 80', ['goto', 'service-AO6K2KWZ-lab/web-np/tcp/http'])]
+    assert kube6.sets['service-nodeports'].elements == [('tcp . 30080', ['goto', 'external-AO6K2KWZ-lab/web-np/tcp/http'])]
+    assert kube.chains['filter-prerouting-pre-dnat'].priority == -110
+    assert 'service-URTH2HAX-lab/web/tcp/http' in kube.chains
+    text = ('table ip t {\n\tmap m {\n\t\ttypeof ip daddr . meta l4proto . th dport : verdict\n'
+            '\t\telements = { 192.0.2.1 . tcp . 80 comment "ns/svc:http" : goto reject-chain }\n\t}\n\n'
+            '\tset s {\n\t\ttypeof ip saddr . meta mark\n\t\telements = { 192.0.2.2 . 0x00000001 comment "x" }\n\t}\n}\n')
+    [t] = ruleset.parse(text)
+    assert (t.sets['m'].key_type, t.sets['m'].elements) == (
+        'ipv4_addr . inet_proto . inet_service', [('192.0.2.1 . tcp . 80', ['goto', 'reject-chain'])])
+    assert (t.sets['s'].key_type, t.sets['s'].elements) == (None, ['192.0.2.2 . 0x00000001'])

@@ -179,9 +179,9 @@ def test_routed_access_our_accept_does_not_override_docker_s_raw_drop():
 
 
 UNKNOWN_RULES = [
-    ('meta mark set 0x1 accept', 'statement meta mark set'),
+    ('meta mark 0x1 accept', 'statement meta mark 0x1'),  # a mark read (a mark set is passed over)
     ('tcp flags syn / fin,syn,rst,ack drop', 'statement tcp flags syn'),
-    ('ip saddr . tcp dport { 198.51.100.1 . 80 } drop', 'a concatenation'),
+    ('ip saddr . meta mark { 198.51.100.1 . 0x1 } drop', 'a concatenation with meta mark'),
     ('limit rate 10/second accept', 'statement limit rate 10/second'),
     ('ct mark 0x1 drop', 'statement ct mark 0x1'),
 ]

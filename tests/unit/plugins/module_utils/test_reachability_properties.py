@@ -146,3 +146,37 @@ def test_an_accept_at_the_top_of_docker_s_forward_chain_never_shrinks_nor_beats_
     for (interface, _destination), networks_after in after.items():
         if interface == 'ext0':
             assert covered(networks_after, allowlist), (networks_after, allowed, accept)
+
+
+# --- concatenations: a verdict map, or a set, is its elements one rule each -------------------------
+
+EXTRA_FORWARD = ('table inet extra {\n\tchain forward {\n\t\ttype filter hook forward priority filter - 5; '
+                 'policy accept;\n%s\t}\n}\n')
+elements = st.lists(st.tuples(st.sampled_from(['198.51.100.0/24', '203.0.113.0/25', '203.0.113.128/26', '192.0.2.7',
+                                               '10.0.0.0/8']),
+                              st.sampled_from(['80', '8080', '22', '79-90']), st.sampled_from(['drop', 'accept'])),
+                    min_size=1, max_size=5, unique_by=lambda element: element[0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(elements, st.booleans())
+def test_a_concatenated_key_is_its_elements_one_rule_each(keyed, negated):
+    """Disjoint sources (unique networks of a pool that do not overlap), so that the order of the elements
+    does not matter: `ip saddr . tcp dport vmap {...}` is one rule per element, `ip saddr . tcp dport {...}
+    drop` too, and `!= {...} drop` lets the elements' packets go (accept: this base chain ends) and drops
+    the rest."""
+    vmap = '\t\tiifname "ext0" ip saddr . tcp dport vmap { %s }\n' % ', '.join(
+        '%s . %s : %s' % element for element in keyed)
+    one_each = ''.join('\t\tiifname "ext0" ip saddr %s tcp dport %s %s\n' % element for element in keyed)
+    base = capture('docker29', 'n4-nftables-usernet-published.nft-ruleset')
+    assert nft_reachable(base + EXTRA_FORWARD % vmap) == nft_reachable(base + EXTRA_FORWARD % one_each)
+    pairs = '{ %s }' % ', '.join('%s . %s' % (network, port) for network, port, _verdict in keyed)
+    if negated:
+        member = '\t\tiifname "ext0" ip saddr . tcp dport != %s drop\n' % pairs
+        one_each = ''.join('\t\tiifname "ext0" ip saddr %s tcp dport %s accept\n' % (network, port)
+                           for network, port, _verdict in keyed) + '\t\tiifname "ext0" drop\n'
+    else:
+        member = '\t\tiifname "ext0" ip saddr . tcp dport %s drop\n' % pairs
+        one_each = ''.join('\t\tiifname "ext0" ip saddr %s tcp dport %s drop\n' % (network, port)
+                           for network, port, _verdict in keyed)
+    assert nft_reachable(base + EXTRA_FORWARD % member) == nft_reachable(base + EXTRA_FORWARD % one_each)
