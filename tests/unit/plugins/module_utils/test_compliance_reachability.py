@@ -289,11 +289,8 @@ def test_on_docker_29_s_nftables_backend_a_source_added_by_hand_to_our_set_fails
 # --- the fleet report counts it -------------------------------------------------------------------
 
 def test_the_report_and_its_junit_file_count_the_check():
-    import os
-
-    import jinja2
-
     from ansible_collections.netops.docker_firewall.plugins.filter.compliance import compliance_report
+    from ansible_collections.netops.docker_firewall.plugins.plugin_utils._compliance_report_files import render
 
     broken = converged_v4().replace('-A FORWARD -j DOCKER-USER\n',
                                     '-A FORWARD -s 203.0.113.7/32 -j ACCEPT\n-A FORWARD -j DOCKER-USER\n', 1)
@@ -306,9 +303,7 @@ def test_the_report_and_its_junit_file_count_the_check():
         'worked out from the rules in force, is what the allowlists and routed-access declarations say'}
     assert [h['failed'] for h in report['hosts']] == [['docker_user_first', 'reachability'], []]
     assert report['totals'] == {'hosts': 2, 'compliant': 1, 'failed_checks': 2}
-    templates = os.path.join(os.path.dirname(compliance.__file__), '..', '..', '..', 'roles', 'compliance', 'templates')
-    with open(os.path.join(templates, 'compliance.junit.xml.j2')) as handle:
-        junit = jinja2.Template(handle.read()).render(__compliance_report=report)
+    junit = render(report, 'junit')
     assert '<testsuites name="docker firewall compliance" tests="42" failures="2">' in junit
     # 21 checks per host, 6 of them the Kubernetes node's and ports_published_twice (Docker 29) skipped.
     assert '<testsuite name="r1" tests="21" failures="2" errors="0" skipped="7">' in junit
