@@ -321,7 +321,7 @@ class _Context:
     def is_incoming(self, interface, dev):
         """Whether a route's device is the interface (a class of interfaces no one listed: False for a listed
         device, None for another: it may be one of them)."""
-        if not interface.other or dev == 'lo':
+        if not interface.other or dev in (None, 'lo'):
             return dev == interface.name
         if any(dev == known.name for known in self.interfaces if not known.other):
             return False

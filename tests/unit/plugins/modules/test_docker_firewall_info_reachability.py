@@ -284,3 +284,28 @@ def test_without_a_reverse_path_lookup_in_the_ruleset_no_route_is_read(run_modul
     result, ran = run(run_module, tmp_path, table)
     assert IP_RULE6 not in ran and IP_ROUTE6 not in ran
     assert result['reachability']['routing_read'] == []
+
+
+def test_the_ignore_routes_with_linkdown_of_a_linkdown_route_s_device_is_read(monkeypatch):
+    """Read from /proc for the devices of linkdown routes only (a name that is no file name is not read)."""
+    read = []
+
+    def read_flag(path):
+        read.append(path)
+        return True
+
+    monkeypatch.setattr(_firewall_info_host, 'read_flag', read_flag)
+    ip_routes = json.dumps([{'dst': '2001:db8:5::/64', 'dev': 'docker0', 'metric': 256, 'flags': ['linkdown']},
+                            {'dst': '2001:db8:6::/64', 'dev': '../x', 'metric': 256, 'flags': ['linkdown']},
+                            {'dst': '2001:db8:2::/64', 'dev': 'ext0', 'metric': 256, 'flags': []}])
+
+    class Module:
+        def get_bin_path(self, name):
+            return '/usr/sbin/ip'
+
+        def run_command(self, argv, environ_update=None):
+            return 0, ip_routes if 'route' in argv else '[]', ''
+
+    found = _firewall_info_host.ipv6_routing(Module())
+    assert found == dict(rules='[]', routes=ip_routes, ignore_linkdown={'docker0': True})
+    assert read == ['/proc/sys/net/ipv6/conf/docker0/ignore_routes_with_linkdown']
