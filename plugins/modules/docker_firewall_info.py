@@ -55,8 +55,10 @@ options:
         (routed access) - per family, incoming interface and source addresses, with the rules on the way
         (RV(reachability)); see C(docs/reachability.md).
       - Reads besides the rest the host's addresses (C(ip -j addr show)) and, where C(nft list tables) shows a table
-        beside iptables' own (Docker's nftables backend, the collection's, firewalld's), C(nft list ruleset); the rules,
-        ipsets, forwarding and C(userland-proxy) are those read anyway.
+        beside iptables' own (Docker's nftables backend, the collection's, firewalld's), C(nft list ruleset); where that
+        ruleset holds a reverse-path lookup (firewalld's IPv6 check, C(fib saddr . mark . iif oif missing drop)), the
+        IPv6 rules and routes (C(ip -j -6 rule show), C(ip -j -6 route show table all)); the rules, ipsets, forwarding
+        and C(userland-proxy) are those read anyway.
     type: bool
     default: false
     version_added: 0.2.0
@@ -420,7 +422,15 @@ reachability:
           C(nftables) say which, and what is not modelled), or C(nft list tables) shows none beside iptables'.
       type: bool
     errors:
-      description: What could not be read for the answer (the addresses, the ipsets, forwarding, the nftables ruleset).
+      description: What could not be read for the answer (the addresses, the ipsets, forwarding, the nftables ruleset, the
+        IPv6 rules and routes).
+      type: list
+      elements: str
+    routing_read:
+      description:
+        - The families whose rules and routes were read and understood for a reverse-path lookup of the nftables ruleset
+          (firewalld's IPv6 check) - C([ipv6]), or V([]) where the ruleset holds none (nothing is read then) or the read
+          failed (then C(errors) says why, and the check is C(unknown)).
       type: list
       elements: str
   sample:
@@ -428,6 +438,7 @@ reachability:
     left_out: []
     nftables_modelled: true
     errors: []
+    routing_read: []
     families:
       ipv4:
         family: ipv4

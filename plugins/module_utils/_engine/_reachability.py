@@ -38,7 +38,9 @@ order is walked, and where they end otherwise the slice is `unknown`. A verdict 
 its key one match per part where it is a concatenation (`ip daddr . meta l4proto . th dport vmap @service-ips`,
 kube-proxy's); a set of concatenations is one match, the union of its elements. `numgen ... vmap` walks every
 branch (the kernel picks one per packet; where they end otherwise the slice is `unknown`); a mark set is passed
-over, as every match on a mark is `unknown`.
+over, as every match on a mark is `unknown`. A reverse-path lookup (`fib saddr [. mark] [. iif] oif missing`,
+firewalld's IPv6 check) splits the sources by the host's IPv6 routes (_routing, given as `routing`): those whose
+lookup the kernel's version or state decides are `unknown`, the rest go on or match exactly.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -51,6 +53,7 @@ import time
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _ipset as ipset
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft_ruleset as nft_ruleset
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _routing as routing_engine
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._publish import (
     bindings,
     container_addresses,
@@ -242,8 +245,11 @@ def _key(rule):
 
 
 class _Context:
-    def __init__(self, family, tables, addresses, ipsets, interfaces, nft_stages=None):
+    def __init__(self, family, tables, addresses, ipsets, interfaces, nft_stages=None, routing=None):
         self.family = family
+        # The host's routing for reverse-path lookups (_routing.Routing), None (not read) or why it cannot be read.
+        self.routing = routing
+        self.reverse_paths = {}  # (interface, strict) -> _routing.reverse_path()
         self.bits = _BITS[family]
         self.everything = ((0, 2 ** self.bits - 1),)
         self.tables = tables
@@ -295,6 +301,31 @@ class _Context:
         if version != (4 if self.family == 'ipv4' else 6):
             raise _Unknown('address %r of the other family' % value)
         return found
+
+    def reverse_path(self, interface, strict):
+        """(passing sources, missing sources, [(unknown sources, why)]) of a reverse-path lookup (`fib saddr .
+        iif oif`, strict; `fib saddr oif`, loose) for packets arriving on an interface; raises _Unknown where
+        the routing is not known."""
+        if self.family != 'ipv6':
+            raise _Unknown('a reverse-path lookup (fib saddr ... oif) in IPv4')
+        if self.routing is None:
+            raise _Unknown('a reverse-path lookup (fib saddr ... oif): the routes were not read')
+        if not isinstance(self.routing, routing_engine.Routing):
+            raise _Unknown('a reverse-path lookup (fib saddr ... oif): the routes cannot be read: %s' % self.routing)
+        key = (interface, strict)
+        if key not in self.reverse_paths:
+            self.reverse_paths[key] = routing_engine.reverse_path(
+                self.routing, lambda dev: self.is_incoming(interface, dev), strict)
+        return self.reverse_paths[key]
+
+    def is_incoming(self, interface, dev):
+        """Whether a route's device is the interface (a class of interfaces no one listed: False for a listed
+        device, None for another: it may be one of them)."""
+        if not interface.other or dev in (None, 'lo'):
+            return dev == interface.name
+        if any(dev == known.name for known in self.interfaces if not known.other):
+            return False
+        return None if dev.startswith(interface.name) else False
 
     def route(self, address):
         """The interface a destination leaves by: 'local', an Interface, or None (no route known)."""
@@ -619,12 +650,25 @@ def _walk_rules(ctx, walker, chain, rules, flows, depth):
             continue
         for flow in pending:
             try:
-                holds, sources, sports, unknown = walker.conditions(ctx, flow, rule)
+                found = walker.conditions(ctx, flow, rule)
             except RuleSyntaxError as exc:
                 finished.append(_unknown(flow, walker, chain, rule, 'unreadable: %s' % exc))
                 continue
+            holds, sources, sports, unknown = found[:4]
             if not holds:
                 going_on.append(flow)
+                continue
+            for spans, why in (found[4] if len(found) > 4 else ()):
+                # Sources where the rule's other matches hold and a route lookup's answer is not known.
+                doubted, flow = _split(flow, spans, None)
+                inside, outside = _split(doubted, None, sports) if doubted else (None, [])
+                going_on.extend(outside)
+                if inside is not None:
+                    finished.append(_unknown(inside, walker, chain, rule, why))
+                flow = flow[0] if flow else None
+                if flow is None:
+                    break
+            if flow is None:
                 continue
             inside, outside = _split(flow, sources, sports)
             going_on.extend(outside)
@@ -1052,6 +1096,10 @@ def _nft_compile(table, line, words):
                 continue
             if words[index] == 'numgen':
                 return [_nft_numgen(table, line, words, index, matches)]
+            if words[index] == 'fib' and _nft_selector(words, index) is None:
+                match, index = _nft_fib(words, index)
+                matches.append(match)
+                continue
             if _nft_selector(words, index) is None:
                 verdict, used = _nft_verdict(table, words[index:])
                 _nft_after(words, index + used, 'verdict')
@@ -1071,6 +1119,26 @@ def _nft_compile(table, line, words):
         return [_NftRule(line, matches, None, None)]
     except _Unknown as exc:
         return [_NftRule(line, matches, None, str(exc))]
+
+
+def _nft_fib(words, index):
+    """(match, next index) of a reverse-path lookup, `fib saddr [. mark] [. iif] oif [!=] missing|exists`
+    (firewalld's IPv6 check): ('fibrpf', None, None, negate, [strict, value]), strict when keyed by the
+    incoming interface. Other fib lookups raise _Unknown."""
+    keys, at = [], index + 1
+    while at < len(words) and words[at] in ('saddr', 'daddr', 'mark', 'iif', 'oif'):
+        keys.append(words[at])
+        at += 1
+        if at < len(words) and words[at] == '.':
+            at += 1
+        else:
+            break
+    negate = words[at + 1:at + 2] in (['!='], ['!'])
+    value_at = at + 2 if words[at + 1:at + 2] in (['!='], ['!'], ['==']) else at + 1
+    if (keys[:1] != ['saddr'] or not set(keys[1:]) <= set(('mark', 'iif')) or len(set(keys)) != len(keys)
+            or words[at:at + 1] != ['oif'] or words[value_at:value_at + 1] not in (['missing'], ['exists'])):
+        raise _Unknown('fib %s' % ' '.join(words[index + 1:value_at + 1]))
+    return ('fibrpf', None, None, negate, ['iif' in keys, words[value_at]]), value_at + 1
 
 
 def _nft_map_elements(table, words, index):
@@ -1314,6 +1382,16 @@ def _nft_match(ctx, flow, what, values):
     raise _Unknown(what)
 
 
+def _nft_reverse_path(ctx, flow, negate, values):
+    """A reverse-path lookup's match (`fib saddr . mark . iif oif missing`): (the sources it holds for, [(the
+    sources it may hold for, why)]), within the flow's sources; raises _Unknown where the routes are not known."""
+    strict, value = values
+    passing, missing, doubts = ctx.reverse_path(flow.interface, strict)
+    holds = missing if (value == 'missing') != negate else passing
+    doubted = [(_intersect(flow.sources, spans), why) for spans, why in doubts]
+    return _intersect(flow.sources, holds), [(spans, why) for spans, why in doubted if spans]
+
+
 def _nft_concat_match(ctx, flow, parts, keys):
     """A concatenation's membership, not negated: the union of its elements, each the conjunction of one
     match per part: True, False, ('src', spans) or ('sport', spans); raises _Unknown where the union is no
@@ -1341,8 +1419,10 @@ def _nft_concat_match(ctx, flow, parts, keys):
 
 
 def _nft_conditions(ctx, flow, rule):
-    """As _conditions, for a compiled nftables rule."""
-    results, unknown = [], rule.unknown
+    """As _conditions, for a compiled nftables rule. With a reverse-path lookup whose answer is not known for
+    some sources, a fifth item: [(sources, why)] where the rule's other matches hold and the lookup's answer
+    is not known (the walk makes them unknown, and the rule decides the rest)."""
+    results, unknown, lookups = [], rule.unknown, []
     for what, family, protocol, negate, values in rule.matches:
         parts = values[0] if what == 'concat' else ((what, family, protocol),)
         if any((part_family and part_family != ctx.family) or (part_protocol and part_protocol != flow.packet.protocol)
@@ -1351,6 +1431,9 @@ def _nft_conditions(ctx, flow, rule):
         try:
             if any(part in _NFT_TRACKED for part, _family, _protocol in parts) and not flow.packet.tracked:
                 raise _Unknown('connection tracking before conntrack has seen the packet')
+            if what == 'fibrpf':
+                lookups.append(_nft_reverse_path(ctx, flow, negate, values))
+                continue
             found = _nft_concat_match(ctx, flow, *values) if what == 'concat' else _nft_match(ctx, flow, what, values)
             found = _negated(found, negate, ctx)
         except _Unknown as exc:
@@ -1359,6 +1442,19 @@ def _nft_conditions(ctx, flow, rule):
         if found is False:
             return False, None, None, None
         results.append(found)
+    if len(lookups) > 1:
+        unknown = unknown or 'a second reverse-path lookup in one rule'
+    elif lookups:
+        holds, doubts = lookups[0]
+        if not holds and not doubts:
+            return False, None, None, None
+        if unknown:  # the rule may hold wherever the lookup may: all of it unknown
+            return _folded(results + [('src', _union(holds, tuple(s for spans, _why in doubts for s in spans)))], unknown)
+        others = _folded(results, None)[1]  # the sources the rule's other matches hold for (None: any)
+        doubts = [(spans if others is None else _intersect(spans, others), why) for spans, why in doubts]
+        doubts = [(spans, why) for spans, why in doubts if spans]
+        folded = _folded(results + [('src', holds)], None)
+        return folded + (doubts,) if doubts else folded
     return _folded(results, unknown)
 
 
@@ -1635,7 +1731,7 @@ def _family_of(binding):
 
 def reachability(rules, family, bindings, addresses, interfaces=None, ipsets=None, routed=None,
                  userland_proxy=True, forwarding=True, nftables_tables=None, beside=None, forwarded=None,
-                 nftables_ruleset=None, rules_in_nft=True):
+                 nftables_ruleset=None, rules_in_nft=True, routing=None):
     """Who can open a NEW connection to each published port of one family.
 
     rules: iptables-save (or ip6tables-save) text of the family, or its parse (_rules.parse_save); None
@@ -1662,6 +1758,9 @@ def reachability(rules, family, bindings, addresses, interfaces=None, ipsets=Non
       iptables variant's rules, 'iptables-legacy'): each makes every slice the rules would deliver unknown.
     rules_in_nft: whether `rules` are iptables-nft's (they then stand for its tables in the ruleset; with
       the legacy variant's, a table of iptables-nft's that holds rules is not modelled).
+    routing: the host's IPv6 rules and routes (_routing.parse) for reverse-path lookups in the ruleset (`fib
+      saddr . mark . iif oif missing`, firewalld's); None: not read, or why they cannot be read (text): such a
+      lookup is then unknown.
 
     Returns {family, ports: [{port, slices}], routed: [{target, slices}]}, and with `forwarded`
     forwarded: [{target, local, slices}]; a slice is {interface, other_interfaces, destinations, sources,
@@ -1676,7 +1775,7 @@ def reachability(rules, family, bindings, addresses, interfaces=None, ipsets=Non
     nft = None if nftables_ruleset is None else nft_model(family, nftables_ruleset, iptables_tables=given)
     names = interfaces if interfaces is not None else sorted(addresses or {})
     classes = interface_classes(names, tables, nft.patterns if nft else ())
-    ctx = _Context(family, tables, addresses, ipsets, classes, nft.stages if nft else None)
+    ctx = _Context(family, tables, addresses, ipsets, classes, nft.stages if nft else None, routing=routing)
     nftables_reason = _beside_reason(family, nftables_tables, beside, nft)
     loopback = ipaddress.ip_network(_LOOPBACK[family])
     hosts = [a for a in ctx.local_addresses if not _in(a, ((int(loopback.network_address), int(loopback.broadcast_address)),))]
@@ -1811,7 +1910,8 @@ def published(inspects, userland_proxy):
 
 
 def host_reachability(saves, backend, addresses, interfaces, inspects, userland_proxy, forwarding,
-                      ipsets_text='', nftables_tables=None, errors=(), forwarded=None, nftables_ruleset=None):
+                      ipsets_text='', nftables_tables=None, errors=(), forwarded=None, nftables_ruleset=None,
+                      routing=None):
     """The engine over a whole host: {backend, left_out, nftables_modelled, errors, families: {family:
     reachability()}, seconds}. saves: {backend: {family: iptables-save text}} of every variant read;
     backend: the one whose rules are walked (the others' rules, where they hold any, make reachable
@@ -1821,7 +1921,10 @@ def host_reachability(saves, backend, addresses, interfaces, inspects, userland_
     nftables_ruleset: `nft list ruleset` (None: not read): its tables are walked, the collection's own
     among them; without it the collection's table is left out (left_out) and every other table of
     nftables_tables makes reachable slices unknown. nftables_modelled: whether nftables is in the answer
-    (the ruleset walked, or nft listing no table beside iptables')."""
+    (the ruleset walked, or nft listing no table beside iptables'). routing: {family: {rules, routes,
+    ignore_linkdown} (`ip -j -6 rule show`, `ip -j -6 route show table all`, {device: its
+    ignore_routes_with_linkdown}), or {error}}, read where the ruleset holds a reverse-path lookup
+    (_routing.needs_routing); routing_read: the families whose routes were read and understood."""
     errors = list(errors)
     if nftables_ruleset is not None:
         try:
@@ -1835,6 +1938,17 @@ def host_reachability(saves, backend, addresses, interfaces, inspects, userland_
     except ipset.IpsetSyntaxError as exc:
         sets = {}
         errors.append('the ipsets cannot be read: %s' % exc)
+    routes = {}
+    for family, read in sorted((routing or {}).items()):
+        if read.get('error'):
+            routes[family] = read['error']
+            errors.append('the %s routes cannot be read: %s' % (family, read['error']))
+            continue
+        try:
+            routes[family] = routing_engine.parse(read['rules'], read['routes'], read.get('ignore_linkdown'))
+        except routing_engine.RoutingError as exc:
+            routes[family] = str(exc)
+            errors.append('the %s routes cannot be read: %s' % (family, exc))
     found, routed = published(inspects, userland_proxy)
     walked = nftables_ruleset is not None
     modelled = walked or (nftables_tables is not None and not needs_ruleset(nftables_tables))
@@ -1854,9 +1968,17 @@ def host_reachability(saves, backend, addresses, interfaces, inspects, userland_
                                         routed=routed, userland_proxy=userland_proxy,
                                         forwarding=forwarding.get(family) is not False,
                                         nftables_tables=tables, beside=beside, forwarded=forwarded,
-                                        nftables_ruleset=nftables_ruleset, rules_in_nft=backend == 'nft')
+                                        nftables_ruleset=nftables_ruleset, rules_in_nft=backend == 'nft',
+                                        routing=routes.get(family))
     return dict(backend=backend, left_out=left_out, nftables_modelled=modelled, errors=errors, families=families,
+                routing_read=sorted(family for family, found in routes.items() if not isinstance(found, str)),
                 seconds=round(time.monotonic() - started, 6))
+
+
+def needs_routing(ruleset):
+    """Whether the walk needs the host's IPv6 rules and routes: `nft list ruleset` text holds a reverse-path
+    lookup (`fib saddr . mark . iif oif missing`, firewalld's IPv6 check)."""
+    return routing_engine.needs_routing(ruleset)
 
 
 def needs_ruleset(tables):

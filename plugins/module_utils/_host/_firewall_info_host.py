@@ -16,6 +16,7 @@ __metaclass__ = type
 
 import json
 import os
+import re
 
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._daemon_config import (
     IP6TABLES_DEFAULT_ON_SINCE,
@@ -28,6 +29,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._engine imp
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _kube_proxy as kube_proxy
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _routing as routing
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._kept_state import (
     parse_policy,
     published_containers,
@@ -104,6 +106,28 @@ def nftables_ruleset(module):
         return NftHost(module, nft.FAMILY, nft.TABLE).list_ruleset(), None
     except CommandError as exc:
         return None, '%s: %s' % (exc, exc.stderr.strip())
+
+
+def ipv6_routing(module):
+    """The host's IPv6 rules and routes for the reachability engine's reverse-path lookups (firewalld's IPv6
+    check): {rules, routes} (`ip -j -6 rule show`, `ip -j -6 route show table all`) and ignore_linkdown
+    ({device: its ignore_routes_with_linkdown} for the devices of linkdown routes, from /proc), or {error}."""
+    ip = module.get_bin_path('ip')
+    if not ip:
+        return dict(error='ip (iproute2) is not installed')
+    found = {}
+    for name, args in (('rules', ['-j', '-6', 'rule', 'show']), ('routes', ['-j', '-6', 'route', 'show', 'table', 'all'])):
+        rc, out, err = run_c(module, [ip] + args)
+        if rc != 0:
+            return dict(error='ip %s failed (rc %d): %s' % (' '.join(args), rc, err.strip()))
+        found[name] = out
+    found['ignore_linkdown'] = {}
+    for device in routing.linkdown_devices(found['routes']):
+        if re.match(r'^[^/]+$', device) and device not in ('.', '..'):
+            flag = read_flag('/proc/sys/net/ipv6/conf/%s/ignore_routes_with_linkdown' % device)
+            if flag is not None:
+                found['ignore_linkdown'][device] = flag
+    return found
 
 
 def docker_state(module, settings):

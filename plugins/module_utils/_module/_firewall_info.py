@@ -113,8 +113,9 @@ def reachability_engine():
 
 def reachability_state(module, found, saves, settings, inspects, forwarding, forwarded=None):
     """Who can reach each published port and container address (_reachability), from what the module
-    read already, the host's addresses (`ip -j addr show`, read here once) and, where nft lists a table
-    beside iptables', the nftables ruleset (`nft list ruleset`)."""
+    read already, the host's addresses (`ip -j addr show`, read here once), where nft lists a table beside
+    iptables', the nftables ruleset (`nft list ruleset`) and, where that ruleset holds a reverse-path lookup
+    (firewalld's IPv6 check), the IPv6 rules and routes (`ip -j -6 rule show`, `ip -j -6 route show table all`)."""
     reachability = reachability_engine()
     errors = []
     ruleset = None
@@ -127,6 +128,9 @@ def reachability_state(module, found, saves, settings, inspects, forwarding, for
     except DockerError as exc:
         names, addresses = [], {}
         errors.append(str(exc))
+    routing = None
+    if ruleset is not None and reachability.needs_routing(ruleset):
+        routing = dict(ipv6=info_host.ipv6_routing(module))
     backend = found['decisions']['iptables_variant']
     ipsets = found['ipsets']
     if ipsets['error']:
@@ -134,7 +138,7 @@ def reachability_state(module, found, saves, settings, inspects, forwarding, for
     return reachability.host_reachability(
         saves, backend, addresses, names, inspects, settings.get('userland-proxy', True) is not False, forwarding,
         ipsets_text=ipsets['text'], nftables_tables=found['nftables']['tables'], errors=errors, forwarded=forwarded,
-        nftables_ruleset=ruleset)
+        nftables_ruleset=ruleset, routing=routing)
 
 
 def docker_holders(iptables):

@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from captures import fixture
 from fake_runner import Call, Tool
 from plugins.modules.test_docker_firewall_info import DOCKER_PS_STOPPED, capture, commands, stopped_calls
 from plugins.modules.test_docker_firewall_info_ipsets import with_docker_user
@@ -17,6 +18,7 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._host impor
 from ansible_collections.netops.docker_firewall.plugins.module_utils._host._docker_host import DockerError, parse_addresses
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._blocks import allowlist_block
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._reachability import published
+from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._reachability_verdict import predict
 from ansible_collections.netops.docker_firewall.plugins.modules import docker_firewall_info
 
 IP_ADDR = ['/usr/sbin/ip', '-j', 'addr', 'show']
@@ -215,3 +217,95 @@ def test_published_bindings_and_routed_targets():
         dict(container='dns', family='ipv6', address='fd00::5', port='53', protocol='tcp'),
         dict(container='dns', family='ipv6', address='fd00::5', port='53', protocol='udp')]
     assert published([WEB], userland_proxy=False)[0] == [WEB_8080]
+
+
+IP_RULE6 = ['/usr/sbin/ip', '-j', '-6', 'rule', 'show']
+IP_ROUTE6 = ['/usr/sbin/ip', '-j', '-6', 'route', 'show', 'table', 'all']
+
+
+def firewalld_router(ip_rules, ip_routes):
+    """The lab's firewalld router (capture f1's listing, its IPv6 rules written by hand from it, the router's
+    IPv6 routes written by hand from labnet.sh) with lab-web6 on lab6: the commands, the IPv6 reads last."""
+    ruleset = capture('sid', 'f1-router-firewalld-nftables.nft-ruleset')
+    tables = ''.join(line.split(' {')[0] + '\n' for line in ruleset.splitlines() if line.startswith('table '))
+    web6 = {'Name': '/lab-web6', 'Config': {'Labels': {}},
+            'HostConfig': {'NetworkMode': 'lab6', 'PortBindings': {'80/tcp': [{'HostIp': '', 'HostPort': '8081'}]}},
+            'NetworkSettings': {'Networks': {'lab6': {'IPAddress': '', 'GlobalIPv6Address': '2001:db8:3::2'}}}}
+    links = [dict(LINKS[0]),
+             {'ifindex': 2, 'ifname': 'ext0', 'addr_info': [{'family': 'inet6', 'local': '2001:db8:2::1', 'prefixlen': 64}]},
+             {'ifindex': 3, 'ifname': 'vpn0', 'addr_info': [{'family': 'inet6', 'local': '2001:db8:4::1', 'prefixlen': 64}]},
+             {'ifindex': 4, 'ifname': 'int0', 'addr_info': [{'family': 'inet6', 'local': '2001:db8:1::1', 'prefixlen': 64}]},
+             {'ifindex': 5, 'ifname': 'br-5c2d9e7a41f0',
+              'addr_info': [{'family': 'inet6', 'local': '2001:db8:3::1', 'prefixlen': 64}]}]
+    return commands(capture('sid', 'f1-router-firewalld-nftables.iptables-save'),
+                    fixture('routing', 'lab-router-f1.ip6tables-save.txt'), containers=[web6], nft_tables=tables) + [
+        Tool(['/usr/sbin/nft', 'list', 'table', 'inet', 'netops-docker-firewall'],
+             stdout=ruleset[ruleset.index('table inet netops-docker-firewall'):ruleset.index('table inet firewalld')]),
+        Tool(NFT_RULESET, stdout=ruleset),
+        Call(IP_ADDR, stdout=json.dumps(links)), ip_rules, ip_routes]
+
+
+def test_beside_firewalld_s_reverse_path_check_the_ipv6_rules_and_routes_are_read_and_the_answer_is_definite(
+        run_module, tmp_path):
+    table = firewalld_router(Call(IP_RULE6, stdout=fixture('routing', 'lab-router.ip-6-rule.json')),
+                             Call(IP_ROUTE6, stdout=fixture('routing', 'lab-router.ip-6-route.json')))
+    result, ran = run(run_module, tmp_path, table)
+    assert ran[-4:] == [NFT_RULESET, IP_ADDR, IP_RULE6, IP_ROUTE6]
+    found = result['reachability']
+    assert found['errors'] == [] and found['routing_read'] == ['ipv6']
+    [routed] = found['families']['ipv6']['routed']
+    assert routed['target']['address'] == '2001:db8:3::2'
+    # vpn1 passes the check (its subnet is vpn0's); firewalld, no zone for vpn0 in f1, rejects it after the backstop.
+    vpn0 = [(s['source_ranges'], s['verdict'], s['reason']['chain']) for s in routed['slices'] if s['interface'] == 'vpn0']
+    assert ('unknown' not in [verdict for _sources, verdict, _chain in vpn0]
+            and (['2001:db8:4::34-2001:db8:4::34'], 'unreachable', 'filter_FORWARD_POLICIES') in vpn0)
+    # A source of the LAN arriving on ext0 leaves by int0: dropped by firewalld's check.
+    found = predict(found, dict(interface='ext0', source='2001:db8:1::2', destination='2001:db8:3::2', port=80))
+    assert (found['verdict'], found['reason']['rule']) == (
+        'unreachable', 'meta nfproto ipv6 fib saddr . mark . iif oif missing drop')
+
+
+def test_a_failed_read_of_the_routes_is_an_error_and_the_check_unknown_never_no_route(run_module, tmp_path):
+    table = firewalld_router(Call(IP_RULE6, rc=1, stderr='denied\n'), None)[:-1]
+    result, ran = run(run_module, tmp_path, table)
+    assert ran[-2:] == [IP_ADDR, IP_RULE6]
+    found = result['reachability']
+    assert found['errors'] == ['the ipv6 routes cannot be read: ip -j -6 rule show failed (rc 1): denied']
+    assert found['routing_read'] == []
+    [routed] = found['families']['ipv6']['routed']
+    assert {s['verdict'] for s in routed['slices'] if s['interface'] == 'ext0'} == {'unknown'}
+
+
+def test_without_a_reverse_path_lookup_in_the_ruleset_no_route_is_read(run_module, tmp_path):
+    """Docker 29's nftables backend holds `fib saddr type local` and `fib daddr type local`, no lookup of an
+    interface: the run of test_docker_29_s_nftables_backend_and_our_table_are_walked_from_the_ruleset reads
+    no route; here the same on Docker 28's iptables rules, with no nftables table at all."""
+    table = commands(DOCKER28_V4, DOCKER28_V6, containers=[WEB]) + [Call(IP_ADDR, stdout=json.dumps(LINKS))]
+    result, ran = run(run_module, tmp_path, table)
+    assert IP_RULE6 not in ran and IP_ROUTE6 not in ran
+    assert result['reachability']['routing_read'] == []
+
+
+def test_the_ignore_routes_with_linkdown_of_a_linkdown_route_s_device_is_read(monkeypatch):
+    """Read from /proc for the devices of linkdown routes only (a name that is no file name is not read)."""
+    read = []
+
+    def read_flag(path):
+        read.append(path)
+        return True
+
+    monkeypatch.setattr(_firewall_info_host, 'read_flag', read_flag)
+    ip_routes = json.dumps([{'dst': '2001:db8:5::/64', 'dev': 'docker0', 'metric': 256, 'flags': ['linkdown']},
+                            {'dst': '2001:db8:6::/64', 'dev': '../x', 'metric': 256, 'flags': ['linkdown']},
+                            {'dst': '2001:db8:2::/64', 'dev': 'ext0', 'metric': 256, 'flags': []}])
+
+    class Module:
+        def get_bin_path(self, name):
+            return '/usr/sbin/ip'
+
+        def run_command(self, argv, environ_update=None):
+            return 0, ip_routes if 'route' in argv else '[]', ''
+
+    found = _firewall_info_host.ipv6_routing(Module())
+    assert found == dict(rules='[]', routes=ip_routes, ignore_linkdown={'docker0': True})
+    assert read == ['/proc/sys/net/ipv6/conf/docker0/ignore_routes_with_linkdown']
