@@ -26,16 +26,11 @@ description:
 author:
   - netops.docker_firewall maintainers (@netops)
 extends_documentation_fragment:
+  - netops.docker_firewall.attributes
   - netops.docker_firewall.attributes.ACTION_PLUGIN
   - netops.docker_firewall.attributes.ACTIONGROUP_DOCKER_FIREWALL
 attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying the target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
-  platform:
+  platform:  # in place of the fragment's (the hosts' Linux)
     description: Runs on the controller.
     support: full
     platforms: all

@@ -29,7 +29,6 @@ from ansible_collections.netops.docker_firewall.plugins.module_utils._engine imp
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _kube_proxy as kube_proxy
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _layout as layout
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _nft as nft
-from ansible_collections.netops.docker_firewall.plugins.module_utils._engine import _routing as routing
 from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._kept_state import (
     parse_policy,
     published_containers,
@@ -121,8 +120,10 @@ def ipv6_routing(module):
         if rc != 0:
             return dict(error='ip %s failed (rc %d): %s' % (' '.join(args), rc, err.strip()))
         found[name] = out
+    # Imported here: only a host whose ruleset holds a reverse-path lookup compiles it.
+    from ansible_collections.netops.docker_firewall.plugins.module_utils._engine._routing import linkdown_devices
     found['ignore_linkdown'] = {}
-    for device in routing.linkdown_devices(found['routes']):
+    for device in linkdown_devices(found['routes']):
         if re.match(r'^[^/]+$', device) and device not in ('.', '..'):
             flag = read_flag('/proc/sys/net/ipv6/conf/%s/ignore_routes_with_linkdown' % device)
             if flag is not None:
